@@ -1,0 +1,95 @@
+// Package engine runs the scan pipeline of DESIGN §3: parse → resolve
+// recipients to groups → licence → checks → score → status per group →
+// actions. Checks plug in through the one interface in this file; the list of
+// checks and their order lives in server/check/registry.go.
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+
+	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/message"
+	"github.com/scilla-mail/scilla/server/policy"
+	"github.com/scilla-mail/scilla/server/verdict"
+)
+
+// Check is one independent unit of analysis. A check looks at the parsed
+// message and the envelope and returns named signs with scores; it never
+// changes the message, never talks to the mail server, and decides nothing on
+// its own: the engine adds up the signs and picks the status.
+//
+// Run is called once per recipient group whose settings it must honour
+// (in.Group.Settings); a check that is switched off for the group returns an
+// empty Result. Run must respect ctx (the scan's deadline) and may be called
+// concurrently from many scans. An error means the check could not decide
+// (e.g. DNS timeout): it is logged and counted, and the scan goes on rated on
+// the other signs. A panic makes the whole scan NOT_PROCESSED.
+type Check interface {
+	// Name is the check's stable identifier for logs, metrics and switches.
+	Name() string
+	Run(ctx context.Context, in *Input) (Result, error)
+}
+
+// Waiter is implemented by checks that wait on the network. The engine starts
+// them first, concurrently, so their latency overlaps the local checks.
+type Waiter interface {
+	Waits() bool
+}
+
+// Envelope is the SMTP envelope of the scanned message.
+type Envelope struct {
+	// ClientIP is the connecting client; invalid (zero) when unknown.
+	ClientIP   netip.Addr
+	ClientHost string
+	Helo       string
+	// MailFrom is the envelope sender, "" for the null sender.
+	MailFrom string
+	Rcpts    []string
+	AuthUser string
+	QueueID  string
+}
+
+// Input is what a check sees. Everything in it is read-only.
+type Input struct {
+	ScanID string
+	Msg    *message.Message
+	Env    *Envelope
+	// Group is the recipient group being rated, with its effective settings.
+	Group *policy.Group
+	// DB is the content database snapshot this scan started with.
+	DB  *contentdb.DB
+	Log *slog.Logger
+}
+
+// Sign is one named finding. Score adds to the group's score; Status, when
+// set, forces a status (GTUBE → SPAM, white list → TRUSTED...), subject to the
+// precedence in Precedence.
+type Sign struct {
+	// Name is a stable upper-case identifier, e.g. "SUBJ_TOO_LONG".
+	Name string
+	// Score added to the total; negative for ham signs.
+	Score float64
+	// Desc is a short human description for the report header.
+	Desc string
+	// Category for X-SpamTest-Categories, e.g. "pharma"; "" for none.
+	Category string
+	// Method names what decided for X-SpamTest-Method, e.g. "headers",
+	// "content", "fuzzy", "DNSBL", "white email list".
+	Method string
+	// Status forces a status; verdict.StatusNone for a plain scored sign.
+	Status verdict.Status
+}
+
+// Header is one header field a check or the engine adds to the message.
+type Header struct {
+	Name, Value string
+}
+
+// Result is what one check returns.
+type Result struct {
+	Signs []Sign
+	// Headers to add for this group, e.g. Authentication-Results.
+	Headers []Header
+}

@@ -1,0 +1,349 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/message"
+	"github.com/scilla-mail/scilla/server/policy"
+	"github.com/scilla-mail/scilla/server/verdict"
+)
+
+// Version is the engine version reported in X-Spamtest-Version and Status.
+const Version = "scilla/1.0"
+
+// Licenser decides, per recipient, whether the licence lets a message be
+// filtered. It must answer from memory without blocking; nil admits all.
+type Licenser interface {
+	// Admit returns one Info per protected recipient: verdict.InfoNone to
+	// filter, verdict.NoLicense or verdict.LicenseLimitExceeded to pass untouched.
+	Admit(rcpts []string, size int) []verdict.Info
+}
+
+// Snapshot is the policy and database a scan runs with, swapped as a whole.
+type Snapshot struct {
+	Policy *policy.Policy
+	DB     *contentdb.DB
+}
+
+// Options configure an Engine.
+type Options struct {
+	Checks   []Check
+	Licenser Licenser
+	Limits   message.Limits
+	Log      *slog.Logger
+}
+
+// Engine runs scans. It is safe for concurrent use.
+type Engine struct {
+	checks   []Check
+	waiters  []Check
+	licenser Licenser
+	limits   message.Limits
+	log      *slog.Logger
+	snap     atomic.Pointer[Snapshot]
+}
+
+// New returns an engine running snap until the next Swap.
+func New(opts Options, snap *Snapshot) *Engine {
+	e := &Engine{licenser: opts.Licenser, limits: opts.Limits, log: opts.Log}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.limits == (message.Limits{}) {
+		e.limits = message.DefaultLimits
+	}
+	for _, c := range opts.Checks {
+		if w, ok := c.(Waiter); ok && w.Waits() {
+			e.waiters = append(e.waiters, c)
+		} else {
+			e.checks = append(e.checks, c)
+		}
+	}
+	e.snap.Store(snap)
+	return e
+}
+
+// Snapshot returns the snapshot new scans start with.
+func (e *Engine) Snapshot() *Snapshot { return e.snap.Load() }
+
+// Swap installs a new snapshot; scans in flight keep the one they started with.
+func (e *Engine) Swap(s *Snapshot) { e.snap.Store(s) }
+
+// Verdict is the outcome of one scan.
+type Verdict struct {
+	ScanID    string
+	Groups    []*GroupVerdict
+	DBVersion string
+	Elapsed   time.Duration
+}
+
+// GroupVerdict is the outcome for one recipient group.
+type GroupVerdict struct {
+	Group      *policy.Group
+	Recipients []string
+	Status     verdict.Status
+	Info       verdict.Info
+	Score      float64
+	// Rate is 0..100 for X-Spamtest-Rate.
+	Rate       int
+	Signs      []Sign
+	Method     string
+	Categories []string
+	// Action is the group's action for Status (Accept when not rated).
+	Action policy.Action
+	// Headers are the check-provided headers (e.g. Authentication-Results).
+	Headers []Header
+}
+
+// ErrPanic marks a scan that panicked; the verdict is NOT_PROCESSED.
+var ErrPanic = errors.New("engine: panic during scan")
+
+// Scan rates one message. It always returns a verdict: on error or panic
+// every group is NOT_PROCESSED and the error says why.
+func (e *Engine) Scan(ctx context.Context, scanID string, env *Envelope, raw []byte) (v *Verdict, err error) {
+	start := time.Now()
+	snap := e.snap.Load()
+	log := e.log.With("scan_id", scanID)
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("panic during scan", "panic", r, "stack", string(debug.Stack()))
+			v, err = e.notProcessed(scanID, env, snap), fmt.Errorf("%w: %v", ErrPanic, r)
+		}
+		if v != nil {
+			v.Elapsed = time.Since(start)
+		}
+	}()
+
+	v = &Verdict{ScanID: scanID, DBVersion: snap.DB.Version}
+	rated := e.resolve(snap.Policy, env, len(raw), v)
+	if len(rated) == 0 {
+		return v, nil
+	}
+	msg := message.Parse(raw, e.limits)
+	for _, gv := range rated {
+		if err := ctx.Err(); err != nil {
+			return e.notProcessed(scanID, env, snap), fmt.Errorf("scan %s: %w", scanID, err)
+		}
+		in := &Input{ScanID: scanID, Msg: msg, Env: env, Group: gv.Group, DB: snap.DB, Log: log}
+		if err := e.rate(ctx, in, gv); err != nil {
+			return e.notProcessed(scanID, env, snap), err
+		}
+	}
+	return v, nil
+}
+
+// resolve splits the recipients into groups and licence outcomes, appends
+// one GroupVerdict per (group, info) to v, and returns those to be rated.
+func (e *Engine) resolve(p *policy.Policy, env *Envelope, size int, v *Verdict) []*GroupVerdict {
+	type key struct {
+		g    *policy.Group
+		info verdict.Info
+	}
+	byKey := map[key]*GroupVerdict{}
+	add := func(k key, rcpt string) {
+		gv := byKey[k]
+		if gv == nil {
+			gv = &GroupVerdict{Group: k.g, Info: k.info}
+			if k.info != verdict.InfoNone {
+				gv.Status = verdict.NotDetected
+			}
+			byKey[k] = gv
+			v.Groups = append(v.Groups, gv)
+		}
+		gv.Recipients = append(gv.Recipients, rcpt)
+	}
+	var protected []string
+	var groups []*policy.Group
+	for _, r := range env.Rcpts {
+		g, ok := p.Resolve(r)
+		if !ok {
+			add(key{g, verdict.NotProtected}, r)
+			continue
+		}
+		protected = append(protected, r)
+		groups = append(groups, g)
+	}
+	infos := make([]verdict.Info, len(protected))
+	if e.licenser != nil && len(protected) > 0 {
+		infos = e.licenser.Admit(protected, size)
+	}
+	for i, r := range protected {
+		add(key{groups[i], infos[i]}, r)
+	}
+	var rated []*GroupVerdict
+	for _, gv := range v.Groups {
+		if gv.Info == verdict.InfoNone {
+			rated = append(rated, gv)
+		}
+	}
+	return rated
+}
+
+// rate runs the checks for one group and sets its status, score and action.
+func (e *Engine) rate(ctx context.Context, in *Input, gv *GroupVerdict) error {
+	s := in.Group.Settings
+	if !s.Detection {
+		gv.Status, gv.Method = verdict.Trusted, "detection off"
+		gv.Action = in.Group.Actions[gv.Status]
+		return nil
+	}
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		results []Result
+		panicV  any
+	)
+	collect := func(c Check) {
+		r, err := c.Run(ctx, in)
+		if err != nil {
+			in.Log.Warn("check failed", "check", c.Name(), "err", err)
+		}
+		mu.Lock()
+		results = append(results, r)
+		mu.Unlock()
+	}
+	for _, c := range e.waiters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					panicV = fmt.Sprintf("check %s: %v", c.Name(), r)
+					mu.Unlock()
+				}
+			}()
+			collect(c)
+		}()
+	}
+	for _, c := range e.checks {
+		collect(c)
+		if final(results) {
+			break
+		}
+	}
+	wg.Wait()
+	if panicV != nil {
+		panic(panicV)
+	}
+	for _, r := range results {
+		gv.Signs = append(gv.Signs, r.Signs...)
+		gv.Headers = append(gv.Headers, r.Headers...)
+	}
+	decide(gv, s)
+	gv.Action = in.Group.Actions[gv.Status]
+	return nil
+}
+
+// Precedence lists forced statuses from strongest to weakest: a white list
+// beats a black list, which beats GTUBE and forced spam, which beats FORMAL.
+var Precedence = []verdict.Status{verdict.Trusted, verdict.Blacklisted, verdict.Spam, verdict.Formal}
+
+// final reports whether a result forces a status nothing later can override.
+func final(results []Result) bool {
+	for _, r := range results {
+		for _, s := range r.Signs {
+			if s.Status == verdict.Trusted {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// decide sets status, score, rate, method and categories from the signs.
+func decide(gv *GroupVerdict, s *policy.Settings) {
+	sort.SliceStable(gv.Signs, func(i, j int) bool { return math.Abs(gv.Signs[i].Score) > math.Abs(gv.Signs[j].Score) })
+	var forced *Sign
+	rank := len(Precedence)
+	methodScore := map[string]float64{}
+	for i := range gv.Signs {
+		sg := &gv.Signs[i]
+		gv.Score += sg.Score
+		if sg.Category != "" && !slices.Contains(gv.Categories, sg.Category) {
+			gv.Categories = append(gv.Categories, sg.Category)
+		}
+		if sg.Method != "" {
+			methodScore[sg.Method] += sg.Score
+		}
+		if r := slices.Index(Precedence, sg.Status); r >= 0 && r < rank {
+			rank, forced = r, sg
+		}
+	}
+	gv.Score = math.Round(gv.Score*100) / 100
+	probable, spam := s.Level.Thresholds()
+	switch {
+	case forced != nil:
+		gv.Status, gv.Method = forced.Status, forced.Method
+	case gv.Score >= spam:
+		gv.Status = verdict.Spam
+	case gv.Score >= probable && s.ProbableSpam:
+		gv.Status = verdict.ProbableSpam
+	default:
+		gv.Status = verdict.NotDetected
+	}
+	if gv.Method == "" && (gv.Status == verdict.Spam || gv.Status == verdict.ProbableSpam) {
+		best := 0.0
+		for m, sc := range methodScore {
+			if sc > best || (sc == best && m < gv.Method) {
+				best, gv.Method = sc, m
+			}
+		}
+	}
+	switch gv.Status {
+	case verdict.Spam, verdict.Blacklisted:
+		gv.Rate = max(rate(gv.Score, spam), 90)
+		if forced != nil {
+			gv.Rate = 100
+		}
+	case verdict.Trusted, verdict.Formal:
+		gv.Rate = 0
+	default:
+		gv.Rate = rate(gv.Score, spam)
+	}
+}
+
+// rate maps a score onto 0..100 with the spam threshold at 90.
+func rate(score, spam float64) int {
+	r := int(math.Round(score / spam * 90))
+	return min(max(r, 0), 100)
+}
+
+// notProcessed is the verdict when a scan fails: every recipient passes
+// untouched, tagged Not processed, in its group.
+func (e *Engine) notProcessed(scanID string, env *Envelope, snap *Snapshot) *Verdict {
+	v := &Verdict{ScanID: scanID, DBVersion: snap.DB.Version}
+	byGroup := map[*policy.Group]*GroupVerdict{}
+	for _, r := range env.Rcpts {
+		g, _ := snap.Policy.Resolve(r)
+		gv := byGroup[g]
+		if gv == nil {
+			gv = &GroupVerdict{Group: g, Status: verdict.NotDetected, Info: verdict.NotProcessed}
+			byGroup[g] = gv
+			v.Groups = append(v.Groups, gv)
+		}
+		gv.Recipients = append(gv.Recipients, r)
+	}
+	return v
+}
+
+// NormalizeAddress lower-cases the domain of an address and strips <>.
+func NormalizeAddress(a string) string {
+	a = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(a, "<"), ">"))
+	if i := strings.LastIndexByte(a, '@'); i >= 0 {
+		return a[:i+1] + strings.ToLower(a[i+1:])
+	}
+	return a
+}
