@@ -66,6 +66,9 @@ type Settings struct {
 	Level     Level
 	// ProbableSpam false turns PROBABLE_SPAM into NOT_DETECTED.
 	ProbableSpam bool
+	Methods      Methods
+	DNSBL        []DNSBLService
+	URIBL        []URIBLService
 }
 
 // Action is what happens for one status in one group.
@@ -109,7 +112,7 @@ func Default() *Policy {
 	all := &Group{
 		ID:       1,
 		Name:     "All",
-		Settings: &Settings{Detection: true, Level: Standard, ProbableSpam: true},
+		Settings: &Settings{Detection: true, Level: Standard, ProbableSpam: true, Methods: Methods{Lists: true, Obscene: true}},
 		Actions: map[verdict.Status]Action{
 			verdict.Spam:         {Kind: verdict.Accept, SubjectPrefix: "[!! SPAM] "},
 			verdict.ProbableSpam: {Kind: verdict.Accept, SubjectPrefix: "[?? Probable Spam] "},

@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/scilla-mail/scilla/server/policy"
+	"github.com/scilla-mail/scilla/server/verdict"
+)
+
+// Precedence lists forced statuses from strongest to weakest: a white list
+// beats a black list, which beats GTUBE and forced spam, which beats FORMAL.
+var Precedence = []verdict.Status{verdict.Trusted, verdict.Blacklisted, verdict.Spam, verdict.Formal}
+
+// final reports whether a result forces a status nothing later can override.
+func final(results []Result) bool {
+	for _, r := range results {
+		for _, s := range r.Signs {
+			if s.Status == verdict.Trusted {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// decide sets status, score, rate, method and categories from the signs.
+func decide(gv *GroupVerdict, s *policy.Settings) {
+	sort.SliceStable(gv.Signs, func(i, j int) bool { return math.Abs(gv.Signs[i].Score) > math.Abs(gv.Signs[j].Score) })
+	var forced *Sign
+	rank := len(Precedence)
+	methodScore := map[string]float64{}
+	for i := range gv.Signs {
+		sg := &gv.Signs[i]
+		gv.Score += sg.Score
+		if sg.Category != "" && !slices.Contains(gv.Categories, sg.Category) {
+			gv.Categories = append(gv.Categories, sg.Category)
+		}
+		if sg.Method != "" {
+			methodScore[sg.Method] += sg.Score
+		}
+		if r := slices.Index(Precedence, sg.Status); r >= 0 && r < rank {
+			rank, forced = r, sg
+		}
+	}
+	gv.Score = math.Round(gv.Score*100) / 100
+	probable, spam := s.Level.Thresholds()
+	switch {
+	case forced != nil:
+		gv.Status, gv.Method = forced.Status, forced.Method
+	case gv.Score >= spam:
+		gv.Status = verdict.Spam
+	case gv.Score >= probable && s.ProbableSpam:
+		gv.Status = verdict.ProbableSpam
+	default:
+		gv.Status = verdict.NotDetected
+	}
+	if gv.Method == "" && (gv.Status == verdict.Spam || gv.Status == verdict.ProbableSpam) {
+		best := 0.0
+		for m, sc := range methodScore {
+			if sc > best || (sc == best && m < gv.Method) {
+				best, gv.Method = sc, m
+			}
+		}
+	}
+	switch gv.Status {
+	case verdict.Spam, verdict.Blacklisted:
+		gv.Rate = max(rate(gv.Score, spam), 90)
+		if forced != nil {
+			gv.Rate = 100
+		}
+	case verdict.Trusted, verdict.Formal:
+		gv.Rate = 0
+	default:
+		gv.Rate = rate(gv.Score, spam)
+	}
+}
+
+// rate maps a score onto 0..100 with the spam threshold at 90.
+func rate(score, spam float64) int {
+	r := int(math.Round(score / spam * 90))
+	return min(max(r, 0), 100)
+}
