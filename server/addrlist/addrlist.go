@@ -205,11 +205,11 @@ type List struct {
 	n   int
 	all bool
 	// Addresses.
-	emails     map[string]string            // "user@domain" → entry
-	domains    map[string]string            // "@domain" → entry
-	suffixes   map[string]string            // "@*domain" → entry (domain and subdomains)
-	localGlobs map[string][]globPat         // wildcard local part at an exact domain
-	globs      []globPat                    // everything else
+	emails     map[string]string    // "user@domain" → entry
+	domains    map[string]string    // "@domain" → entry
+	suffixes   map[string]string    // "@*domain" → entry (domain and subdomains)
+	localGlobs map[string][]globPat // wildcard local part at an exact domain
+	globs      []globPat            // everything else
 	// IPs.
 	ips      map[netip.Addr]string
 	prefixes map[int]map[netip.Prefix]string // by prefix length
