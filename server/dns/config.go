@@ -1,0 +1,125 @@
+package dns
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/scilla-mail/scilla/internal/conf"
+)
+
+// Config is the "dns" section of the main configuration: the resolver used
+// by the DNS-based checks (DNSBL, reverse DNS, SPF, URI blocklists, DKIM and
+// DMARC) and how sending IPs are found. Network checks run only when Enabled
+// is true, so a fresh install never queries the outside world by surprise.
+type Config struct {
+	// Enabled turns on every DNS-based check. Off by default: set it to true
+	// (and optionally list nameservers) to let Scilla query DNS. Each group
+	// can still switch DNS checks and URI blocklists off in the policy.
+	Enabled bool `yaml:"enabled"`
+	// Nameservers are the recursive resolvers queried, as "IP" or "IP:port"
+	// ("[IPv6]:port" for IPv6 with a port). Empty means the nameservers of
+	// /etc/resolv.conf. Use a local caching resolver (unbound, knot-resolver)
+	// rather than a public one: DNSBL operators block public resolvers.
+	Nameservers []string `yaml:"nameservers"`
+	// Timeout is how long one query to one nameserver may take before it is
+	// retried (default 2s).
+	Timeout time.Duration `yaml:"timeout"`
+	// Retries is how many more times a query is sent after a timeout or a
+	// server failure, rotating over the nameservers (default 2).
+	Retries int `yaml:"retries"`
+	// Deadline is the overall time all DNS checks of one message may take
+	// together (default 10s). When it passes, the checks still waiting give up
+	// and the message is rated on its other signs.
+	Deadline time.Duration `yaml:"deadline"`
+	// CacheSize is the most answers kept in the cache (default 100000).
+	CacheSize int64 `yaml:"cache_size"`
+	// MaxTTL caps how long a positive answer is cached (default 1h).
+	MaxTTL time.Duration `yaml:"max_ttl"`
+	// NegativeTTL caps how long a "no such name" or "no data" answer is
+	// cached; the zone's SOA minimum is used when it is shorter (default 5m).
+	NegativeTTL time.Duration `yaml:"negative_ttl"`
+	// ReceivedHeadersToParse is how many of the newest Received headers give
+	// further sending IPs for DNSBL checks besides the connecting client
+	// (default 0: the connecting client only).
+	ReceivedHeadersToParse int `yaml:"received_headers_to_parse"`
+	// TrustedRelays are IPs or CIDR ranges of your own relays (e.g. the
+	// front-end MX in front of the filtered server). They are skipped when
+	// looking for sending IPs, like private and loopback addresses.
+	TrustedRelays []string `yaml:"trusted_relays"`
+}
+
+// DefaultConfig returns the defaults: DNS checks off, system nameservers.
+func DefaultConfig() Config {
+	return Config{
+		Timeout:     2 * time.Second,
+		Retries:     2,
+		Deadline:    10 * time.Second,
+		CacheSize:   100000,
+		MaxTTL:      time.Hour,
+		NegativeTTL: 5 * time.Minute,
+	}
+}
+
+// Validate implements conf.Validator.
+func (c *Config) Validate() []error {
+	var errs []error
+	for i, ns := range c.Nameservers {
+		if _, err := ParseNameserver(ns); err != nil {
+			errs = append(errs, conf.Errorf(fmt.Sprintf("nameservers[%d]", i), "%v", err))
+		}
+	}
+	if c.Timeout < 10*time.Millisecond || c.Timeout > time.Minute {
+		errs = append(errs, conf.Errorf("timeout", "must be between 10ms and 1m, got %s", c.Timeout))
+	}
+	if c.Retries < 0 || c.Retries > 10 {
+		errs = append(errs, conf.Errorf("retries", "must be between 0 and 10, got %d", c.Retries))
+	}
+	if c.Deadline < 100*time.Millisecond || c.Deadline > 5*time.Minute {
+		errs = append(errs, conf.Errorf("deadline", "must be between 100ms and 5m, got %s", c.Deadline))
+	}
+	if c.CacheSize < 0 {
+		errs = append(errs, conf.Errorf("cache_size", "must be 0 (no cache) or more, got %d", c.CacheSize))
+	}
+	if c.MaxTTL < 0 {
+		errs = append(errs, conf.Errorf("max_ttl", "must not be negative, got %s", c.MaxTTL))
+	}
+	if c.NegativeTTL < 0 {
+		errs = append(errs, conf.Errorf("negative_ttl", "must not be negative, got %s", c.NegativeTTL))
+	}
+	if c.ReceivedHeadersToParse < 0 || c.ReceivedHeadersToParse > 50 {
+		errs = append(errs, conf.Errorf("received_headers_to_parse", "must be between 0 and 50, got %d", c.ReceivedHeadersToParse))
+	}
+	for i, r := range c.TrustedRelays {
+		if _, err := ParsePrefix(r); err != nil {
+			errs = append(errs, conf.Errorf(fmt.Sprintf("trusted_relays[%d]", i), "%v", err))
+		}
+	}
+	return errs
+}
+
+// ParseNameserver turns "IP", "IP:port" or "[IPv6]:port" into an address
+// with a port (53 when none is given).
+func ParseNameserver(s string) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("nameserver %q: want an IP address or IP:port", s)
+	}
+	return netip.AddrPortFrom(a.Unmap(), 53), nil
+}
+
+// ParsePrefix parses an IP address or CIDR range.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither an IP address nor a CIDR range", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

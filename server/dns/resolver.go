@@ -1,0 +1,455 @@
+// Package dns is Scilla's stub resolver for the DNS-based checks: it sends
+// queries over UDP with a TCP retry on truncation, retries over the
+// configured nameservers with a per-query timeout, merges identical queries
+// in flight, and caches answers (honouring TTLs, with negative caching per
+// RFC 2308) in a size-bounded cache. It does not recurse or validate DNSSEC:
+// it expects a recursive resolver nearby.
+//
+// Lookups return (nil, nil) when the name does not exist or has no records of
+// the type; an error always means the answer is unknown (timeout, server
+// failure), and such errors are temporary.
+package dns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+	mdns "github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Errors returned by lookups, wrapped in *Error.
+var (
+	// ErrTimeout means no nameserver answered in time.
+	ErrTimeout = errors.New("dns: timeout")
+	// ErrServerFailure means the nameservers answered SERVFAIL, REFUSED or
+	// another error code.
+	ErrServerFailure = errors.New("dns: server failure")
+	// ErrInvalidName means the name cannot be queried (empty label, label
+	// over 63 octets, name over 255 octets). It is not temporary.
+	ErrInvalidName = errors.New("dns: invalid name")
+)
+
+// Error is a failed lookup.
+type Error struct {
+	Name  string
+	Qtype uint16
+	Err   error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("lookup %s %s: %v", e.Name, mdns.TypeToString[e.Qtype], e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Timeout reports whether the lookup timed out (net.Error).
+func (e *Error) Timeout() bool { return errors.Is(e.Err, ErrTimeout) }
+
+// Temporary reports whether trying later may succeed (net.Error).
+func (e *Error) Temporary() bool { return !errors.Is(e.Err, ErrInvalidName) }
+
+// Answer is the cached outcome of one query.
+type Answer struct {
+	// Rcode is the response code (mdns.RcodeSuccess or mdns.RcodeNameError).
+	Rcode int
+	// Records are the answer records of the queried type (CNAMEs followed by
+	// the recursive resolver are dropped).
+	Records []mdns.RR
+	expires time.Time
+}
+
+// Resolver is safe for concurrent use.
+type Resolver struct {
+	cfg     Config
+	servers []string
+	udp     *mdns.Client
+	tcp     *mdns.Client
+	cache   *ristretto.Cache[string, *Answer]
+	m       *metrics
+	now     func() time.Time
+
+	mu       sync.Mutex
+	inflight map[string]*call
+
+	budget budget
+}
+
+type call struct {
+	done chan struct{}
+	ans  *Answer
+	err  error
+}
+
+// New builds a resolver from cfg; metrics are registered on reg (nil for
+// none). Nameservers default to those of /etc/resolv.conf.
+func New(cfg Config, reg prometheus.Registerer) (*Resolver, error) {
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("dns config: %w", errors.Join(errs...))
+	}
+	servers := cfg.Nameservers
+	if len(servers) == 0 {
+		cc, err := mdns.ClientConfigFromFile("/etc/resolv.conf")
+		if err != nil {
+			return nil, fmt.Errorf("dns: read nameservers from /etc/resolv.conf: %w", err)
+		}
+		servers = cc.Servers
+		if len(servers) == 0 {
+			return nil, errors.New("dns: no nameservers in /etc/resolv.conf and none configured")
+		}
+	}
+	r := &Resolver{
+		cfg:      cfg,
+		udp:      &mdns.Client{Net: "udp", UDPSize: 1232},
+		tcp:      &mdns.Client{Net: "tcp"},
+		now:      time.Now,
+		inflight: map[string]*call{},
+	}
+	r.budget.m = map[string]time.Time{}
+	for _, s := range servers {
+		ap, err := ParseNameserver(s)
+		if err != nil {
+			return nil, fmt.Errorf("dns: %w", err)
+		}
+		r.servers = append(r.servers, ap.String())
+	}
+	if cfg.CacheSize > 0 {
+		c, err := ristretto.NewCache(&ristretto.Config[string, *Answer]{
+			NumCounters:        cfg.CacheSize * 10,
+			MaxCost:            cfg.CacheSize,
+			BufferItems:        64,
+			IgnoreInternalCost: true,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("dns: create cache: %w", err)
+		}
+		r.cache = c
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	r.m = m
+	return r, nil
+}
+
+// Close releases the cache.
+func (r *Resolver) Close() {
+	if r.cache != nil {
+		r.cache.Close()
+	}
+}
+
+// Config returns the configuration the resolver was built with.
+func (r *Resolver) Config() Config { return r.cfg }
+
+type zoneKey struct{}
+
+// WithZone labels the queries made with ctx for the per-zone latency metric
+// (e.g. a DNSBL zone, or "spf"). Unlabelled queries count as "other".
+func WithZone(ctx context.Context, zone string) context.Context {
+	return context.WithValue(ctx, zoneKey{}, zone)
+}
+
+func zoneOf(ctx context.Context) string {
+	if z, ok := ctx.Value(zoneKey{}).(string); ok {
+		return z
+	}
+	return "other"
+}
+
+// Query returns the answer for name and qtype, from the cache when fresh.
+func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (*Answer, error) {
+	fqdn := mdns.Fqdn(strings.ToLower(name))
+	if !validName(fqdn) {
+		return nil, &Error{Name: name, Qtype: qtype, Err: ErrInvalidName}
+	}
+	key := mdns.TypeToString[qtype] + " " + fqdn
+	if r.cache != nil {
+		if a, ok := r.cache.Get(key); ok && r.now().Before(a.expires) {
+			r.m.cache.WithLabelValues("hit").Inc()
+			return a, nil
+		}
+		r.m.cache.WithLabelValues("miss").Inc()
+	}
+
+	r.mu.Lock()
+	if c, ok := r.inflight[key]; ok {
+		r.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.ans, c.err
+		case <-ctx.Done():
+			return nil, r.ctxErr(ctx, fqdn, qtype)
+		}
+	}
+	c := &call{done: make(chan struct{})}
+	r.inflight[key] = c
+	r.mu.Unlock()
+
+	c.ans, c.err = r.resolve(ctx, fqdn, qtype)
+	if c.err == nil && r.cache != nil {
+		if ttl := c.ans.expires.Sub(r.now()); ttl > 0 {
+			r.cache.SetWithTTL(key, c.ans, 1, ttl)
+			r.cache.Wait()
+		}
+	}
+	r.mu.Lock()
+	delete(r.inflight, key)
+	r.mu.Unlock()
+	close(c.done)
+	return c.ans, c.err
+}
+
+func (r *Resolver) ctxErr(ctx context.Context, name string, qtype uint16) error {
+	err := ErrTimeout
+	if errors.Is(ctx.Err(), context.Canceled) {
+		err = fmt.Errorf("%w: %w", ErrTimeout, context.Canceled)
+	}
+	return &Error{Name: name, Qtype: qtype, Err: err}
+}
+
+// resolve asks the nameservers in turn until one gives a usable answer.
+func (r *Resolver) resolve(ctx context.Context, fqdn string, qtype uint16) (*Answer, error) {
+	zone := zoneOf(ctx)
+	start := time.Now()
+	result := "error"
+	defer func() {
+		r.m.queries.WithLabelValues(mdns.TypeToString[qtype], result).Inc()
+		r.m.latency.WithLabelValues(zone).Observe(time.Since(start).Seconds())
+		if result == "timeout" {
+			r.m.timeouts.Inc()
+		}
+	}()
+
+	q := new(mdns.Msg)
+	q.SetQuestion(fqdn, qtype)
+	q.RecursionDesired = true
+	q.SetEdns0(1232, false)
+
+	var lastErr error = ErrTimeout
+	first := int(start.UnixNano() % int64(len(r.servers)))
+	for attempt := 0; attempt <= r.cfg.Retries; attempt++ {
+		if ctx.Err() != nil {
+			break
+		}
+		server := r.servers[(first+attempt)%len(r.servers)]
+		resp, err := r.exchange(ctx, q, server)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		switch resp.Rcode {
+		case mdns.RcodeSuccess, mdns.RcodeNameError:
+		default:
+			lastErr = fmt.Errorf("%w: %s from %s", ErrServerFailure, mdns.RcodeToString[resp.Rcode], server)
+			continue
+		}
+		a := r.answer(resp, qtype)
+		result = strings.ToLower(mdns.RcodeToString[resp.Rcode])
+		return a, nil
+	}
+	if ctx.Err() != nil || errors.Is(lastErr, ErrTimeout) {
+		result = "timeout"
+		return nil, r.ctxErr(ctx, fqdn, qtype)
+	}
+	if errors.Is(lastErr, ErrServerFailure) {
+		result = "servfail"
+	}
+	return nil, &Error{Name: fqdn, Qtype: qtype, Err: lastErr}
+}
+
+// exchange sends q to one server over UDP, and over TCP when the UDP answer
+// is truncated (RFC 7766 §5).
+func (r *Resolver) exchange(ctx context.Context, q *mdns.Msg, server string) (*mdns.Msg, error) {
+	actx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	resp, _, err := r.udp.ExchangeContext(actx, q, server)
+	if err == nil && resp.Truncated {
+		r.m.truncated.Inc()
+		resp, _, err = r.tcp.ExchangeContext(actx, q, server)
+	}
+	if err != nil {
+		var ne net.Error
+		if actx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
+			return nil, fmt.Errorf("%w: %s", ErrTimeout, server)
+		}
+		return nil, fmt.Errorf("%w: %s: %w", ErrServerFailure, server, err)
+	}
+	if resp.Id != q.Id {
+		return nil, fmt.Errorf("%w: %s: mismatched id", ErrServerFailure, server)
+	}
+	return resp, nil
+}
+
+// answer keeps the records of qtype and computes how long to cache them.
+func (r *Resolver) answer(resp *mdns.Msg, qtype uint16) *Answer {
+	a := &Answer{Rcode: resp.Rcode}
+	ttl := r.cfg.MaxTTL
+	for _, rr := range resp.Answer {
+		if rr.Header().Rrtype != qtype {
+			continue
+		}
+		a.Records = append(a.Records, rr)
+		ttl = min(ttl, time.Duration(rr.Header().Ttl)*time.Second)
+	}
+	if len(a.Records) == 0 {
+		// RFC 2308 §5: the negative TTL is the smaller of the SOA's TTL and
+		// its MINIMUM field; without a SOA cache only briefly.
+		ttl = min(r.cfg.NegativeTTL, time.Minute)
+		for _, rr := range resp.Ns {
+			if soa, ok := rr.(*mdns.SOA); ok {
+				ttl = min(r.cfg.NegativeTTL, time.Duration(min(soa.Hdr.Ttl, soa.Minttl))*time.Second)
+			}
+		}
+	}
+	a.expires = r.now().Add(ttl)
+	return a
+}
+
+// validName checks the RFC 1035 limits: labels of 1..63 octets, 255 in all.
+func validName(fqdn string) bool {
+	if fqdn == "." {
+		return true
+	}
+	if len(fqdn) > 254 {
+		return false
+	}
+	_, ok := mdns.IsDomainName(fqdn)
+	if !ok {
+		return false
+	}
+	for _, l := range mdns.SplitDomainName(fqdn) {
+		if len(l) == 0 || len(l) > 63 {
+			return false
+		}
+	}
+	return true
+}
+
+// LookupA returns the IPv4 addresses of name.
+func (r *Resolver) LookupA(ctx context.Context, name string) ([]netip.Addr, error) {
+	a, err := r.Query(ctx, name, mdns.TypeA)
+	if err != nil {
+		return nil, err
+	}
+	var out []netip.Addr
+	for _, rr := range a.Records {
+		if ip, ok := netip.AddrFromSlice(rr.(*mdns.A).A.To4()); ok {
+			out = append(out, ip)
+		}
+	}
+	return out, nil
+}
+
+// LookupAAAA returns the IPv6 addresses of name.
+func (r *Resolver) LookupAAAA(ctx context.Context, name string) ([]netip.Addr, error) {
+	a, err := r.Query(ctx, name, mdns.TypeAAAA)
+	if err != nil {
+		return nil, err
+	}
+	var out []netip.Addr
+	for _, rr := range a.Records {
+		if ip, ok := netip.AddrFromSlice(rr.(*mdns.AAAA).AAAA.To16()); ok {
+			out = append(out, ip)
+		}
+	}
+	return out, nil
+}
+
+// LookupIP returns the IPv4 and IPv6 addresses of name, querying both in
+// parallel. It fails only when both queries fail.
+func (r *Resolver) LookupIP(ctx context.Context, name string) ([]netip.Addr, error) {
+	var (
+		wg   sync.WaitGroup
+		v6   []netip.Addr
+		err6 error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		v6, err6 = r.LookupAAAA(ctx, name)
+	}()
+	v4, err4 := r.LookupA(ctx, name)
+	wg.Wait()
+	if err4 != nil && err6 != nil {
+		return nil, err4
+	}
+	return append(v4, v6...), nil
+}
+
+// LookupTXT returns the TXT records of name, the strings of each record
+// joined (RFC 7208 §3.3).
+func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	a, err := r.Query(ctx, name, mdns.TypeTXT)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, rr := range a.Records {
+		out = append(out, strings.Join(rr.(*mdns.TXT).Txt, ""))
+	}
+	return out, nil
+}
+
+// LookupMX returns the exchanges of name, most preferred first.
+func (r *Resolver) LookupMX(ctx context.Context, name string) ([]string, error) {
+	a, err := r.Query(ctx, name, mdns.TypeMX)
+	if err != nil {
+		return nil, err
+	}
+	mxs := make([]*mdns.MX, 0, len(a.Records))
+	for _, rr := range a.Records {
+		mxs = append(mxs, rr.(*mdns.MX))
+	}
+	slices.SortStableFunc(mxs, func(x, y *mdns.MX) int { return int(x.Preference) - int(y.Preference) })
+	out := make([]string, len(mxs))
+	for i, mx := range mxs {
+		out[i] = mx.Mx
+	}
+	return out, nil
+}
+
+// LookupPTR returns the names of ip (fully qualified, with the final dot).
+func (r *Resolver) LookupPTR(ctx context.Context, ip netip.Addr) ([]string, error) {
+	zone := ".in-addr.arpa"
+	if ip.Unmap().Is6() {
+		zone = ".ip6.arpa"
+	}
+	a, err := r.Query(ctx, ReverseName(ip)+zone, mdns.TypePTR)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, rr := range a.Records {
+		out = append(out, rr.(*mdns.PTR).Ptr)
+	}
+	return out, nil
+}
+
+// ReverseName returns the labels of ip for reverse and DNSBL lookups,
+// without a zone: "4.3.2.1" for 1.2.3.4, and 32 nibbles for IPv6
+// ("b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4" for
+// 4321:0:1:2:3:4:567:89ab, RFC 3596 §2.5).
+func ReverseName(ip netip.Addr) string {
+	ip = ip.Unmap()
+	if ip.Is4() {
+		b := ip.As4()
+		return fmt.Sprintf("%d.%d.%d.%d", b[3], b[2], b[1], b[0])
+	}
+	const hex = "0123456789abcdef"
+	b := ip.As16()
+	out := make([]byte, 0, 63)
+	for i := len(b) - 1; i >= 0; i-- {
+		out = append(out, hex[b[i]&0xf], '.', hex[b[i]>>4], '.')
+	}
+	return string(out[:len(out)-1])
+}
