@@ -244,8 +244,13 @@ func (e *Engine) rate(ctx context.Context, in *Input, gv *GroupVerdict) error {
 	return nil
 }
 
-// notProcessed is the verdict when a scan fails: every recipient passes
-// untouched, tagged Not processed, in its group.
+// NotProcessed is the verdict when a scan could not run or finish (timeout,
+// panic, no free worker): every recipient passes untouched, tagged Not
+// processed, in its group.
+func (e *Engine) NotProcessed(scanID string, env *Envelope) *Verdict {
+	return e.notProcessed(scanID, env, e.snap.Load())
+}
+
 func (e *Engine) notProcessed(scanID string, env *Envelope, snap *Snapshot) *Verdict {
 	v := &Verdict{ScanID: scanID, DBVersion: snap.DB.Version}
 	byGroup := map[*policy.Group]*GroupVerdict{}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// serverFlags are the connection flags every server-talking command has.
+type serverFlags struct {
+	server    string
+	tokenFile string
+}
+
+func (s *serverFlags) register(fs *flag.FlagSet) {
+	def := os.Getenv("SCILLA_SERVER")
+	if def == "" {
+		def = "tcp:127.0.0.1:2277"
+	}
+	fs.StringVar(&s.server, "server", def, "scillad address, tcp:HOST:PORT or unix:/PATH")
+	fs.StringVar(&s.tokenFile, "token-file", os.Getenv("SCILLA_TOKEN_FILE"), "file with the admin bearer token")
+}
+
+// dial connects to scillad (lazily: errors show on the first call).
+func (s *serverFlags) dial() (*grpc.ClientConn, error) {
+	target, err := grpcTarget(s.server)
+	if err != nil {
+		return nil, err
+	}
+	return grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(1<<30), grpc.MaxCallRecvMsgSize(64<<20)))
+}
+
+// adminContext adds the bearer token, when configured, to ctx.
+func (s *serverFlags) adminContext(ctx context.Context) (context.Context, error) {
+	if s.tokenFile == "" {
+		return ctx, nil
+	}
+	tok, err := os.ReadFile(s.tokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("read token: %w", err)
+	}
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+strings.TrimSpace(string(tok))), nil
+}
+
+// grpcTarget turns tcp:HOST:PORT / unix:/PATH into a gRPC target.
+func grpcTarget(addr string) (string, error) {
+	network, rest, ok := strings.Cut(addr, ":")
+	switch {
+	case ok && network == "tcp" && rest != "":
+		return "passthrough:///" + rest, nil
+	case ok && network == "unix" && rest != "":
+		return "unix:" + rest, nil
+	}
+	return "", fmt.Errorf("server address %q: want tcp:HOST:PORT or unix:/PATH", addr)
+}
+
+// rpcError makes a gRPC error one readable line.
+func rpcError(server string, err error) string {
+	st := status.Convert(err)
+	return fmt.Sprintf("%s (%s): %s", server, strings.ToLower(st.Code().String()), st.Message())
+}

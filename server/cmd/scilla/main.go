@@ -1,0 +1,60 @@
+// Command scilla is Scilla's admin CLI.
+//
+//	scilla scan [--server ADDR] [--from A] [--rcpt A]... [--ip IP] [--helo H] [--json] FILE|-
+//	scilla status [--server ADDR]
+//	scilla learn --spam|--ham|--forget FILE...
+//	scilla policy check FILE
+//	scilla license install FILE | remove --all|--reserve | info
+//
+// The server address is tcp:HOST:PORT or unix:/PATH (default
+// tcp:127.0.0.1:2277, or $SCILLA_SERVER). Admin calls send the token from
+// --token-file (or $SCILLA_TOKEN_FILE) when one is set.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+type command struct {
+	run  func(args []string) int
+	help string
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"scan":    {cmdScan, "scan a message and print the verdict"},
+		"status":  {cmdStatus, "show the server's state"},
+		"learn":   {cmdLearn, "train the classifier with spam or ham"},
+		// wired when the policy loader lands: "policy"
+		// wired when licensing lands: "license"
+	}
+}
+
+func main() {
+	cmds := commands()
+	if len(os.Args) < 2 {
+		usage(cmds)
+		os.Exit(2)
+	}
+	c, ok := cmds[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "scilla: unknown command %q\n", os.Args[1])
+		usage(cmds)
+		os.Exit(2)
+	}
+	os.Exit(c.run(os.Args[2:]))
+}
+
+func usage(cmds map[string]command) {
+	fmt.Fprintln(os.Stderr, "usage: scilla COMMAND [flags] [args]\n\ncommands:")
+	for _, name := range []string{"scan", "status", "learn", "policy", "license"} {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, cmds[name].help)
+	}
+}
+
+// fail prints a one-line reason and returns exit code 1.
+func fail(format string, args ...any) int {
+	fmt.Fprintf(os.Stderr, "scilla: "+format+"\n", args...)
+	return 1
+}

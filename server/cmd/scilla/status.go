@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
+)
+
+func cmdStatus(args []string) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	var sf serverFlags
+	sf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	conn, err := sf.dial()
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if ctx, err = sf.adminContext(ctx); err != nil {
+		return fail("%v", err)
+	}
+	st, err := scillav1.NewAdminServiceClient(conn).Status(ctx, &scillav1.StatusRequest{})
+	if err != nil {
+		return fail("status failed: %s", rpcError(sf.server, err))
+	}
+	p := st.GetPool()
+	fmt.Printf("version:   %s\n", st.GetVersion())
+	fmt.Printf("uptime:    %s\n", st.GetUptime().AsDuration())
+	fmt.Printf("pool:      %d busy, %d idle, %d queued, max %d (started %d, recycled %d)\n",
+		p.GetBusy(), p.GetIdle(), p.GetQueued(), p.GetMaxWorkers(), p.GetStarted(), p.GetRecycled())
+	fmt.Printf("database:  %s", st.GetDatabaseVersion())
+	if st.GetDatabaseCreated() != nil {
+		fmt.Printf(" (created %s)", st.GetDatabaseCreated().AsTime().UTC().Format(time.RFC3339))
+	}
+	fmt.Println()
+	fmt.Printf("policy:    %s (loaded %s)\n", st.GetPolicySource(), st.GetPolicyLoaded().AsTime().Local().Format(time.RFC3339))
+	if st.GetLicenseState() != "" {
+		fmt.Printf("licence:   %s\n", st.GetLicenseState())
+	}
+	for _, w := range st.GetWarnings() {
+		fmt.Printf("warning:   %s\n", w)
+	}
+	return 0
+}

@@ -1,0 +1,83 @@
+// Command scillad is the Scilla filtration server: it answers gRPC Scan calls
+// from mail-server plug-ins and the admin CLI.
+//
+//	scillad [-config FILE] [-state-dir DIR]
+//	scillad -print-config [-config FILE]
+//	scillad -check-config FILE
+//
+// SIGTERM/SIGINT drain scans in flight and exit 0; SIGHUP reloads the config,
+// policy and database (an invalid one is refused and the old one kept).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/scilla-mail/scilla/server/config"
+	"github.com/scilla-mail/scilla/server/daemon"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	var (
+		cfgPath     = flag.String("config", "", "config file (default: embedded defaults)")
+		stateDir    = flag.String("state-dir", "", "override server.state_dir")
+		printConfig = flag.Bool("print-config", false, "print the effective config and exit")
+		checkConfig = flag.String("check-config", "", "validate a config file and exit")
+	)
+	flag.Parse()
+
+	if *checkConfig != "" {
+		if _, err := config.Load(*checkConfig); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("%s: OK\n", *checkConfig)
+		return 0
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if *stateDir != "" {
+		cfg.Server.StateDir = *stateDir
+	}
+	if *printConfig {
+		out, err := cfg.Marshal()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		os.Stdout.Write(out)
+		return 0
+	}
+
+	log, level := daemon.NewLogger(cfg.Log, os.Stderr)
+	d, err := daemon.New(*cfgPath, cfg, log, level)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			_, _ = d.Reload(ctx)
+		}
+	}()
+	if err := d.Run(ctx); err != nil {
+		log.Error("server failed", "err", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,211 @@
+// Package config is scillad's configuration file: one YAML file whose
+// sections are typed structs. Every value has a default (Default); Load
+// reads a file strictly (unknown keys are errors naming file, line and key)
+// and validates every section the same way (internal/conf).
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/scilla-mail/scilla/internal/conf"
+	"github.com/scilla-mail/scilla/server/grpcapi"
+	"github.com/scilla-mail/scilla/server/pool"
+)
+
+// Config is the whole scillad configuration.
+type Config struct {
+	Server  Server      `yaml:"server"`
+	Pool    pool.Config `yaml:"pool"`
+	Scan    Scan        `yaml:"scan"`
+	Log     Log         `yaml:"log"`
+	Metrics Metrics     `yaml:"metrics"`
+	Admin   Admin       `yaml:"admin"`
+	// Client is the section read by the mail-server plug-ins (see the
+	// clients documentation); scillad ignores it so one file can serve both.
+	Client yaml.Node `yaml:"client,omitempty"`
+}
+
+// Server is the `server` section.
+type Server struct {
+	// Listen addresses, "tcp:HOST:PORT" or "unix:/PATH"; several allowed.
+	Listen []string `yaml:"listen"`
+	// StateDir holds everything the server persists (learning, licence,
+	// usage, installed databases).
+	StateDir string `yaml:"state_dir"`
+	// MaxMessageBytes is the largest message accepted by Scan.
+	MaxMessageBytes int `yaml:"max_message_bytes"`
+	// AllowedNetworks may call Scan over TCP (CIDR or addresses); callers
+	// on a unix socket always may.
+	AllowedNetworks []string `yaml:"allowed_networks"`
+	// PolicyFile is the policy file; "" uses the built-in default policy.
+	PolicyFile string `yaml:"policy_file"`
+	// DatabaseDir is a content database directory to load instead of the
+	// embedded default; "" uses the newest installed or embedded one.
+	DatabaseDir string `yaml:"database_dir"`
+}
+
+// Scan is the `scan` section.
+type Scan struct {
+	// Deadline is the longest one scan may take, waiting for a worker
+	// included; past it the message passes as Not processed.
+	Deadline conf.Duration `yaml:"deadline"`
+}
+
+// Log is the `log` section.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// Metrics is the `metrics` section.
+type Metrics struct {
+	// Listen is the HTTP address for /metrics, e.g. "127.0.0.1:9277"; "" = off.
+	Listen string `yaml:"listen"`
+}
+
+// Admin is the `admin` section: who may call the Admin and License services.
+type Admin struct {
+	// TokenFile holds a bearer token admin clients must send; "" = no token auth.
+	TokenFile string `yaml:"token_file"`
+	// UnixSocketUIDs may call admin services over a unix socket without a
+	// token (peer credentials); empty = root and the server's own user.
+	UnixSocketUIDs []int `yaml:"unix_socket_uids"`
+}
+
+// Default returns the configuration scillad runs with when no file is given.
+func Default() *Config {
+	return &Config{
+		Server: Server{
+			Listen:          []string{"tcp:127.0.0.1:2277"},
+			StateDir:        "/var/lib/scilla",
+			MaxMessageBytes: 32 << 20,
+			AllowedNetworks: []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"},
+		},
+		Pool:  pool.DefaultConfig(),
+		Scan:  Scan{Deadline: conf.Duration(25 * time.Second)},
+		Log:   Log{Level: "info", Format: "text"},
+		Admin: Admin{},
+	}
+}
+
+// Load reads a config file over the defaults. path "" returns the defaults.
+func Load(path string) (*Config, error) {
+	c := Default()
+	if path == "" {
+		return c, c.validateAll("embedded defaults")
+	}
+	if err := conf.Load(path, c); err != nil {
+		return nil, err
+	}
+	c.resolvePaths(filepath.Dir(path))
+	return c, nil
+}
+
+func (c *Config) validateAll(name string) error {
+	return conf.Decode(name, nil, c)
+}
+
+// resolvePaths makes relative file paths relative to the config file.
+func (c *Config) resolvePaths(dir string) {
+	for _, p := range []*string{&c.Server.PolicyFile, &c.Server.DatabaseDir, &c.Admin.TokenFile} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+}
+
+// Validate implements conf.Validator.
+func (s *Server) Validate() []error {
+	var errs []error
+	if len(s.Listen) == 0 {
+		errs = append(errs, conf.Errorf("listen", "needs at least one address (tcp:HOST:PORT or unix:/PATH)"))
+	}
+	for i, l := range s.Listen {
+		network, addr, _ := strings.Cut(l, ":")
+		switch {
+		case network == "tcp":
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				errs = append(errs, conf.Errorf(fmt.Sprintf("listen[%d]", i), "%q: want tcp:HOST:PORT", l))
+			}
+		case network == "unix" && addr != "":
+		default:
+			errs = append(errs, conf.Errorf(fmt.Sprintf("listen[%d]", i), "%q: want tcp:HOST:PORT or unix:/PATH", l))
+		}
+	}
+	if s.StateDir == "" {
+		errs = append(errs, conf.Errorf("state_dir", "must be set (a directory scillad may write)"))
+	}
+	if s.MaxMessageBytes < 1024 || s.MaxMessageBytes > 1<<30 {
+		errs = append(errs, conf.Errorf("max_message_bytes", "must be 1024..1073741824, got %d", s.MaxMessageBytes))
+	}
+	if _, err := grpcapi.ParsePrefixes(s.AllowedNetworks); err != nil {
+		errs = append(errs, conf.Errorf("allowed_networks", "%v", err))
+	}
+	return errs
+}
+
+// Validate implements conf.Validator.
+func (s *Scan) Validate() []error {
+	if s.Deadline.D() < 100*time.Millisecond || s.Deadline.D() > 10*time.Minute {
+		return []error{conf.Errorf("deadline", "must be 100ms..10m, got %s", s.Deadline.D())}
+	}
+	return nil
+}
+
+// Validate implements conf.Validator.
+func (l *Log) Validate() []error {
+	var errs []error
+	if _, err := l.SlogLevel(); err != nil {
+		errs = append(errs, conf.Errorf("level", "%v", err))
+	}
+	if l.Format != "text" && l.Format != "json" {
+		errs = append(errs, conf.Errorf("format", "must be text or json, got %q", l.Format))
+	}
+	return errs
+}
+
+// SlogLevel returns the slog level of Level.
+func (l *Log) SlogLevel() (slog.Level, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(l.Level)); err != nil {
+		return 0, fmt.Errorf("must be debug, info, warn or error, got %q", l.Level)
+	}
+	return lv, nil
+}
+
+// Validate implements conf.Validator.
+func (m *Metrics) Validate() []error {
+	if m.Listen == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(m.Listen); err != nil {
+		return []error{conf.Errorf("listen", "%q: want HOST:PORT or empty (off)", m.Listen)}
+	}
+	return nil
+}
+
+// Validate implements conf.Validator.
+func (a *Admin) Validate() []error {
+	if a.TokenFile == "" {
+		return nil
+	}
+	if _, err := os.Stat(a.TokenFile); err != nil {
+		return []error{conf.Errorf("token_file", "%v", err)}
+	}
+	return nil
+}
+
+// Marshal renders the effective configuration as YAML.
+func (c *Config) Marshal() ([]byte, error) {
+	return yaml.Marshal(c)
+}

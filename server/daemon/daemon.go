@@ -1,0 +1,278 @@
+// Package daemon assembles scillad from its parts — config, engine with its
+// checks, worker pool, gRPC services, metrics — and runs it: serve, reload on
+// request, drain on shutdown. It is the one place where things are wired.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
+	"github.com/scilla-mail/scilla/server/check"
+	"github.com/scilla-mail/scilla/server/config"
+	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/grpcapi"
+	"github.com/scilla-mail/scilla/server/message"
+	"github.com/scilla-mail/scilla/server/policy"
+	"github.com/scilla-mail/scilla/server/pool"
+)
+
+// Daemon is a running scillad.
+type Daemon struct {
+	cfgPath string
+	log     *slog.Logger
+	level   *slog.LevelVar
+
+	mu  sync.Mutex // serialises reloads
+	cfg *config.Config
+
+	eng     *engine.Engine
+	pool    *pool.Pool
+	scanner *grpcapi.Scanner
+	nets    *grpcapi.Networks
+	srv     *grpcapi.Server
+	lis     []net.Listener
+	metrics *http.Server
+	started time.Time
+}
+
+// NewLogger returns the logger for a log config writing to w.
+func NewLogger(c config.Log, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	lv := new(slog.LevelVar)
+	l, _ := c.SlogLevel()
+	lv.Set(l)
+	opts := &slog.HandlerOptions{Level: lv}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), lv
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), lv
+}
+
+// New builds a daemon from a validated config and opens its listeners.
+// cfgPath ("" for embedded defaults) is re-read on Reload.
+func New(cfgPath string, cfg *config.Config, log *slog.Logger, level *slog.LevelVar) (*Daemon, error) {
+	d := &Daemon{cfgPath: cfgPath, cfg: cfg, log: log, level: level, started: time.Now()}
+	if err := os.MkdirAll(cfg.Server.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	pol, err := loadPolicy(cfg.Server.PolicyFile)
+	if err != nil {
+		return nil, err
+	}
+	db, err := loadDatabase(cfg.Server.DatabaseDir)
+	if err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	d.pool = pool.New(cfg.Pool)
+	d.eng = engine.New(engine.Options{
+		Checks: check.All(check.Deps{Log: log}),
+		Limits: message.DefaultLimits,
+		Log:    log,
+	}, &engine.Snapshot{Policy: pol, DB: db})
+	if d.nets, err = grpcapi.NewNetworks(cfg.Server.AllowedNetworks); err != nil {
+		return nil, err
+	}
+	d.scanner = grpcapi.NewScanner(d.eng, d.pool, nil, grpcapi.NewMetrics(reg, d.pool), log, limits(cfg))
+	d.srv = grpcapi.NewServer(grpcapi.Options{
+		Log:             log,
+		Registerer:      reg,
+		MaxMessageBytes: cfg.Server.MaxMessageBytes,
+		AllowedNetworks: d.nets,
+	})
+	scillav1.RegisterScannerServiceServer(d.srv, d.scanner)
+	scillav1.RegisterAdminServiceServer(d.srv, grpcapi.NewAdmin(grpcapi.AdminDeps{
+		Engine:  d.eng,
+		Pool:    d.pool,
+		Started: d.started,
+		Reload:  d.Reload,
+		ReloadPolicy: func(context.Context) error {
+			_, err := d.ReloadPolicy()
+			return err
+		},
+	}))
+	for _, svc := range []string{"", scillav1.ScannerService_ServiceDesc.ServiceName, scillav1.AdminService_ServiceDesc.ServiceName} {
+		d.srv.Health.SetServingStatus(svc, healthpb.HealthCheckResponse_SERVING)
+	}
+
+	for _, addr := range cfg.Server.Listen {
+		l, err := grpcapi.Listen(addr)
+		if err != nil {
+			d.closeListeners()
+			return nil, err
+		}
+		d.lis = append(d.lis, l)
+	}
+	if cfg.Metrics.Listen != "" {
+		ml, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			d.closeListeners()
+			return nil, fmt.Errorf("metrics listen %s: %w", cfg.Metrics.Listen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		d.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = d.metrics.Serve(ml) }()
+	}
+	return d, nil
+}
+
+func limits(c *config.Config) grpcapi.Limits {
+	return grpcapi.Limits{MaxMessageBytes: c.Server.MaxMessageBytes, Deadline: c.Scan.Deadline.D()}
+}
+
+// Addrs returns the listening addresses (useful with port 0 in tests).
+func (d *Daemon) Addrs() []net.Addr {
+	var as []net.Addr
+	for _, l := range d.lis {
+		as = append(as, l.Addr())
+	}
+	return as
+}
+
+func (d *Daemon) closeListeners() {
+	for _, l := range d.lis {
+		l.Close()
+	}
+}
+
+// Run serves until ctx is done, then drains: new calls are refused, scans
+// in flight get up to pool.drain_delay to finish.
+func (d *Daemon) Run(ctx context.Context) error {
+	errc := make(chan error, len(d.lis))
+	for _, l := range d.lis {
+		d.log.Info("listening", "addr", l.Addr().Network()+":"+l.Addr().String())
+		go func() { errc <- d.srv.Serve(l) }()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		err = fmt.Errorf("serve: %w", err)
+	}
+	d.shutdown()
+	return err
+}
+
+func (d *Daemon) shutdown() {
+	d.mu.Lock()
+	drain := d.cfg.Pool.DrainDelay.D()
+	d.mu.Unlock()
+	d.log.Info("shutting down: draining scans in flight", "drain_delay", drain)
+	d.srv.Health.Shutdown()
+	stopped := make(chan struct{})
+	go func() { d.srv.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(drain):
+		d.log.Warn("drain delay over: stopping with calls in flight")
+		d.srv.Stop()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := d.pool.Close(ctx); err != nil {
+		d.log.Warn("pool close", "err", err)
+	}
+	if d.metrics != nil {
+		_ = d.metrics.Close()
+	}
+	d.log.Info("stopped")
+}
+
+// Reload re-reads the config file, the policy and the database. An invalid
+// config or policy is refused and everything old keeps serving.
+func (d *Daemon) Reload(context.Context) ([]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cfg, err := config.Load(d.cfgPath)
+	if err != nil {
+		d.log.Error("reload refused: invalid config, the old one keeps serving", "err", err)
+		return nil, err
+	}
+	pol, err := loadPolicy(cfg.Server.PolicyFile)
+	if err != nil {
+		d.log.Error("reload refused: invalid policy, the old one keeps serving", "err", err)
+		return nil, err
+	}
+	db, err := loadDatabase(cfg.Server.DatabaseDir)
+	if err != nil {
+		d.log.Error("reload refused: invalid database, the old one keeps serving", "err", err)
+		return nil, err
+	}
+	var done []string
+	if l, err := cfg.Log.SlogLevel(); err == nil && d.level != nil {
+		d.level.Set(l)
+	}
+	if err := d.nets.Set(cfg.Server.AllowedNetworks); err != nil {
+		return nil, err
+	}
+	d.pool.Reconfigure(cfg.Pool)
+	d.scanner.SetLimits(limits(cfg))
+	done = append(done, "config "+nameOr(d.cfgPath, "embedded defaults"))
+	old := d.eng.Snapshot()
+	d.eng.Swap(&engine.Snapshot{Policy: pol, DB: db})
+	done = append(done, "policy "+pol.Source, "database "+db.Version)
+	if old.DB.Version != db.Version {
+		d.log.Info("database changed", "from", old.DB.Version, "to", db.Version)
+	}
+	if fmt.Sprint(cfg.Server.Listen) != fmt.Sprint(d.cfg.Server.Listen) || cfg.Metrics.Listen != d.cfg.Metrics.Listen || cfg.Server.StateDir != d.cfg.Server.StateDir {
+		d.log.Warn("listen addresses and state_dir change only on restart")
+		done = append(done, "listen addresses, metrics address and state_dir unchanged until restart")
+	}
+	d.cfg = cfg
+	d.log.Info("reloaded", "parts", done)
+	return done, nil
+}
+
+// ReloadPolicy re-reads only the policy file.
+func (d *Daemon) ReloadPolicy() (*policy.Policy, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	pol, err := loadPolicy(d.cfg.Server.PolicyFile)
+	if err != nil {
+		d.log.Error("policy refused, the old one keeps serving", "err", err)
+		return nil, err
+	}
+	old := d.eng.Snapshot()
+	d.eng.Swap(&engine.Snapshot{Policy: pol, DB: old.DB})
+	d.log.Info("policy reloaded", "source", pol.Source, "groups", len(pol.Groups))
+	return pol, nil
+}
+
+func nameOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func loadPolicy(path string) (*policy.Policy, error) {
+	if path == "" {
+		return policy.Default(), nil
+	}
+	return nil, errors.New("policy files are not supported yet")
+}
+
+func loadDatabase(dir string) (*contentdb.DB, error) {
+	if dir == "" {
+		return contentdb.Empty(), nil
+	}
+	return nil, errors.New("database directories are not supported yet")
+}

@@ -1,0 +1,207 @@
+// Package grpcapi serves Scilla's gRPC API: the Scanner service that mail
+// server plug-ins call, and the authenticated Admin service. It turns
+// requests into engine scans on the worker pool and engine verdicts into
+// protobuf responses; it holds no filtering logic of its own.
+package grpcapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
+	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/pool"
+	"github.com/scilla-mail/scilla/server/verdict"
+)
+
+// Limits are the scan settings that can change on reload.
+type Limits struct {
+	// MaxMessageBytes is the largest message accepted.
+	MaxMessageBytes int
+	// Deadline is the longest a scan may take, waiting for a worker included.
+	Deadline time.Duration
+}
+
+// Decorator computes the modifications (subject prefix, headers) for one
+// group's verdict and the header names to strip from incoming mail. It is the
+// one place headers are computed, so every client writes the same thing.
+type Decorator interface {
+	Decorate(v *engine.Verdict, gv *engine.GroupVerdict, env *engine.Envelope) (subjectPrefix string, headers []engine.Header)
+	StripHeaders() []string
+}
+
+// Scanner implements scillav1.ScannerServiceServer.
+type Scanner struct {
+	scillav1.UnimplementedScannerServiceServer
+	eng       *engine.Engine
+	pool      *pool.Pool
+	decorator Decorator
+	metrics   *Metrics
+	log       *slog.Logger
+	limits    atomic.Pointer[Limits]
+}
+
+// NewScanner returns the Scanner service. decorator and metrics may be nil.
+func NewScanner(eng *engine.Engine, p *pool.Pool, d Decorator, m *Metrics, log *slog.Logger, lim Limits) *Scanner {
+	s := &Scanner{eng: eng, pool: p, decorator: d, metrics: m, log: log}
+	s.limits.Store(&lim)
+	return s
+}
+
+// SetLimits applies new limits to scans that start after the call.
+func (s *Scanner) SetLimits(l Limits) { s.limits.Store(&l) }
+
+// NewScanID returns a new unique, roughly time-ordered scan id.
+func NewScanID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%011x-%s", time.Now().UnixMilli(), hex.EncodeToString(b[:]))
+}
+
+// Scan implements the Scan RPC.
+func (s *Scanner) Scan(ctx context.Context, req *scillav1.ScanRequest) (*scillav1.ScanResponse, error) {
+	lim := s.limits.Load()
+	if n := len(req.GetMessage()); n > lim.MaxMessageBytes {
+		return nil, status.Errorf(codes.ResourceExhausted, "message: %d bytes is over the server limit of %d bytes (server.max_message_bytes)", n, lim.MaxMessageBytes)
+	}
+	scanID := NewScanID()
+	logging.AddFields(ctx, logging.Fields{"scan_id", scanID})
+	log := s.log.With("scan_id", scanID)
+	env := envelope(req.GetEnvelope())
+
+	ctx, cancel := context.WithTimeout(ctx, lim.Deadline)
+	defer cancel()
+	start := time.Now()
+	var (
+		v       *engine.Verdict
+		scanErr error
+	)
+	err := s.pool.Do(ctx, func() { v, scanErr = s.eng.Scan(ctx, scanID, env, req.GetMessage()) })
+	if err == nil {
+		err = scanErr
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, status.FromContextError(ctx.Err()).Err() // the client went away
+		}
+		log.Warn("scan not processed", "err", err, "queue_id", env.QueueID)
+		if v == nil || errors.Is(err, pool.ErrPanic) || errors.Is(err, context.DeadlineExceeded) {
+			v = s.eng.NotProcessed(scanID, env)
+		}
+	}
+	v.Elapsed = time.Since(start)
+	resp := s.response(v, env)
+	s.metrics.observe(v, err)
+	log.Info("scanned", "queue_id", env.QueueID, "from", env.MailFrom, "rcpts", len(env.Rcpts), "bytes", len(req.GetMessage()), "results", summary(resp), "elapsed", v.Elapsed.Round(time.Microsecond))
+	return resp, nil
+}
+
+func envelope(e *scillav1.Envelope) *engine.Envelope {
+	env := &engine.Envelope{
+		ClientHost: e.GetClientHostname(),
+		Helo:       e.GetHelo(),
+		MailFrom:   engine.NormalizeAddress(e.GetMailFrom()),
+		AuthUser:   e.GetAuthUser(),
+		QueueID:    e.GetQueueId(),
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(e.GetClientIp(), "[]")); err == nil {
+		env.ClientIP = ip.Unmap()
+	}
+	for _, r := range e.GetRcptTo() {
+		env.Rcpts = append(env.Rcpts, engine.NormalizeAddress(r))
+	}
+	return env
+}
+
+func (s *Scanner) response(v *engine.Verdict, env *engine.Envelope) *scillav1.ScanResponse {
+	resp := &scillav1.ScanResponse{
+		ScanId:          v.ScanID,
+		EngineVersion:   engine.Version,
+		DatabaseVersion: v.DBVersion,
+		Elapsed:         durationpb.New(v.Elapsed),
+	}
+	if s.decorator != nil {
+		resp.StripHeaders = s.decorator.StripHeaders()
+	}
+	for _, gv := range v.Groups {
+		r := &scillav1.GroupResult{
+			GroupId:    gv.Group.ID,
+			GroupName:  gv.Group.Name,
+			Recipients: gv.Recipients,
+			Status:     scillav1.Status(gv.Status),
+			Info:       protoInfo(gv.Info),
+			Action:     scillav1.Action_ACTION_ACCEPT,
+			Score:      gv.Score,
+			Rate:       uint32(gv.Rate),
+			Method:     gv.Method,
+			Categories: gv.Categories,
+			Modifications: &scillav1.Modifications{},
+		}
+		if gv.Info == verdict.InfoNone {
+			a := gv.Action
+			r.Action = scillav1.Action(a.Kind + 1)
+			switch a.Kind {
+			case verdict.Copy:
+				r.CopyTo = a.Addresses
+			case verdict.Redirect:
+				r.RedirectTo = a.Addresses
+			case verdict.Reject:
+				r.RejectText = a.RejectText
+			}
+		}
+		for _, sg := range gv.Signs {
+			r.Rules = append(r.Rules, &scillav1.Rule{Name: sg.Name, Score: sg.Score, Description: sg.Desc, Category: sg.Category})
+		}
+		if s.decorator != nil {
+			prefix, hdrs := s.decorator.Decorate(v, gv, env)
+			r.Modifications.SubjectPrefix = prefix
+			for _, h := range hdrs {
+				r.Modifications.AddHeaders = append(r.Modifications.AddHeaders, &scillav1.Header{Name: h.Name, Value: h.Value})
+			}
+		}
+		resp.Results = append(resp.Results, r)
+	}
+	return resp
+}
+
+// protoInfo maps verdict.Info onto the API enum.
+func protoInfo(i verdict.Info) scillav1.Info {
+	switch i {
+	case verdict.NotProtected:
+		return scillav1.Info_INFO_NOT_PROTECTED
+	case verdict.NoLicense:
+		return scillav1.Info_INFO_NO_LICENSE
+	case verdict.NotProcessed:
+		return scillav1.Info_INFO_NOT_PROCESSED
+	case verdict.LicenseLimitExceeded:
+		return scillav1.Info_INFO_LICENSE_LIMIT_EXCEEDED
+	}
+	return scillav1.Info_INFO_NONE
+}
+
+func summary(resp *scillav1.ScanResponse) string {
+	var b strings.Builder
+	for i, r := range resp.Results {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%d:%s", r.GroupId, strings.TrimPrefix(r.Status.String(), "STATUS_"))
+		if r.Info != scillav1.Info_INFO_NONE {
+			fmt.Fprintf(&b, "/%s", strings.TrimPrefix(r.Info.String(), "INFO_"))
+		}
+	}
+	return b.String()
+}
