@@ -1,0 +1,96 @@
+package spamd
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/scilla-mail/scilla/internal/conf"
+)
+
+// Config is the `spamd:` section of the scillad config. The listener is off
+// unless Listen names at least one address.
+type Config struct {
+	// Listen lists the addresses to accept spamd/rspamd clients on,
+	// "tcp:host:port" or "unix:/path". Empty (the default) turns the listener
+	// off. SpamAssassin's spamd uses port 783, rspamd's normal worker 11333.
+	Listen []string `yaml:"listen"`
+	// RequiredScore is the "required" score reported to clients (the second
+	// number in `Spam: True ; 12.0 / 6.0`) when the verdict carries no
+	// X-Spam-Status header with a required= value. It never decides anything:
+	// the status decided by the policy does, and the reported threshold is
+	// moved so that score >= threshold holds exactly when the status is spam.
+	RequiredScore float64 `yaml:"required_score"`
+	// ProbableSpamIsSpam reports PROBABLE_SPAM as spam (Exim's `spam =`
+	// condition true, `Spam: True`). When false only SPAM and BLACKLISTED are.
+	ProbableSpamIsSpam bool `yaml:"probable_spam_is_spam"`
+	// MaxSize is the largest message scanned, in bytes. Bigger messages are
+	// read and answered "not spam" unscanned, so the MTA is never blocked.
+	MaxSize int64 `yaml:"max_size"`
+	// Timeout bounds one connection: reading the request, the scan and
+	// writing the answer.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxConnections bounds the connections served at once; more wait in the
+	// kernel's accept queue.
+	MaxConnections int `yaml:"max_connections"`
+}
+
+// DefaultConfig returns the listener off, required score 6 (the Standard
+// detection level's spam threshold), probable spam reported as spam, a
+// 10 MB size limit, a 60 s timeout and 64 connections.
+func DefaultConfig() Config {
+	return Config{
+		RequiredScore:      6,
+		ProbableSpamIsSpam: true,
+		MaxSize:            10 << 20,
+		Timeout:            60 * time.Second,
+		MaxConnections:     64,
+	}
+}
+
+// Enabled reports whether any listen address is configured.
+func (c *Config) Enabled() bool { return len(c.Listen) > 0 }
+
+// Validate reports every problem in c.
+func (c *Config) Validate() []error {
+	var errs []error
+	for i, a := range c.Listen {
+		if _, _, err := parseListen(a); err != nil {
+			errs = append(errs, conf.Errorf(fmt.Sprintf("listen.%d", i), "%v", err))
+		}
+	}
+	if c.RequiredScore <= 0 {
+		errs = append(errs, conf.Errorf("required_score", "must be positive, got %g", c.RequiredScore))
+	}
+	if c.MaxSize <= 0 {
+		errs = append(errs, conf.Errorf("max_size", "must be positive, got %d", c.MaxSize))
+	}
+	if c.Timeout <= 0 {
+		errs = append(errs, conf.Errorf("timeout", "must be positive, got %s", c.Timeout))
+	}
+	if c.MaxConnections <= 0 {
+		errs = append(errs, conf.Errorf("max_connections", "must be positive, got %d", c.MaxConnections))
+	}
+	return errs
+}
+
+// parseListen splits "tcp:host:port" or "unix:/path" into a network and an
+// address for net.Listen.
+func parseListen(a string) (network, addr string, err error) {
+	switch {
+	case strings.HasPrefix(a, "tcp:"):
+		addr = strings.TrimPrefix(a, "tcp:")
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			return "", "", fmt.Errorf("address %q: want tcp:host:port", a)
+		}
+		return "tcp", addr, nil
+	case strings.HasPrefix(a, "unix:"):
+		addr = strings.TrimPrefix(a, "unix:")
+		if addr == "" {
+			return "", "", fmt.Errorf("address %q: want unix:/path", a)
+		}
+		return "unix", addr, nil
+	}
+	return "", "", fmt.Errorf("address %q: want tcp:host:port or unix:/path", a)
+}
