@@ -116,7 +116,7 @@ func (c *Client) Check(ctx context.Context, env *scillav1.Envelope, msg []byte, 
 	}
 	if c.settings.SizeLimit > 0 && int64(len(msg)) > int64(c.settings.SizeLimit) {
 		c.log.Info("message over size limit, passed unscanned", "request_id", requestID, "size", len(msg), "limit", int64(c.settings.SizeLimit))
-		return notProcessedPlan(env.RcptTo, fmt.Errorf("message of %d bytes is over the size limit of %d", len(msg), int64(c.settings.SizeLimit)))
+		return NotProcessedPlan(env.RcptTo, fmt.Errorf("message of %d bytes is over the size limit of %d", len(msg), int64(c.settings.SizeLimit)))
 	}
 	resp, err := c.Scan(ctx, &scillav1.ScanRequest{Envelope: env, Message: msg, RequestId: requestID})
 	if err != nil {

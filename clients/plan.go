@@ -289,7 +289,7 @@ func FallbackPlan(onError OnError, rcpts []string, err error) *Plan {
 	p := &Plan{Err: err}
 	switch onError {
 	case OnErrorAccept:
-		return notProcessedPlan(rcpts, err)
+		return NotProcessedPlan(rcpts, err)
 	case OnErrorReject:
 		p.Outcome, p.Reply = Reject, ErrorRejectReply
 	default:
@@ -298,9 +298,9 @@ func FallbackPlan(onError OnError, rcpts []string, err error) *Plan {
 	return p
 }
 
-// notProcessedPlan delivers the message unchanged except for the verdict
+// NotProcessedPlan delivers the message unchanged except for the verdict
 // headers: forged copies removed, X-SpamTest-Info: Not processed added.
-func notProcessedPlan(rcpts []string, err error) *Plan {
+func NotProcessedPlan(rcpts []string, err error) *Plan {
 	e := Edits{StripHeaders: VerdictHeaders(), AddHeaders: []Header{{InfoHeader, NotProcessed}}}
 	return &Plan{
 		Outcome: Deliver,

@@ -1,0 +1,86 @@
+// Command scilla-milter is Scilla's milter for Postfix and Sendmail: it
+// scans every message on scillad and applies the verdict in the SMTP
+// session.
+//
+//	scilla-milter -listen unix:/run/scilla/milter.sock -config /etc/scilla/scilla.yaml
+//
+// The `client:` section of the config file (servers, timeouts, on_error,
+// size_limit, default_domain) is read; flags override it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/scilla-mail/scilla/clients"
+	"github.com/scilla-mail/scilla/clients/milter"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "scilla-milter:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	fset := flag.NewFlagSet("scilla-milter", flag.ExitOnError)
+	cf := clients.NewFlags(fset)
+	listen := fset.String("listen", "unix:/run/scilla/milter.sock", "milter socket: unix:/path, inet:host:port or inet:port@host")
+	mode := fset.String("socket-mode", "0660", "permissions of a unix milter socket (octal)")
+	verbose := fset.Bool("v", false, "log every message (debug level)")
+	_ = fset.Parse(os.Args[1:])
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	settings, err := cf.Settings()
+	if err != nil {
+		return err
+	}
+	perm, err := strconv.ParseUint(*mode, 8, 32)
+	if err != nil || perm > 0o777 {
+		return fmt.Errorf("-socket-mode %q: want octal like 0660", *mode)
+	}
+	client, err := clients.New(settings, log)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+
+	host, _ := os.Hostname()
+	srv := milter.New(client, host, log)
+	ln, err := milter.Listen(*listen, fs.FileMode(perm))
+	if err != nil {
+		return err
+	}
+	log.Info("scilla-milter listening", "listen", *listen, "servers", settings.Servers, "on_error", string(settings.OnError))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("sessions still running at shutdown", "err", err)
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package milter
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Listen opens the milter socket. addr is "unix:/path", "inet:host:port"
+// (Postfix spelling), "inet:port@host" (Sendmail spelling), "inet6:..." or
+// "tcp:host:port". A stale unix socket file is replaced and the new one gets
+// mode perm (the MTA's user must be able to connect).
+func Listen(addr string, perm fs.FileMode) (net.Listener, error) {
+	network, a, err := ParseListenAddress(addr)
+	if err != nil {
+		return nil, err
+	}
+	if network == "unix" {
+		if fi, err := os.Lstat(a); err == nil && fi.Mode()&fs.ModeSocket != 0 {
+			// Refuse to steal a socket another milter is still serving.
+			if c, err := net.DialTimeout("unix", a, time.Second); err == nil {
+				c.Close()
+				return nil, fmt.Errorf("listen %s: another process is serving this socket", addr)
+			}
+			_ = os.Remove(a)
+		}
+	}
+	ln, err := net.Listen(network, a)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	if network == "unix" {
+		if err := os.Chmod(a, perm); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("chmod %s: %w", a, err)
+		}
+	}
+	return ln, nil
+}
+
+// ParseListenAddress turns a milter socket spec into a Go network and
+// address.
+func ParseListenAddress(addr string) (network, address string, err error) {
+	kind, rest, ok := strings.Cut(addr, ":")
+	if !ok || rest == "" {
+		return "", "", fmt.Errorf("milter socket %q: want unix:/path, inet:host:port or inet:port@host", addr)
+	}
+	switch strings.ToLower(kind) {
+	case "unix", "local":
+		return "unix", rest, nil
+	case "inet", "inet6", "tcp":
+		if port, host, ok := strings.Cut(rest, "@"); ok { // Sendmail: port@host
+			if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+				return "", "", fmt.Errorf("milter socket %q: bad port %q", addr, port)
+			}
+			return "tcp", net.JoinHostPort(host, port), nil
+		}
+		if _, _, err := net.SplitHostPort(rest); err != nil {
+			return "", "", fmt.Errorf("milter socket %q: %w", addr, err)
+		}
+		return "tcp", rest, nil
+	}
+	return "", "", fmt.Errorf("milter socket %q: unknown kind %q (want unix, inet or tcp)", addr, kind)
+}
+
+// Serve runs milter sessions on ln until Close or Shutdown.
+//
+// Every connection's writes are batched and sent when the session next
+// reads: the end-of-message reply (a dozen header changes and the final
+// answer) leaves in one segment instead of two small writes per packet.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.srv.Serve(batchListener{ln})
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+type batchListener struct{ net.Listener }
+
+func (l batchListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	return &batchConn{Conn: c, w: bufio.NewWriterSize(c, 16<<10)}, nil
+}
+
+// batchConn buffers writes until the next Read (or Close). The milter
+// protocol is strictly request/response, so everything written before a
+// read belongs to one answer.
+type batchConn struct {
+	net.Conn
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+func (c *batchConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.w.Write(p)
+}
+
+func (c *batchConn) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.w.Buffered() == 0 {
+		return nil
+	}
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	err := c.w.Flush()
+	_ = c.Conn.SetWriteDeadline(time.Time{})
+	return err
+}
+
+func (c *batchConn) Read(p []byte) (int, error) {
+	if err := c.flush(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *batchConn) Close() error {
+	_ = c.flush()
+	return c.Conn.Close()
+}

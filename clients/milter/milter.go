@@ -1,0 +1,308 @@
+// Package milter is Scilla's milter for Postfix (smtpd_milters) and
+// Sendmail (INPUT_MAIL_FILTER). It collects the envelope, the macros and the
+// message, asks scillad for a verdict at end of message through the clients
+// library, and applies the Plan in the SMTP session: headers stripped and
+// added, the Subject changed in place, copy and redirect as recipient
+// changes, delete as discard, and a 550 with the policy text when every
+// recipient is rejected.
+//
+// It is built on github.com/d--j/go-milter (milter protocol v6) rather than
+// emersion/go-milter: the latter negotiates protocol v2 and replaces its
+// per-connection handler after every final response, which loses the
+// connection data (client address, HELO, connect macros) for the second and
+// later messages of one SMTP session. See DESIGN §8.
+//
+// A milter cannot answer per recipient after DATA, so when some groups
+// reject and others deliver, the rejected groups' recipients get the
+// message tagged (never silently dropped) and the milter logs it.
+package milter
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	gomilter "github.com/d--j/go-milter"
+
+	"github.com/scilla-mail/scilla/clients"
+	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
+)
+
+// Options are what the milter asks the MTA for: every modification it may
+// make, and no replies for the stages where it never says anything but
+// "continue", so the MTA waits only for the end-of-message reply.
+const (
+	actions = gomilter.OptAddHeader | gomilter.OptChangeHeader | gomilter.OptAddRcpt | gomilter.OptRemoveRcpt
+	// protocol stages we do not need and replies we never send.
+	protocol = gomilter.OptNoUnknown | gomilter.OptNoData |
+		gomilter.OptNoConnReply | gomilter.OptNoHeloReply | gomilter.OptNoMailReply | gomilter.OptNoRcptReply |
+		gomilter.OptNoHeaderReply | gomilter.OptNoEOHReply | gomilter.OptNoBodyReply | gomilter.OptNoDataReply | gomilter.OptNoUnknownReply
+)
+
+// scanner is what the milter needs from clients.Client.
+type scanner interface {
+	Check(ctx context.Context, env *scillav1.Envelope, msg []byte, requestID string) *clients.Plan
+	Settings() clients.Settings
+}
+
+// Server runs milter sessions for an MTA.
+type Server struct {
+	srv      *gomilter.Server
+	scan     scanner
+	log      *slog.Logger
+	hostname string
+	sessions atomic.Int64
+}
+
+// New returns a milter server that scans with c. hostname is reported to
+// scillad as the MTA host; log may be nil.
+func New(c *clients.Client, hostname string, log *slog.Logger) *Server {
+	return newServer(c, hostname, log)
+}
+
+func newServer(c scanner, hostname string, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{scan: c, log: log, hostname: hostname}
+	s.srv = gomilter.NewServer(
+		gomilter.WithMilter(func() gomilter.Milter { return &session{srv: s} }),
+		gomilter.WithActions(actions),
+		gomilter.WithProtocols(protocol),
+		gomilter.WithNegotiationCallback(negotiate),
+		// Postfix keeps the milter connection for the whole SMTP session;
+		// a peer silent for this long is gone.
+		gomilter.WithReadTimeout(15*time.Minute),
+		gomilter.WithWriteTimeout(30*time.Second),
+		gomilter.WithMacroRequest(gomilter.StageConnect, []gomilter.MacroName{gomilter.MacroMTAFQDN, gomilter.MacroClientAddr, gomilter.MacroClientName, gomilter.MacroDaemonName}),
+		gomilter.WithMacroRequest(gomilter.StageMail, []gomilter.MacroName{gomilter.MacroQueueId, gomilter.MacroAuthAuthen, gomilter.MacroAuthType}),
+		gomilter.WithMacroRequest(gomilter.StageEOM, []gomilter.MacroName{gomilter.MacroQueueId, gomilter.MacroAuthAuthen}),
+	)
+	return s
+}
+
+// negotiate accepts whatever subset of our wishes the MTA offers (old
+// Sendmail and Postfix versions offer fewer no-reply flags), down to
+// protocol version 2; the session code copes with either.
+func negotiate(mtaVersion, milterVersion uint32, mtaActions, milterActions gomilter.OptAction, mtaProtocol, milterProtocol gomilter.OptProtocol, offered gomilter.DataSize) (uint32, gomilter.OptAction, gomilter.OptProtocol, gomilter.DataSize, error) {
+	v := min(mtaVersion, milterVersion)
+	if v < 2 {
+		return 0, 0, 0, 0, fmt.Errorf("milter: MTA speaks protocol version %d, need at least 2", mtaVersion)
+	}
+	if mtaActions&milterActions != milterActions {
+		return 0, 0, 0, 0, fmt.Errorf("milter: MTA does not allow the needed actions (offered %v, need %v)", mtaActions, milterActions)
+	}
+	return v, milterActions, milterProtocol & mtaProtocol, offered, nil
+}
+
+// Sessions returns the number of milter connections served so far.
+func (s *Server) Sessions() int64 { return s.sessions.Load() }
+
+// Close stops the server at once.
+func (s *Server) Close() error { return s.srv.Close() }
+
+// Shutdown stops accepting connections and waits for running sessions to
+// end or ctx to expire.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+// session is one milter connection; it may carry many SMTP connections
+// (QUIT_NC) and many messages each. Connection data lives until the next
+// NewConnection, message data until the next MailFrom or Abort.
+type session struct {
+	gomilter.NoOpMilter
+	srv *Server
+
+	// connection data
+	clientName, clientAddr, helo string
+
+	// message data
+	from, auth string
+	rcpts      []string
+	msg        bytes.Buffer
+	over       bool           // stopped buffering at the size limit
+	size       int            // full message size, also past the limit
+	counts     map[string]int // header occurrences by lower-case name
+	subjectIdx int            // 1-based index of the first Subject, 0 = none
+	subject    string
+}
+
+func (m *session) NewConnection(gomilter.Modifier) error {
+	m.srv.sessions.Add(1)
+	m.clientName, m.clientAddr, m.helo = "", "", ""
+	m.reset()
+	return nil
+}
+
+func (m *session) reset() {
+	m.from, m.auth, m.rcpts = "", "", nil
+	m.msg.Reset()
+	m.over, m.size, m.subjectIdx, m.subject = false, 0, 0, ""
+	m.counts = map[string]int{}
+}
+
+func (m *session) Connect(host, family string, _ uint16, addr string, mod gomilter.Modifier) (*gomilter.Response, error) {
+	m.clientName = host
+	if family == "tcp4" || family == "tcp6" {
+		m.clientAddr = addr
+	}
+	if a := mod.Get(gomilter.MacroClientAddr); a != "" {
+		m.clientAddr = a
+	}
+	return gomilter.RespContinue, nil
+}
+
+func (m *session) Helo(name string, _ gomilter.Modifier) (*gomilter.Response, error) {
+	m.helo = name
+	return gomilter.RespContinue, nil
+}
+
+func (m *session) MailFrom(from, _ string, mod gomilter.Modifier) (*gomilter.Response, error) {
+	m.reset()
+	m.from = from
+	m.auth = mod.Get(gomilter.MacroAuthAuthen)
+	return gomilter.RespContinue, nil
+}
+
+func (m *session) RcptTo(rcpt, _ string, _ gomilter.Modifier) (*gomilter.Response, error) {
+	m.rcpts = append(m.rcpts, rcpt)
+	return gomilter.RespContinue, nil
+}
+
+func (m *session) Header(name, value string, _ gomilter.Modifier) (*gomilter.Response, error) {
+	k := strings.ToLower(name)
+	m.counts[k]++
+	if k == "subject" && m.subjectIdx == 0 {
+		m.subjectIdx, m.subject = m.counts[k], value
+	}
+	// The MTA hands values without the space after the colon and with LF
+	// between folded lines; rebuild CRLF wire form for the scanner.
+	m.write(name + ": " + strings.ReplaceAll(strings.ReplaceAll(value, "\r\n", "\n"), "\n", "\r\n") + "\r\n")
+	return gomilter.RespContinue, nil
+}
+
+func (m *session) Headers(gomilter.Modifier) (*gomilter.Response, error) {
+	m.write("\r\n")
+	return gomilter.RespContinue, nil
+}
+
+func (m *session) BodyChunk(chunk []byte, mod gomilter.Modifier) (*gomilter.Response, error) {
+	m.size += len(chunk)
+	if m.over {
+		if mod.Protocol()&gomilter.OptSkip != 0 {
+			return gomilter.RespSkip, nil
+		}
+		return gomilter.RespContinue, nil
+	}
+	m.msg.Write(chunk)
+	m.checkSize()
+	return gomilter.RespContinue, nil
+}
+
+func (m *session) write(s string) {
+	m.size += len(s)
+	if !m.over {
+		m.msg.WriteString(s)
+		m.checkSize()
+	}
+}
+
+// checkSize stops buffering once the message is over the size limit: it
+// will pass unscanned, so there is no point holding it in memory.
+func (m *session) checkSize() {
+	if lim := int(m.srv.scan.Settings().SizeLimit); lim > 0 && m.msg.Len() > lim {
+		m.over = true
+		m.msg.Reset()
+	}
+}
+
+func (m *session) Abort(gomilter.Modifier) error {
+	m.reset()
+	return nil
+}
+
+func (m *session) EndOfMessage(mod gomilter.Modifier) (*gomilter.Response, error) {
+	defer m.reset()
+	queueID := mod.Get(gomilter.MacroQueueId)
+	if a := mod.Get(gomilter.MacroAuthAuthen); a != "" {
+		m.auth = a
+	}
+	env := &scillav1.Envelope{
+		ClientIp: m.clientAddr, ClientHostname: m.clientName, Helo: m.helo,
+		MailFrom: m.from, RcptTo: append([]string(nil), m.rcpts...), AuthUser: m.auth,
+		QueueId: queueID, MtaKind: scillav1.MtaKind_MTA_KIND_MILTER, MtaHost: m.srv.hostname,
+	}
+	var plan *clients.Plan
+	if m.over {
+		plan = clients.NotProcessedPlan(env.RcptTo, fmt.Errorf("message of %d bytes is over the size limit", m.size))
+	} else {
+		plan = m.srv.scan.Check(context.Background(), env, m.msg.Bytes(), queueID)
+	}
+	log := m.srv.log.With("scan_id", plan.ScanID, "queue_id", queueID)
+	resp, err := m.apply(plan, mod, log)
+	if err != nil {
+		log.Error("apply verdict", "err", err)
+		return gomilter.RespTempFail, nil
+	}
+	log.Info("message done", "outcome", plan.Outcome.String(), "rcpts", len(env.RcptTo),
+		"added_rcpts", len(plan.AddRecipients), "deleted_rcpts", len(plan.DeleteRecipients))
+	return resp, nil
+}
+
+// apply carries out plan on the current message.
+func (m *session) apply(plan *clients.Plan, mod gomilter.Modifier, log *slog.Logger) (*gomilter.Response, error) {
+	switch plan.Outcome {
+	case clients.Reject, clients.TempFail:
+		return gomilter.RejectWithCodeAndReason(uint16(plan.Reply.Code), plan.Reply.Enhanced+" "+plan.Reply.Text)
+	case clients.Discard:
+		return gomilter.RespDiscard, nil
+	}
+	for _, g := range plan.PartialReject {
+		log.Warn("group rejected but others accept; a milter cannot refuse per recipient after DATA, delivering tagged",
+			"group_id", g.GroupID, "rcpts", strings.Join(g.Recipients, ","))
+	}
+	e := plan.Merged
+	// Strip forged verdict headers: ChangeHeader with an empty value
+	// deletes; go from the last instance down so indexes stay valid.
+	for _, name := range e.StripHeaders {
+		for i := m.counts[strings.ToLower(name)]; i >= 1; i-- {
+			if err := mod.ChangeHeader(i, name, ""); err != nil {
+				return nil, fmt.Errorf("delete header %s[%d]: %w", name, i, err)
+			}
+		}
+	}
+	if e.SubjectPrefix != "" {
+		if m.subjectIdx > 0 {
+			if v, changed := clients.PrefixSubject(m.subject, e.SubjectPrefix); changed {
+				if err := mod.ChangeHeader(m.subjectIdx, "Subject", v); err != nil {
+					return nil, fmt.Errorf("change subject: %w", err)
+				}
+			}
+		} else {
+			v, _ := clients.PrefixSubject("", e.SubjectPrefix)
+			if err := mod.AddHeader("Subject", v); err != nil {
+				return nil, fmt.Errorf("add subject: %w", err)
+			}
+		}
+	}
+	for _, h := range e.AddHeaders {
+		if err := mod.AddHeader(h.Name, h.Value); err != nil {
+			return nil, fmt.Errorf("add header %s: %w", h.Name, err)
+		}
+	}
+	for _, r := range plan.AddRecipients {
+		if err := mod.AddRecipient(r, ""); err != nil {
+			return nil, fmt.Errorf("add recipient: %w", err)
+		}
+	}
+	for _, r := range plan.DeleteRecipients {
+		if err := mod.DeleteRecipient(r); err != nil {
+			return nil, fmt.Errorf("delete recipient: %w", err)
+		}
+	}
+	return gomilter.RespAccept, nil
+}
+
