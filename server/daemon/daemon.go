@@ -62,10 +62,21 @@ func NewLogger(c config.Log, w io.Writer) (*slog.Logger, *slog.LevelVar) {
 	return slog.New(slog.NewTextHandler(w, opts)), lv
 }
 
+// Options are what New needs besides the config.
+type Options struct {
+	// ConfigPath is re-read on Reload; "" means embedded defaults.
+	ConfigPath string
+	Log        *slog.Logger
+	// Level is the log level to change on reload; may be nil.
+	Level *slog.LevelVar
+	// Checks replaces the registry's checks (tests); nil = check.All.
+	Checks []engine.Check
+}
+
 // New builds a daemon from a validated config and opens its listeners.
-// cfgPath ("" for embedded defaults) is re-read on Reload.
-func New(cfgPath string, cfg *config.Config, log *slog.Logger, level *slog.LevelVar) (*Daemon, error) {
-	d := &Daemon{cfgPath: cfgPath, cfg: cfg, log: log, level: level, started: time.Now()}
+func New(cfg *config.Config, o Options) (*Daemon, error) {
+	log := o.Log
+	d := &Daemon{cfgPath: o.ConfigPath, cfg: cfg, log: log, level: o.Level, started: time.Now()}
 	if err := os.MkdirAll(cfg.Server.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create state dir: %w", err)
 	}
@@ -81,9 +92,13 @@ func New(cfgPath string, cfg *config.Config, log *slog.Logger, level *slog.Level
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	checks := o.Checks
+	if checks == nil {
+		checks = check.All(check.Deps{Log: log})
+	}
 	d.pool = pool.New(cfg.Pool)
 	d.eng = engine.New(engine.Options{
-		Checks: check.All(check.Deps{Log: log}),
+		Checks: checks,
 		Limits: message.DefaultLimits,
 		Log:    log,
 	}, &engine.Snapshot{Policy: pol, DB: db})

@@ -85,13 +85,21 @@ func (s *Scanner) Scan(ctx context.Context, req *scillav1.ScanRequest) (*scillav
 	ctx, cancel := context.WithTimeout(ctx, lim.Deadline)
 	defer cancel()
 	start := time.Now()
-	var (
-		v       *engine.Verdict
-		scanErr error
-	)
-	err := s.pool.Do(ctx, func() { v, scanErr = s.eng.Scan(ctx, scanID, env, req.GetMessage()) })
+	// The job reports through a channel: when Do gives up at the deadline
+	// the job may still be running, and must not write what we read.
+	type outcome struct {
+		v   *engine.Verdict
+		err error
+	}
+	out := make(chan outcome, 1)
+	var v *engine.Verdict
+	err := s.pool.Do(ctx, func() {
+		v, err := s.eng.Scan(ctx, scanID, env, req.GetMessage())
+		out <- outcome{v, err}
+	})
 	if err == nil {
-		err = scanErr
+		o := <-out
+		v, err = o.v, o.err
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {

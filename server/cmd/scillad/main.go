@@ -61,7 +61,7 @@ func run() int {
 	}
 
 	log, level := daemon.NewLogger(cfg.Log, os.Stderr)
-	d, err := daemon.New(*cfgPath, cfg, log, level)
+	d, err := daemon.New(cfg, daemon.Options{ConfigPath: *cfgPath, Log: log, Level: level})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

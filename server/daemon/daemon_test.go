@@ -1,0 +1,134 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
+	"github.com/scilla-mail/scilla/server/config"
+	"github.com/scilla-mail/scilla/server/engine"
+)
+
+// slow is a check that takes a while, to have scans in flight.
+type slow struct{ d time.Duration }
+
+func (slow) Name() string { return "slow" }
+func (s slow) Run(ctx context.Context, _ *engine.Input) (engine.Result, error) {
+	select {
+	case <-time.After(s.d):
+		return engine.Result{Signs: []engine.Sign{{Name: "SLOW_DONE", Score: 0.1}}}, nil
+	case <-ctx.Done():
+		return engine.Result{}, ctx.Err()
+	}
+}
+
+func writeConfig(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func startDaemon(t *testing.T, cfgPath string, checks []engine.Check) (*Daemon, scillav1.ScannerServiceClient, func()) {
+	t.Helper()
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.StateDir = t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	d, err := New(cfg, Options{ConfigPath: cfgPath, Log: log, Checks: checks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	conn, err := grpc.NewClient(d.Addrs()[0].String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		conn.Close()
+	}
+	return d, scillav1.NewScannerServiceClient(conn), stop
+}
+
+var hamReq = &scillav1.ScanRequest{
+	Message:  []byte("From: a@example.org\r\nSubject: hi\r\n\r\nhello\r\n"),
+	Envelope: &scillav1.Envelope{RcptTo: []string{"b@example.com"}},
+}
+
+func TestDrainOnShutdown(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "scillad.yaml")
+	writeConfig(t, cfgPath, "server:\n  listen: [\"tcp:127.0.0.1:0\"]\npool:\n  drain_delay: 5s\n")
+	_, client, stop := startDaemon(t, cfgPath, []engine.Check{slow{300 * time.Millisecond}})
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := client.Scan(context.Background(), hamReq)
+			if err == nil && resp.Results[0].Info != scillav1.Info_INFO_NONE {
+				err = io.ErrUnexpectedEOF
+			}
+			errs <- err
+		}()
+	}
+	time.Sleep(100 * time.Millisecond) // scans are in flight
+	stop()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("scan in flight during shutdown: %v", err)
+		}
+	}
+}
+
+func TestReload(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "scillad.yaml")
+	writeConfig(t, cfgPath, "server:\n  listen: [\"tcp:127.0.0.1:0\"]\n")
+	d, client, stop := startDaemon(t, cfgPath, nil)
+	defer stop()
+	if _, err := client.Scan(context.Background(), hamReq); err != nil {
+		t.Fatal(err)
+	}
+
+	// A valid change applies: loopback is no longer allowed to scan.
+	writeConfig(t, cfgPath, "server:\n  listen: [\"tcp:127.0.0.1:0\"]\n  allowed_networks: [\"10.0.0.0/8\"]\nscan:\n  deadline: 3s\n")
+	if _, err := d.Reload(context.Background()); err != nil {
+		t.Fatalf("valid reload: %v", err)
+	}
+	if _, err := client.Scan(context.Background(), hamReq); err == nil || !strings.Contains(err.Error(), "allowed_networks") {
+		t.Fatalf("after reload restricting networks: %v", err)
+	}
+
+	// An invalid config is refused with file, line and key; the old one stays.
+	writeConfig(t, cfgPath, "server:\n  listen: [\"tcp:127.0.0.1:0\"]\n  allowed_networks: [\"127.0.0.0/8\"]\npool:\n  max_workers: 0\n")
+	_, err := d.Reload(context.Background())
+	if err == nil || !strings.Contains(err.Error(), cfgPath+":5: pool.max_workers") {
+		t.Fatalf("invalid reload error = %v, want file:line: key", err)
+	}
+	if _, err := client.Scan(context.Background(), hamReq); err == nil {
+		t.Fatal("invalid reload changed the allowed networks")
+	}
+}
