@@ -9,6 +9,7 @@ import (
 	"log/slog"
 
 	"github.com/scilla-mail/scilla/server/check/gtube"
+	"github.com/scilla-mail/scilla/server/check/lists"
 	"github.com/scilla-mail/scilla/server/engine"
 )
 
@@ -20,6 +21,7 @@ type Deps struct {
 // All returns every check in pipeline order.
 func All(d Deps) []engine.Check {
 	return []engine.Check{
+		lists.New(), // first: a white list hit ends the scan (TRUSTED)
 		gtube.New(),
 	}
 }

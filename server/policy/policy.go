@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scilla-mail/scilla/server/addrlist"
 	"github.com/scilla-mail/scilla/server/verdict"
 )
 
@@ -69,6 +70,13 @@ type Settings struct {
 	Methods      Methods
 	DNSBL        []DNSBLService
 	URIBL        []URIBLService
+	// White and Black are the effective sender lists (addresses and IPs):
+	// the default policy's lists plus the group's own, unless the group
+	// does not inherit them. Nil when empty.
+	White, Black *addrlist.List
+	// ReceivedHeaders is how many Received headers (newest first) are
+	// parsed for relay IPs; 0 = only the connecting client.
+	ReceivedHeaders int
 }
 
 // Action is what happens for one status in one group.
@@ -86,38 +94,109 @@ type Action struct {
 
 // Group is one recipient group with its effective settings and actions.
 type Group struct {
-	ID       uint32
-	Name     string
-	Settings *Settings
-	Actions  map[verdict.Status]Action
+	// ID is 1 for the built-in group All, 2..99999999 for the others.
+	ID   uint32
+	Name string
+	// Comment is the administrator's note.
+	Comment string
+	// Recipients are the address patterns of the group; nil for All.
+	Recipients *addrlist.List
+	Settings   *Settings
+	// Actions has an entry for every status.
+	Actions map[verdict.Status]Action
 }
 
-// Policy is one loaded policy.
+// Texts are the texts the mail server uses when it refuses mail.
+type Texts struct {
+	// Reject is the default SMTP text of a reject action.
+	Reject string
+	// Bounce is the text of the bounce a client sends when only some of a
+	// message's recipients reject it.
+	Bounce string
+}
+
+// Policy is one loaded policy. It is immutable: build a new one to change it.
 type Policy struct {
 	// Source is where the policy came from (a path, or "embedded defaults").
 	Source string
 	Loaded time.Time
 	// Groups in match order; the last is the built-in group All (id 1).
 	Groups []*Group
+	// Protected are the protected domains; nil protects every domain.
+	Protected *addrlist.List
+	Texts     Texts
 }
 
-// Resolve returns the group of a recipient and whether it is in a protected domain.
+// All returns the built-in group All.
+func (p *Policy) All() *Group { return p.Groups[len(p.Groups)-1] }
+
+// Group returns the group with the id, or nil.
+func (p *Policy) Group(id uint32) *Group {
+	for _, g := range p.Groups {
+		if g.ID == id {
+			return g
+		}
+	}
+	return nil
+}
+
+// Protects reports whether mail for the domain is filtered.
+func (p *Policy) Protects(domain string) bool {
+	if p.Protected == nil {
+		return true
+	}
+	_, ok := p.Protected.MatchDomain(domain)
+	return ok
+}
+
+// Resolve returns the group of a recipient — the first group whose
+// recipient patterns match, else All — and whether the recipient is in a
+// protected domain. Unprotected recipients still get their group, so their
+// NOT_PROTECTED result carries its id.
 func (p *Policy) Resolve(rcpt string) (g *Group, protected bool) {
-	return p.Groups[len(p.Groups)-1], true
+	addr := strings.TrimSpace(rcpt)
+	addr = strings.TrimSuffix(strings.TrimPrefix(addr, "<"), ">")
+	domain := ""
+	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+		domain = addr[at+1:]
+	}
+	protected = p.Protected == nil || (domain != "" && p.Protects(domain))
+	for _, g := range p.Groups[:len(p.Groups)-1] {
+		if _, ok := g.Recipients.MatchAddress(addr); ok {
+			return g, protected
+		}
+	}
+	return p.All(), protected
+}
+
+// defaultTexts are the texts used when the policy file sets none; never modified.
+var defaultTexts = Texts{
+	Reject: "Message rejected as spam",
+	Bounce: "Your message was not delivered to the recipients below because it was classified as spam.",
+}
+
+// defaultSettings are the built-in recognition settings every policy starts from.
+func defaultSettings() Settings {
+	return Settings{Detection: true, Level: Standard, ProbableSpam: true, Methods: Methods{Lists: true, Obscene: true}}
+}
+
+// defaultActions are the built-in, non-destructive actions: every status is
+// delivered; spam-like statuses get a subject prefix.
+func defaultActions() map[verdict.Status]Action {
+	return map[verdict.Status]Action{
+		verdict.NotDetected:  {Kind: verdict.Accept},
+		verdict.ProbableSpam: {Kind: verdict.Accept, SubjectPrefix: "[?? Probable Spam] ", RejectText: defaultTexts.Reject},
+		verdict.Spam:         {Kind: verdict.Accept, SubjectPrefix: "[!! SPAM] ", RejectText: defaultTexts.Reject},
+		verdict.Formal:       {Kind: verdict.Accept, RejectText: defaultTexts.Reject},
+		verdict.Trusted:      {Kind: verdict.Accept},
+		verdict.Blacklisted:  {Kind: verdict.Accept, SubjectPrefix: "[!! Blacklisted] ", RejectText: defaultTexts.Reject},
+	}
 }
 
 // Default returns the built-in policy: everything protected, one group All at
 // Standard level, tag-only actions.
 func Default() *Policy {
-	all := &Group{
-		ID:       1,
-		Name:     "All",
-		Settings: &Settings{Detection: true, Level: Standard, ProbableSpam: true, Methods: Methods{Lists: true, Obscene: true}},
-		Actions: map[verdict.Status]Action{
-			verdict.Spam:         {Kind: verdict.Accept, SubjectPrefix: "[!! SPAM] "},
-			verdict.ProbableSpam: {Kind: verdict.Accept, SubjectPrefix: "[?? Probable Spam] "},
-			verdict.Blacklisted:  {Kind: verdict.Accept, SubjectPrefix: "[!! Blacklisted] "},
-		},
-	}
-	return &Policy{Source: "embedded defaults", Loaded: time.Now(), Groups: []*Group{all}}
+	st := defaultSettings()
+	all := &Group{ID: 1, Name: "All", Settings: &st, Actions: defaultActions()}
+	return &Policy{Source: "embedded defaults", Loaded: time.Now(), Groups: []*Group{all}, Texts: defaultTexts}
 }
