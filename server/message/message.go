@@ -1,7 +1,13 @@
 // Package message parses raw RFC 5322 messages into the read-only model every
 // check works on. Parsing never fails: whatever is malformed is recorded in
-// Message.Anomalies (a spam sign), and limits cut the work short instead of
-// growing without bound.
+// Message.Anomalies (a spam sign), and limits (size, depth, parts, header
+// size, decoded bytes, time) cut the work short instead of growing without
+// bound.
+//
+// The reader is our own, deliberately lenient one: it accepts what spammers
+// send (missing boundaries, bare LF, 8-bit headers, broken base64, unknown
+// charsets) and does the least work that gives checks their text. It does
+// not validate messages for delivery and never writes them.
 package message
 
 import (
@@ -29,8 +35,67 @@ type Message struct {
 	// Images are the image parts (GIF, PNG, JPEG...) with decoded bytes.
 	Images []*Part
 	// Anomalies are malformations found while parsing, e.g. "mime_depth".
-	// Each is a stable lower-case name a check may score.
+	// Each is a stable lower-case name a check may score; see anomalies.go.
 	Anomalies []string
+	// HTML sums the tricks found in every HTML part (body and attachments).
+	HTML HTMLStats
+	// Charsets are the charsets declared anywhere in the message (MIME
+	// parameters and RFC 2047 words), canonical lower-case names, unique.
+	Charsets []string
+	// Parts is the number of MIME entities parsed (the root counts).
+	Parts int
+	// Words is the number of words in Text.
+	Words int
+}
+
+// HasAnomaly reports whether the parser recorded the named anomaly.
+func (m *Message) HasAnomaly(name string) bool {
+	for _, a := range m.Anomalies {
+		if a == name {
+			return true
+		}
+	}
+	return false
+}
+
+// HTMLStats counts the HTML tricks spammers use to hide text from filters or
+// to mislead readers. Character counts are in runes of non-space text.
+type HTMLStats struct {
+	// Parts is the number of HTML parts rendered.
+	Parts int
+	// VisibleChars is the text a reader sees.
+	VisibleChars int
+	// HiddenChars is text made invisible: display:none, visibility:hidden,
+	// zero opacity or size, the hidden attribute.
+	HiddenChars int
+	// TinyChars is text in a font too small to read (≤ 3px, ≤ 2pt, <font size=1 or less>).
+	TinyChars int
+	// SameColorChars is text whose colour (nearly) equals its background.
+	SameColorChars int
+	// SplitWords counts words cut in two by a comment or an inline tag
+	// ("Vi<!-- -->agra", "Vi<b></b>agra"); the rendered text joins them.
+	SplitWords int
+	// CommentSplits is the part of SplitWords cut by comments.
+	CommentSplits int
+	// Links is the number of <a href> elements.
+	Links int
+	// LinkMismatch counts links whose visible text shows a domain other
+	// than the one the href goes to.
+	LinkMismatch int
+	// Images is the number of <img> elements.
+	Images int
+	// Forms, Scripts and Iframes count those elements.
+	Forms, Scripts, Iframes int
+	// EncodedLetters counts letters written as numeric character references
+	// (&#86;iagra), a way to hide words from naive filters.
+	EncodedLetters int
+	// Truncated is true when a limit stopped the rendering.
+	Truncated bool
+}
+
+// ImageOnly reports a message that shows images but (almost) no text.
+func (m *Message) ImageOnly() bool {
+	return (m.HTML.Images > 0 || len(m.Images) > 0) && m.Words < 15
 }
 
 // Field is one header field.
@@ -51,6 +116,16 @@ func (h Header) Get(name string) string {
 	for _, f := range h {
 		if strings.EqualFold(f.Name, name) {
 			return f.Value
+		}
+	}
+	return ""
+}
+
+// GetRaw returns the undecoded value of the first field with the name, or "".
+func (h Header) GetRaw(name string) string {
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			return f.Raw
 		}
 	}
 	return ""
@@ -77,6 +152,17 @@ func (h Header) Has(name string) bool {
 	return false
 }
 
+// Count returns how many fields have the name.
+func (h Header) Count(name string) int {
+	n := 0
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			n++
+		}
+	}
+	return n
+}
+
 // Part is one MIME entity.
 type Part struct {
 	Header Header
@@ -88,12 +174,17 @@ type Part struct {
 	Charset string
 	// Filename from Content-Disposition or the name parameter.
 	Filename string
+	// Attachment is true for Content-Disposition: attachment.
+	Attachment bool
 	// Body is the transfer-decoded body (not charset-converted).
 	Body []byte
-	// Text is the body converted to UTF-8 for text parts, "" otherwise.
+	// Text is the body converted to UTF-8 for text parts (HTML rendered to
+	// text, RTF and Word documents extracted), "" otherwise.
 	Text string
 	// Children of a multipart or message/rfc822 part.
 	Children []*Part
+	// Depth is the nesting level, 0 for the root.
+	Depth int
 }
 
 // URL is a link found in the message.

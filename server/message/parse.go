@@ -2,55 +2,63 @@ package message
 
 import (
 	"bytes"
-	"encoding/base64"
-	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"regexp"
+	"context"
+	"path"
 	"strings"
-
-	"golang.org/x/net/publicsuffix"
+	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
-// Limits bound the work Parse does on one message.
-type Limits struct {
-	// MaxDepth is the deepest MIME nesting followed.
-	MaxDepth int
-	// MaxParts is the most MIME parts parsed.
-	MaxParts int
-	// MaxHeaderBytes is the most bytes of header read per entity.
-	MaxHeaderBytes int
+// Parse builds the message model from raw bytes within the limits (zero
+// fields take DefaultLimits). It never fails.
+func Parse(raw []byte, lim Limits) *Message {
+	return ParseContext(context.Background(), raw, lim)
 }
 
-// DefaultLimits are the limits used when none are given.
-var DefaultLimits = Limits{MaxDepth: 20, MaxParts: 500, MaxHeaderBytes: 256 << 10}
-
-// Parse builds the message model from raw bytes. It never fails.
-func Parse(raw []byte, lim Limits) *Message {
+// ParseContext is Parse that also stops at ctx's deadline or cancellation,
+// recording the parse_timeout anomaly and keeping what was parsed so far.
+func ParseContext(ctx context.Context, raw []byte, lim Limits) *Message {
+	lim = lim.withDefaults()
 	m := &Message{Raw: raw}
-	p := &parser{lim: lim, m: m}
-	m.Root = p.entity(raw, 0)
-	m.Header = m.Root.Header
-	m.Subject = m.Header.Get("Subject")
-	var text []string
-	for _, l := range m.Leaves {
-		if l.Text != "" {
-			text = append(text, l.Text)
-		}
-		if strings.HasPrefix(l.MediaType, "image/") {
-			m.Images = append(m.Images, l)
-		}
+	p := &parser{lim: lim, m: m, ctx: ctx, deadline: time.Now().Add(lim.Timeout)}
+	if d, ok := ctx.Deadline(); ok && d.Before(p.deadline) {
+		p.deadline = d
 	}
-	m.Text = strings.Join(text, "\n")
-	m.URLs = ExtractURLs(m.Text)
+	if len(raw) > lim.MaxSize {
+		p.anomaly(AnomalySizeLimit)
+		raw = raw[:lim.MaxSize]
+	}
+	m.Root = p.entity(raw, 0, "text/plain")
+	if m.Root == nil { // cannot happen: the root is always within limits
+		m.Root = &Part{MediaType: "text/plain"}
+	}
+	m.Header = m.Root.Header
+	m.Subject = strings.TrimSpace(m.Header.Get("Subject"))
+	if !m.Header.Has("MIME-Version") && (m.Header.Has("Content-Type") || m.Header.Has("Content-Transfer-Encoding")) &&
+		(strings.HasPrefix(m.Root.MediaType, "multipart/") || m.Root.Charset != "") {
+		p.anomaly(AnomalyNoMIMEVersion)
+	}
+	p.collectText(m.Root)
+	m.Text = p.text.String()
+	m.Words = countWords(m.Text)
+	p.addURLs(ExtractURLs(m.Text))
+	m.URLs = p.urls
 	return m
 }
 
+// parser holds the state of one Parse.
 type parser struct {
-	lim   Limits
-	m     *Message
-	parts int
+	lim      Limits
+	m        *Message
+	ctx      context.Context
+	deadline time.Time
+	decoded  int // bytes produced by decoding so far
+	checks   int
+	stopped  bool
+	text     strings.Builder
+	urls     []URL
+	urlSeen  map[string]bool
 }
 
 func (p *parser) anomaly(name string) {
@@ -62,194 +70,376 @@ func (p *parser) anomaly(name string) {
 	p.m.Anomalies = append(p.m.Anomalies, name)
 }
 
-func (p *parser) entity(raw []byte, depth int) *Part {
-	p.parts++
-	hdr, body := splitHeader(raw, p.lim.MaxHeaderBytes, p.anomaly)
-	part := &Part{Header: hdr, MediaType: "text/plain", Params: map[string]string{}}
-	if ct := hdr.Get("Content-Type"); ct != "" {
-		mt, params, err := mime.ParseMediaType(ct)
-		if err != nil {
-			p.anomaly("bad_content_type")
-			if i := strings.IndexByte(ct, ';'); i >= 0 {
-				mt = ct[:i]
-			} else {
-				mt = ct
-			}
-			mt = strings.ToLower(strings.TrimSpace(mt))
+func (p *parser) noteCharset(name string) {
+	if name == "" || name == "utf-8" {
+		return
+	}
+	for _, c := range p.m.Charsets {
+		if c == name {
+			return
+		}
+	}
+	p.m.Charsets = append(p.m.Charsets, name)
+}
+
+// expired reports whether the time budget is spent; it reads the clock only
+// every few calls to stay cheap in tight loops.
+func (p *parser) expired() bool {
+	if p.stopped {
+		return true
+	}
+	p.checks++
+	if p.checks&15 != 1 {
+		return false
+	}
+	if time.Now().After(p.deadline) || p.ctx.Err() != nil {
+		p.stopped = true
+		p.anomaly(AnomalyTimeout)
+	}
+	return p.stopped
+}
+
+func (p *parser) decodeRoom() int { return max(p.lim.MaxDecodedBytes-p.decoded, 0) }
+
+func (p *parser) spend(n int) {
+	p.decoded += n
+	if p.decoded >= p.lim.MaxDecodedBytes {
+		p.anomaly(AnomalyDecodeLimit)
+	}
+}
+
+// entity parses one MIME entity; defType is the type when none is declared
+// (message/rfc822 inside multipart/digest). It returns nil when the part
+// limit is reached.
+func (p *parser) entity(raw []byte, depth int, defType string) *Part {
+	if p.m.Parts >= p.lim.MaxParts {
+		p.anomaly(AnomalyParts)
+		return nil
+	}
+	p.m.Parts++
+	hdr, body := p.readHeader(raw)
+	part := &Part{Header: hdr, MediaType: defType, Depth: depth}
+	if ct := hdr.GetRaw("Content-Type"); ct != "" {
+		mt, params := parseMediaType(ct)
+		if !validMediaType(mt) {
+			p.anomaly(AnomalyBadContentType)
+			mt = ""
 		}
 		if mt != "" {
 			part.MediaType = mt
 		}
-		if params != nil {
-			part.Params = params
-		}
+		part.Params = params
 	}
-	part.Charset = strings.ToLower(part.Params["charset"])
+	if cs := part.Params["charset"]; cs != "" {
+		part.Charset = strings.ToLower(strings.Trim(strings.TrimSpace(cs), `"'`))
+	}
 	part.Filename = part.Params["name"]
-	if cd := hdr.Get("Content-Disposition"); cd != "" {
-		if _, params, err := mime.ParseMediaType(cd); err == nil && params["filename"] != "" {
+	if cd := hdr.GetRaw("Content-Disposition"); cd != "" {
+		disp, params := parseMediaType(cd)
+		part.Attachment = disp == "attachment"
+		if params["filename"] != "" {
 			part.Filename = params["filename"]
 		}
 	}
-	if strings.HasPrefix(part.MediaType, "multipart/") {
-		if depth >= p.lim.MaxDepth {
-			p.anomaly("mime_depth")
+	if part.Filename != "" {
+		part.Filename = p.decodeWords(part.Filename, charset{})
+	}
+	if p.expired() {
+		return part
+	}
+	switch {
+	case strings.HasPrefix(part.MediaType, "multipart/"):
+		p.multipart(part, body, depth)
+		return part
+	case part.MediaType == "message/rfc822" || part.MediaType == "message/global":
+		inner := p.decodeTransfer(body, hdr.Get("Content-Transfer-Encoding"))
+		if depth+1 > p.lim.MaxDepth {
+			p.anomaly(AnomalyDepth)
+			part.Body = inner
 			return part
 		}
-		boundary := part.Params["boundary"]
-		if boundary == "" {
-			p.anomaly("multipart_no_boundary")
-			return part
-		}
-		mr := multipart.NewReader(bytes.NewReader(body), boundary)
-		for {
-			if p.parts >= p.lim.MaxParts {
-				p.anomaly("mime_parts")
-				break
-			}
-			np, err := mr.NextRawPart()
-			if err != nil {
-				if err != io.EOF {
-					p.anomaly("multipart_broken")
-				}
-				break
-			}
-			// Rebuild the child's raw form so the same entity parser handles it.
-			var buf bytes.Buffer
-			for k, vs := range np.Header {
-				for _, v := range vs {
-					buf.WriteString(k + ": " + v + "\r\n")
-				}
-			}
-			buf.WriteString("\r\n")
-			if _, err := io.Copy(&buf, np); err != nil {
-				p.anomaly("multipart_broken")
-			}
-			part.Children = append(part.Children, p.entity(buf.Bytes(), depth+1))
+		if c := p.entity(inner, depth+1, "text/plain"); c != nil {
+			part.Children = append(part.Children, c)
 		}
 		return part
 	}
-	part.Body = decodeTransfer(body, hdr.Get("Content-Transfer-Encoding"), p.anomaly)
-	if part.MediaType == "message/rfc822" && depth < p.lim.MaxDepth {
-		part.Children = append(part.Children, p.entity(part.Body, depth+1))
-		return part
-	}
-	if strings.HasPrefix(part.MediaType, "text/") {
-		part.Text = string(part.Body)
-		if part.MediaType == "text/html" {
-			part.Text = stripTags(part.Text)
-		}
-	}
+	part.Body = p.decodeTransfer(body, hdr.Get("Content-Transfer-Encoding"))
+	p.leafText(part)
 	p.m.Leaves = append(p.m.Leaves, part)
+	if strings.HasPrefix(part.MediaType, "image/") {
+		p.m.Images = append(p.m.Images, part)
+	}
 	return part
 }
 
-// splitHeader reads header fields up to the first empty line.
-func splitHeader(raw []byte, max int, anomaly func(string)) (Header, []byte) {
-	var h Header
-	rest := raw
-	read := 0
-	for len(rest) > 0 {
-		i := bytes.IndexByte(rest, '\n')
-		var line []byte
+func validMediaType(mt string) bool {
+	slash := strings.IndexByte(mt, '/')
+	if slash <= 0 || slash == len(mt)-1 {
+		return false
+	}
+	for i := 0; i < len(mt); i++ {
+		c := mt[i]
+		if c <= ' ' || c >= 0x7F || strings.IndexByte(`()<>@,;:\"[]?=`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// multipart splits body on the boundary and parses each part.
+func (p *parser) multipart(part *Part, body []byte, depth int) {
+	boundary := part.Params["boundary"]
+	if boundary == "" {
+		p.anomaly(AnomalyNoBoundary)
+		p.fallbackLeaf(part, body)
+		return
+	}
+	if depth+1 > p.lim.MaxDepth {
+		p.anomaly(AnomalyDepth)
+		return
+	}
+	childType := "text/plain"
+	if part.MediaType == "multipart/digest" {
+		childType = "message/rfc822"
+	}
+	delim := []byte("--" + boundary)
+	pos, start := 0, -1
+	found, closed := false, false
+	for pos < len(body) {
+		i := bytes.Index(body[pos:], delim)
 		if i < 0 {
-			line, rest = rest, nil
+			break
+		}
+		at := pos + i
+		after := at + len(delim)
+		pos = after
+		if at > 0 && body[at-1] != '\n' {
+			continue // not at the start of a line
+		}
+		isClose := bytes.HasPrefix(body[after:], []byte("--"))
+		if isClose {
+			after += 2
+		}
+		// The rest of the delimiter line must be white space.
+		eol := bytes.IndexByte(body[after:], '\n')
+		lineEnd := len(body)
+		if eol >= 0 {
+			lineEnd = after + eol
+		}
+		if len(bytes.TrimSpace(body[after:lineEnd])) != 0 {
+			continue
+		}
+		found = true
+		if start >= 0 {
+			if !p.child(part, trimDelimEOL(body[start:at]), depth, childType) {
+				return
+			}
+		}
+		if isClose {
+			closed = true
+			break
+		}
+		start = min(lineEnd+1, len(body))
+		pos = start
+	}
+	if !found {
+		p.anomaly(AnomalyBoundaryMissing)
+		p.fallbackLeaf(part, body)
+		return
+	}
+	if !closed {
+		p.anomaly(AnomalyUnterminated)
+		if start >= 0 && start < len(body) {
+			p.child(part, body[start:], depth, childType)
+		}
+	}
+	if len(part.Children) == 0 {
+		p.anomaly(AnomalyEmptyMultipart)
+	}
+}
+
+// child parses one part of a multipart; false means stop (limits).
+func (p *parser) child(parent *Part, raw []byte, depth int, defType string) bool {
+	if p.expired() {
+		return false
+	}
+	c := p.entity(raw, depth+1, defType)
+	if c == nil {
+		return false
+	}
+	parent.Children = append(parent.Children, c)
+	return true
+}
+
+// trimDelimEOL removes the line break that belongs to the next delimiter.
+func trimDelimEOL(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte{'\n'})
+	return bytes.TrimSuffix(b, []byte{'\r'})
+}
+
+// fallbackLeaf treats the body of a broken multipart as plain text, so its
+// words still reach the checks.
+func (p *parser) fallbackLeaf(part *Part, body []byte) {
+	leaf := &Part{MediaType: "text/plain", Charset: part.Charset, Depth: part.Depth + 1}
+	leaf.Body = body
+	p.leafText(leaf)
+	part.Children = append(part.Children, leaf)
+	p.m.Leaves = append(p.m.Leaves, leaf)
+}
+
+// leafText fills Part.Text for the parts whose text a reader sees: text
+// parts, HTML, RTF and Word documents.
+func (p *parser) leafText(part *Part) {
+	ext := strings.ToLower(path.Ext(part.Filename))
+	mt := part.MediaType
+	switch {
+	case mt == "text/html" || (ext == ".html" || ext == ".htm") && !strings.HasPrefix(mt, "image/"):
+		text, links := p.renderHTML(p.toUTF8(part, part.Body))
+		part.Text = text
+		p.addURLs(links)
+	case mt == "text/rtf" || mt == "application/rtf" || ext == ".rtf":
+		text, ok := rtfText(part.Body, p.lim.MaxTextBytes)
+		if !ok {
+			p.anomaly(AnomalyBadDocument)
+		}
+		part.Text = text
+	case mt == "application/msword" || ext == ".doc":
+		text, ok := docText(part.Body, p.lim.MaxTextBytes)
+		if !ok {
+			p.anomaly(AnomalyBadDocument)
+		}
+		part.Text = text
+	case mt == "application/vnd.openxmlformats-officedocument.wordprocessingml.document" || ext == ".docx":
+		room := p.decodeRoom()
+		text, used, ok := docxText(part.Body, p.lim.MaxTextBytes, room)
+		p.spend(used)
+		if !ok {
+			p.anomaly(AnomalyBadDocument)
+		}
+		part.Text = text
+	case strings.HasPrefix(mt, "text/") && mt != "text/rfc822-headers":
+		part.Text = p.toUTF8(part, part.Body)
+	}
+	if len(part.Text) > p.lim.MaxTextBytes {
+		p.anomaly(AnomalyTextLimit)
+		part.Text = truncUTF8(part.Text, p.lim.MaxTextBytes)
+	}
+}
+
+// toUTF8 converts a text body from its declared charset, guessing when the
+// declaration is missing or wrong.
+func (p *parser) toUTF8(part *Part, b []byte) string {
+	if len(b) > p.lim.MaxTextBytes*4 {
+		b = b[:p.lim.MaxTextBytes*4]
+	}
+	if bytes.IndexByte(b, 0) >= 0 {
+		p.anomaly(AnomalyNUL)
+		b = bytes.ReplaceAll(b, []byte{0}, nil)
+	}
+	cs, ok := lookupCharset(part.Charset)
+	if !ok {
+		p.anomaly(AnomalyUnknownCharset)
+		cs = guess8bit(b)
+	}
+	p.noteCharset(cs.name)
+	if cs.enc == nil && !cs.kr && !utf8.Valid(b) {
+		if part.Charset == "" || strings.Contains(part.Charset, "ascii") {
+			p.anomaly(AnomalyUndeclared8bit)
 		} else {
-			line, rest = rest[:i], rest[i+1:]
+			p.anomaly(AnomalyBadUTF8)
 		}
-		read += len(line) + 1
-		line = bytes.TrimRight(line, "\r")
-		if len(line) == 0 {
-			return decodeFields(h), rest
-		}
-		if read > max {
-			anomaly("header_too_big")
-			continue
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			if len(h) == 0 {
-				anomaly("header_continuation")
-				continue
+		cs = guess8bit(b)
+	}
+	return decodeText(cs, b)
+}
+
+// collectText builds Message.Text: every part's text, but only the
+// richest alternative of a multipart/alternative (what a reader sees).
+func (p *parser) collectText(part *Part) {
+	if part == nil || p.text.Len() >= p.lim.MaxTextBytes {
+		return
+	}
+	if part.MediaType == "multipart/alternative" && len(part.Children) > 1 {
+		var best *Part
+		for _, c := range part.Children {
+			if hasText(c) {
+				best = c // later alternatives are richer (RFC 2046 §5.1.4)
 			}
-			h[len(h)-1].Raw += " " + strings.TrimSpace(string(line))
+		}
+		p.collectText(best)
+		return
+	}
+	if len(part.Children) > 0 {
+		for _, c := range part.Children {
+			p.collectText(c)
+		}
+		return
+	}
+	if strings.TrimSpace(part.Text) == "" {
+		return
+	}
+	room := p.lim.MaxTextBytes - p.text.Len()
+	t := part.Text
+	if len(t) > room {
+		p.anomaly(AnomalyTextLimit)
+		t = truncUTF8(t, room)
+	}
+	if p.text.Len() > 0 {
+		p.text.WriteByte('\n')
+	}
+	p.text.WriteString(t)
+}
+
+func hasText(p *Part) bool {
+	if strings.TrimSpace(p.Text) != "" {
+		return true
+	}
+	for _, c := range p.Children {
+		if hasText(c) {
+			return true
+		}
+	}
+	return false
+}
+
+const maxURLs = 1000
+
+func (p *parser) addURLs(us []URL) {
+	for _, u := range us {
+		if len(p.urls) >= maxURLs {
+			return
+		}
+		if p.urlSeen == nil {
+			p.urlSeen = map[string]bool{}
+		}
+		if p.urlSeen[u.Raw] {
 			continue
 		}
-		c := bytes.IndexByte(line, ':')
-		if c <= 0 {
-			anomaly("header_malformed")
-			continue
-		}
-		h = append(h, Field{Name: string(bytes.TrimSpace(line[:c])), Raw: strings.TrimSpace(string(line[c+1:]))})
+		p.urlSeen[u.Raw] = true
+		p.urls = append(p.urls, u)
 	}
-	return decodeFields(h), rest
 }
 
-func decodeFields(h Header) Header {
-	dec := new(mime.WordDecoder)
-	for i := range h {
-		v, err := dec.DecodeHeader(h[i].Raw)
-		if err != nil {
-			v = h[i].Raw
-		}
-		h[i].Value = v
+// truncUTF8 cuts s to at most n bytes without splitting a character.
+func truncUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return h
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
-func decodeTransfer(body []byte, cte string, anomaly func(string)) []byte {
-	switch strings.ToLower(strings.TrimSpace(cte)) {
-	case "base64":
-		clean := bytes.Map(func(r rune) rune {
-			if r == '\r' || r == '\n' || r == ' ' || r == '\t' {
-				return -1
-			}
-			return r
-		}, body)
-		out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
-		n, err := base64.StdEncoding.Decode(out, clean)
-		if err != nil {
-			anomaly("bad_base64")
+func countWords(s string) int {
+	n := 0
+	in := false
+	for _, r := range s {
+		w := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if w && !in {
+			n++
 		}
-		return out[:n]
-	case "quoted-printable":
-		out, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
-		if err != nil {
-			anomaly("bad_quoted_printable")
-		}
-		return out
+		in = w
 	}
-	return body
-}
-
-var tagRE = regexp.MustCompile(`(?s)<[^>]*>`)
-
-func stripTags(s string) string { return tagRE.ReplaceAllString(s, " ") }
-
-var urlRE = regexp.MustCompile(`(?i)\b(?:https?://|www\.)[^\s<>"'()]+`)
-
-// ExtractURLs finds http(s) and www. links in text.
-func ExtractURLs(text string) []URL {
-	var out []URL
-	for _, raw := range urlRE.FindAllString(text, -1) {
-		host := raw
-		if i := strings.Index(host, "://"); i >= 0 {
-			host = host[i+3:]
-		}
-		if i := strings.IndexAny(host, "/?#"); i >= 0 {
-			host = host[:i]
-		}
-		if i := strings.LastIndexByte(host, '@'); i >= 0 {
-			host = host[i+1:]
-		}
-		if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host, "]") {
-			host = host[:i]
-		}
-		host = strings.ToLower(strings.TrimSuffix(host, "."))
-		u := URL{Raw: raw, Host: host}
-		if d, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
-			u.Domain = d
-		}
-		out = append(out, u)
-	}
-	return out
+	return n
 }

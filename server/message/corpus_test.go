@@ -1,0 +1,20 @@
+package message_test
+
+import (
+	"testing"
+
+	"github.com/scilla-mail/scilla/server/message"
+	"github.com/scilla-mail/scilla/server/message/corpustest"
+)
+
+// BenchmarkParseCorpus parses every message of the test split; the figure
+// per op is one message.
+func BenchmarkParseCorpus(b *testing.B) {
+	msgs := corpustest.Load(b, "test")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		message.Parse(msgs[i%len(msgs)].Raw, message.DefaultLimits)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}

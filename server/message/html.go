@@ -1,0 +1,531 @@
+package message
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// renderHTML turns HTML into the text a reader sees and counts the tricks
+// that hide or disguise text (into p.m.HTML). Hidden, tiny and same-colour
+// text is left out of the result; words split by comments or inline tags
+// are joined again. It returns the text and the links (a href, img src).
+func (p *parser) renderHTML(src string) (string, []URL) {
+	r := htmlRenderer{
+		st:    &p.m.HTML,
+		limit: p.lim.MaxTextBytes,
+		stack: []hstate{{fg: 0x000000, bg: 0xFFFFFF}},
+	}
+	r.st.Parts++
+	z := html.NewTokenizer(strings.NewReader(src))
+	for n := 0; ; n++ {
+		if n&1023 == 1023 && p.expired() {
+			r.st.Truncated = true
+			break
+		}
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		switch tt {
+		case html.TextToken:
+			raw := z.Raw()
+			r.countEncoded(raw)
+			r.text(z.Text())
+		case html.CommentToken:
+			if r.lastLetter && r.pending == splitNone {
+				r.pending = splitComment
+			}
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			a := atom.Lookup(name)
+			var attrs []attr
+			for hasAttr && len(attrs) < 32 {
+				var k, v []byte
+				k, v, hasAttr = z.TagAttr()
+				attrs = append(attrs, attr{atom.Lookup(k), string(k), string(v)})
+			}
+			r.start(a, attrs, tt == html.SelfClosingTagToken)
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			r.end(atom.Lookup(name))
+		}
+	}
+	r.closeLink()
+	if r.truncated {
+		r.st.Truncated = true
+		p.anomaly(AnomalyTextLimit)
+	}
+	return strings.TrimSpace(r.out.String()), r.links
+}
+
+type attr struct {
+	key atom.Atom
+	k   string
+	val string
+}
+
+type splitKind uint8
+
+const (
+	splitNone splitKind = iota
+	splitComment
+	splitTag
+)
+
+// hstate is the rendering state inside one open element.
+type hstate struct {
+	tag    atom.Atom
+	hidden bool
+	tiny   bool
+	skip   bool  // script, style, head: not text
+	fg, bg int32 // colours 0xRRGGBB
+}
+
+type htmlRenderer struct {
+	st        *HTMLStats
+	out       strings.Builder
+	limit     int
+	truncated bool
+	stack     []hstate
+	// lastLetter: the output ends with a letter (no space since).
+	lastLetter bool
+	space      bool // a space is owed before the next text
+	pending    splitKind
+	// Current link.
+	inLink   bool
+	linkDom  string
+	linkText []byte
+	links    []URL
+}
+
+const maxHTMLStack = 256
+
+func (r *htmlRenderer) top() *hstate { return &r.stack[len(r.stack)-1] }
+
+func isVoid(a atom.Atom) bool {
+	switch a {
+	case atom.Br, atom.Img, atom.Hr, atom.Meta, atom.Link, atom.Input, atom.Area, atom.Base,
+		atom.Col, atom.Embed, atom.Param, atom.Source, atom.Track, atom.Wbr:
+		return true
+	}
+	return false
+}
+
+func isBlock(a atom.Atom) bool {
+	switch a {
+	case atom.P, atom.Div, atom.Br, atom.Tr, atom.Li, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5,
+		atom.H6, atom.Table, atom.Td, atom.Th, atom.Ul, atom.Ol, atom.Blockquote, atom.Pre, atom.Hr,
+		atom.Body, atom.Html, atom.Title, atom.Dd, atom.Dt, atom.Dl, atom.Center, atom.Form,
+		atom.Section, atom.Article, atom.Header, atom.Footer, atom.Tbody, atom.Thead, atom.Address:
+		return true
+	}
+	return false
+}
+
+func (r *htmlRenderer) start(a atom.Atom, attrs []attr, selfClosing bool) {
+	switch a {
+	case atom.A:
+		r.closeLink()
+		for _, at := range attrs {
+			if at.key == atom.Href {
+				r.st.Links++
+				r.inLink = true
+				if u, ok := parseLink(at.val); ok {
+					r.links = append(r.links, u)
+					r.linkDom = u.Domain
+				}
+			}
+		}
+	case atom.Img:
+		r.st.Images++
+		for _, at := range attrs {
+			if at.key == atom.Src {
+				if u, ok := parseLink(at.val); ok {
+					r.links = append(r.links, u)
+				}
+			}
+		}
+	case atom.Form:
+		r.st.Forms++
+	case atom.Script:
+		r.st.Scripts++
+	case atom.Iframe:
+		r.st.Iframes++
+		for _, at := range attrs {
+			if at.key == atom.Src {
+				if u, ok := parseLink(at.val); ok {
+					r.links = append(r.links, u)
+				}
+			}
+		}
+	}
+	if isBlock(a) {
+		r.newline()
+	} else if r.lastLetter && r.pending == splitNone {
+		r.pending = splitTag
+	}
+	if isVoid(a) || selfClosing {
+		return
+	}
+	s := *r.top()
+	s.tag = a
+	switch a {
+	case atom.Script, atom.Style, atom.Head, atom.Noscript, atom.Template, atom.Object:
+		s.skip = true
+	}
+	for _, at := range attrs {
+		switch at.key {
+		case atom.Style:
+			applyStyle(&s, at.val)
+		case atom.Color:
+			if a == atom.Font {
+				if c, ok := parseColor(at.val); ok {
+					s.fg = c
+				}
+			}
+		case atom.Hidden:
+			s.hidden = true
+		case atom.Size:
+			if a == atom.Font && fontSizeTiny(at.val) {
+				s.tiny = true
+			}
+		default:
+			switch strings.ToLower(at.k) {
+			case "text":
+				if a == atom.Body {
+					if c, ok := parseColor(at.val); ok {
+						s.fg = c
+					}
+				}
+			case "bgcolor":
+				if c, ok := parseColor(at.val); ok {
+					s.bg = c
+				}
+			}
+		}
+	}
+	if len(r.stack) < maxHTMLStack {
+		r.stack = append(r.stack, s)
+	}
+}
+
+func (r *htmlRenderer) end(a atom.Atom) {
+	if a == atom.A {
+		r.closeLink()
+	}
+	for i := len(r.stack) - 1; i > 0; i-- {
+		if r.stack[i].tag == a {
+			r.stack = r.stack[:i]
+			break
+		}
+	}
+	if isBlock(a) {
+		r.newline()
+	} else if r.lastLetter && r.pending == splitNone {
+		r.pending = splitTag
+	}
+}
+
+func (r *htmlRenderer) newline() {
+	r.lastLetter = false
+	r.pending = splitNone
+	r.space = false
+	if r.out.Len() > 0 {
+		s := r.out.String()
+		if s[len(s)-1] != '\n' {
+			r.write("\n")
+		}
+	}
+}
+
+func (r *htmlRenderer) write(s string) {
+	if r.out.Len()+len(s) > r.limit {
+		r.truncated = true
+		return
+	}
+	r.out.WriteString(s)
+}
+
+// text handles one text token.
+func (r *htmlRenderer) text(t []byte) {
+	s := r.top()
+	if s.skip {
+		return
+	}
+	n := 0
+	for _, c := range string(t) {
+		if !unicode.IsSpace(c) {
+			n++
+		}
+	}
+	if n == 0 {
+		if len(t) > 0 {
+			r.space = true
+			r.lastLetter = false
+			r.pending = splitNone
+		}
+		return
+	}
+	switch {
+	case s.hidden:
+		r.st.HiddenChars += n
+		r.hiddenText()
+		return
+	case s.tiny:
+		r.st.TinyChars += n
+		r.hiddenText()
+		return
+	case sameColor(s.fg, s.bg):
+		r.st.SameColorChars += n
+		r.hiddenText()
+		return
+	}
+	r.st.VisibleChars += n
+	first, _ := utf8.DecodeRune(t)
+	if r.pending != splitNone && r.lastLetter && unicode.IsLetter(first) {
+		r.st.SplitWords++
+		if r.pending == splitComment {
+			r.st.CommentSplits++
+		}
+		r.space = false
+	}
+	r.pending = splitNone
+	// Collapse white space as a browser does.
+	if unicode.IsSpace(first) {
+		r.space = true
+	}
+	var b strings.Builder
+	fields := bytes.Fields(t)
+	for i, f := range fields {
+		if i > 0 || r.space {
+			if r.out.Len() > 0 && !strings.HasSuffix(r.out.String(), "\n") {
+				b.WriteByte(' ')
+			}
+		}
+		b.Write(f)
+	}
+	r.write(b.String())
+	last, _ := utf8.DecodeLastRune(t)
+	r.space = unicode.IsSpace(last)
+	r.lastLetter = unicode.IsLetter(last)
+	if r.inLink && len(r.linkText) < 256 {
+		r.linkText = append(r.linkText, ' ')
+		r.linkText = append(r.linkText, t...)
+	}
+}
+
+// hiddenText notes that invisible text was skipped: it splits a word when
+// visible letters continue right after it ("Vi<span hidden>x</span>agra").
+func (r *htmlRenderer) hiddenText() {
+	if r.lastLetter && r.pending == splitNone {
+		r.pending = splitTag
+	}
+}
+
+// closeLink compares the domain a link's text shows with where it goes.
+func (r *htmlRenderer) closeLink() {
+	if !r.inLink {
+		return
+	}
+	if r.linkDom != "" && len(r.linkText) > 0 {
+		shown := ExtractURLs(string(r.linkText))
+		if len(shown) == 0 {
+			if d := bareDomain(strings.TrimSpace(string(r.linkText))); d != "" {
+				shown = []URL{{Domain: d}}
+			}
+		}
+		for _, u := range shown {
+			if u.Domain != "" && u.Domain != r.linkDom {
+				r.st.LinkMismatch++
+				break
+			}
+		}
+	}
+	r.inLink, r.linkDom, r.linkText = false, "", r.linkText[:0]
+}
+
+// countEncoded counts letters written as numeric character references.
+func (r *htmlRenderer) countEncoded(raw []byte) {
+	for {
+		i := bytes.Index(raw, []byte("&#"))
+		if i < 0 {
+			return
+		}
+		raw = raw[i+2:]
+		base := 10
+		if len(raw) > 0 && (raw[0] == 'x' || raw[0] == 'X') {
+			base, raw = 16, raw[1:]
+		}
+		j := 0
+		for j < len(raw) && j < 8 && isHex(raw[j]) {
+			j++
+		}
+		v, err := strconv.ParseInt(string(raw[:j]), base, 32)
+		if err == nil && (v >= 'a' && v <= 'z' || v >= 'A' && v <= 'Z') {
+			r.st.EncodedLetters++
+		}
+		raw = raw[j:]
+	}
+}
+
+// applyStyle reads the inline CSS declarations that hide text or set colours.
+func applyStyle(s *hstate, css string) {
+	collapsed := false
+	zeroBox := false
+	for _, decl := range strings.Split(css, ";") {
+		k, v, ok := strings.Cut(decl, ":")
+		if !ok {
+			continue
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		v = strings.ToLower(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "!important")))
+		switch k {
+		case "display":
+			if v == "none" {
+				s.hidden = true
+			}
+		case "visibility":
+			if v == "hidden" || v == "collapse" {
+				s.hidden = true
+			}
+		case "opacity":
+			if f, err := strconv.ParseFloat(v, 64); err == nil && f < 0.1 {
+				s.hidden = true
+			}
+		case "font-size":
+			if cssSizeTiny(v) {
+				s.tiny = true
+			}
+		case "color":
+			if c, ok := parseColor(v); ok {
+				s.fg = c
+			}
+		case "background-color", "background":
+			for _, f := range strings.Fields(v) {
+				if c, ok := parseColor(f); ok {
+					s.bg = c
+					break
+				}
+			}
+		case "overflow":
+			collapsed = v == "hidden"
+		case "height", "max-height", "width", "max-width", "line-height":
+			if f, ok := cssPx(v); ok && f < 1 {
+				zeroBox = true
+			}
+		}
+	}
+	if collapsed && zeroBox {
+		s.hidden = true
+	}
+}
+
+// cssPx converts a CSS length to pixels (px, pt, em at 16px, %, bare 0).
+func cssPx(v string) (float64, bool) {
+	num := strings.TrimRight(v, "abcdefghijklmnopqrstuvwxyz%")
+	unit := v[len(num):]
+	f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil {
+		return 0, false
+	}
+	switch unit {
+	case "px", "":
+		return f, true
+	case "pt":
+		return f * 4 / 3, true
+	case "em", "rem":
+		return f * 16, true
+	case "%":
+		return f * 16 / 100, true
+	}
+	return 0, false
+}
+
+func cssSizeTiny(v string) bool {
+	switch v {
+	case "xx-small", "x-small":
+		return false
+	}
+	f, ok := cssPx(v)
+	return ok && f <= 3
+}
+
+// fontSizeTiny reads <font size>: 1–7, or relative to the default 3.
+func fontSizeTiny(v string) bool {
+	v = strings.TrimSpace(v)
+	n, err := strconv.Atoi(strings.TrimPrefix(v, "+"))
+	if err != nil {
+		return false
+	}
+	if strings.HasPrefix(v, "-") || strings.HasPrefix(v, "+") {
+		n += 3
+	}
+	return n <= 0
+}
+
+var namedColors = map[string]int32{
+	"white": 0xFFFFFF, "black": 0x000000, "red": 0xFF0000, "green": 0x008000, "blue": 0x0000FF,
+	"yellow": 0xFFFF00, "silver": 0xC0C0C0, "gray": 0x808080, "grey": 0x808080, "maroon": 0x800000,
+	"navy": 0x000080, "purple": 0x800080, "olive": 0x808000, "teal": 0x008080, "lime": 0x00FF00,
+	"aqua": 0x00FFFF, "fuchsia": 0xFF00FF, "orange": 0xFFA500, "snow": 0xFFFAFA, "ivory": 0xFFFFF0,
+	"whitesmoke": 0xF5F5F5,
+}
+
+// parseColor reads #rgb, #rrggbb (the # may be missing), rgb(r,g,b) and
+// the common colour names.
+func parseColor(v string) (int32, bool) {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if c, ok := namedColors[v]; ok {
+		return c, true
+	}
+	if strings.HasPrefix(v, "rgb(") && strings.HasSuffix(v, ")") {
+		parts := strings.Split(v[4:len(v)-1], ",")
+		if len(parts) != 3 {
+			return 0, false
+		}
+		var c int32
+		for _, s := range parts {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil {
+				return 0, false
+			}
+			c = c<<8 | int32(min(max(n, 0), 255))
+		}
+		return c, true
+	}
+	v = strings.TrimPrefix(v, "#")
+	switch len(v) {
+	case 3:
+		n, err := strconv.ParseUint(v, 16, 16)
+		if err != nil {
+			return 0, false
+		}
+		r, g, b := int32(n>>8&0xF), int32(n>>4&0xF), int32(n&0xF)
+		return (r*17)<<16 | (g*17)<<8 | b*17, true
+	case 6:
+		n, err := strconv.ParseUint(v, 16, 32)
+		if err != nil {
+			return 0, false
+		}
+		return int32(n), true
+	}
+	return 0, false
+}
+
+// sameColor reports text whose colour is (nearly) its background's.
+func sameColor(fg, bg int32) bool {
+	d := func(shift uint) int32 {
+		x := (fg>>shift)&0xFF - (bg>>shift)&0xFF
+		if x < 0 {
+			return -x
+		}
+		return x
+	}
+	return d(16)+d(8)+d(0) <= 24
+}
