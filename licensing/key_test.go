@@ -185,7 +185,7 @@ func TestSignRefusesBadFields(t *testing.T) {
 		{"both expiry and period", func(k *Key) { k.Period = 24 * time.Hour }},
 		{"neither expiry nor period", func(k *Key) { k.Expires = time.Time{} }},
 		{"expiry before issue", func(k *Key) { k.Expires = k.Issued.Add(-time.Hour) }},
-		{"partial day period", func(k *Key) { k.Expires, k.Period = time.Time{}, 36 * time.Hour }},
+		{"partial day period", func(k *Key) { k.Expires, k.Period = time.Time{}, 36*time.Hour }},
 		{"newline in licensee", func(k *Key) { k.Licensee = "A\nIssuer: x" }},
 		{"empty licensee", func(k *Key) { k.Licensee = "" }},
 		{"no type", func(k *Key) { k.Type = 0 }},
