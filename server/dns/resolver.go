@@ -168,10 +168,11 @@ func zoneOf(ctx context.Context) string {
 
 // Query returns the answer for name and qtype, from the cache when fresh.
 func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (*Answer, error) {
-	fqdn := mdns.Fqdn(strings.ToLower(name))
-	if !validName(fqdn) {
+	raw := strings.ToLower(strings.TrimSuffix(name, "."))
+	if !validName(raw) {
 		return nil, &Error{Name: name, Qtype: qtype, Err: ErrInvalidName}
 	}
+	fqdn := escapeName(raw) + "."
 	key := mdns.TypeToString[qtype] + " " + fqdn
 	if r.cache != nil {
 		if a, ok := r.cache.Get(key); ok && r.now().Before(a.expires) {
@@ -315,24 +316,35 @@ func (r *Resolver) answer(resp *mdns.Msg, qtype uint16) *Answer {
 	return a
 }
 
-// validName checks the RFC 1035 limits: labels of 1..63 octets, 255 in all.
-func validName(fqdn string) bool {
-	if fqdn == "." {
-		return true
-	}
-	if len(fqdn) > 254 {
+// validName checks the RFC 1035 limits on a name without its final dot:
+// labels of 1..63 octets, 253 octets in all. Any octet is allowed in a label.
+func validName(name string) bool {
+	if name == "" || len(name) > 253 {
 		return false
 	}
-	_, ok := mdns.IsDomainName(fqdn)
-	if !ok {
-		return false
-	}
-	for _, l := range mdns.SplitDomainName(fqdn) {
+	for _, l := range strings.Split(name, ".") {
 		if len(l) == 0 || len(l) > 63 {
 			return false
 		}
 	}
 	return true
+}
+
+// escapeName writes a name in miekg/dns's presentation form, escaping the
+// octets that have a meaning there so that every octet goes out as given
+// (SPF macros can expand to names with spaces or "%").
+func escapeName(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '.' || c == '-' || c == '_' || isDigit(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "\\%03d", c)
+		}
+	}
+	return b.String()
 }
 
 // LookupA returns the IPv4 addresses of name.
@@ -395,7 +407,11 @@ func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error)
 	}
 	var out []string
 	for _, rr := range a.Records {
-		out = append(out, strings.Join(rr.(*mdns.TXT).Txt, ""))
+		var b strings.Builder
+		for _, part := range rr.(*mdns.TXT).Txt {
+			b.WriteString(unescape(part))
+		}
+		out = append(out, b.String())
 	}
 	return out, nil
 }
@@ -413,7 +429,7 @@ func (r *Resolver) LookupMX(ctx context.Context, name string) ([]string, error) 
 	slices.SortStableFunc(mxs, func(x, y *mdns.MX) int { return int(x.Preference) - int(y.Preference) })
 	out := make([]string, len(mxs))
 	for i, mx := range mxs {
-		out[i] = mx.Mx
+		out[i] = unescape(mx.Mx)
 	}
 	return out, nil
 }
@@ -430,7 +446,7 @@ func (r *Resolver) LookupPTR(ctx context.Context, ip netip.Addr) ([]string, erro
 	}
 	var out []string
 	for _, rr := range a.Records {
-		out = append(out, rr.(*mdns.PTR).Ptr)
+		out = append(out, unescape(rr.(*mdns.PTR).Ptr))
 	}
 	return out, nil
 }
@@ -453,3 +469,33 @@ func ReverseName(ip netip.Addr) string {
 	}
 	return string(out[:len(out)-1])
 }
+
+// unescape turns miekg/dns's presentation form of a character-string
+// (`\DDD` for unprintable octets, `\X` for quotes and backslashes) back
+// into the octets on the wire.
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 >= len(s) {
+			b = append(b, c)
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+			if n <= 255 {
+				b = append(b, byte(n))
+				i += 3
+				continue
+			}
+		}
+		b = append(b, s[i+1])
+		i++
+	}
+	return string(b)
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
