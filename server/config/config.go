@@ -75,6 +75,9 @@ type Metrics struct {
 
 // Admin is the `admin` section: who may call the Admin and License services.
 type Admin struct {
+	// Socket is a unix socket serving every service, where admin calls are
+	// authenticated by the caller's uid; relative to state_dir; "" = none.
+	Socket string `yaml:"socket"`
 	// TokenFile holds a bearer token admin clients must send; "" = no token auth.
 	TokenFile string `yaml:"token_file"`
 	// UnixSocketUIDs may call admin services over a unix socket without a
@@ -94,7 +97,7 @@ func Default() *Config {
 		Pool:  pool.DefaultConfig(),
 		Scan:  Scan{Deadline: conf.Duration(25 * time.Second)},
 		Log:   Log{Level: "info", Format: "text"},
-		Admin: Admin{},
+		Admin: Admin{Socket: "scillad.sock"},
 	}
 }
 
@@ -203,6 +206,14 @@ func (a *Admin) Validate() []error {
 		return []error{conf.Errorf("token_file", "%v", err)}
 	}
 	return nil
+}
+
+// AdminSocket returns the admin socket path ("" when off).
+func (c *Config) AdminSocket() string {
+	if c.Admin.Socket == "" || filepath.IsAbs(c.Admin.Socket) {
+		return c.Admin.Socket
+	}
+	return filepath.Join(c.Server.StateDir, c.Admin.Socket)
 }
 
 // Marshal renders the effective configuration as YAML.

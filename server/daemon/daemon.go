@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -106,7 +107,12 @@ func New(cfg *config.Config, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.scanner = grpcapi.NewScanner(d.eng, d.pool, nil, grpcapi.NewMetrics(reg, d.pool), log, limits(cfg))
+	auth, err := grpcapi.NewAdminAuth(cfg.Admin.TokenFile, cfg.Admin.UnixSocketUIDs)
+	if err != nil {
+		return nil, err
+	}
 	d.srv = grpcapi.NewServer(grpcapi.Options{
+		AdminAuth:       auth,
 		Log:             log,
 		Registerer:      reg,
 		MaxMessageBytes: cfg.Server.MaxMessageBytes,
@@ -127,7 +133,11 @@ func New(cfg *config.Config, o Options) (*Daemon, error) {
 		d.srv.Health.SetServingStatus(svc, healthpb.HealthCheckResponse_SERVING)
 	}
 
-	for _, addr := range cfg.Server.Listen {
+	listen := cfg.Server.Listen
+	if sock := cfg.AdminSocket(); sock != "" {
+		listen = append(slices.Clip(listen), "unix:"+sock)
+	}
+	for _, addr := range listen {
 		l, err := grpcapi.Listen(addr)
 		if err != nil {
 			d.closeListeners()

@@ -93,7 +93,7 @@ func (n *Networks) Allows(addr net.Addr) bool {
 	if addr == nil {
 		return false
 	}
-	if addr.Network() == "unix" {
+	if _, ok := addr.(*UnixPeer); ok || addr.Network() == "unix" {
 		return true
 	}
 	ap, err := netip.ParseAddrPort(addr.String())
@@ -220,7 +220,11 @@ func Listen(addr string) (net.Listener, error) {
 			return nil, fmt.Errorf("listen %s: another server is listening there", addr)
 		}
 		_ = removeSocket(address)
-		return net.Listen("unix", address)
+		l, err := net.Listen("unix", address)
+		if err != nil {
+			return nil, err
+		}
+		return PeerCredListener(l), nil
 	}
 	return nil, fmt.Errorf("listen %q: network must be tcp or unix", addr)
 }

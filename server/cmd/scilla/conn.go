@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -17,19 +18,38 @@ import (
 type serverFlags struct {
 	server    string
 	tokenFile string
+	stateDir  string
+	admin     bool
 }
 
-func (s *serverFlags) register(fs *flag.FlagSet) {
-	def := os.Getenv("SCILLA_SERVER")
-	if def == "" {
-		def = "tcp:127.0.0.1:2277"
-	}
-	fs.StringVar(&s.server, "server", def, "scillad address, tcp:HOST:PORT or unix:/PATH")
+// register adds --server, --token-file and --state-dir. Admin commands
+// default to scillad's admin socket in the state directory, where the
+// caller's uid authenticates it; scan defaults to tcp:127.0.0.1:2277.
+func (s *serverFlags) register(fs *flag.FlagSet, admin bool) {
+	s.admin = admin
+	fs.StringVar(&s.server, "server", os.Getenv("SCILLA_SERVER"), "scillad address, tcp:HOST:PORT or unix:/PATH (default: tcp:127.0.0.1:2277 for scan, the admin socket for admin commands)")
 	fs.StringVar(&s.tokenFile, "token-file", os.Getenv("SCILLA_TOKEN_FILE"), "file with the admin bearer token")
+	def := os.Getenv("SCILLA_STATE_DIR")
+	if def == "" {
+		def = "/var/lib/scilla"
+	}
+	fs.StringVar(&s.stateDir, "state-dir", def, "scillad's state directory (its admin socket is scillad.sock there)")
+}
+
+// address returns the server address to use.
+func (s *serverFlags) address() string {
+	switch {
+	case s.server != "":
+		return s.server
+	case s.admin:
+		return "unix:" + filepath.Join(s.stateDir, "scillad.sock")
+	}
+	return "tcp:127.0.0.1:2277"
 }
 
 // dial connects to scillad (lazily: errors show on the first call).
 func (s *serverFlags) dial() (*grpc.ClientConn, error) {
+	s.server = s.address()
 	target, err := grpcTarget(s.server)
 	if err != nil {
 		return nil, err

@@ -13,7 +13,7 @@ import (
 func cmdLearn(args []string) int {
 	fs := flag.NewFlagSet("learn", flag.ContinueOnError)
 	var sf serverFlags
-	sf.register(fs)
+	sf.register(fs, true)
 	spam := fs.Bool("spam", false, "the messages are spam")
 	ham := fs.Bool("ham", false, "the messages are ham (not spam)")
 	forget := fs.Bool("forget", false, "remove the messages' earlier training")

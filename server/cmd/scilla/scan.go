@@ -22,7 +22,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 func cmdScan(args []string) int {
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
 	var sf serverFlags
-	sf.register(fs)
+	sf.register(fs, false)
 	var rcpts multiFlag
 	from := fs.String("from", "", "envelope sender (MAIL FROM)")
 	fs.Var(&rcpts, "rcpt", "envelope recipient (repeatable; default postmaster@localhost)")

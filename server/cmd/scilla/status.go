@@ -12,7 +12,7 @@ import (
 func cmdStatus(args []string) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	var sf serverFlags
-	sf.register(fs)
+	sf.register(fs, true)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -46,10 +46,10 @@ func freePort(t *testing.T) string {
 }
 
 type server struct {
-	cmd  *exec.Cmd
-	addr string
-
-	cfg string
+	cmd   *exec.Cmd
+	addr  string
+	cfg   string
+	state string
 }
 
 func startServer(t *testing.T, extra string) *server {
@@ -71,7 +71,7 @@ func startServer(t *testing.T, extra string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, addr: addr, cfg: cfg}
+	s := &server{cmd: cmd, addr: addr, cfg: cfg, state: filepath.Join(dir, "state")}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_, _ = cmd.Process.Wait()
@@ -133,6 +133,18 @@ func TestScanWithCLI(t *testing.T) {
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &resp) != nil || len(resp.Results) != 1 || resp.Results[0].Status != "STATUS_SPAM" {
 		t.Errorf("scan --json: exit %d, output %s", code, out)
+	}
+}
+
+func TestStatusOverAdminSocket(t *testing.T) {
+	s := startServer(t, "")
+	out, code := scilla(t, "status", "--state-dir", s.state)
+	if code != 0 || !strings.Contains(out, "pool:") || !strings.Contains(out, "policy:") {
+		t.Fatalf("status over the admin socket: exit %d:\n%s", code, out)
+	}
+	out, code = scilla(t, "status", "--server", "tcp:"+s.addr)
+	if code == 0 || !strings.Contains(out, "unauthenticated") {
+		t.Fatalf("status over TCP without a token: exit %d: %s", code, out)
 	}
 }
 
