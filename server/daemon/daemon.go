@@ -292,7 +292,7 @@ func loadPolicy(path string) (*policy.Policy, error) {
 	if path == "" {
 		return policy.Default(), nil
 	}
-	return nil, errors.New("policy files are not supported yet")
+	return policy.Load(path)
 }
 
 func loadDatabase(dir string) (*contentdb.DB, error) {

@@ -26,7 +26,7 @@ func commands() map[string]command {
 		"scan":    {cmdScan, "scan a message and print the verdict"},
 		"status":  {cmdStatus, "show the server's state"},
 		"learn":   {cmdLearn, "train the classifier with spam or ham"},
-		// wired when the policy loader lands: "policy"
+		"policy":  {cmdPolicy, "check a policy file, or reload the server's"},
 		// wired when licensing lands: "license"
 	}
 }
