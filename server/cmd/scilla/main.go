@@ -27,7 +27,7 @@ func commands() map[string]command {
 		"status":  {cmdStatus, "show the server's state"},
 		"learn":   {cmdLearn, "train the classifier with spam or ham"},
 		"policy":  {cmdPolicy, "check a policy file, or reload the server's"},
-		// wired when licensing lands: "license"
+		"license": {cmdLicense, "install, remove or show licence keys"},
 	}
 }
 
