@@ -305,4 +305,3 @@ func (m *session) apply(plan *clients.Plan, mod gomilter.Modifier, log *slog.Log
 	}
 	return gomilter.RespAccept, nil
 }
-
