@@ -1,0 +1,175 @@
+// Package relays finds the IP addresses a message came from: the connecting
+// client of the SMTP envelope and, when configured, the hosts named in the
+// newest Received headers. Addresses that say nothing about the sender —
+// private, loopback, link-local, shared (CGNAT) and the administrator's own
+// trusted relays — are skipped. It only reads headers; it never queries DNS.
+package relays
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/scilla-mail/scilla/server/message"
+)
+
+// Finder finds sending IPs. It is immutable and safe for concurrent use.
+type Finder struct {
+	received int
+	trusted  []netip.Prefix
+}
+
+// New returns a Finder that also reads the newest received Received headers
+// (0: the envelope client only) and skips the trusted prefixes.
+func New(received int, trusted []netip.Prefix) *Finder {
+	return &Finder{received: max(received, 0), trusted: trusted}
+}
+
+// shared is the RFC 6598 shared address space (carrier-grade NAT).
+var shared = netip.MustParsePrefix("100.64.0.0/10")
+
+// Skipped reports whether ip says nothing about the sender: invalid,
+// private, loopback, link-local, unspecified, multicast, shared or trusted.
+func (f *Finder) Skipped(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if !ip.IsValid() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsLinkLocalMulticast() || shared.Contains(ip) {
+		return true
+	}
+	for _, p := range f.trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// SendingIPs returns the envelope client and the IPs of the newest Received
+// headers (as many as configured), in that order, without duplicates and
+// without skipped addresses.
+func (f *Finder) SendingIPs(client netip.Addr, h message.Header) []netip.Addr {
+	var out []netip.Addr
+	add := func(ip netip.Addr) {
+		ip = ip.Unmap()
+		if f.Skipped(ip) {
+			return
+		}
+		for _, o := range out {
+			if o == ip {
+				return
+			}
+		}
+		out = append(out, ip)
+	}
+	add(client)
+	if f.received > 0 {
+		for i, v := range receivedValues(h) {
+			if i >= f.received {
+				break
+			}
+			if ip, ok := ParseReceived(v); ok {
+				add(ip)
+			}
+		}
+	}
+	return out
+}
+
+// Origin returns the first sending IP (the envelope client unless it is
+// skipped), or false when there is none.
+func (f *Finder) Origin(client netip.Addr, h message.Header) (netip.Addr, bool) {
+	ips := f.SendingIPs(client, h)
+	if len(ips) == 0 {
+		return netip.Addr{}, false
+	}
+	return ips[0], true
+}
+
+func receivedValues(h message.Header) []string {
+	var vs []string
+	for _, fl := range h {
+		if strings.EqualFold(fl.Name, "Received") {
+			vs = append(vs, fl.Raw)
+		}
+	}
+	return vs
+}
+
+// ParseReceived returns the IP of the host a Received header says the
+// message came from: the address in the "from" clause, as written by
+// Postfix ("from h (h [192.0.2.1])"), Sendmail, Exim ("from [192.0.2.1]
+// (helo=h)"), qmail ("from unknown (HELO h) (192.0.2.1)"), Microsoft
+// ("from h (192.0.2.1) by") and others, including "IPv6:" literals.
+func ParseReceived(v string) (netip.Addr, bool) {
+	lower := strings.ToLower(v)
+	i := strings.Index(lower, "from ")
+	if i < 0 || (i > 0 && !isSpace(lower[i-1])) {
+		return netip.Addr{}, false
+	}
+	clause := v[i+5:]
+	// The from clause ends at the by, via, with, id or for clause, or at ";".
+	end := len(clause)
+	if j := strings.IndexByte(clause, ';'); j >= 0 {
+		end = j
+	}
+	lc := strings.ToLower(clause[:end])
+	for _, kw := range []string{" by ", " via ", " with ", " id ", " for "} {
+		if j := strings.Index(lc, kw); j >= 0 && j < end {
+			end = j
+		}
+	}
+	clause = clause[:end]
+	// Prefer a bracketed literal, then a parenthesised bare address, then
+	// the host name itself when it is an address.
+	if ip, ok := between(clause, '[', ']'); ok {
+		return ip, true
+	}
+	if ip, ok := between(clause, '(', ')'); ok {
+		return ip, true
+	}
+	for _, tok := range strings.FieldsFunc(clause, func(r rune) bool { return r == ' ' || r == '\t' || r == '(' || r == ')' }) {
+		if ip, ok := parseIP(tok); ok {
+			return ip, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// between finds the first address written between open and close, also
+// when other words share the brackets ("(h.example [192.0.2.1] ...)").
+func between(s string, open, close byte) (netip.Addr, bool) {
+	for {
+		i := strings.IndexByte(s, open)
+		if i < 0 {
+			return netip.Addr{}, false
+		}
+		s = s[i+1:]
+		j := strings.IndexByte(s, close)
+		if j < 0 {
+			return netip.Addr{}, false
+		}
+		inner := s[:j]
+		for _, tok := range strings.FieldsFunc(inner, func(r rune) bool { return r == ' ' || r == '\t' || r == '[' || r == ']' || r == '=' }) {
+			if ip, ok := parseIP(tok); ok {
+				return ip, true
+			}
+		}
+	}
+}
+
+func parseIP(tok string) (netip.Addr, bool) {
+	tok = strings.TrimRight(tok, ".,:")
+	if len(tok) > 5 && strings.EqualFold(tok[:5], "ipv6:") {
+		tok = tok[5:]
+	}
+	// Some MTAs append the port: "192.0.2.1:25" or "[2001:db8::1]:25".
+	if ap, err := netip.ParseAddrPort(tok); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	ip, err := netip.ParseAddr(tok)
+	if err != nil || ip.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return ip.Unmap(), true
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
