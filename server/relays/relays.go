@@ -100,7 +100,7 @@ func receivedValues(h message.Header) []string {
 // (helo=h)"), qmail ("from unknown (HELO h) (192.0.2.1)"), Microsoft
 // ("from h (192.0.2.1) by") and others, including "IPv6:" literals.
 func ParseReceived(v string) (netip.Addr, bool) {
-	lower := strings.ToLower(v)
+	lower := asciiLower(v)
 	i := strings.Index(lower, "from ")
 	if i < 0 || (i > 0 && !isSpace(lower[i-1])) {
 		return netip.Addr{}, false
@@ -111,7 +111,7 @@ func ParseReceived(v string) (netip.Addr, bool) {
 	if j := strings.IndexByte(clause, ';'); j >= 0 {
 		end = j
 	}
-	lc := strings.ToLower(clause[:end])
+	lc := asciiLower(clause[:end])
 	for _, kw := range []string{" by ", " via ", " with ", " id ", " for "} {
 		if j := strings.Index(lc, kw); j >= 0 && j < end {
 			end = j
@@ -173,3 +173,15 @@ func parseIP(tok string) (netip.Addr, bool) {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// asciiLower lower-cases ASCII letters only, keeping byte offsets intact
+// (strings.ToLower rewrites invalid UTF-8 and shifts them).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
