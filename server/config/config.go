@@ -50,6 +50,42 @@ type Server struct {
 	// DatabaseDir is a content database directory to load instead of the
 	// embedded default; "" uses the newest installed or embedded one.
 	DatabaseDir string `yaml:"database_dir"`
+	// TLS for the tcp listeners (unix sockets stay plain).
+	TLS TLS `yaml:"tls"`
+}
+
+// TLS is the `server.tls` section.
+type TLS struct {
+	// CertFile and KeyFile are the server's PEM certificate chain and key;
+	// both empty = plaintext.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile: clients presenting a certificate signed by this PEM CA
+	// may make admin calls (mTLS); a certificate is not required to scan.
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t *TLS) Enabled() bool { return t.CertFile != "" }
+
+// Validate implements conf.Validator.
+func (t *TLS) Validate() []error {
+	var errs []error
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		errs = append(errs, conf.Errorf("cert_file", "cert_file and key_file go together"))
+	}
+	if t.ClientCAFile != "" && t.CertFile == "" {
+		errs = append(errs, conf.Errorf("client_ca_file", "needs cert_file and key_file (mTLS is TLS first)"))
+	}
+	for key, f := range map[string]string{"cert_file": t.CertFile, "key_file": t.KeyFile, "client_ca_file": t.ClientCAFile} {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			errs = append(errs, conf.Errorf(key, "%v", err))
+		}
+	}
+	return errs
 }
 
 // Scan is the `scan` section.
@@ -120,7 +156,7 @@ func (c *Config) validateAll(name string) error {
 
 // resolvePaths makes relative file paths relative to the config file.
 func (c *Config) resolvePaths(dir string) {
-	for _, p := range []*string{&c.Server.PolicyFile, &c.Server.DatabaseDir, &c.Admin.TokenFile} {
+	for _, p := range []*string{&c.Server.PolicyFile, &c.Server.DatabaseDir, &c.Admin.TokenFile, &c.Server.TLS.CertFile, &c.Server.TLS.KeyFile, &c.Server.TLS.ClientCAFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

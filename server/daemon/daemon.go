@@ -5,6 +5,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
@@ -45,8 +49,8 @@ type Daemon struct {
 	pool    *pool.Pool
 	scanner *grpcapi.Scanner
 	nets    *grpcapi.Networks
-	srv     *grpcapi.Server
-	lis     []net.Listener
+	servers []*grpcapi.Server // one, or a TLS one for tcp and a plain one for unix
+	lis     []served
 	metrics *http.Server
 	started time.Time
 }
@@ -111,15 +115,7 @@ func New(cfg *config.Config, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.srv = grpcapi.NewServer(grpcapi.Options{
-		AdminAuth:       auth,
-		Log:             log,
-		Registerer:      reg,
-		MaxMessageBytes: cfg.Server.MaxMessageBytes,
-		AllowedNetworks: d.nets,
-	})
-	scillav1.RegisterScannerServiceServer(d.srv, d.scanner)
-	scillav1.RegisterAdminServiceServer(d.srv, grpcapi.NewAdmin(grpcapi.AdminDeps{
+	admin := grpcapi.NewAdmin(grpcapi.AdminDeps{
 		Engine:  d.eng,
 		Pool:    d.pool,
 		Started: d.started,
@@ -128,9 +124,33 @@ func New(cfg *config.Config, o Options) (*Daemon, error) {
 			_, err := d.ReloadPolicy()
 			return err
 		},
-	}))
-	for _, svc := range []string{"", scillav1.ScannerService_ServiceDesc.ServiceName, scillav1.AdminService_ServiceDesc.ServiceName} {
-		d.srv.Health.SetServingStatus(svc, healthpb.HealthCheckResponse_SERVING)
+	})
+	grpcMetrics := grpcapi.NewServerMetrics(reg)
+	newServer := func(extra ...grpc.ServerOption) *grpcapi.Server {
+		s := grpcapi.NewServer(grpcapi.Options{
+			AdminAuth:       auth,
+			Log:             log,
+			Metrics:         grpcMetrics,
+			MaxMessageBytes: cfg.Server.MaxMessageBytes,
+			AllowedNetworks: d.nets,
+			ServerOptions:   extra,
+		})
+		scillav1.RegisterScannerServiceServer(s, d.scanner)
+		scillav1.RegisterAdminServiceServer(s, admin)
+		for _, svc := range []string{"", scillav1.ScannerService_ServiceDesc.ServiceName, scillav1.AdminService_ServiceDesc.ServiceName} {
+			s.Health.SetServingStatus(svc, healthpb.HealthCheckResponse_SERVING)
+		}
+		d.servers = append(d.servers, s)
+		return s
+	}
+	plain := newServer()
+	tcp := plain
+	if cfg.Server.TLS.Enabled() {
+		creds, err := serverTLS(cfg.Server.TLS)
+		if err != nil {
+			return nil, err
+		}
+		tcp = newServer(grpc.Creds(creds))
 	}
 
 	listen := cfg.Server.Listen
@@ -143,7 +163,11 @@ func New(cfg *config.Config, o Options) (*Daemon, error) {
 			d.closeListeners()
 			return nil, err
 		}
-		d.lis = append(d.lis, l)
+		srv := plain
+		if l.Addr().Network() == "tcp" {
+			srv = tcp
+		}
+		d.lis = append(d.lis, served{l, srv})
 	}
 	if cfg.Metrics.Listen != "" {
 		ml, err := net.Listen("tcp", cfg.Metrics.Listen)
@@ -161,6 +185,34 @@ func New(cfg *config.Config, o Options) (*Daemon, error) {
 
 func limits(c *config.Config) grpcapi.Limits {
 	return grpcapi.Limits{MaxMessageBytes: c.Server.MaxMessageBytes, Deadline: c.Scan.Deadline.D()}
+}
+
+// served is a listener and the server that serves it.
+type served struct {
+	net.Listener
+	srv *grpcapi.Server
+}
+
+// serverTLS loads the server certificate and, for mTLS, the client CA.
+func serverTLS(c config.TLS) (credentials.TransportCredentials, error) {
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("server.tls: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if c.ClientCAFile != "" {
+		pem, err := os.ReadFile(c.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("server.tls.client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("server.tls.client_ca_file %s: no PEM certificates", c.ClientCAFile)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+	}
+	return credentials.NewTLS(tc), nil
 }
 
 // Addrs returns the listening addresses (useful with port 0 in tests).
@@ -184,7 +236,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	errc := make(chan error, len(d.lis))
 	for _, l := range d.lis {
 		d.log.Info("listening", "addr", l.Addr().Network()+":"+l.Addr().String())
-		go func() { errc <- d.srv.Serve(l) }()
+		go func() { errc <- l.srv.Serve(l.Listener) }()
 	}
 	var err error
 	select {
@@ -201,14 +253,21 @@ func (d *Daemon) shutdown() {
 	drain := d.cfg.Pool.DrainDelay.D()
 	d.mu.Unlock()
 	d.log.Info("shutting down: draining scans in flight", "drain_delay", drain)
-	d.srv.Health.Shutdown()
+	var wg sync.WaitGroup
+	for _, s := range d.servers {
+		s.Health.Shutdown()
+		wg.Add(1)
+		go func() { defer wg.Done(); s.GracefulStop() }()
+	}
 	stopped := make(chan struct{})
-	go func() { d.srv.GracefulStop(); close(stopped) }()
+	go func() { wg.Wait(); close(stopped) }()
 	select {
 	case <-stopped:
 	case <-time.After(drain):
 		d.log.Warn("drain delay over: stopping with calls in flight")
-		d.srv.Stop()
+		for _, s := range d.servers {
+			s.Stop()
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()

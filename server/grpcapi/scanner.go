@@ -146,16 +146,16 @@ func (s *Scanner) response(v *engine.Verdict, env *engine.Envelope) *scillav1.Sc
 	}
 	for _, gv := range v.Groups {
 		r := &scillav1.GroupResult{
-			GroupId:    gv.Group.ID,
-			GroupName:  gv.Group.Name,
-			Recipients: gv.Recipients,
-			Status:     scillav1.Status(gv.Status),
-			Info:       protoInfo(gv.Info),
-			Action:     scillav1.Action_ACTION_ACCEPT,
-			Score:      gv.Score,
-			Rate:       uint32(gv.Rate),
-			Method:     gv.Method,
-			Categories: gv.Categories,
+			GroupId:       gv.Group.ID,
+			GroupName:     gv.Group.Name,
+			Recipients:    gv.Recipients,
+			Status:        scillav1.Status(gv.Status),
+			Info:          protoInfo(gv.Info),
+			Action:        scillav1.Action_ACTION_ACCEPT,
+			Score:         gv.Score,
+			Rate:          uint32(gv.Rate),
+			Method:        gv.Method,
+			Categories:    gv.Categories,
 			Modifications: &scillav1.Modifications{},
 		}
 		if gv.Info == verdict.InfoNone {

@@ -28,8 +28,9 @@ import (
 // Options configure the gRPC server.
 type Options struct {
 	Log *slog.Logger
-	// Registerer receives the gRPC metrics; nil registers none.
-	Registerer prometheus.Registerer
+	// Metrics records the gRPC server metrics; nil records none. Create it
+	// once with NewServerMetrics and share it between servers.
+	Metrics *grpcprom.ServerMetrics
 	// MaxMessageBytes bounds the Scan message; the transport limit is set a
 	// little above so the service can answer with a clear error.
 	MaxMessageBytes int
@@ -49,7 +50,9 @@ type AdminAuthenticator interface {
 }
 
 // Networks is a swappable list of allowed client networks.
-type Networks struct{ p atomic.Pointer[[]netip.Prefix] }
+type Networks struct {
+	p atomic.Pointer[[]netip.Prefix]
+}
 
 // NewNetworks parses CIDR or plain addresses.
 func NewNetworks(cidrs []string) (*Networks, error) {
@@ -109,6 +112,13 @@ func (n *Networks) Allows(addr net.Addr) bool {
 	return false
 }
 
+// NewServerMetrics registers the gRPC server metrics (grpc_server_*) on reg.
+func NewServerMetrics(reg prometheus.Registerer) *grpcprom.ServerMetrics {
+	m := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	reg.MustRegister(m)
+	return m
+}
+
 // Server bundles the grpc.Server and its health service.
 type Server struct {
 	*grpc.Server
@@ -132,10 +142,8 @@ func NewServer(o Options) *Server {
 
 	unary := []grpc.UnaryServerInterceptor{logging.UnaryServerInterceptor(logger, logOpts...)}
 	stream := []grpc.StreamServerInterceptor{logging.StreamServerInterceptor(logger, logOpts...)}
-	var srvMetrics *grpcprom.ServerMetrics
-	if o.Registerer != nil {
-		srvMetrics = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
-		o.Registerer.MustRegister(srvMetrics)
+	srvMetrics := o.Metrics
+	if srvMetrics != nil {
 		unary = append(unary, srvMetrics.UnaryServerInterceptor())
 		stream = append(stream, srvMetrics.StreamServerInterceptor())
 	}
