@@ -110,7 +110,7 @@ func New(cfg *config.Config, o Options) (*Daemon, error) {
 	if d.nets, err = grpcapi.NewNetworks(cfg.Server.AllowedNetworks); err != nil {
 		return nil, err
 	}
-	d.scanner = grpcapi.NewScanner(d.eng, d.pool, nil, grpcapi.NewMetrics(reg, d.pool), log, limits(cfg))
+	d.scanner = grpcapi.NewScanner(d.eng, d.pool, grpcapi.NewMetrics(reg, d.pool), log, limits(cfg))
 	auth, err := grpcapi.NewAdminAuth(cfg.Admin.TokenFile, cfg.Admin.UnixSocketUIDs)
 	if err != nil {
 		return nil, err

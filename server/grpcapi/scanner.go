@@ -23,6 +23,7 @@ import (
 
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/headers"
 	"github.com/scilla-mail/scilla/server/pool"
 	"github.com/scilla-mail/scilla/server/verdict"
 )
@@ -35,28 +36,19 @@ type Limits struct {
 	Deadline time.Duration
 }
 
-// Decorator computes the modifications (subject prefix, headers) for one
-// group's verdict and the header names to strip from incoming mail. It is the
-// one place headers are computed, so every client writes the same thing.
-type Decorator interface {
-	Decorate(v *engine.Verdict, gv *engine.GroupVerdict, env *engine.Envelope) (subjectPrefix string, headers []engine.Header)
-	StripHeaders() []string
-}
-
 // Scanner implements scillav1.ScannerServiceServer.
 type Scanner struct {
 	scillav1.UnimplementedScannerServiceServer
-	eng       *engine.Engine
-	pool      *pool.Pool
-	decorator Decorator
-	metrics   *Metrics
-	log       *slog.Logger
-	limits    atomic.Pointer[Limits]
+	eng     *engine.Engine
+	pool    *pool.Pool
+	metrics *Metrics
+	log     *slog.Logger
+	limits  atomic.Pointer[Limits]
 }
 
-// NewScanner returns the Scanner service. decorator and metrics may be nil.
-func NewScanner(eng *engine.Engine, p *pool.Pool, d Decorator, m *Metrics, log *slog.Logger, lim Limits) *Scanner {
-	s := &Scanner{eng: eng, pool: p, decorator: d, metrics: m, log: log}
+// NewScanner returns the Scanner service. m may be nil.
+func NewScanner(eng *engine.Engine, p *pool.Pool, m *Metrics, log *slog.Logger, lim Limits) *Scanner {
+	s := &Scanner{eng: eng, pool: p, metrics: m, log: log}
 	s.limits.Store(&lim)
 	return s
 }
@@ -134,51 +126,39 @@ func envelope(e *scillav1.Envelope) *engine.Envelope {
 	return env
 }
 
+// response turns a verdict into the API form; headers.Build computes every
+// group's action and edits, so all clients apply the same thing.
 func (s *Scanner) response(v *engine.Verdict, env *engine.Envelope) *scillav1.ScanResponse {
 	resp := &scillav1.ScanResponse{
 		ScanId:          v.ScanID,
 		EngineVersion:   engine.Version,
 		DatabaseVersion: v.DBVersion,
 		Elapsed:         durationpb.New(v.Elapsed),
-	}
-	if s.decorator != nil {
-		resp.StripHeaders = s.decorator.StripHeaders()
+		StripHeaders:    headers.StripNames(),
 	}
 	for _, gv := range v.Groups {
+		h := headers.Build(v, gv, env.MailFrom)
 		r := &scillav1.GroupResult{
 			GroupId:       gv.Group.ID,
 			GroupName:     gv.Group.Name,
 			Recipients:    gv.Recipients,
 			Status:        scillav1.Status(gv.Status),
 			Info:          protoInfo(gv.Info),
-			Action:        scillav1.Action_ACTION_ACCEPT,
+			Action:        scillav1.Action(h.Action + 1),
+			CopyTo:        h.CopyTo,
+			RedirectTo:    h.RedirectTo,
+			RejectText:    h.RejectText,
 			Score:         gv.Score,
 			Rate:          uint32(gv.Rate),
 			Method:        gv.Method,
 			Categories:    gv.Categories,
-			Modifications: &scillav1.Modifications{},
-		}
-		if gv.Info == verdict.InfoNone {
-			a := gv.Action
-			r.Action = scillav1.Action(a.Kind + 1)
-			switch a.Kind {
-			case verdict.Copy:
-				r.CopyTo = a.Addresses
-			case verdict.Redirect:
-				r.RedirectTo = a.Addresses
-			case verdict.Reject:
-				r.RejectText = a.RejectText
-			}
+			Modifications: &scillav1.Modifications{SubjectPrefix: h.SubjectPrefix},
 		}
 		for _, sg := range gv.Signs {
 			r.Rules = append(r.Rules, &scillav1.Rule{Name: sg.Name, Score: sg.Score, Description: sg.Desc, Category: sg.Category})
 		}
-		if s.decorator != nil {
-			prefix, hdrs := s.decorator.Decorate(v, gv, env)
-			r.Modifications.SubjectPrefix = prefix
-			for _, h := range hdrs {
-				r.Modifications.AddHeaders = append(r.Modifications.AddHeaders, &scillav1.Header{Name: h.Name, Value: h.Value})
-			}
+		for _, hd := range h.Headers {
+			r.Modifications.AddHeaders = append(r.Modifications.AddHeaders, &scillav1.Header{Name: hd.Name, Value: hd.Value})
 		}
 		resp.Results = append(resp.Results, r)
 	}

@@ -61,7 +61,7 @@ func start(t testing.TB, lim Limits, pcfg pool.Config) *fixture {
 		t.Fatal(err)
 	}
 	srv := NewServer(Options{Log: log, MaxMessageBytes: lim.MaxMessageBytes, AllowedNetworks: nets})
-	scillav1.RegisterScannerServiceServer(srv, NewScanner(eng, p, nil, nil, log, lim))
+	scillav1.RegisterScannerServiceServer(srv, NewScanner(eng, p, nil, log, lim))
 	scillav1.RegisterAdminServiceServer(srv, NewAdmin(AdminDeps{Engine: eng, Pool: p, Started: time.Now()}))
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
