@@ -8,14 +8,27 @@ package check
 import (
 	"log/slog"
 
+	"github.com/scilla-mail/scilla/server/bayes"
+	bayescheck "github.com/scilla-mail/scilla/server/check/bayes"
+	"github.com/scilla-mail/scilla/server/check/eastern"
+	"github.com/scilla-mail/scilla/server/check/formal"
+	fuzzycheck "github.com/scilla-mail/scilla/server/check/fuzzy"
 	"github.com/scilla-mail/scilla/server/check/gtube"
+	headerrules "github.com/scilla-mail/scilla/server/check/headers"
+	imagecheck "github.com/scilla-mail/scilla/server/check/image"
 	"github.com/scilla-mail/scilla/server/check/lists"
+	"github.com/scilla-mail/scilla/server/check/obscene"
+	rulescheck "github.com/scilla-mail/scilla/server/check/rules"
+	"github.com/scilla-mail/scilla/server/check/structure"
 	"github.com/scilla-mail/scilla/server/engine"
 )
 
 // Deps are the shared dependencies checks are built with.
 type Deps struct {
 	Log *slog.Logger
+	// Learned is the local learning store the classifier adds to the
+	// database's counts; nil when learning is off.
+	Learned *bayes.Store
 }
 
 // All returns every check in pipeline order.
@@ -23,5 +36,14 @@ func All(d Deps) []engine.Check {
 	return []engine.Check{
 		lists.New(), // first: a white list hit ends the scan (TRUSTED)
 		gtube.New(),
+		formal.New(),      // DSN, MDN, auto-replies → FORMAL
+		headerrules.New(), // header rules of DESIGN §3, each switchable
+		structure.New(),   // MIME malformations and HTML tricks
+		eastern.New(),     // Chinese, Japanese, Korean, Thai by script and charset
+		obscene.New(),     // OBSCENE sign for the [--Obscene--] tag
+		rulescheck.New(),
+		bayescheck.New(d.Learned),
+		fuzzycheck.New(),
+		imagecheck.New(),
 	}
 }

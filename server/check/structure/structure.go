@@ -1,0 +1,152 @@
+// Package structure turns what the parser noticed about a message's form
+// into scored signs: MIME malformations and limits (message.Anomalies) and
+// HTML tricks (message.HTMLStats: hidden, tiny and same-colour text, words
+// split by comments or tags, image-only mail, many links, link text showing
+// another domain than the link goes to).
+//
+// Every sign can be switched off per group like a header rule: its rule
+// name is the lower-case sign name (policy.Methods.RuleOn), e.g.
+// "html_hidden_text" or "mime_multipart_unterminated".
+package structure
+
+import (
+	"context"
+	"strings"
+
+	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/message"
+)
+
+// anomalySign is how one parser anomaly scores; a zero score reports
+// nothing (the limit is the engine's own, not the sender's doing).
+type anomalySign struct {
+	score float64
+	desc  string
+}
+
+var anomalySigns = map[string]anomalySign{
+	message.AnomalySizeLimit:          {0, ""},
+	message.AnomalyTextLimit:          {0, ""},
+	message.AnomalyTimeout:            {0, ""},
+	message.AnomalyDepth:              {2.0, "MIME nesting deeper than the limit"},
+	message.AnomalyParts:              {2.0, "more MIME parts than the limit"},
+	message.AnomalyHeaderTooBig:       {2.0, "header larger than the limit"},
+	message.AnomalyDecodeLimit:        {1.0, "encoded content expands beyond the limit"},
+	message.AnomalyHeaderContinuation: {1.0, "header starts with a folded line"},
+	message.AnomalyHeaderMalformed:    {1.0, "malformed header line"},
+	message.AnomalyHeader8bit:         {0.5, "raw 8-bit characters in the header"},
+	message.AnomalyBadEncodedWord:     {0.5, "RFC 2047 word that does not decode"},
+	message.AnomalyNoMIMEVersion:      {0.5, "MIME content without MIME-Version"},
+	message.AnomalyBadContentType:     {1.0, "malformed Content-Type"},
+	message.AnomalyNoBoundary:         {1.5, "multipart without a boundary"},
+	message.AnomalyBoundaryMissing:    {1.5, "multipart boundary never occurs"},
+	message.AnomalyUnterminated:       {1.0, "multipart without the closing boundary"},
+	message.AnomalyEmptyMultipart:     {1.0, "multipart without parts"},
+	message.AnomalyBadBase64:          {1.0, "invalid base64"},
+	message.AnomalyBadQP:              {0.5, "invalid quoted-printable"},
+	message.AnomalyUnknownEncoding:    {1.0, "unknown Content-Transfer-Encoding"},
+	message.AnomalyUnknownCharset:     {1.0, "unknown charset"},
+	message.AnomalyBadUTF8:            {0.3, "text declared UTF-8 that is not"},
+	message.AnomalyUndeclared8bit:     {0.2, "8-bit text without a charset"},
+	message.AnomalyNUL:                {1.0, "NUL bytes in text"},
+	message.AnomalyBadDocument:        {0.5, "attachment that does not parse as its type"},
+}
+
+// SignName is the sign reported for a parser anomaly.
+func SignName(anomaly string) string { return "MIME_" + strings.ToUpper(anomaly) }
+
+// HTML trick signs.
+const (
+	SignHiddenText     = "HTML_HIDDEN_TEXT"
+	SignTinyText       = "HTML_TINY_TEXT"
+	SignSameColor      = "HTML_SAME_COLOR"
+	SignSplitWords     = "HTML_SPLIT_WORDS"
+	SignCommentSplit   = "HTML_COMMENT_SPLIT"
+	SignImageOnly      = "HTML_IMAGE_ONLY"
+	SignManyLinks      = "HTML_MANY_LINKS"
+	SignLinkMismatch   = "HTML_LINK_MISMATCH"
+	SignEncodedLetters = "HTML_ENCODED_LETTERS"
+	SignHTMLOnly       = "HTML_ONLY"
+)
+
+// Check scores the message's structure.
+type Check struct{}
+
+// New returns the structure check.
+func New() *Check { return &Check{} }
+
+// Name implements engine.Check.
+func (*Check) Name() string { return "structure" }
+
+// Run implements engine.Check.
+func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
+	m := in.Msg
+	methods := &in.Group.Settings.Methods
+	var res engine.Result
+	method := "headers" // MIME form is a formal sign; HTML tricks are content
+	add := func(name string, score float64, desc string) {
+		if score == 0 || !methods.RuleOn(strings.ToLower(name)) {
+			return
+		}
+		res.Signs = append(res.Signs, engine.Sign{Name: name, Score: score, Desc: desc, Method: method})
+	}
+	for _, a := range m.Anomalies {
+		if s, ok := anomalySigns[a]; ok {
+			add(SignName(a), s.score, s.desc)
+		}
+	}
+	method = "content"
+	h := m.HTML
+	if h.Parts > 0 {
+		visible := max(h.VisibleChars, 1)
+		if h.HiddenChars >= 20 && h.HiddenChars*10 >= visible {
+			add(SignHiddenText, 1.5, "HTML text hidden from the reader")
+		}
+		if h.TinyChars >= 20 && h.TinyChars*10 >= visible {
+			add(SignTinyText, 1.0, "HTML text too small to read")
+		}
+		if h.SameColorChars >= 10 {
+			add(SignSameColor, 1.5, "HTML text in the colour of its background")
+		}
+		if h.CommentSplits >= 2 {
+			add(SignCommentSplit, 2.0, "words split by HTML comments")
+		} else if h.SplitWords >= 8 && h.SplitWords*60 >= max(m.Words, 1) {
+			add(SignSplitWords, 1.0, "words split by HTML tags")
+		}
+		if h.Links >= 20 && h.Links*4 > max(m.Words, 1) {
+			add(SignManyLinks, 0.2, "many links for little text")
+		}
+		if h.LinkMismatch > 0 {
+			add(SignLinkMismatch, 0.3, "link text shows another domain than the link")
+		}
+		if h.EncodedLetters >= 20 && h.EncodedLetters*10 > h.VisibleChars {
+			add(SignEncodedLetters, 1.0, "letters hidden behind HTML character references")
+		}
+		if htmlOnly(m) {
+			add(SignHTMLOnly, 0.3, "HTML without a plain-text alternative")
+		}
+	}
+	if m.ImageOnly() {
+		add(SignImageOnly, 1.5, "images and almost no text")
+	}
+	return res, nil
+}
+
+// htmlOnly reports a message whose only text is HTML.
+func htmlOnly(m *message.Message) bool {
+	html, plain := false, false
+	for _, l := range m.Leaves {
+		if l.Attachment {
+			continue
+		}
+		switch l.MediaType {
+		case "text/html":
+			html = true
+		case "text/plain":
+			if strings.TrimSpace(l.Text) != "" {
+				plain = true
+			}
+		}
+	}
+	return html && !plain
+}
