@@ -10,6 +10,8 @@ import (
 
 	"github.com/scilla-mail/scilla/server/bayes"
 	bayescheck "github.com/scilla-mail/scilla/server/check/bayes"
+	"github.com/scilla-mail/scilla/server/check/dkim"
+	"github.com/scilla-mail/scilla/server/check/dnsbl"
 	"github.com/scilla-mail/scilla/server/check/eastern"
 	"github.com/scilla-mail/scilla/server/check/formal"
 	fuzzycheck "github.com/scilla-mail/scilla/server/check/fuzzy"
@@ -18,14 +20,24 @@ import (
 	imagecheck "github.com/scilla-mail/scilla/server/check/image"
 	"github.com/scilla-mail/scilla/server/check/lists"
 	"github.com/scilla-mail/scilla/server/check/obscene"
+	"github.com/scilla-mail/scilla/server/check/rdns"
 	rulescheck "github.com/scilla-mail/scilla/server/check/rules"
+	spfcheck "github.com/scilla-mail/scilla/server/check/spf"
 	"github.com/scilla-mail/scilla/server/check/structure"
+	"github.com/scilla-mail/scilla/server/check/uribl"
+	"github.com/scilla-mail/scilla/server/dns"
 	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/relays"
 )
 
 // Deps are the shared dependencies checks are built with.
 type Deps struct {
 	Log *slog.Logger
+	// Resolver serves the DNS checks (DNSBL, rDNS, SPF, URI lists, DKIM,
+	// DMARC); nil turns them all off (dns.enabled: false).
+	Resolver *dns.Resolver
+	// DNS is the "dns" config section: sending IPs and authserv-id.
+	DNS dns.Config
 	// Learned is the local learning store the classifier adds to the
 	// database's counts; nil when learning is off.
 	Learned *bayes.Store
@@ -33,6 +45,7 @@ type Deps struct {
 
 // All returns every check in pipeline order.
 func All(d Deps) []engine.Check {
+	sending := relays.New(d.DNS.ReceivedHeadersToParse, d.DNS.TrustedPrefixes())
 	return []engine.Check{
 		lists.New(), // first: a white list hit ends the scan (TRUSTED)
 		gtube.New(),
@@ -45,5 +58,11 @@ func All(d Deps) []engine.Check {
 		bayescheck.New(d.Learned),
 		fuzzycheck.New(),
 		imagecheck.New(),
+		// Network checks (engine.Waiter): started first, concurrently.
+		dnsbl.New(d.Resolver, sending),
+		rdns.New(d.Resolver, sending),
+		spfcheck.New(d.Resolver, sending, d.DNS.AuthServID),
+		uribl.New(d.Resolver),
+		dkim.New(d.Resolver, sending, d.DNS.AuthServID), // DKIM, DMARC, Authentication-Results
 	}
 }

@@ -3,6 +3,7 @@ package dns
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/scilla-mail/scilla/internal/conf"
@@ -47,6 +48,21 @@ type Config struct {
 	// front-end MX in front of the filtered server). They are skipped when
 	// looking for sending IPs, like private and loopback addresses.
 	TrustedRelays []string `yaml:"trusted_relays"`
+	// AuthServID names this server in the Authentication-Results header
+	// (RFC 8601 §2.5) and in the SPF %{r} macro; empty means the host name.
+	AuthServID string `yaml:"authserv_id"`
+}
+
+// TrustedPrefixes returns TrustedRelays parsed; invalid entries (which
+// Validate reports) are left out.
+func (c *Config) TrustedPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, r := range c.TrustedRelays {
+		if p, err := ParsePrefix(r); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // DefaultConfig returns the defaults: DNS checks off, system nameservers.
@@ -89,6 +105,9 @@ func (c *Config) Validate() []error {
 	}
 	if c.ReceivedHeadersToParse < 0 || c.ReceivedHeadersToParse > 50 {
 		errs = append(errs, conf.Errorf("received_headers_to_parse", "must be between 0 and 50, got %d", c.ReceivedHeadersToParse))
+	}
+	if strings.ContainsAny(c.AuthServID, " \t;\r\n()") {
+		errs = append(errs, conf.Errorf("authserv_id", "must be a host name without spaces, \";\" or parentheses, got %q", c.AuthServID))
 	}
 	for i, r := range c.TrustedRelays {
 		if _, err := ParsePrefix(r); err != nil {

@@ -1,0 +1,260 @@
+// Package dkim is the engine check for DKIM signatures (RFC 6376) and the
+// From domain's DMARC policy (RFC 7489), verified with
+// github.com/emersion/go-msgauth through Scilla's resolver. It also writes
+// the message's Authentication-Results header (RFC 8601) with the SPF, DKIM
+// and DMARC outcomes, so the SPF evaluation of check/spf is repeated here
+// (its DNS answers come from the shared cache).
+package dkim
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"os"
+	"strings"
+
+	"github.com/emersion/go-msgauth/authres"
+	"github.com/emersion/go-msgauth/dkim"
+	"github.com/emersion/go-msgauth/dmarc"
+	"golang.org/x/net/publicsuffix"
+
+	spfcheck "github.com/scilla-mail/scilla/server/check/spf"
+	"github.com/scilla-mail/scilla/server/dns"
+	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/relays"
+	rfc7208 "github.com/scilla-mail/scilla/server/spf"
+)
+
+// Scores of the signs.
+const (
+	ScoreValid           = -0.2
+	ScoreInvalid         = 1.0
+	ScoreDMARCPass       = -0.2
+	ScoreDMARCReject     = 3.5
+	ScoreDMARCQuarantine = 2.0
+	ScoreDMARCNone       = 0.3
+)
+
+// maxSignatures bounds the signatures verified per message.
+const maxSignatures = 5
+
+// Check is the DKIM and DMARC check.
+type Check struct {
+	r          *dns.Resolver
+	relays     *relays.Finder
+	authServID string
+}
+
+// New returns the check; with a nil resolver it never finds anything.
+// authServID names this host in Authentication-Results (RFC 8601 §2.5);
+// "" means the host name.
+func New(r *dns.Resolver, f *relays.Finder, authServID string) *Check {
+	if authServID == "" {
+		authServID, _ = os.Hostname()
+		if authServID == "" {
+			authServID = "scilla"
+		}
+	}
+	return &Check{r: r, relays: f, authServID: authServID}
+}
+
+// Name implements engine.Check.
+func (*Check) Name() string { return "dkim" }
+
+// Waits implements engine.Waiter.
+func (*Check) Waits() bool { return true }
+
+// AuthServID is the authserv-id written in Authentication-Results.
+func (c *Check) AuthServID() string { return c.authServID }
+
+// Run implements engine.Check.
+func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error) {
+	if c.r == nil || !in.Group.Settings.Methods.DNS {
+		return engine.Result{}, nil
+	}
+	ctx, cancel := c.r.MessageContext(ctx, in.ScanID)
+	defer cancel()
+	var (
+		res     engine.Result
+		results []authres.Result
+		errs    []error
+	)
+
+	// SPF, for the header and for DMARC.
+	o, haveSPF := spfcheck.Evaluate(ctx, c.r, c.relays, in, c.authServID)
+	if haveSPF {
+		sr := &authres.SPFResult{Value: authres.ResultValue(o.Result)}
+		if o.Identity == "helo" {
+			sr.Helo = in.Env.Helo
+		} else {
+			sr.From = o.Sender
+		}
+		results = append(results, sr)
+	}
+
+	// DKIM.
+	lookup := txtLookup(dns.WithZone(ctx, "dkim"), c.r)
+	verifs, err := dkim.VerifyWithOptions(bytes.NewReader(in.Msg.Raw), &dkim.VerifyOptions{LookupTXT: lookup, MaxVerifications: maxSignatures})
+	if err != nil && !errors.Is(err, dkim.ErrTooManySignatures) {
+		errs = append(errs, fmt.Errorf("dkim: verify: %w", err))
+	}
+	var passed []string
+	failed := false
+	for _, v := range verifs {
+		dr := &authres.DKIMResult{Domain: v.Domain, Identifier: v.Identifier}
+		switch {
+		case v.Err == nil:
+			dr.Value = authres.ResultPass
+			passed = append(passed, strings.ToLower(v.Domain))
+		case dkim.IsTempFail(v.Err):
+			dr.Value = authres.ResultTempError
+			errs = append(errs, fmt.Errorf("dkim d=%s: %w", v.Domain, v.Err))
+		case dkim.IsPermFail(v.Err):
+			dr.Value, failed = authres.ResultPermError, true
+			dr.Reason = v.Err.Error()
+		default:
+			dr.Value, failed = authres.ResultFail, true
+			dr.Reason = v.Err.Error()
+		}
+		results = append(results, dr)
+	}
+	if len(verifs) == 0 {
+		results = append(results, &authres.DKIMResult{Value: authres.ResultNone})
+	}
+	switch {
+	case len(passed) > 0:
+		res.Signs = append(res.Signs, engine.Sign{Name: "DKIM_VALID", Score: ScoreValid, Method: "DKIM",
+			Desc: "valid DKIM signature of " + strings.Join(passed, ", ")})
+	case failed:
+		res.Signs = append(res.Signs, engine.Sign{Name: "DKIM_INVALID", Score: ScoreInvalid, Method: "DKIM",
+			Desc: "DKIM signature does not verify"})
+	}
+
+	// DMARC.
+	if from, ok := fromDomain(in.Msg.Header.Get("From")); ok {
+		dr, sign, err := c.dmarc(ctx, from, passed, o, haveSPF)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if dr != nil {
+			results = append(results, dr)
+		}
+		if sign != nil {
+			res.Signs = append(res.Signs, *sign)
+		}
+	}
+	res.Headers = append(res.Headers, engine.Header{Name: "Authentication-Results", Value: format(c.authServID, results)})
+	return res, errors.Join(errs...)
+}
+
+// dmarc evaluates the From domain's policy (RFC 7489 §6.6).
+func (c *Check) dmarc(ctx context.Context, from string, dkimPassed []string, o rfc7208.Outcome, haveSPF bool) (*authres.DMARCResult, *engine.Sign, error) {
+	lookup := txtLookup(dns.WithZone(ctx, "dmarc"), c.r)
+	org := orgDomain(from)
+	rec, err := dmarc.LookupWithOptions(from, &dmarc.LookupOptions{LookupTXT: lookup})
+	fromOrg := false
+	if errors.Is(err, dmarc.ErrNoPolicy) && org != from {
+		rec, err = dmarc.LookupWithOptions(org, &dmarc.LookupOptions{LookupTXT: lookup})
+		fromOrg = true
+	}
+	dr := &authres.DMARCResult{From: from}
+	switch {
+	case errors.Is(err, dmarc.ErrNoPolicy):
+		dr.Value = authres.ResultNone
+		return dr, nil, nil
+	case dmarc.IsTempFail(err):
+		dr.Value = authres.ResultTempError
+		return dr, nil, fmt.Errorf("dmarc %s: %w", from, err)
+	case err != nil:
+		dr.Value = authres.ResultPermError
+		return dr, nil, nil
+	}
+	aligned := func(d string, mode dmarc.AlignmentMode) bool {
+		d = strings.ToLower(strings.TrimSuffix(d, "."))
+		if mode == dmarc.AlignmentStrict {
+			return d == from
+		}
+		return orgDomain(d) == org
+	}
+	pass := false
+	for _, d := range dkimPassed {
+		pass = pass || aligned(d, rec.DKIMAlignment)
+	}
+	if haveSPF && o.Result == rfc7208.Pass && aligned(o.Domain, rec.SPFAlignment) {
+		pass = true
+	}
+	if pass {
+		dr.Value = authres.ResultPass
+		return dr, &engine.Sign{Name: "DMARC_PASS", Score: ScoreDMARCPass, Method: "DMARC", Desc: "DMARC pass for " + from}, nil
+	}
+	dr.Value = authres.ResultFail
+	p := rec.Policy
+	if fromOrg && rec.SubdomainPolicy != "" {
+		p = rec.SubdomainPolicy
+	}
+	dr.Reason = "p=" + string(p)
+	sign := &engine.Sign{Method: "DMARC", Desc: fmt.Sprintf("%s fails DMARC, policy %s", from, p)}
+	switch p {
+	case dmarc.PolicyReject:
+		sign.Name, sign.Score = "DMARC_FAIL_REJECT", ScoreDMARCReject
+	case dmarc.PolicyQuarantine:
+		sign.Name, sign.Score = "DMARC_FAIL_QUARANTINE", ScoreDMARCQuarantine
+	default:
+		sign.Name, sign.Score = "DMARC_FAIL_NONE", ScoreDMARCNone
+	}
+	return dr, sign, nil
+}
+
+// txtLookup adapts the resolver to go-msgauth's lookup function, which
+// takes no context and tells errors apart by *net.DNSError.
+func txtLookup(ctx context.Context, r *dns.Resolver) func(string) ([]string, error) {
+	return func(name string) ([]string, error) {
+		txts, err := r.LookupTXT(ctx, name)
+		if err != nil {
+			var de *dns.Error
+			temp := !errors.As(err, &de) || de.Temporary()
+			return nil, &net.DNSError{Err: err.Error(), Name: name, IsTemporary: temp, IsTimeout: errors.Is(err, dns.ErrTimeout), IsNotFound: !temp}
+		}
+		if len(txts) == 0 {
+			return nil, &net.DNSError{Err: "no such record", Name: name, IsNotFound: true}
+		}
+		return txts, nil
+	}
+}
+
+// fromDomain returns the lower-case domain of a From header with exactly
+// one address.
+func fromDomain(v string) (string, bool) {
+	addrs, err := mail.ParseAddressList(v)
+	if err != nil || len(addrs) != 1 {
+		return "", false
+	}
+	i := strings.LastIndexByte(addrs[0].Address, '@')
+	if i < 0 {
+		return "", false
+	}
+	d := strings.ToLower(strings.TrimSuffix(addrs[0].Address[i+1:], "."))
+	return d, d != ""
+}
+
+// orgDomain is the organizational domain (RFC 7489 §3.2): the registrable
+// domain by the public suffix list.
+func orgDomain(d string) string {
+	if o, err := publicsuffix.EffectiveTLDPlusOne(d); err == nil {
+		return o
+	}
+	return d
+}
+
+// format writes the header value without the blanks go-msgauth leaves
+// after results that have no properties.
+func format(id string, results []authres.Result) string {
+	parts := strings.Split(authres.Format(id, results), ";")
+	for i := range parts {
+		parts[i] = strings.TrimRight(parts[i], " ")
+	}
+	return strings.Join(parts, ";")
+}
