@@ -585,12 +585,12 @@ func (m *Manager) trial(now time.Time) *KeyStatus {
 		if _, installed := m.store.getTime(bMeta, kKeyInstalled); installed || !m.server || !m.cfg.Trial {
 			return nil
 		}
-		if err := m.store.putTime(bMeta, kTrialStarted, now); err != nil {
+		var err error
+		if start, err = m.store.firstTime(bMeta, kTrialStarted, now); err != nil {
 			m.log.Error("cannot record the trial start; trial not started", "err", err)
 			return nil
 		}
-		start = now
-		m.log.Info("no licence key installed: the built-in 30-day trial starts now", "until", now.Add(trialPeriod), "max_mailboxes", trialMailboxes)
+		m.log.Info("no licence key installed: the built-in 30-day trial starts now", "until", start.Add(trialPeriod), "max_mailboxes", trialMailboxes)
 	}
 	k := &Key{
 		Product: Product, Serial: trialSerial, Type: Trial, Licensee: "built-in trial",

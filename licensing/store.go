@@ -103,6 +103,7 @@ func (s *store) putTime(bucket, key []byte, t time.Time) error {
 
 // firstTime returns the time stored under key, storing t when there is none.
 func (s *store) firstTime(bucket, key []byte, t time.Time) (time.Time, error) {
+	t = t.UTC().Truncate(time.Second)
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucket)
 		if v := b.Get(key); v != nil {
