@@ -18,7 +18,6 @@
 package qmail
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -166,7 +165,7 @@ func (r *Runner) deliver(ctx context.Context, log *slog.Logger, msg []byte, env 
 		if env.From == "" {
 			log.Warn("rejected recipients of a bounce dropped: no one to tell", "groups", len(rejected))
 		} else {
-			bounce := r.bounceMessage(msg, env.From, rejected)
+			bounce := clients.BounceMessage(r.bounceHost(), env.From, r.now(), msg, rejected)
 			if code := r.queue(ctx, log, bounce, &Envelope{From: "", To: []string{env.From}}); code != ExitOK {
 				return code
 			}
@@ -303,32 +302,9 @@ func (r *Runner) now() time.Time {
 	return time.Now()
 }
 
-// bounceMessage is a qmail-style failure notice for the rejected groups,
-// with the original header section attached.
-func (r *Runner) bounceMessage(msg []byte, sender string, rejected []*clients.GroupPlan) []byte {
-	host := r.Config.BounceHost
-	if host == "" {
-		host = r.Hostname
+func (r *Runner) bounceHost() string {
+	if r.Config.BounceHost != "" {
+		return r.Config.BounceHost
 	}
-	now := r.now()
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "From: MAILER-DAEMON@%s\n", host)
-	fmt.Fprintf(&b, "To: %s\n", sender)
-	fmt.Fprintf(&b, "Subject: failure notice\n")
-	fmt.Fprintf(&b, "Date: %s\n", now.Format(time.RFC1123Z))
-	fmt.Fprintf(&b, "Message-ID: <%d.scilla-qmail@%s>\n", now.UnixNano(), host)
-	fmt.Fprintf(&b, "Auto-Submitted: auto-replied\n")
-	fmt.Fprintf(&b, "MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\n")
-	fmt.Fprintf(&b, "Hi. This is the Scilla spam filter at %s.\n", host)
-	fmt.Fprintf(&b, "Your message was refused for the following addresses.\n")
-	fmt.Fprintf(&b, "It was delivered to any other recipients.\n\n")
-	for _, g := range rejected {
-		for _, rcpt := range g.Recipients {
-			fmt.Fprintf(&b, "<%s>:\n%s\n\n", rcpt, g.Reject.String())
-		}
-	}
-	b.WriteString("--- Below this line is a copy of the message header.\n\n")
-	head, _ := clients.SplitHeader(msg)
-	b.Write(bytes.ReplaceAll(head, []byte("\r\n"), []byte("\n")))
-	return b.Bytes()
+	return r.Hostname
 }
