@@ -199,6 +199,17 @@ func (p domainPat) match(d string) bool {
 	return Glob(p.glob, d)
 }
 
+// tail returns rest for a domain pattern "*rest" or "*.rest" with no other
+// wildcard, so such patterns can be found by walking a domain's labels.
+func tail(d string) string {
+	rest, ok := strings.CutPrefix(d, "*")
+	rest = strings.TrimPrefix(rest, ".")
+	if !ok || rest == "" || strings.ContainsAny(rest, "*?") {
+		return ""
+	}
+	return rest
+}
+
 // List is an immutable, parsed list. The zero value and nil match nothing.
 // A List is safe for concurrent use.
 type List struct {
@@ -209,6 +220,7 @@ type List struct {
 	domains    map[string]string    // "@domain" → entry
 	suffixes   map[string]string    // "@*domain" → entry (domain and subdomains)
 	localGlobs map[string][]globPat // wildcard local part at an exact domain
+	tailGlobs  map[string][]globPat // domain "*rest" or "*.rest", keyed by rest
 	globs      []globPat            // everything else
 	// IPs.
 	ips      map[netip.Addr]string
@@ -248,7 +260,7 @@ type Builder struct{ l *List }
 func NewBuilder() *Builder {
 	return &Builder{l: &List{
 		emails: map[string]string{}, domains: map[string]string{}, suffixes: map[string]string{},
-		localGlobs: map[string][]globPat{}, ips: map[netip.Addr]string{}, prefixes: map[int]map[netip.Prefix]string{},
+		localGlobs: map[string][]globPat{}, tailGlobs: map[string][]globPat{}, ips: map[netip.Addr]string{}, prefixes: map[int]map[netip.Prefix]string{},
 	}}
 }
 
@@ -298,6 +310,9 @@ func (b *Builder) AddEntry(e Entry) {
 			l.emails[e.Local+"@"+dp.exact] = e.Text
 		case dp.exact != "":
 			l.localGlobs[dp.exact] = append(l.localGlobs[dp.exact], globPat{local: e.Local, domain: dp, text: e.Text})
+		case tail(e.Domain) != "":
+			t := tail(e.Domain)
+			l.tailGlobs[t] = append(l.tailGlobs[t], globPat{local: e.Local, domain: dp, text: e.Text})
 		default:
 			l.globs = append(l.globs, globPat{local: e.Local, domain: dp, text: e.Text})
 		}
@@ -340,6 +355,9 @@ func Merge(lists ...*List) *List {
 		}
 		for k, v := range l.localGlobs {
 			out.localGlobs[k] = append(out.localGlobs[k], v...)
+		}
+		for k, v := range l.tailGlobs {
+			out.tailGlobs[k] = append(out.tailGlobs[k], v...)
 		}
 		out.globs = append(out.globs, l.globs...)
 		for k, v := range l.ips {
@@ -407,6 +425,9 @@ func (l *List) MatchAddress(addr string) (entry string, ok bool) {
 				return g.text, true
 			}
 		}
+		if e, ok := l.matchTail(local, domain, false); ok {
+			return e, true
+		}
 	}
 	for _, g := range l.globs {
 		if (g.local == "" || Glob(g.local, local)) && g.domain.match(domain) {
@@ -440,12 +461,38 @@ func (l *List) MatchDomain(domain string) (entry string, ok bool) {
 		}
 		d = d[i+1:]
 	}
+	if e, ok := l.matchTail("", domain, true); ok {
+		return e, true
+	}
 	for _, g := range l.globs {
 		if g.local == "" && g.domain.match(domain) {
 			return g.text, true
 		}
 	}
 	return "", false
+}
+
+// matchTail tries the patterns indexed under each label suffix of domain.
+// With anyLocalOnly only patterns that do not restrict the local part count.
+func (l *List) matchTail(local, domain string, anyLocalOnly bool) (string, bool) {
+	if len(l.tailGlobs) == 0 {
+		return "", false
+	}
+	for d := domain; ; {
+		for _, g := range l.tailGlobs[d] {
+			if anyLocalOnly && g.local != "" {
+				continue
+			}
+			if (g.local == "" || Glob(g.local, local)) && g.domain.match(domain) {
+				return g.text, true
+			}
+		}
+		i := strings.IndexByte(d, '.')
+		if i < 0 {
+			return "", false
+		}
+		d = d[i+1:]
+	}
 }
 
 // MatchIP reports whether the IP is on the list and which entry matched.

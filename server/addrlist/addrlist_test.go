@@ -13,6 +13,7 @@ func TestMatchAddress(t *testing.T) {
 		boss@Example.COM, @partner.org; @*corp.example
 		j*@example.net info?@*.shop.test
 		*@mail?.test.org
+		x*@*corp.test
 	`)
 	tests := []struct {
 		addr, entry string
@@ -38,6 +39,10 @@ func TestMatchAddress(t *testing.T) {
 		{"<>", ""},
 		{"postmaster", ""},
 		{"boss@example.com.", "boss@Example.COM"},
+		{"xy@corp.test", "x*@*corp.test"},
+		{"x@eu.corp.test", "x*@*corp.test"},
+		{"x@badcorp.test", ""},
+		{"y@corp.test", ""},
 	}
 	for _, tt := range tests {
 		e, ok := l.MatchAddress(tt.addr)
@@ -98,11 +103,12 @@ func TestStar(t *testing.T) {
 }
 
 func TestMatchDomain(t *testing.T) {
-	l := MustNew("@example.com @*corp.test @shop?.test boss@private.test")
+	l := MustNew("@example.com @*corp.test @shop?.test boss@private.test *@*.sub.test x*@*.other.test")
 	for d, want := range map[string]bool{
 		"example.com": true, "EXAMPLE.com": true, "sub.example.com": false,
 		"corp.test": true, "eu.corp.test": true, "badcorp.test": false,
 		"shop1.test": true, "private.test": false,
+		"a.sub.test": true, "sub.test": false, "a.other.test": false,
 	} {
 		if _, ok := l.MatchDomain(d); ok != want {
 			t.Errorf("MatchDomain(%q) = %v, want %v", d, ok, want)
