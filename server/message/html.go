@@ -303,10 +303,11 @@ func (r *htmlRenderer) text(t []byte) {
 	var b strings.Builder
 	fields := bytes.Fields(t)
 	for i, f := range fields {
-		if i > 0 || r.space {
-			if r.out.Len() > 0 && !strings.HasSuffix(r.out.String(), "\n") {
-				b.WriteByte(' ')
-			}
+		switch {
+		case i > 0:
+			b.WriteByte(' ')
+		case r.space && r.out.Len() > 0 && !strings.HasSuffix(r.out.String(), "\n"):
+			b.WriteByte(' ')
 		}
 		b.Write(f)
 	}

@@ -120,7 +120,14 @@ func reportType(m *message.Message) (string, bool) {
 // envelope sender when the envelope is known (RFC 5321 §4.5.5).
 func isBounce(m *message.Message, env *engine.Envelope) bool {
 	if env != nil && env.MailFrom != "" {
-		return false
+		// Some MTAs record the null sender as MAILER-DAEMON@host.
+		local := strings.ToLower(env.MailFrom)
+		if i := strings.LastIndexByte(local, '@'); i >= 0 {
+			local = local[:i]
+		}
+		if local != "mailer-daemon" && local != "postmaster" {
+			return false
+		}
 	}
 	from := strings.ToLower(m.Header.Get("From"))
 	if !strings.Contains(from, "mailer-daemon") && !strings.Contains(from, "postmaster") &&

@@ -1,0 +1,137 @@
+// Package checktest runs a check through the real engine on the messages
+// in a package's testdata and compares the verdict with golden files
+// (testdata/golden/<message>[.<variant>].golden). Run the tests with
+// -update to rewrite the golden files after a deliberate change.
+package checktest
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/message"
+	"github.com/scilla-mail/scilla/server/policy"
+)
+
+// Update rewrites golden files instead of comparing.
+var Update = flag.Bool("update", false, "rewrite golden files")
+
+// Variant changes the default settings for one run; nil keeps them.
+type Variant func(*policy.Settings)
+
+// Scan runs the checks through the engine on raw with the default policy
+// changed by v, for one recipient. The envelope sender is the message's
+// Return-Path, as the MTA would have seen it.
+func Scan(tb testing.TB, checks []engine.Check, raw []byte, v Variant) *engine.GroupVerdict {
+	tb.Helper()
+	p := policy.Default()
+	if v != nil {
+		s := *p.All().Settings
+		v(&s)
+		p.All().Settings = &s
+	}
+	env := &engine.Envelope{Rcpts: []string{"user@example.org"}}
+	hdr := message.Parse(raw, message.DefaultLimits).Header
+	if rp := hdr.Get("Return-Path"); rp != "" {
+		env.MailFrom = strings.Trim(strings.TrimSpace(rp), "<>")
+	}
+	e := engine.New(engine.Options{Checks: checks}, &engine.Snapshot{Policy: p, DB: contentdb.Empty()})
+	v2, err := e.Scan(context.Background(), "test", env, raw)
+	if err != nil {
+		tb.Fatalf("scan: %v", err)
+	}
+	if len(v2.Groups) != 1 {
+		tb.Fatalf("scan: %d groups, want 1", len(v2.Groups))
+	}
+	return v2.Groups[0]
+}
+
+// Format renders a verdict for a golden file: status, score, rate, then
+// one line per sign sorted by name.
+func Format(gv *engine.GroupVerdict) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "status: %s\nscore: %.2f\nrate: %d\n", gv.Status, gv.Score, gv.Rate)
+	signs := append([]engine.Sign(nil), gv.Signs...)
+	sort.Slice(signs, func(i, j int) bool { return signs[i].Name < signs[j].Name })
+	for _, s := range signs {
+		fmt.Fprintf(&b, "sign: %s %.2f %s %q\n", s.Name, s.Score, s.Method, s.Desc)
+	}
+	return b.String()
+}
+
+// Golden scans every testdata/*.eml with each variant ("" is the default
+// settings) and compares with its golden file.
+func Golden(t *testing.T, checks []engine.Check, variants map[string]Variant) {
+	t.Helper()
+	files, err := filepath.Glob("testdata/*.eml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata/*.eml: %v", err)
+	}
+	if variants == nil {
+		variants = map[string]Variant{"": nil}
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, v := range variants {
+			base := strings.TrimSuffix(filepath.Base(f), ".eml")
+			if name != "" {
+				base += "." + name
+			}
+			t.Run(base, func(t *testing.T) {
+				got := Format(Scan(t, checks, raw, v))
+				CompareGolden(t, filepath.Join("testdata", "golden", base+".golden"), got)
+			})
+		}
+	}
+}
+
+// CompareGolden compares got with the golden file, or rewrites it with -update.
+func CompareGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *Update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run with -update to create): %v", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs (run with -update after a deliberate change)\n--- want\n%s--- got\n%s", path, want, got)
+	}
+}
+
+// HasSign reports whether the verdict holds the named sign.
+func HasSign(gv *engine.GroupVerdict, name string) bool {
+	for _, s := range gv.Signs {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadFile reads a test file or fails the test.
+func ReadFile(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,101 @@
+package headers
+
+import (
+	"os"
+	"testing"
+
+	"github.com/scilla-mail/scilla/server/check/checktest"
+	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/policy"
+)
+
+func TestGolden(t *testing.T) {
+	allOff := func(s *policy.Settings) {
+		s.Methods.HeaderRules = map[string]bool{}
+		for _, r := range Rules() {
+			s.Methods.HeaderRules[r.Name] = false
+		}
+	}
+	checktest.Golden(t, []engine.Check{New()}, map[string]checktest.Variant{"": nil, "off": allOff})
+}
+
+// TestRulesOnOff: testdata/<rule>.eml triggers the rule when it is on and
+// not when the policy switches it off; the other rules are unaffected.
+func TestRulesOnOff(t *testing.T) {
+	for _, r := range Rules() {
+		t.Run(r.Name, func(t *testing.T) {
+			raw, err := os.ReadFile("testdata/" + r.Name + ".eml")
+			if err != nil {
+				t.Fatalf("every rule needs a spam example: %v", err)
+			}
+			on := checktest.Scan(t, []engine.Check{New()}, raw, nil)
+			if !checktest.HasSign(on, r.Sign) {
+				t.Fatalf("rule on: signs %+v, want %s", on.Signs, r.Sign)
+			}
+			off := checktest.Scan(t, []engine.Check{New()}, raw, func(s *policy.Settings) {
+				s.Methods.HeaderRules = map[string]bool{r.Name: false}
+			})
+			if checktest.HasSign(off, r.Sign) {
+				t.Fatalf("rule off: signs %+v still hold %s", off.Signs, r.Sign)
+			}
+			if len(off.Signs) != len(on.Signs)-1 {
+				t.Errorf("rule off removed %d signs, want 1", len(on.Signs)-len(off.Signs))
+			}
+		})
+	}
+}
+
+// TestHam: legitimate messages match no rule.
+func TestHam(t *testing.T) {
+	for _, f := range []string{"ham.eml", "ham-outlook.eml", "corpus-ham.eml"} {
+		gv := checktest.Scan(t, []engine.Check{New()}, checktest.ReadFile(t, "testdata/"+f), nil)
+		if len(gv.Signs) != 0 {
+			t.Errorf("%s: signs %+v, want none", f, gv.Signs)
+		}
+	}
+}
+
+func TestDigitsMixed(t *testing.T) {
+	tests := []struct {
+		local string
+		want  bool
+	}{
+		{"jennifer3530t76", true},
+		{"marcie1136786", true},
+		{"a1b2c3", true},
+		{"LindseyC8P9xy", true},
+		{"john", false},
+		{"john2002", false},
+		{"iso17799", false},
+		{"kevin+dated+1031410733.71e31f", false},
+		{"dm-temp-310102", false},
+		{"2.20290.44-t9bsgc0tYwDu.1", false},
+		{"Online#3.19578.34-UgGTgZFN19NAr9RR.1", false},
+	}
+	for _, tt := range tests {
+		if got := digitsMixed(tt.local); got != tt.want {
+			t.Errorf("digitsMixed(%q) = %v, want %v", tt.local, got, tt.want)
+		}
+	}
+}
+
+func TestParseDate(t *testing.T) {
+	for _, d := range []string{
+		"Mon, 20 Oct 2025 12:00:00 +0200",
+		"20 Oct 2025 12:00:00 +0200",
+		"Mon, 20 Oct 2025 12:00:00 +0200 (CEST)",
+		"Mon,  20 Oct 2025 12:00:00  +0200",
+		"Mon, 2 Sep 2002 20:15:21 -0700 (PDT)",
+		"Thu, 22 Aug 2002 18:26:25 GMT",
+		"Tue, 03 Sep 2002 12:00 -0400",
+	} {
+		if _, ok := ParseDate(d); !ok {
+			t.Errorf("ParseDate(%q) failed", d)
+		}
+	}
+	for _, d := range []string{"Tomorrow at 25:61", "", "2002"} {
+		if _, ok := ParseDate(d); ok {
+			t.Errorf("ParseDate(%q) succeeded", d)
+		}
+	}
+}
