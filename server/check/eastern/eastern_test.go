@@ -89,4 +89,3 @@ func contains(l []string, s string) bool {
 }
 
 func containsText(s, sub string) bool { return strings.Contains(s, sub) }
-
