@@ -130,6 +130,9 @@ func TestTrialActivatesExactlyOnce(t *testing.T) {
 	if !strings.HasPrefix(info.State, "trial: built-in 30-day trial, 30 days left") || !strings.Contains(info.State, "up to 50 protected mailboxes") {
 		t.Errorf("State = %q", info.State)
 	}
+	if w := strings.Join(info.Warnings, "\n"); !strings.Contains(w, "the built-in trial ends in 30 days") {
+		t.Errorf("Warnings = %q", w)
+	}
 	if got := m.Admit(rcpts(0, 51), 10); count(got, verdict.InfoNone) != 50 || got[50] != verdict.LicenseLimitExceeded {
 		t.Errorf("trial admitted %d of 51 mailboxes, want 50", count(got, verdict.InfoNone))
 	}

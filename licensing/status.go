@@ -40,7 +40,11 @@ func (m *Manager) warnings(s *snapshot, now time.Time) []string {
 	case modeExpired:
 		ws = append(ws, fmt.Sprintf("licence key %s expired on %s: database updates released after that date are refused; install a new key", s.active.Key.Serial, day(s.expiredAt)))
 	case modeActive:
-		if left := s.active.Expires.Sub(now); left <= warnBefore && s.reserve == nil {
+		switch left := s.active.Expires.Sub(now); {
+		case left > warnBefore || s.reserve != nil:
+		case s.active.Builtin:
+			ws = append(ws, fmt.Sprintf("the built-in trial ends in %s (%s); install a licence key with `scilla license install FILE`", daysLeftShort(s.active.Expires, now), day(s.active.Expires)))
+		default:
 			ws = append(ws, fmt.Sprintf("licence expires in %s (%s) and no reserve key is installed", daysLeftShort(s.active.Expires, now), day(s.active.Expires)))
 		}
 	}
