@@ -1,9 +1,38 @@
 // Package contentdb is the loaded content filtration database (DESIGN §7):
 // rules, classifier tokens, fuzzy and image signatures. A *DB is immutable once
-// loaded; the server swaps whole databases atomically.
+// loaded; the server swaps whole databases atomically, and scans in flight keep
+// the one they started with.
+//
+// A database is a bundle (updater/bundle): verified file by file before any
+// of it is used, so a broken or tampered database is refused as a whole and
+// the caller keeps serving the old one. The default database, built from the
+// training split of the public corpus by `make db`, is embedded.
 package contentdb
 
-import "time"
+import (
+	"crypto/ed25519"
+	"embed"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/scilla-mail/scilla/server/bayes"
+	"github.com/scilla-mail/scilla/server/fuzzy"
+	"github.com/scilla-mail/scilla/server/imghash"
+	"github.com/scilla-mail/scilla/server/rules"
+	"github.com/scilla-mail/scilla/updater/bundle"
+)
+
+// File names inside a database bundle.
+const (
+	RulesFile  = "rules.rules"
+	TokensFile = "bayes.tokens"
+	FuzzyFile  = "fuzzy.sigs"
+	ImagesFile = "images.sigs"
+)
+
+// Files lists every file a database bundle must hold.
+var Files = []string{RulesFile, TokensFile, FuzzyFile, ImagesFile}
 
 // DB is one loaded, verified database version.
 type DB struct {
@@ -11,7 +40,97 @@ type DB struct {
 	Version string
 	// Created is the manifest's creation time.
 	Created time.Time
+	// Rules are the compiled phrase and pattern rules; nil in Empty.
+	Rules *rules.Set
+	// Tokens are the classifier's token counts; nil in Empty.
+	Tokens *bayes.Model
+	// Fuzzy are the fuzzy signatures of known spam; nil in Empty.
+	Fuzzy *fuzzy.Index
+	// Images are the signatures of known spam images; nil in Empty.
+	Images *imghash.Index
 }
 
 // Empty returns the database used before any bundle is loaded.
 func Empty() *DB { return &DB{Version: "none"} }
+
+// Load reads, verifies and decodes the bundle in fsys. With trusted keys
+// the manifest must carry a valid signature by one of them.
+func Load(fsys fs.FS, trusted []ed25519.PublicKey) (*DB, error) {
+	v, err := bundle.Open(fsys, trusted)
+	if err != nil {
+		return nil, fmt.Errorf("load content database: %w", err)
+	}
+	return Decode(v)
+}
+
+// LoadDir is Load on a directory.
+func LoadDir(dir string, trusted []ed25519.PublicKey) (*DB, error) {
+	v, err := bundle.OpenDir(dir, trusted)
+	if err != nil {
+		return nil, fmt.Errorf("load content database: %w", err)
+	}
+	return Decode(v)
+}
+
+// Decode builds a database from a verified bundle.
+func Decode(v *bundle.Verified) (*DB, error) {
+	m := v.Manifest
+	for _, name := range Files {
+		if _, ok := v.Files[name]; !ok {
+			return nil, fmt.Errorf("load content database %s: %w: %s not in manifest", m.Version, bundle.ErrMissing, name)
+		}
+	}
+	fail := func(what string, err error) error {
+		return fmt.Errorf("load content database %s: %s: %w", m.Version, what, err)
+	}
+	rs, err := rules.Parse(RulesFile, string(v.Files[RulesFile]))
+	if err != nil {
+		return nil, fail(RulesFile, err)
+	}
+	set, err := rules.Compile(rs)
+	if err != nil {
+		return nil, fail(RulesFile, err)
+	}
+	tok, err := bayes.UnmarshalModel(v.Files[TokensFile])
+	if err != nil {
+		return nil, fail(TokensFile, err)
+	}
+	fz, err := fuzzy.Unmarshal(v.Files[FuzzyFile])
+	if err != nil {
+		return nil, fail(FuzzyFile, err)
+	}
+	im, err := imghash.Unmarshal(v.Files[ImagesFile])
+	if err != nil {
+		return nil, fail(ImagesFile, err)
+	}
+	return &DB{
+		Version: m.Version,
+		Created: m.Created,
+		Rules:   set,
+		Tokens:  tok,
+		Fuzzy:   fuzzy.NewIndex(fz),
+		Images:  imghash.NewIndex(im),
+	}, nil
+}
+
+//go:embed default
+var embedded embed.FS
+
+// DefaultFS returns the embedded default bundle.
+func DefaultFS() fs.FS {
+	sub, err := fs.Sub(embedded, "default")
+	if err != nil {
+		panic(err) // cannot happen: the directory is embedded
+	}
+	return sub
+}
+
+// Default loads the embedded default database (unsigned: it is part of the
+// binary, so it is as trusted as the binary).
+func Default() (*DB, error) {
+	db, err := Load(DefaultFS(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("embedded default: %w", err)
+	}
+	return db, nil
+}

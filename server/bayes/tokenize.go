@@ -1,0 +1,406 @@
+package bayes
+
+import (
+	"net/mail"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/scilla-mail/scilla/server/message"
+)
+
+// Token limits. Words shorter than minWord carry little evidence; longer than
+// maxWord are mostly encoded junk, summarised as a "skip" token instead (the
+// SpamBayes habit, which keeps a hint of their presence and length).
+const (
+	minWord   = 3
+	maxWord   = 12
+	maxTokens = 3000
+	maxText   = 64 << 10
+)
+
+// Tokens returns the message's distinct tokens: body words, subject words,
+// selected header fields, URL parts and structure hints. Tokens from
+// different places carry different prefixes ("s:" subject, "h:" header
+// names, "url:" links...) so that the same word says different things where
+// it appears. The result is deterministic and deduplicated, in first-seen order.
+func Tokens(m *message.Message) []string {
+	t := tokenizer{seen: make(map[string]struct{}, 512)}
+	t.header(m.Header)
+	t.words("s:", strings.ToLower(m.Subject), false)
+	text := m.Text
+	if len(text) > maxText {
+		text = text[:maxText]
+		t.add("meta:longtext")
+	}
+	t.words("", strings.ToLower(text), true)
+	for _, u := range m.URLs {
+		t.url(u)
+	}
+	t.parts(m)
+	for _, a := range m.Anomalies {
+		t.add("anom:" + a)
+	}
+	return t.out
+}
+
+type tokenizer struct {
+	seen map[string]struct{}
+	out  []string
+}
+
+func (t *tokenizer) add(tok string) {
+	if len(t.out) >= maxTokens {
+		return
+	}
+	if _, ok := t.seen[tok]; ok {
+		return
+	}
+	t.seen[tok] = struct{}{}
+	t.out = append(t.out, tok)
+}
+
+// trimChars are stripped from both ends of a word; '$' and '!' stay because
+// "$100" and "free!" are good evidence.
+const trimChars = ".,;:\"'()[]<>{}*?-_=+|/\\`~#&^"
+
+// words splits s on white space and adds each word with the prefix. In the
+// body (body=true) long words become skip tokens and addresses add their
+// domain.
+func (t *tokenizer) words(prefix, s string, body bool) {
+	for len(s) > 0 {
+		// Skip leading white space.
+		i := 0
+		for i < len(s) {
+			c := s[i]
+			if c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v' {
+				i++
+				continue
+			}
+			if c >= utf8.RuneSelf {
+				r, n := utf8.DecodeRuneInString(s[i:])
+				if unicode.IsSpace(r) {
+					i += n
+					continue
+				}
+			}
+			break
+		}
+		s = s[i:]
+		j := 0
+		for j < len(s) {
+			c := s[j]
+			if c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v' {
+				break
+			}
+			if c >= utf8.RuneSelf {
+				r, n := utf8.DecodeRuneInString(s[j:])
+				if unicode.IsSpace(r) {
+					break
+				}
+				j += n
+				continue
+			}
+			j++
+		}
+		w := strings.Trim(s[:j], trimChars)
+		s = s[j:]
+		if w == "" {
+			continue
+		}
+		n := utf8.RuneCountInString(w)
+		switch {
+		case n < minWord:
+			continue
+		case n > maxWord:
+			if !body {
+				t.add(prefix + w[:min(len(w), 24)])
+				continue
+			}
+			if at := strings.LastIndexByte(w, '@'); at > 0 && at < len(w)-1 {
+				t.add("email:" + w[at+1:])
+				continue
+			}
+			if strings.HasPrefix(w, "http") || strings.HasPrefix(w, "www.") {
+				continue // URLs are tokenized from m.URLs
+			}
+			r, _ := utf8.DecodeRuneInString(w)
+			t.add("skip:" + string(r) + " " + strconv.Itoa(n/10*10))
+			continue
+		}
+		if prefix == "" {
+			t.add(w)
+		} else {
+			t.add(prefix + w)
+		}
+	}
+}
+
+// header adds tokens for the header fields that separate spam from ham in
+// practice: the names of all fields present (mailing-list and mailer fields
+// are strong hints), sender and recipient shape, mailer, content type and
+// the hosts on the Received path.
+func (t *tokenizer) header(h message.Header) {
+	rcvd := 0
+	for _, f := range h {
+		name := strings.ToLower(f.Name)
+		if len(name) > 40 {
+			name = name[:40]
+		}
+		t.add("h:" + name)
+		v := strings.ToLower(f.Value)
+		switch name {
+		case "from", "reply-to", "sender", "return-path":
+			t.address(name, f.Value)
+		case "to", "cc":
+			n := strings.Count(v, "@")
+			t.add(name + ":n:" + bucket(n))
+			if strings.Contains(v, "undisclosed") {
+				t.add(name + ":undisclosed")
+			}
+			if list, err := mail.ParseAddressList(f.Value); err == nil && len(list) > 0 {
+				if at := strings.LastIndexByte(list[0].Address, '@'); at >= 0 {
+					t.add(name + ":dom:" + strings.ToLower(list[0].Address[at+1:]))
+				}
+			}
+		case "x-mailer", "user-agent", "x-mimeole", "x-msmail-priority", "x-priority", "precedence", "importance", "content-transfer-encoding", "mime-version":
+			t.words(name+":", v, false)
+			if len(v) > 0 && len(v) <= 40 {
+				t.add(name + "=" + v)
+			}
+		case "content-type":
+			if i := strings.IndexByte(v, ';'); i >= 0 {
+				v = v[:i]
+			}
+			t.add("ct:" + strings.TrimSpace(v))
+		case "message-id":
+			t.msgid(v)
+		case "received":
+			rcvd++
+			if rcvd <= 4 {
+				t.received(v)
+			}
+		case "date":
+			// Time zone and shape of the Date field reveal the sending software.
+			fs := strings.Fields(v)
+			if len(fs) > 0 {
+				t.add("date:tz:" + fs[len(fs)-1])
+			}
+		case "subject":
+			if v == "" {
+				t.add("s:empty")
+			}
+			if strings.Count(f.Raw, "=?") > 0 {
+				t.add("s:encoded")
+			}
+			letters, upper := 0, 0
+			for _, r := range f.Value {
+				if unicode.IsLetter(r) {
+					letters++
+					if unicode.IsUpper(r) {
+						upper++
+					}
+				}
+			}
+			if letters >= 8 && upper*10 >= letters*8 {
+				t.add("s:allcaps")
+			}
+			if strings.Contains(v, "!") {
+				t.add("s:bang")
+			}
+			if strings.Contains(v, "$") {
+				t.add("s:dollar")
+			}
+		}
+	}
+	t.add("rcvd:n:" + bucket(rcvd))
+}
+
+// address tokenizes a sender-like field: the domain, the local part's shape
+// and the display name words.
+func (t *tokenizer) address(name, v string) {
+	a, err := mail.ParseAddress(v)
+	if err != nil {
+		t.add(name + ":unparsed")
+		t.words(name+":", strings.ToLower(v), false)
+		return
+	}
+	addr := strings.ToLower(a.Address)
+	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+		local, dom := addr[:at], addr[at+1:]
+		t.add(name + ":dom:" + dom)
+		t.add(name + ":local:" + shape(local))
+		if len(local) <= 20 {
+			t.add(name + ":addr:" + addr)
+		}
+	}
+	if a.Name == "" {
+		t.add(name + ":noname")
+	} else {
+		t.words(name+":name:", strings.ToLower(a.Name), false)
+	}
+}
+
+// shape summarises a local part: letters become 'a', digits 'd', runs collapse.
+func shape(s string) string {
+	var b strings.Builder
+	var last byte
+	for i := 0; i < len(s) && b.Len() < 12; i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			c = 'a'
+		case c >= '0' && c <= '9':
+			c = 'd'
+		}
+		if c != last {
+			b.WriteByte(c)
+			last = c
+		}
+	}
+	return b.String()
+}
+
+func (t *tokenizer) msgid(v string) {
+	v = strings.Trim(v, "<> ")
+	at := strings.LastIndexByte(v, '@')
+	if at < 0 {
+		t.add("mid:noat")
+		return
+	}
+	dom := v[at+1:]
+	if dots := strings.Count(dom, "."); dots == 0 {
+		t.add("mid:dom:nodot")
+	} else {
+		// Keep the last two labels: enough to know the site, not the host.
+		parts := strings.Split(dom, ".")
+		t.add("mid:dom:" + strings.Join(parts[max(0, len(parts)-2):], "."))
+	}
+	t.add("mid:local:" + shape(v[:at]))
+}
+
+// received adds the host names and the "by"/"with" words of a Received field.
+func (t *tokenizer) received(v string) {
+	for _, w := range strings.FieldsFunc(v, func(r rune) bool {
+		return r == ' ' || r == '(' || r == ')' || r == '[' || r == ']' || r == ';' || r == '\t'
+	}) {
+		w = strings.Trim(w, ".,<>")
+		if strings.Count(w, ".") >= 1 && len(w) <= 60 {
+			if isIPv4(w) {
+				// Keep the /16: enough for the network, not the host.
+				p := strings.Split(w, ".")
+				t.add("rcvd:ip:" + p[0] + "." + p[1])
+				continue
+			}
+			parts := strings.Split(w, ".")
+			if len(parts) >= 2 {
+				t.add("rcvd:" + parts[len(parts)-2] + "." + parts[len(parts)-1])
+			}
+			continue
+		}
+		switch w {
+		case "esmtp", "smtp", "esmtps", "smtpsvc", "qmail", "postfix", "sendmail", "exim", "localhost", "unknown", "microsoft", "helo":
+			t.add("rcvd:" + w)
+		}
+	}
+}
+
+func isIPv4(s string) bool {
+	if strings.Count(s, ".") != 3 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if (s[i] < '0' || s[i] > '9') && s[i] != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// url adds the host, registrable domain and path words of a link.
+func (t *tokenizer) url(u message.URL) {
+	host := u.Host
+	if host == "" {
+		return
+	}
+	if isIPv4(host) {
+		t.add("url:ip")
+	} else {
+		t.add("url:" + host)
+	}
+	if u.Domain != "" {
+		t.add("url:dom:" + u.Domain)
+	}
+	raw := strings.ToLower(u.Raw)
+	if i := strings.Index(raw, "://"); i >= 0 {
+		raw = raw[i+3:]
+	}
+	if i := strings.IndexByte(raw, '/'); i >= 0 {
+		path := raw[i+1:]
+		n := 0
+		for _, w := range strings.FieldsFunc(path, func(r rune) bool {
+			return r == '/' || r == '?' || r == '&' || r == '=' || r == '.' || r == '-' || r == '_' || r == '#' || r == '%'
+		}) {
+			if len(w) >= 3 && len(w) <= 20 {
+				t.add("url:p:" + w)
+				if n++; n >= 8 {
+					break
+				}
+			}
+		}
+	}
+	if strings.Contains(u.Raw, "%") {
+		t.add("url:escaped")
+	}
+	if strings.Contains(u.Raw, "@") {
+		t.add("url:at")
+	}
+}
+
+// parts adds the MIME structure: types, charsets, attachment extensions and
+// image count. HTML tag names are deliberately not tokens: they come in
+// dozens of correlated tokens per message and drown the words (measured:
+// cross-validated recall at 0.1 % FP rose from 80 % to 84 % without them).
+func (t *tokenizer) parts(m *message.Message) {
+	imgs := 0
+	for _, p := range m.Leaves {
+		t.add("pt:" + p.MediaType)
+		if p.Charset != "" {
+			t.add("cs:" + p.Charset)
+		}
+		if cte := strings.ToLower(p.Header.Get("Content-Transfer-Encoding")); cte != "" {
+			t.add("cte:" + strings.TrimSpace(cte))
+		}
+		if strings.HasPrefix(p.MediaType, "image/") {
+			imgs++
+		}
+		if p.Filename != "" {
+			if i := strings.LastIndexByte(p.Filename, '.'); i >= 0 && len(p.Filename)-i <= 6 {
+				t.add("fext:" + strings.ToLower(p.Filename[i+1:]))
+			}
+		}
+	}
+	t.add("pt:n:" + bucket(len(m.Leaves)))
+	if imgs > 0 {
+		t.add("img:n:" + bucket(imgs))
+	}
+	if len(m.URLs) > 0 {
+		t.add("url:n:" + bucket(len(m.URLs)))
+	}
+}
+
+// bucket maps a count onto a few stable labels.
+func bucket(n int) string {
+	switch {
+	case n <= 2:
+		return strconv.Itoa(n)
+	case n <= 5:
+		return "3-5"
+	case n <= 10:
+		return "6-10"
+	case n <= 30:
+		return "11-30"
+	}
+	return "31+"
+}

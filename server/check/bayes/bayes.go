@@ -1,0 +1,129 @@
+// Package bayes is the engine check that rates a message with the
+// statistical classifier: the content database's token counts plus the
+// counts learned locally (globally and for the recipients' domain). The
+// sign's name says the probability band (BAYES_99...); its score is a
+// continuous function of the classifier's outcome, calibrated by
+// cross-validation on the training split (docs/content.md), negative for ham.
+package bayes
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/scilla-mail/scilla/server/bayes"
+	"github.com/scilla-mail/scilla/server/engine"
+)
+
+// Band names the sign for a probability range (the score is continuous).
+type Band struct {
+	// Min is the lowest probability in the band.
+	Min  float64
+	Name string
+}
+
+// Bands returns the bands from the spammiest down.
+func Bands() []Band {
+	return []Band{
+		{0.9999, "BAYES_9999"}, {0.999, "BAYES_999"}, {0.99, "BAYES_99"}, {0.95, "BAYES_95"},
+		{0.80, "BAYES_80"}, {0.60, "BAYES_60"}, {0.40, "BAYES_50"}, {0.20, "BAYES_20"},
+		{0.05, "BAYES_05"}, {0.01, "BAYES_01"}, {0, "BAYES_00"},
+	}
+}
+
+// Calibration maps the classifier's outcome onto a score:
+// A·clamp(logit(Prob), ±L) + B·LogOdds + C. The values come from
+// `scilla-db fit` on the training split (cross-validated), never the test split.
+type Calibration struct {
+	A, B, C, L float64
+}
+
+// DefaultCalibration returns the fitted calibration.
+func DefaultCalibration() Calibration {
+	return Calibration{A: -0.062, B: 4.039, C: 0.185, L: 8}
+}
+
+// Features returns the calibration's inputs for a result: the clamped logit
+// of the probability and the mean log-odds.
+func (c Calibration) Features(r bayes.Result) (logit, logOdds float64) {
+	p := min(max(r.Prob, 1e-12), 1-1e-12)
+	return min(max(math.Log(p/(1-p)), -c.L), c.L), r.LogOdds
+}
+
+// Score returns the sign's score for a result.
+func (c Calibration) Score(r bayes.Result) float64 {
+	x, y := c.Features(r)
+	return math.Round((c.A*x+c.B*y+c.C)*100) / 100
+}
+
+// Check is the classifier check.
+type Check struct {
+	cl    *bayes.Classifier
+	store *bayes.Store
+	bands []Band
+	cal   Calibration
+}
+
+// New returns the check. store may be nil (no local learning).
+func New(store *bayes.Store) *Check {
+	return &Check{cl: bayes.NewClassifier(bayes.DefaultParams()), store: store, bands: Bands(), cal: DefaultCalibration()}
+}
+
+// Name implements engine.Check.
+func (*Check) Name() string { return "bayes" }
+
+// Run implements engine.Check.
+func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
+	if in.DB == nil || in.DB.Tokens == nil {
+		return engine.Result{}, nil
+	}
+	toks := bayes.Tokens(in.Msg)
+	var local bayes.Source
+	if c.store != nil {
+		local = c.store.Source(rcptDomain(in.Env))
+	}
+	r := c.cl.Classify(toks, in.DB.Tokens, local)
+	b := c.band(r.Prob)
+	score := c.cal.Score(r)
+	if score == 0 {
+		return engine.Result{}, nil
+	}
+	return engine.Result{Signs: []engine.Sign{{
+		Name:   b.Name,
+		Score:  score,
+		Desc:   fmt.Sprintf("Bayesian spam probability %.4f", r.Prob),
+		Method: "content",
+	}}}, nil
+}
+
+func (c *Check) band(p float64) Band {
+	for _, b := range c.bands {
+		if p >= b.Min {
+			return b
+		}
+	}
+	return c.bands[len(c.bands)-1]
+}
+
+// rcptDomain returns the recipients' common domain, "" when they differ:
+// learning is kept per protected domain, and a message for several domains
+// is rated with the global counts only.
+func rcptDomain(env *engine.Envelope) string {
+	if env == nil {
+		return ""
+	}
+	dom := ""
+	for i, r := range env.Rcpts {
+		at := strings.LastIndexByte(r, '@')
+		if at < 0 {
+			return ""
+		}
+		d := strings.ToLower(strings.TrimSuffix(r[at+1:], ">"))
+		if i > 0 && d != dom {
+			return ""
+		}
+		dom = d
+	}
+	return dom
+}

@@ -1,0 +1,97 @@
+// Package build compiles a content database from its sources: the rule
+// source files and a labelled training list. The same sources always give
+// the same bytes (sorted tables, no maps in output order, the creation time
+// passed in), so a published database can be rebuilt and compared.
+package build
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/scilla-mail/scilla/server/bayes"
+	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/contentdb/corpus"
+	"github.com/scilla-mail/scilla/server/fuzzy"
+	"github.com/scilla-mail/scilla/server/imghash"
+	"github.com/scilla-mail/scilla/server/message"
+	"github.com/scilla-mail/scilla/server/rules"
+)
+
+// RuleSources reads every *.rules file in dir, in name order, and joins them
+// into the one rules file of a bundle. The joined text is parsed and
+// compiled, so a bad rule fails the build, not the server.
+func RuleSources(dir string) ([]byte, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.rules"))
+	if err != nil {
+		return nil, fmt.Errorf("rule sources: %w", err)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("rule sources: no *.rules files in %s", dir)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	for _, n := range names {
+		src, err := os.ReadFile(n)
+		if err != nil {
+			return nil, fmt.Errorf("rule sources: %w", err)
+		}
+		if _, err := rules.Parse(filepath.Base(n), string(src)); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, "# ---- %s ----\n", filepath.Base(n))
+		b.Write(src)
+		if len(src) > 0 && src[len(src)-1] != '\n' {
+			b.WriteByte('\n')
+		}
+	}
+	out := []byte(b.String())
+	rs, err := rules.Parse(contentdb.RulesFile, string(out))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := rules.Compile(rs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Files builds the data files of a database: the joined rules, the token
+// counts of the training messages, the fuzzy signatures of the training
+// spam and the signatures of the images in it.
+func Files(rulesDir string, train []corpus.Item) (map[string][]byte, error) {
+	rs, err := RuleSources(rulesDir)
+	if err != nil {
+		return nil, err
+	}
+	b := bayes.NewBuilder()
+	var sigs []fuzzy.Signature
+	var imgs []imghash.Hash
+	for _, it := range train {
+		m := message.Parse(it.Raw, message.DefaultLimits)
+		b.Add(it.Spam, bayes.Tokens(m))
+		if !it.Spam {
+			continue
+		}
+		if s, ok := fuzzy.Sign(m.Text); ok {
+			sigs = append(sigs, s)
+		}
+		for _, p := range m.Images {
+			if h, err := imghash.Of(p.Body); err == nil {
+				imgs = append(imgs, h)
+			}
+		}
+	}
+	tok, err := b.Model(1).MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return map[string][]byte{
+		contentdb.RulesFile:  rs,
+		contentdb.TokensFile: tok,
+		contentdb.FuzzyFile:  fuzzy.Marshal(sigs),
+		contentdb.ImagesFile: imghash.Marshal(imgs),
+	}, nil
+}

@@ -1,0 +1,277 @@
+// Package rules compiles weighted phrase and pattern rules, grouped by
+// category, and matches them against a parsed message. All literal phrases
+// of all rules, plus one required literal of each regular expression, go into
+// one Aho–Corasick automaton per part of the message, so hundreds of rules
+// cost about one pass over the text; a regular expression runs only when its
+// literal was seen.
+//
+// The package matches; it does not score messages (the rules check turns
+// hits into signs) and it does not read files (the content database does).
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/scilla-mail/scilla/server/message"
+)
+
+// Set is a compiled, immutable rule set, safe for concurrent use.
+type Set struct {
+	rules []Rule
+	parts [numParts]*partSet
+}
+
+// partSet is everything matched against one part.
+type partSet struct {
+	ac *matcher
+	// pats maps an automaton pattern to its rule and kind.
+	pats []pattern
+	// always are regexes without a usable literal, run on every message.
+	always []compiled
+}
+
+type pattern struct {
+	rule int
+	// re is the regex this literal guards; nil for a phrase.
+	re *regexp.Regexp
+	// bounded phrases must sit at word boundaries.
+	bounded bool
+}
+
+type compiled struct {
+	rule int
+	re   *regexp.Regexp
+}
+
+// Compile builds a set from parsed rules.
+func Compile(rs []Rule) (*Set, error) {
+	s := &Set{rules: rs}
+	var lits [numParts][]string
+	var pats [numParts][]pattern
+	var always [numParts][]compiled
+	for i, r := range rs {
+		for _, ph := range r.Phrases {
+			lits[r.Part] = append(lits[r.Part], ph)
+			pats[r.Part] = append(pats[r.Part], pattern{rule: i, bounded: true})
+		}
+		for _, expr := range r.Regexps {
+			re, err := regexp.Compile("(?i)" + expr)
+			if err != nil {
+				return nil, fmt.Errorf("rules: compile %s: %w", r.Name, err)
+			}
+			req := requiredLiterals(expr)
+			if len(req) == 0 {
+				always[r.Part] = append(always[r.Part], compiled{i, re})
+				continue
+			}
+			for _, l := range req {
+				lits[r.Part] = append(lits[r.Part], l)
+				pats[r.Part] = append(pats[r.Part], pattern{rule: i, re: re})
+			}
+		}
+	}
+	for p := range numParts {
+		s.parts[p] = &partSet{ac: newMatcher(lits[p]), pats: pats[p], always: always[p]}
+	}
+	return s, nil
+}
+
+// Len returns the number of rules.
+func (s *Set) Len() int { return len(s.rules) }
+
+// Rules returns the rules in source order; callers must not modify them.
+func (s *Set) Rules() []Rule { return s.rules }
+
+// Unfiltered returns the names of rules with a regex that has no literal
+// pre-filter and so runs on every message.
+func (s *Set) Unfiltered() []string {
+	var out []string
+	for _, ps := range s.parts {
+		for _, c := range ps.always {
+			out = append(out, s.rules[c.rule].Name)
+		}
+	}
+	return out
+}
+
+// Texts are the normalised texts of a message, one per part.
+type Texts [numParts]string
+
+// TextsOf extracts and normalises the parts of a message.
+func TextsOf(m *message.Message) *Texts {
+	var t Texts
+	t[PartSubject] = Normalize(m.Subject)
+	t[PartBody] = Normalize(m.Text)
+	t[PartText] = t[PartSubject] + " \n " + t[PartBody]
+	t[PartFrom] = Normalize(m.Header.Get("From"))
+	var urls strings.Builder
+	for _, u := range m.URLs {
+		urls.WriteString(strings.ToLower(u.Raw))
+		urls.WriteByte(' ')
+	}
+	t[PartURL] = urls.String()
+	var html strings.Builder
+	for _, l := range m.Leaves {
+		if l.MediaType == "text/html" && html.Len() < 256<<10 {
+			html.WriteString(Normalize(string(l.Body)))
+			html.WriteByte(' ')
+		}
+	}
+	t[PartHTML] = html.String()
+	return &t
+}
+
+// Match returns the rules that fire on the message, in source order.
+func (s *Set) Match(m *message.Message) []*Rule {
+	return s.MatchTexts(TextsOf(m))
+}
+
+// MatchTexts is Match on already extracted texts.
+func (s *Set) MatchTexts(t *Texts) []*Rule {
+	fired := make([]bool, len(s.rules))
+	for p := range numParts {
+		ps := s.parts[p]
+		text := t[p]
+		if ps == nil || text == "" {
+			continue
+		}
+		tried := map[*regexp.Regexp]bool{}
+		ps.ac.scan(text, func(id, end int) bool {
+			pt := ps.pats[id]
+			if fired[pt.rule] {
+				return true
+			}
+			if pt.re == nil {
+				start := end - ps.ac.lengths[id]
+				if boundary(text, start, end) {
+					fired[pt.rule] = true
+				}
+				return true
+			}
+			if !tried[pt.re] {
+				tried[pt.re] = true
+				if pt.re.MatchString(text) {
+					fired[pt.rule] = true
+				}
+			}
+			return true
+		})
+		for _, c := range ps.always {
+			if !fired[c.rule] && c.re.MatchString(text) {
+				fired[c.rule] = true
+			}
+		}
+	}
+	var out []*Rule
+	for i := range s.rules {
+		if fired[i] {
+			out = append(out, &s.rules[i])
+		}
+	}
+	return out
+}
+
+// boundary reports whether text[start:end] stands as whole words: the
+// characters around it are not letters or digits (or the phrase itself
+// begins or ends with a non-word character).
+func boundary(text string, start, end int) bool {
+	if start > 0 && isWord(text[start]) {
+		r, _ := utf8.DecodeLastRuneInString(text[:start])
+		if wordRune(r) {
+			return false
+		}
+	}
+	if end < len(text) && isWord(text[end-1]) {
+		r, _ := utf8.DecodeRuneInString(text[end:])
+		if wordRune(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func isWord(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 0x80
+}
+
+func wordRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || (r >= 0x80 && r != utf8.RuneError && r != '\u00a0')
+}
+
+// minLiteral is the shortest literal worth pre-filtering on.
+const minLiteral = 3
+
+// requiredLiterals returns literals one of which every match of expr must
+// contain, lower-cased, or nil when none is known.
+func requiredLiterals(expr string) []string {
+	re, err := syntax.Parse(expr, syntax.Perl|syntax.FoldCase)
+	if err != nil {
+		return nil
+	}
+	return required(re.Simplify())
+}
+
+func required(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		s := strings.ToLower(string(re.Rune))
+		if len(s) >= minLiteral {
+			return []string{s}
+		}
+	case syntax.OpCapture, syntax.OpPlus:
+		return required(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return required(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		// Join adjacent literal children first, then pick the child whose
+		// weakest literal is longest.
+		var best []string
+		bestLen := 0
+		var run []rune
+		flush := func() {
+			if s := strings.ToLower(string(run)); len(s) >= minLiteral && len(s) > bestLen {
+				best, bestLen = []string{s}, len(s)
+			}
+			run = run[:0]
+		}
+		for _, sub := range re.Sub {
+			if sub.Op == syntax.OpLiteral {
+				run = append(run, sub.Rune...)
+				continue
+			}
+			flush()
+			if l := required(sub); l != nil {
+				if m := shortest(l); m > bestLen {
+					best, bestLen = l, m
+				}
+			}
+		}
+		flush()
+		return best
+	case syntax.OpAlternate:
+		var all []string
+		for _, sub := range re.Sub {
+			l := required(sub)
+			if l == nil {
+				return nil
+			}
+			all = append(all, l...)
+		}
+		return all
+	}
+	return nil
+}
+
+func shortest(l []string) int {
+	m := len(l[0])
+	for _, s := range l[1:] {
+		m = min(m, len(s))
+	}
+	return m
+}

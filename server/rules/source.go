@@ -1,0 +1,238 @@
+package rules
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Source format (one rule a line, grouped under category headers):
+//
+//	# comment
+//	[pharma]
+//	PHARMA_DRUG_NAMES 2.0 body: viagra | cialis | /phent[ae]rmine/ -- Names drugs sold by spam
+//
+// A rule is NAME SCORE PART ':' ALTERNATIVES '--' DESCRIPTION. NAME is
+// upper-case letters, digits and '_'. PART is where to look: subject, body
+// (the visible text), text (subject and body), from (the From field), url
+// (the links) or html (the HTML source). ALTERNATIVES are separated by '|':
+// a plain phrase matches case-insensitively at word boundaries with runs of
+// white space collapsed; /regex/ is a Go regular expression matched against
+// the same lower-cased text, run only when a literal it requires is present.
+// The rule fires once when any alternative matches.
+
+// Part says which text of the message a rule looks at.
+type Part int
+
+// Parts.
+const (
+	PartSubject Part = iota
+	PartBody
+	PartText
+	PartFrom
+	PartURL
+	PartHTML
+	numParts
+)
+
+var partNames = map[string]Part{"subject": PartSubject, "body": PartBody, "text": PartText, "from": PartFrom, "url": PartURL, "html": PartHTML}
+
+// String returns the source spelling.
+func (p Part) String() string {
+	for n, v := range partNames {
+		if v == p {
+			return n
+		}
+	}
+	return "part(" + strconv.Itoa(int(p)) + ")"
+}
+
+// Rule is one parsed rule.
+type Rule struct {
+	Name     string
+	Score    float64
+	Category string
+	Part     Part
+	Desc     string
+	// Phrases are the normalised literal alternatives.
+	Phrases []string
+	// Regexps are the regular-expression alternatives as written.
+	Regexps []string
+	// Line is the source line, for error messages.
+	Line int
+}
+
+// ErrSyntax marks a rule source that cannot be parsed.
+var ErrSyntax = errors.New("rules: syntax error")
+
+var (
+	nameRE     = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,63}$`)
+	categoryRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+)
+
+// Parse reads rule source. file names the source in error messages. Every
+// error in the source is reported, each as file:line: message.
+func Parse(file, src string) ([]Rule, error) {
+	var (
+		rules    []Rule
+		errs     []error
+		category string
+		names    = map[string]int{}
+	)
+	sc := bufio.NewScanner(strings.NewReader(src))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		l := strings.TrimSpace(sc.Text())
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		fail := func(format string, a ...any) {
+			errs = append(errs, fmt.Errorf("%w: %s:%d: %s", ErrSyntax, file, line, fmt.Sprintf(format, a...)))
+		}
+		if l[0] == '[' {
+			c, ok := strings.CutSuffix(l[1:], "]")
+			if !ok || !categoryRE.MatchString(c) {
+				fail("bad category header %q (want [lower-case-name])", l)
+				continue
+			}
+			category = c
+			continue
+		}
+		r, err := parseRule(l)
+		if err != nil {
+			fail("%v", err)
+			continue
+		}
+		if category == "" {
+			fail("rule %s before any [category]", r.Name)
+			continue
+		}
+		if prev, dup := names[r.Name]; dup {
+			fail("rule %s already defined on line %d", r.Name, prev)
+			continue
+		}
+		names[r.Name] = line
+		r.Category, r.Line = category, line
+		rules = append(rules, r)
+	}
+	if err := sc.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %s: %v", ErrSyntax, file, err))
+	}
+	return rules, errors.Join(errs...)
+}
+
+func parseRule(l string) (Rule, error) {
+	var r Rule
+	head, rest, ok := strings.Cut(l, ":")
+	if !ok {
+		return r, errors.New("missing ':' after NAME SCORE PART")
+	}
+	f := strings.Fields(head)
+	if len(f) != 3 {
+		return r, fmt.Errorf("want NAME SCORE PART before ':', got %q", head)
+	}
+	if !nameRE.MatchString(f[0]) {
+		return r, fmt.Errorf("bad rule name %q (upper-case letters, digits, _)", f[0])
+	}
+	r.Name = f[0]
+	sc, err := strconv.ParseFloat(f[1], 64)
+	if err != nil || sc < -100 || sc > 100 || sc != sc {
+		return r, fmt.Errorf("rule %s: bad score %q", r.Name, f[1])
+	}
+	r.Score = sc
+	p, ok := partNames[f[2]]
+	if !ok {
+		return r, fmt.Errorf("rule %s: unknown part %q (subject, body, text, from, url, html)", r.Name, f[2])
+	}
+	r.Part = p
+	i := strings.LastIndex(rest, " -- ")
+	if i < 0 {
+		return r, fmt.Errorf("rule %s: missing ' -- description'", r.Name)
+	}
+	r.Desc = strings.TrimSpace(rest[i+4:])
+	if r.Desc == "" {
+		return r, fmt.Errorf("rule %s: empty description", r.Name)
+	}
+	alts := strings.TrimSpace(rest[:i])
+	for alts != "" {
+		var alt string
+		if alts[0] == '/' {
+			end := closingSlash(alts)
+			if end < 0 {
+				return r, fmt.Errorf("rule %s: unterminated /regex/", r.Name)
+			}
+			expr := alts[1:end]
+			if _, err := regexp.Compile(expr); err != nil {
+				return r, fmt.Errorf("rule %s: %v", r.Name, err)
+			}
+			r.Regexps = append(r.Regexps, expr)
+			alts = strings.TrimSpace(alts[end+1:])
+		} else {
+			j := strings.IndexByte(alts, '|')
+			if j < 0 {
+				j = len(alts)
+			}
+			alt, alts = alts[:j], alts[j:]
+			ph := Normalize(strings.TrimSpace(alt))
+			if len(ph) < 2 {
+				return r, fmt.Errorf("rule %s: phrase %q too short", r.Name, alt)
+			}
+			r.Phrases = append(r.Phrases, ph)
+			alts = strings.TrimSpace(alts)
+		}
+		if alts == "" {
+			break
+		}
+		if alts[0] != '|' {
+			return r, fmt.Errorf("rule %s: want '|' between alternatives near %q", r.Name, alts)
+		}
+		alts = strings.TrimSpace(alts[1:])
+		if alts == "" {
+			return r, fmt.Errorf("rule %s: empty alternative after '|'", r.Name)
+		}
+	}
+	if len(r.Phrases)+len(r.Regexps) == 0 {
+		return r, fmt.Errorf("rule %s: no pattern", r.Name)
+	}
+	return r, nil
+}
+
+// closingSlash returns the index of the '/' closing a regex that starts at
+// s[0], skipping escaped characters.
+func closingSlash(s string) int {
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '/':
+			return i
+		}
+	}
+	return -1
+}
+
+// Normalize lower-cases s and collapses runs of white space to one space:
+// the form both phrases and scanned text take.
+func Normalize(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range strings.ToLower(s) {
+		switch r {
+		case ' ', '\t', '\n', '\r', '\f', '\v', '\u00a0':
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/scilla-mail/scilla/server/bayes"
+	"github.com/scilla-mail/scilla/server/check"
+	bayescheck "github.com/scilla-mail/scilla/server/check/bayes"
+	"github.com/scilla-mail/scilla/server/contentdb/corpus"
+	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/message"
+	"github.com/scilla-mail/scilla/server/policy"
+	"github.com/scilla-mail/scilla/server/verdict"
+)
+
+// runFit calibrates the content signs' scores on a training list. Every
+// message is scanned by the engine with a database built from the other
+// folds; then a logistic model is fitted over the classifier's outcome
+// (clamped logit of the probability, mean log-odds, a constant) and the
+// rules, fuzzy and image signs that fired, with the other checks' scores as a
+// fixed offset. Ham is weighted up (false positives cost more) and each
+// rule's weight is pulled towards its hand-set score, so rules that never
+// fire in training keep their prior. Weights are in score units; the
+// threshold that gives the -fp rate is reported so the scale can be checked.
+// With -write the rule sources are rewritten with the fitted scores.
+func runFit(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("fit", flag.ContinueOnError)
+	list := fs.String("train", "", "labelled training list")
+	root := fs.String("corpus", "", "corpus root (default: located automatically)")
+	k := fs.Int("cv", 5, "folds")
+	rulesDir := fs.String("rules", "updater/db-src/rules", "rule sources")
+	hamWeight := fs.Float64("hamweight", 4, "weight of a ham in the loss")
+	lambda := fs.Float64("lambda", 1, "pull of each rule towards its prior")
+	temp := fs.Float64("temp", 1.5, "score units per logit unit (the engine's scale)")
+	maxRule := fs.Float64("max", 4, "largest score a rule may get")
+	write := fs.Bool("write", false, "rewrite the rule sources with the fitted scores")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	items, err := loadItems(*root, *list)
+	if err != nil {
+		return err
+	}
+	dbs, err := foldDatabases(items, *k, *rulesDir)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cal := bayescheck.DefaultCalibration()
+	cl := bayes.NewClassifier(bayes.DefaultParams())
+	mine := map[string]bool{"IMAGE_SPAM": true}
+	prior := map[string]float64{}
+	for _, r := range dbs[0].Rules.Rules() {
+		prior[r.Name] = r.Score
+		mine[r.Name] = true
+	}
+	// Fixed features 0..2: bayes logit, bayes log-odds, constant.
+	names := []string{"bayes.A", "bayes.B", "bayes.C"}
+	index := map[string]int{}
+	type row struct {
+		dense  [3]float64
+		sparse []int
+		offset float64
+		spam   bool
+	}
+	var rows []row
+	for f, d := range dbs {
+		e := engine.New(engine.Options{Checks: check.All(check.Deps{Log: log}), Log: log},
+			&engine.Snapshot{Policy: policy.Default(), DB: d})
+		for i, it := range items {
+			if i%*k != f {
+				continue
+			}
+			v, err := e.Scan(context.Background(), "fit", &engine.Envelope{Rcpts: []string{"user@example.com"}}, it.Raw)
+			if err != nil {
+				return err
+			}
+			gv := v.Groups[0]
+			if gv.Status == verdict.Trusted || gv.Status == verdict.Formal {
+				continue
+			}
+			r := row{spam: it.Spam}
+			res := cl.Classify(bayes.Tokens(message.Parse(it.Raw, message.DefaultLimits)), d.Tokens)
+			x, y := cal.Features(res)
+			r.dense = [3]float64{x, y, 1}
+			for _, sg := range gv.Signs {
+				switch {
+				case strings.HasPrefix(sg.Name, "BAYES_"):
+				case mine[sg.Name] || strings.HasPrefix(sg.Name, "FUZZY_"):
+					j, ok := index[sg.Name]
+					if !ok {
+						j = len(names)
+						index[sg.Name] = j
+						names = append(names, sg.Name)
+					}
+					r.sparse = append(r.sparse, j)
+				default:
+					r.offset += sg.Score
+				}
+			}
+			rows = append(rows, r)
+		}
+	}
+	w := make([]float64, len(names))
+	w0 := make([]float64, len(names))
+	w[0], w[1], w[2] = cal.A, cal.B, cal.C
+	for j, n := range names[3:] {
+		w0[j+3] = prior[n]
+		w[j+3] = prior[n]
+	}
+	// Full-batch Adam on the weighted logistic loss of score/temp; rule
+	// weights stay in [0, max].
+	m1 := make([]float64, len(w))
+	m2 := make([]float64, len(w))
+	grad := make([]float64, len(w))
+	score := func(r row) float64 {
+		z := r.offset
+		for j := 0; j < 3; j++ {
+			z += w[j] * r.dense[j]
+		}
+		for _, j := range r.sparse {
+			z += w[j]
+		}
+		return z
+	}
+	const threshold = 5.0 // between probable (4.5) and spam (6) at Standard
+	for it := 1; it <= 4000; it++ {
+		clear(grad)
+		for _, r := range rows {
+			p := 1 / (1 + math.Exp(-(score(r)-threshold) / *temp))
+			t, cw := 0.0, *hamWeight
+			if r.spam {
+				t, cw = 1, 1
+			}
+			g := cw * (p - t) / *temp
+			for j := 0; j < 3; j++ {
+				grad[j] += g * r.dense[j]
+			}
+			for _, j := range r.sparse {
+				grad[j] += g
+			}
+		}
+		for j := range w {
+			grad[j] /= float64(len(rows))
+			if j >= 3 {
+				grad[j] += *lambda * (w[j] - w0[j]) / float64(len(rows))
+			}
+			m1[j] = 0.9*m1[j] + 0.1*grad[j]
+			m2[j] = 0.999*m2[j] + 0.001*grad[j]*grad[j]
+			mh := m1[j] / (1 - math.Pow(0.9, float64(it)))
+			vh := m2[j] / (1 - math.Pow(0.999, float64(it)))
+			w[j] -= 0.02 * mh / (math.Sqrt(vh) + 1e-8)
+			if j >= 3 {
+				w[j] = min(max(w[j], 0), *maxRule)
+			}
+		}
+	}
+	var scored []corpus.Scored
+	fpStd, recStd, nham, nspam := 0, 0, 0, 0
+	for _, r := range rows {
+		s := math.Round(score(r)*10) / 10
+		scored = append(scored, corpus.Scored{Spam: r.spam, Score: s})
+		if r.spam {
+			nspam++
+			if s >= 4.5 {
+				recStd++
+			}
+		} else {
+			nham++
+			if s >= 4.5 {
+				fpStd++
+			}
+		}
+	}
+	printMetrics(out, "fitted score (cv)", scored)
+	fmt.Fprintf(out, "at 4.5: recall %.1f%%, ham FP %d of %d\n", 100*float64(recStd)/float64(nspam), fpStd, nham)
+	fmt.Fprintf(out, "bayes calibration: A: %.3f, B: %.3f, C: %.3f\n", w[0], w[1], w[2])
+	scores := map[string]float64{}
+	order := slices.Clone(names[3:])
+	slices.Sort(order)
+	for _, n := range order {
+		s := math.Round(w[index[n]]*10) / 10
+		scores[n] = s
+		if s != prior[n] {
+			fmt.Fprintf(out, "%-26s %5.1f (prior %.1f)\n", n, s, prior[n])
+		}
+	}
+	if *write {
+		return rewriteScores(*rulesDir, scores)
+	}
+	return nil
+}
+
+var ruleLine = regexp.MustCompile(`^([A-Z][A-Z0-9_]+)(\s+)(-?[0-9.]+)(\s)`)
+
+// rewriteScores replaces the score of every fitted rule in the sources,
+// leaving the rest of each line as written.
+func rewriteScores(dir string, scores map[string]float64) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.rules"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		lines := strings.Split(string(b), "\n")
+		for i, l := range lines {
+			m := ruleLine.FindStringSubmatchIndex(l)
+			if m == nil {
+				continue
+			}
+			s, ok := scores[l[m[2]:m[3]]]
+			if !ok {
+				continue
+			}
+			lines[i] = l[:m[6]] + strconv.FormatFloat(s, 'f', 1, 64) + l[m[7]:]
+		}
+		if err := os.WriteFile(f, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
