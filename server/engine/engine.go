@@ -227,7 +227,10 @@ func (e *Engine) rate(ctx context.Context, in *Input, gv *GroupVerdict) error {
 	}
 	for _, c := range e.checks {
 		collect(c)
-		if final(results) {
+		mu.Lock() // waiters append to results concurrently
+		stop := final(results)
+		mu.Unlock()
+		if stop {
 			break
 		}
 	}
