@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/textproto"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,18 +13,9 @@ import (
 
 	"github.com/scilla-mail/scilla/clients/clienttest"
 	pt "github.com/scilla-mail/scilla/clients/internal/postfixtest"
-	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 )
 
 const gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-
-// scanner starts the verdict source for end-to-end tests.
-func scanner(t *testing.T) string {
-	return clienttest.Start(t, clienttest.Policy(
-		clienttest.Rule{Prefix: "boss@", Action: scillav1.Action_ACTION_REJECT, Text: "Spam is not welcome here"},
-		clienttest.Rule{Prefix: "sales@", Action: scillav1.Action_ACTION_REDIRECT, To: []string{"quarantine@example.com"}},
-	)).Addr
-}
 
 type rig struct {
 	milterAddr string
@@ -64,56 +56,120 @@ func startRig(t *testing.T, kind string, main map[string]string, milterArgs ...s
 	return r
 }
 
+// TestPostfixMilterEndToEnd runs swaks → Postfix → scilla-milter (unix
+// socket) → the real scillad, with the test policy (postfixtest.Policy),
+// delivering to an LMTP sink.
 func TestPostfixMilterEndToEnd(t *testing.T) {
-	r := startRig(t, "unix", nil, "-server", scanner(t))
-
-	// ham
-	out, err := pt.Swaks(t, r.pf.Addr(), "--from", "alice@example.net", "--to", "bob@example.com",
-		"--header", "Subject: lunch", "--header", "X-Spam-Flag: YES", "--body", "Shall we have lunch?")
-	if err != nil {
-		t.Fatalf("swaks ham: %v\n%s", err, out)
+	pt.Require(t)
+	sd := pt.StartScillad(t)
+	r := startRig(t, "unix", nil, "-server", sd.Addr)
+	send := func(from, to, subject, body string, extra ...string) (string, error) {
+		args := append([]string{"--from", from, "--to", to, "--header", "Subject: " + subject, "--body", body}, extra...)
+		return pt.Swaks(t, r.pf.Addr(), args...)
 	}
-	// GTUBE to a group that accepts (tagged)
-	if out, err := pt.Swaks(t, r.pf.Addr(), "--from", "spammer@example.net", "--to", "bob@example.com",
-		"--header", "Subject: gtube one", "--body", gtube); err != nil {
-		t.Fatalf("swaks gtube: %v\n%s", err, out)
+	mustSend := func(from, to, subject, body string, extra ...string) {
+		t.Helper()
+		if out, err := send(from, to, subject, body, extra...); err != nil {
+			t.Fatalf("swaks %q: %v\n%s", subject, err, out)
+		}
 	}
-	// GTUBE to two groups: sales (redirect) and bob (accept)
-	if out, err := pt.Swaks(t, r.pf.Addr(), "--from", "spammer@example.net", "--to", "sales@example.com,bob@example.com",
-		"--header", "Subject: gtube two", "--body", gtube); err != nil {
-		t.Fatalf("swaks gtube two groups: %v\n%s", err, out)
-	}
-	// GTUBE to a rejecting group only: 550 with the policy text
-	out, err = pt.Swaks(t, r.pf.Addr(), "--from", "spammer@example.net", "--to", "boss@example.com",
-		"--header", "Subject: gtube reject", "--body", gtube)
+	mustSend("alice@example.net", "bob@example.com", "lunch", "Shall we have lunch on Friday?", "--header", "X-Spam-Flag: YES")
+	mustSend("spammer@example.net", "bob@example.com", "gtube one", gtube)
+	mustSend("bulk@spammer.test", "bob@example.com", "black listed", "Buy now")
+	mustSend("spammer@example.net", "sales@example.com,bob@example.com", "gtube two groups", gtube)
+	out, err := send("spammer@example.net", "boss@example.com", "gtube reject", gtube)
 	if err == nil || !strings.Contains(out, "550 5.7.1 Spam is not welcome here") {
 		t.Errorf("reject: want a 550 with the policy text, got err=%v\n%s", err, out)
 	}
 
-	msgs := r.sink.Wait(3, 20*time.Second)
-	if len(msgs) != 3 {
-		t.Fatalf("delivered %d messages, want 3\n%s", len(msgs), r.pf.Log())
+	msgs := r.sink.Wait(4, 20*time.Second)
+	if len(msgs) != 4 {
+		t.Fatalf("delivered %d messages, want 4\n%s", len(msgs), headOf(msgs))
 	}
-	ham := r.sink.Find("lunch")
-	if len(ham) != 1 || ham[0].Header("X-Spamtest-Status-Extended") != "Not detected" || ham[0].Header("X-Spam-Flag") != "" {
-		t.Errorf("ham: %d messages, headers:\n%s", len(ham), headOf(ham))
-	}
-	one := r.sink.Find("gtube one")
-	if len(one) != 1 || one[0].Header("Subject") != "[!! SPAM] gtube one" || one[0].Header("X-Spam-Flag") != "YES" {
-		t.Errorf("gtube: %s", headOf(one))
-	}
-	two := r.sink.Find("gtube two")
-	if len(two) != 1 || strings.Join(two[0].To, ",") != "bob@example.com,quarantine@example.com" && strings.Join(two[0].To, ",") != "quarantine@example.com,bob@example.com" {
-		t.Errorf("two groups: want one copy to bob and quarantine, got %d: %v", len(two), func() []string {
-			var s []string
-			for _, m := range two {
-				s = append(s, strings.Join(m.To, ","))
+	check := func(subject string, want map[string]string) pt.Delivered {
+		t.Helper()
+		got := r.sink.Find(subject)
+		if len(got) != 1 {
+			t.Errorf("%q: %d copies delivered, want 1", subject, len(got))
+			return pt.Delivered{}
+		}
+		for k, v := range want {
+			if h := strings.Join(got[0].Headers(k), " | "); h != v {
+				t.Errorf("%q: %s = %q, want %q\n%s", subject, k, h, v, headOf(got))
 			}
-			return s
-		}())
-	} else if g := two[0].Headers("X-Spamtest-Group-ID"); len(g) != 2 {
-		t.Errorf("two groups: group headers %v", g)
+		}
+		return got[0]
 	}
+	check("lunch", map[string]string{"Subject": "lunch", "X-Spamtest-Status-Extended": "Not detected", "X-Spam-Flag": "NO", "X-Spamtest-Group-ID": "00000001"})
+	check("gtube one", map[string]string{"Subject": "[!! SPAM] gtube one", "X-Spamtest-Status-Extended": "SPAM", "X-Spam-Flag": "YES", "X-Spamtest-Report": "GTUBE=1000"})
+	check("black listed", map[string]string{"Subject": "[!! Blacklisted] black listed", "X-Spamtest-Status-Extended": "Blacklisted"})
+	two := check("gtube two groups", map[string]string{"Subject": "[!! SPAM] gtube two groups", "X-Spamtest-Group-ID": "00000003 | 00000001"})
+	if to := strings.Join(two.To, ","); to != "bob@example.com,quarantine@example.com" && to != "quarantine@example.com,bob@example.com" {
+		t.Errorf("two groups: delivered to %s, want bob and quarantine (sales redirected)", to)
+	}
+
+	// scillad stopped: the milter tempfails, the sender keeps the mail.
+	sd.Kill()
+	out, err = send("alice@example.net", "bob@example.com", "while down", "hello")
+	if err == nil || !strings.Contains(out, "451 4.7.1") {
+		t.Errorf("scillad down: want 451 4.7.1, got err=%v\n%s", err, out)
+	}
+	if n := r.sink.Count(); n != 4 {
+		t.Errorf("scillad down: %d messages delivered, want still 4", n)
+	}
+}
+
+// TestPostfixMilterOnErrorAccept: with on_error accept and no scillad,
+// mail is delivered tagged Not processed.
+func TestPostfixMilterOnErrorAccept(t *testing.T) {
+	pt.Require(t)
+	r := startRig(t, "inet", nil, "-server", fmt.Sprintf("tcp:127.0.0.1:%d", pt.FreePort(t)), "-on-error", "accept", "-connect-timeout", "1s")
+	if out, err := pt.Swaks(t, r.pf.Addr(), "--from", "a@example.net", "--to", "bob@example.com", "--header", "Subject: unscanned", "--header", "X-SpamTest-Info: forged"); err != nil {
+		t.Fatalf("swaks: %v\n%s", err, out)
+	}
+	m := r.sink.Wait(1, 20*time.Second)
+	if len(m) != 1 || strings.Join(m[0].Headers("X-SpamTest-Info"), "|") != "Not processed" {
+		t.Fatalf("want one message tagged Not processed, got %d\n%s", len(m), headOf(m))
+	}
+}
+
+// TestPostfixMilterFailover sends mail through Postfix with two scillads
+// behind the milter and kills one mid-run: every message must be delivered
+// and scanned by the survivor; none lost.
+func TestPostfixMilterFailover(t *testing.T) {
+	pt.Require(t)
+	source, err := exec.LookPath("smtp-source")
+	if err != nil {
+		t.Skip("needs smtp-source (Debian package postfix)")
+	}
+	a, b := pt.StartScillad(t), pt.StartScillad(t)
+	r := startRig(t, "inet", nil, "-server", a.Addr+","+b.Addr, "-connect-timeout", "1s")
+	const n = 300
+	done := make(chan error, 1)
+	var srcOut []byte
+	go func() {
+		var err error
+		srcOut, err = exec.Command(source, "-s", "4", "-m", fmt.Sprint(n), "-f", "alice@example.net", "-t", "bob@example.com", r.pf.Addr()).CombinedOutput()
+		done <- err
+	}()
+	for r.sink.Count() < n/4 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	a.Kill()
+	killedAt := r.sink.Count()
+	if err := <-done; err != nil {
+		t.Fatalf("smtp-source: %v\n%s", err, srcOut)
+	}
+	msgs := r.sink.Wait(n, 60*time.Second)
+	if len(msgs) != n {
+		t.Fatalf("delivered %d of %d messages", len(msgs), n)
+	}
+	for i, m := range msgs {
+		if m.Header("X-Spamtest-Version") == "" || len(m.Headers("X-SpamTest-Info")) > 0 {
+			t.Fatalf("message %d not scanned: %s", i, headOf([]pt.Delivered{m}))
+		}
+	}
+	t.Logf("%d messages delivered and scanned; scillad A killed after %d", n, killedAt)
 }
 
 func headOf(ms []pt.Delivered) string {
