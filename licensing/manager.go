@@ -118,7 +118,7 @@ type snapshot struct {
 type Manager struct {
 	cfg      Config
 	dir      string
-	issuers  Issuers
+	issuers  atomic.Pointer[Issuers]
 	clock    Clock
 	log      *slog.Logger
 	store    *store
@@ -182,9 +182,10 @@ func open(stateDir string, cfg Config, clock Clock, log *slog.Logger, server boo
 		return nil, fmt.Errorf("licensing: %w", err)
 	}
 	m := &Manager{
-		cfg: cfg, dir: cfg.dir(stateDir), issuers: issuers, clock: clock, log: log.With("subsystem", "license"),
+		cfg: cfg, dir: cfg.dir(stateDir), clock: clock, log: log.With("subsystem", "license"),
 		server: server, warned: map[string]time.Time{}, stop: make(chan struct{}), done: make(chan struct{}),
 	}
+	m.issuers.Store(&issuers)
 	if err := os.MkdirAll(m.dir, 0o750); err != nil {
 		return nil, fmt.Errorf("licensing: create licence directory: %w", err)
 	}
@@ -293,7 +294,7 @@ func (m *Manager) AllowsDatabase(released time.Time) error {
 // otherwise the reserve key. The key applies to scans at once.
 func (m *Manager) Install(data []byte) (Slot, *KeyStatus, error) {
 	now := m.clock()
-	k, err := Verify(data, m.issuers, now)
+	k, err := Verify(data, *m.issuers.Load(), now)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -303,6 +304,12 @@ func (m *Manager) Install(data []byte) (Slot, *KeyStatus, error) {
 	for _, ks := range []*KeyStatus{s.active, s.reserve} {
 		if ks != nil && !ks.Builtin && ks.Key.Serial == k.Serial {
 			return 0, nil, fmt.Errorf("%w (serial %s, %s key)", ErrAlreadyInstalled, k.Serial, ks.State)
+		}
+	}
+	// A key that was active before keeps its start: its period may be over.
+	if act, ok := m.store.getTime(bActivations, []byte(k.Serial)); ok {
+		if err := k.CheckTime(now, act); err != nil {
+			return 0, nil, fmt.Errorf("%w (first activated %s)", err, act.UTC().Format(time.RFC3339))
 		}
 	}
 	slot := SlotReserve
@@ -370,6 +377,20 @@ func (m *Manager) Reload() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.reloadLocked(m.clock())
+}
+
+// SetIssuers applies a reloaded license.issuers list and re-reads the keys
+// with it (other license settings take effect at the next start).
+func (m *Manager) SetIssuers(extra []string) error {
+	is, err := NewIssuers(extra)
+	if err != nil {
+		return fmt.Errorf("licensing: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.issuers.Store(&is)
+	m.reloadLocked(m.clock())
+	return nil
 }
 
 // Info returns the keys, usage, state and warnings.
@@ -608,7 +629,7 @@ func (m *Manager) readKey(name string) (*KeyStatus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s refused: %w", name, err)
 	}
-	k, err := Parse(data, m.issuers)
+	k, err := Parse(data, *m.issuers.Load())
 	if err == nil && k.Product != Product {
 		err = fmt.Errorf("%w: key is for %q", ErrWrongProduct, k.Product)
 	}

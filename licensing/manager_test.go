@@ -495,3 +495,46 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("Validate = %v, want 3 problems", errs)
 	}
 }
+
+func TestSetIssuers(t *testing.T) {
+	e := newEnv(t, false)
+	m := e.open()
+	install(t, m, e.key("SC-I", 0, t0.AddDate(1, 0, 0), 0), SlotActive)
+	if err := m.SetIssuers(nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Admit([]string{"a@example.com"}, 1); got[0] != verdict.NoLicense {
+		t.Errorf("after its issuer was removed from the config: %v, want NoLicense", got)
+	}
+	if w := strings.Join(m.Warnings(), "\n"); !strings.Contains(w, "active.key refused: licensing: licence key was signed by an issuer this server does not trust") {
+		t.Errorf("warnings = %q", w)
+	}
+	if err := m.SetIssuers(e.cfg.Issuers); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Admit([]string{"a@example.com"}, 1); got[0] != verdict.InfoNone {
+		t.Errorf("issuer trusted again: %v", got)
+	}
+	if err := m.SetIssuers([]string{"nope"}); err == nil {
+		t.Error("a bad issuer key was accepted")
+	}
+}
+
+func TestReinstallKeepsPeriodStart(t *testing.T) {
+	e := newEnv(t, false)
+	m := e.open()
+	key := e.key("SC-P", 0, time.Time{}, 10)
+	install(t, m, key, SlotActive)
+	if _, err := m.Remove(true); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(4 * 24 * time.Hour)
+	if ks := install(t, m, key, SlotActive); !ks.Expires.Equal(e.clock.Now().Add(6 * 24 * time.Hour)) {
+		t.Errorf("re-installed key expires %v, want its first period's end", ks.Expires)
+	}
+	m.Remove(true)
+	e.clock.Add(7 * 24 * time.Hour)
+	if _, _, err := m.Install(key); !errors.Is(err, ErrExpired) || !strings.Contains(err.Error(), "first activated") {
+		t.Errorf("re-installing a key whose period is over: %v, want ErrExpired", err)
+	}
+}
