@@ -68,6 +68,7 @@ func (c *Check) Find(m *message.Message) (word, lang string) {
 type lexicon struct {
 	enSub, enPrefix, enExact []string
 	ruSub, ruExact           []string
+	ruStart, ruPrefixes      []string // stems that start a word, possibly after a prefix
 	ruPrefixed               []string // stems that may follow a verbal prefix
 	ruVerbPrefixes           []string
 	translit                 []string // Russian in Latin letters, prefix stems
@@ -79,7 +80,11 @@ func newLexicon() *lexicon {
 		enPrefix: []string{"cunt", "bitch", "ashole", "whore", "slut", "dickhead", "wanker", "twat", "blowjob", "fuk", "fck"},
 		enExact: []string{"shit", "shits", "shity", "shiting", "shithead", "bulshit", "horseshit", "shitload",
 			"pusy", "pusies", "cumshot"},
-		ruSub: []string{"хуй", "хуе", "хуя", "хуи", "хую", "пизд", "бляд", "блят", "залуп", "гандон", "гондон", "мудак", "мудил", "пидор", "пидар"},
+		ruSub: []string{"пизд", "залуп", "гандон", "гондон", "мудак", "мудил", "пидор", "пидар"},
+		// These stems hide inside innocent words (страхует, оскорблять), so
+		// they count only at the start of a word or after a prefix.
+		ruStart:    []string{"хуй", "хуе", "хуя", "хуи", "хую", "хул", "бляд", "блят"},
+		ruPrefixes: []string{"", "на", "по", "ни", "от", "за", "до", "вы", "с", "рас", "раз", "при", "пере", "недо", "у"},
 		ruExact: []string{"сука", "суки", "суке", "суку", "сукой", "сучка", "сучара", "манда", "шлюха", "шлюхи",
 			"бля", "нах", "нахер", "похер"},
 		ruPrefixed:     []string{"еба", "ебу", "ебл", "ебн", "ебе", "еби", "ебо", "ебы", "ебец"},
@@ -100,10 +105,14 @@ func (l *lexicon) find(text string) (string, string) {
 		}
 		return false
 	}
+	// flushSingles tries every run of three or more one-letter tokens, so
+	// "a b.i.t.c.h" finds "bitch"; runs are capped to keep this cheap.
 	flushSingles := func() bool {
-		if len(singles) >= 3 {
-			if check(strings.Join(singles, "")) {
-				return true
+		for i := 0; i+3 <= len(singles); i++ {
+			for j := i + 3; j <= len(singles); j++ {
+				if check(strings.Join(singles[i:j], "")) {
+					return true
+				}
 			}
 		}
 		singles = singles[:0]
@@ -131,6 +140,9 @@ func (l *lexicon) find(text string) (string, string) {
 		start = -1
 		if n := len([]rune(tok)); n == 1 {
 			singles = append(singles, tok)
+			if len(singles) == 16 && flushSingles() {
+				return found, lang
+			}
 			continue
 		}
 		if flushSingles() || check(tok) {
@@ -203,6 +215,17 @@ func (l *lexicon) russian(w string) bool {
 	for _, s := range l.ruExact {
 		if equalMasked(w, s) {
 			return true
+		}
+	}
+	for _, p := range l.ruPrefixes {
+		if !strings.HasPrefix(w, p) {
+			continue
+		}
+		rest := w[len(p):]
+		for _, s := range l.ruStart {
+			if prefixMasked(rest, s) {
+				return true
+			}
 		}
 	}
 	for _, p := range l.ruVerbPrefixes {

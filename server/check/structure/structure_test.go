@@ -1,0 +1,64 @@
+package structure
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/scilla-mail/scilla/server/check/checktest"
+	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/policy"
+)
+
+func TestGolden(t *testing.T) {
+	checktest.Golden(t, []engine.Check{New()}, nil)
+}
+
+// TestSigns pins the sign each example must produce, and that switching
+// the sign's rule off removes it.
+func TestSigns(t *testing.T) {
+	tests := []struct {
+		file, sign string // sign "" = no sign at all
+	}{
+		{"html-hidden.eml", SignHiddenText},
+		{"html-tiny.eml", SignTinyText},
+		{"html-samecolor.eml", SignSameColor},
+		{"html-comment-split.eml", SignCommentSplit},
+		{"html-tag-split.eml", SignSplitWords},
+		{"html-image-only.eml", SignImageOnly},
+		{"html-link-mismatch.eml", SignLinkMismatch},
+		{"html-many-links.eml", SignManyLinks},
+		{"html-encoded.eml", SignEncodedLetters},
+		{"corpus-comment-split-spam.eml", SignCommentSplit},
+		{"corpus-samecolor-spam.eml", SignSameColor},
+		{"corpus-image-only-spam.eml", SignImageOnly},
+		{"mime-unterminated.eml", "MIME_MULTIPART_UNTERMINATED"},
+		{"mime-boundary-missing.eml", "MIME_MULTIPART_BOUNDARY_MISSING"},
+		{"mime-no-boundary.eml", "MIME_MULTIPART_NO_BOUNDARY"},
+		{"mime-bad-base64.eml", "MIME_BAD_BASE64"},
+		{"mime-unknown-charset.eml", "MIME_UNKNOWN_CHARSET"},
+		{"mime-8bit-header.eml", "MIME_HEADER_8BIT"},
+		{"ham-newsletter.eml", ""},
+		{"corpus-ham.eml", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			raw := checktest.ReadFile(t, "testdata/"+tt.file)
+			gv := checktest.Scan(t, []engine.Check{New()}, raw, nil)
+			if tt.sign == "" {
+				if len(gv.Signs) != 0 {
+					t.Fatalf("signs %+v, want none", gv.Signs)
+				}
+				return
+			}
+			if !checktest.HasSign(gv, tt.sign) {
+				t.Fatalf("signs %+v, want %s", gv.Signs, tt.sign)
+			}
+			off := checktest.Scan(t, []engine.Check{New()}, raw, func(s *policy.Settings) {
+				s.Methods.HeaderRules = map[string]bool{strings.ToLower(tt.sign): false}
+			})
+			if checktest.HasSign(off, tt.sign) {
+				t.Errorf("rule %s off: sign still there", strings.ToLower(tt.sign))
+			}
+		})
+	}
+}
