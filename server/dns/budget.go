@@ -31,12 +31,12 @@ func (r *Resolver) MessageContext(ctx context.Context, scanID string) (context.C
 	// Forget messages whose deadline is long past, at most once a second.
 	if now.Sub(b.pruned) > time.Second {
 		for id, t := range b.m {
-			if now.Sub(t) > 2*r.cfg.Deadline {
+			if now.Sub(t) > 2*r.cfg.Deadline.D() {
 				delete(b.m, id)
 			}
 		}
 		b.pruned = now
 	}
 	b.mu.Unlock()
-	return context.WithDeadline(ctx, start.Add(r.cfg.Deadline))
+	return context.WithDeadline(ctx, start.Add(r.cfg.Deadline.D()))
 }

@@ -25,21 +25,21 @@ type Config struct {
 	Nameservers []string `yaml:"nameservers"`
 	// Timeout is how long one query to one nameserver may take before it is
 	// retried (default 2s).
-	Timeout time.Duration `yaml:"timeout"`
+	Timeout conf.Duration `yaml:"timeout"`
 	// Retries is how many more times a query is sent after a timeout or a
 	// server failure, rotating over the nameservers (default 2).
 	Retries int `yaml:"retries"`
 	// Deadline is the overall time all DNS checks of one message may take
 	// together (default 10s). When it passes, the checks still waiting give up
 	// and the message is rated on its other signs.
-	Deadline time.Duration `yaml:"deadline"`
+	Deadline conf.Duration `yaml:"deadline"`
 	// CacheSize is the most answers kept in the cache (default 100000).
 	CacheSize int64 `yaml:"cache_size"`
 	// MaxTTL caps how long a positive answer is cached (default 1h).
-	MaxTTL time.Duration `yaml:"max_ttl"`
+	MaxTTL conf.Duration `yaml:"max_ttl"`
 	// NegativeTTL caps how long a "no such name" or "no data" answer is
 	// cached; the zone's SOA minimum is used when it is shorter (default 5m).
-	NegativeTTL time.Duration `yaml:"negative_ttl"`
+	NegativeTTL conf.Duration `yaml:"negative_ttl"`
 	// ReceivedHeadersToParse is how many of the newest Received headers give
 	// further sending IPs for DNSBL checks besides the connecting client
 	// (default 0: the connecting client only).
@@ -68,12 +68,12 @@ func (c *Config) TrustedPrefixes() []netip.Prefix {
 // DefaultConfig returns the defaults: DNS checks off, system nameservers.
 func DefaultConfig() Config {
 	return Config{
-		Timeout:     2 * time.Second,
+		Timeout:     conf.Duration(2 * time.Second),
 		Retries:     2,
-		Deadline:    10 * time.Second,
+		Deadline:    conf.Duration(10 * time.Second),
 		CacheSize:   100000,
-		MaxTTL:      time.Hour,
-		NegativeTTL: 5 * time.Minute,
+		MaxTTL:      conf.Duration(time.Hour),
+		NegativeTTL: conf.Duration(5 * time.Minute),
 	}
 }
 
@@ -85,23 +85,23 @@ func (c *Config) Validate() []error {
 			errs = append(errs, conf.Errorf(fmt.Sprintf("nameservers[%d]", i), "%v", err))
 		}
 	}
-	if c.Timeout < 10*time.Millisecond || c.Timeout > time.Minute {
-		errs = append(errs, conf.Errorf("timeout", "must be between 10ms and 1m, got %s", c.Timeout))
+	if c.Timeout.D() < 10*time.Millisecond || c.Timeout.D() > time.Minute {
+		errs = append(errs, conf.Errorf("timeout", "must be between 10ms and 1m, got %s", c.Timeout.D()))
 	}
 	if c.Retries < 0 || c.Retries > 10 {
 		errs = append(errs, conf.Errorf("retries", "must be between 0 and 10, got %d", c.Retries))
 	}
-	if c.Deadline < 100*time.Millisecond || c.Deadline > 5*time.Minute {
-		errs = append(errs, conf.Errorf("deadline", "must be between 100ms and 5m, got %s", c.Deadline))
+	if c.Deadline.D() < 100*time.Millisecond || c.Deadline.D() > 5*time.Minute {
+		errs = append(errs, conf.Errorf("deadline", "must be between 100ms and 5m, got %s", c.Deadline.D()))
 	}
 	if c.CacheSize < 0 {
 		errs = append(errs, conf.Errorf("cache_size", "must be 0 (no cache) or more, got %d", c.CacheSize))
 	}
 	if c.MaxTTL < 0 {
-		errs = append(errs, conf.Errorf("max_ttl", "must not be negative, got %s", c.MaxTTL))
+		errs = append(errs, conf.Errorf("max_ttl", "must not be negative, got %s", c.MaxTTL.D()))
 	}
 	if c.NegativeTTL < 0 {
-		errs = append(errs, conf.Errorf("negative_ttl", "must not be negative, got %s", c.NegativeTTL))
+		errs = append(errs, conf.Errorf("negative_ttl", "must not be negative, got %s", c.NegativeTTL.D()))
 	}
 	if c.ReceivedHeadersToParse < 0 || c.ReceivedHeadersToParse > 50 {
 		errs = append(errs, conf.Errorf("received_headers_to_parse", "must be between 0 and 50, got %d", c.ReceivedHeadersToParse))

@@ -271,7 +271,7 @@ func (r *Resolver) resolve(ctx context.Context, fqdn string, qtype uint16) (*Ans
 // exchange sends q to one server over UDP, and over TCP when the UDP answer
 // is truncated (RFC 7766 §5).
 func (r *Resolver) exchange(ctx context.Context, q *mdns.Msg, server string) (*mdns.Msg, error) {
-	actx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	actx, cancel := context.WithTimeout(ctx, r.cfg.Timeout.D())
 	defer cancel()
 	resp, _, err := r.udp.ExchangeContext(actx, q, server)
 	if err == nil && resp.Truncated {
@@ -294,7 +294,7 @@ func (r *Resolver) exchange(ctx context.Context, q *mdns.Msg, server string) (*m
 // answer keeps the records of qtype and computes how long to cache them.
 func (r *Resolver) answer(resp *mdns.Msg, qtype uint16) *Answer {
 	a := &Answer{Rcode: resp.Rcode}
-	ttl := r.cfg.MaxTTL
+	ttl := r.cfg.MaxTTL.D()
 	for _, rr := range resp.Answer {
 		if rr.Header().Rrtype != qtype {
 			continue
@@ -305,10 +305,10 @@ func (r *Resolver) answer(resp *mdns.Msg, qtype uint16) *Answer {
 	if len(a.Records) == 0 {
 		// RFC 2308 §5: the negative TTL is the smaller of the SOA's TTL and
 		// its MINIMUM field; without a SOA cache only briefly.
-		ttl = min(r.cfg.NegativeTTL, time.Minute)
+		ttl = min(r.cfg.NegativeTTL.D(), time.Minute)
 		for _, rr := range resp.Ns {
 			if soa, ok := rr.(*mdns.SOA); ok {
-				ttl = min(r.cfg.NegativeTTL, time.Duration(min(soa.Hdr.Ttl, soa.Minttl))*time.Second)
+				ttl = min(r.cfg.NegativeTTL.D(), time.Duration(min(soa.Hdr.Ttl, soa.Minttl))*time.Second)
 			}
 		}
 	}

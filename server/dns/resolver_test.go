@@ -3,6 +3,7 @@ package dns
 import (
 	"context"
 	"errors"
+	"github.com/scilla-mail/scilla/internal/conf"
 	"net/netip"
 	"slices"
 	"testing"
@@ -20,7 +21,7 @@ func newTestResolver(t *testing.T, srv *dnstest.Server, mod func(*Config)) (*Res
 	cfg := DefaultConfig()
 	cfg.Enabled = true
 	cfg.Nameservers = []string{srv.Addr}
-	cfg.Timeout = 200 * time.Millisecond
+	cfg.Timeout = conf.Duration(200 * time.Millisecond)
 	cfg.Retries = 1
 	if mod != nil {
 		mod(&cfg)
@@ -181,7 +182,7 @@ func TestFailures(t *testing.T) {
 
 func TestMessageContextSharesDeadline(t *testing.T) {
 	srv := dnstest.Start(t)
-	r, _ := newTestResolver(t, srv, func(c *Config) { c.Deadline = time.Second })
+	r, _ := newTestResolver(t, srv, func(c *Config) { c.Deadline = conf.Duration(time.Second) })
 	now := time.Now()
 	r.now = func() time.Time { return now }
 	c1, cancel1 := r.MessageContext(context.Background(), "scan-1")
@@ -248,7 +249,7 @@ func FuzzAnswer(f *testing.F) {
 					t.Fatalf("kept a %d record for a %d query", rr.Header().Rrtype, qt)
 				}
 			}
-			if time.Until(a.expires) > r.cfg.MaxTTL+time.Second {
+			if time.Until(a.expires) > r.cfg.MaxTTL.D()+time.Second {
 				t.Fatalf("cached beyond MaxTTL")
 			}
 		}

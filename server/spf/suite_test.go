@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/scilla-mail/scilla/internal/conf"
 	"io"
 	"net"
 	"net/netip"
@@ -83,7 +84,7 @@ func TestRFC7208Suite(t *testing.T) {
 		srv := serveZone(t, zone)
 		cfg := dns.DefaultConfig()
 		cfg.Nameservers = []string{srv}
-		cfg.Timeout = 100 * time.Millisecond
+		cfg.Timeout = conf.Duration(100 * time.Millisecond)
 		cfg.Retries = 0
 		r, err := dns.New(cfg, nil)
 		if err != nil {

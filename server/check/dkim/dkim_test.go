@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"github.com/scilla-mail/scilla/internal/conf"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -78,7 +79,7 @@ func setup(t *testing.T) (*fixture, ed25519.PrivateKey, *rsa.PrivateKey) {
 	srv.Timeout("ed._domainkey.slow.example")
 	cfg := dns.DefaultConfig()
 	cfg.Nameservers = []string{srv.Addr}
-	cfg.Timeout, cfg.Retries = 300*time.Millisecond, 0
+	cfg.Timeout, cfg.Retries = conf.Duration(300*time.Millisecond), 0
 	r, err := dns.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package dnsbl
 import (
 	"context"
 	"errors"
+	"github.com/scilla-mail/scilla/internal/conf"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -22,7 +23,7 @@ func resolver(t *testing.T, srv *dnstest.Server) *dns.Resolver {
 	t.Helper()
 	cfg := dns.DefaultConfig()
 	cfg.Nameservers = []string{srv.Addr}
-	cfg.Timeout = 300 * time.Millisecond
+	cfg.Timeout = conf.Duration(300 * time.Millisecond)
 	cfg.Retries = 0
 	r, err := dns.New(cfg, nil)
 	if err != nil {

@@ -3,6 +3,7 @@ package rdns
 import (
 	"context"
 	"errors"
+	"github.com/scilla-mail/scilla/internal/conf"
 	"log/slog"
 	"net/netip"
 	"testing"
@@ -31,7 +32,7 @@ func TestReverseDNS(t *testing.T) {
 	srv.ServFail("13.2.0.192.in-addr.arpa")
 	cfg := dns.DefaultConfig()
 	cfg.Nameservers = []string{srv.Addr}
-	cfg.Timeout, cfg.Retries = 300*time.Millisecond, 0
+	cfg.Timeout, cfg.Retries = conf.Duration(300*time.Millisecond), 0
 	r, err := dns.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package spf
 
 import (
 	"context"
+	"github.com/scilla-mail/scilla/internal/conf"
 	"log/slog"
 	"net/netip"
 	"testing"
@@ -27,7 +28,7 @@ func TestSPFSigns(t *testing.T) {
 	srv.Timeout("slow.test")
 	cfg := dns.DefaultConfig()
 	cfg.Nameservers = []string{srv.Addr}
-	cfg.Timeout, cfg.Retries = 200*time.Millisecond, 0
+	cfg.Timeout, cfg.Retries = conf.Duration(200*time.Millisecond), 0
 	r, err := dns.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +38,7 @@ func TestSPFSigns(t *testing.T) {
 	c := New(r, relays.New(1, trusted), "mx.receiver.test")
 	tests := []struct {
 		ip, from, helo, received, want string
-		err                              bool
+		err                            bool
 	}{
 		{"192.0.2.7", "a@example.test", "x", "", "SPF_PASS", false},
 		{"203.0.113.7", "a@example.test", "x", "", "SPF_SOFTFAIL", false},

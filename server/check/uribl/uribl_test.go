@@ -2,6 +2,7 @@ package uribl
 
 import (
 	"context"
+	"github.com/scilla-mail/scilla/internal/conf"
 	"log/slog"
 	"net/netip"
 	"strconv"
@@ -29,7 +30,7 @@ func TestURIBL(t *testing.T) {
 	)
 	cfg := dns.DefaultConfig()
 	cfg.Nameservers = []string{srv.Addr}
-	cfg.Timeout, cfg.Retries = 300*time.Millisecond, 0
+	cfg.Timeout, cfg.Retries = conf.Duration(300*time.Millisecond), 0
 	r, err := dns.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
