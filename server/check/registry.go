@@ -47,7 +47,7 @@ type Deps struct {
 func All(d Deps) []engine.Check {
 	sending := relays.New(d.DNS.ReceivedHeadersToParse, d.DNS.TrustedPrefixes())
 	return []engine.Check{
-		lists.New(), // first: a white list hit ends the scan (TRUSTED)
+		lists.New(sending), // first: a white list hit ends the scan (TRUSTED)
 		gtube.New(),
 		formal.New(),      // DSN, MDN, auto-replies → FORMAL
 		headerrules.New(), // header rules of DESIGN §3, each switchable

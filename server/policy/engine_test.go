@@ -13,18 +13,21 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/scilla-mail/scilla/server/check/formal"
 	"github.com/scilla-mail/scilla/server/check/gtube"
+	headerrules "github.com/scilla-mail/scilla/server/check/headers"
 	"github.com/scilla-mail/scilla/server/check/lists"
 	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/headers"
 	"github.com/scilla-mail/scilla/server/policy"
+	"github.com/scilla-mail/scilla/server/relays"
 	"github.com/scilla-mail/scilla/server/verdict"
 )
 
 func newEngine(t testing.TB, p *policy.Policy) *engine.Engine {
 	t.Helper()
-	return engine.New(engine.Options{Checks: []engine.Check{lists.New(), gtube.New()}}, &engine.Snapshot{Policy: p, DB: contentdb.Empty()})
+	return engine.New(engine.Options{Checks: []engine.Check{lists.New(relays.New(1, nil)), gtube.New()}}, &engine.Snapshot{Policy: p, DB: contentdb.Empty()})
 }
 
 func readMsg(t testing.TB, name string) []byte {
@@ -238,4 +241,17 @@ func TestReloadUnderScans(t *testing.T) {
 		t.Errorf("verdicts: %d blacklisted, %d trusted; both policies should have served", blacklisted.Load(), trusted.Load())
 	}
 	t.Logf("%d scans across 160 swaps: %d under A, %d under B", scans.Load(), blacklisted.Load(), trusted.Load())
+}
+
+// TestExampleRulesKnown loads the example policy with the rule names the
+// checks really have, so the example cannot name a rule no check reads.
+func TestExampleRulesKnown(t *testing.T) {
+	var known []string
+	for _, r := range headerrules.Rules() {
+		known = append(known, r.Name)
+	}
+	known = append(known, formal.RuleDSN, formal.RuleMDN, formal.RuleAutoReply)
+	if _, err := policy.LoadWith("../../deploy/policy.example.yaml", policy.Options{Rules: known}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -48,10 +48,6 @@ type SectionFile struct {
 	Level *string `yaml:"level"`
 	// ProbableSpam false turns PROBABLE_SPAM into NOT_DETECTED. Default true.
 	ProbableSpam *bool `yaml:"probable_spam"`
-	// ReceivedHeadersToParse is how many Received headers (newest first)
-	// are read for relay IPs checked against the black list and DNS block
-	// lists; 0 (default) checks only the connecting client. At most 50.
-	ReceivedHeadersToParse *int `yaml:"received_headers_to_parse"`
 	// Methods switches recognition methods on and off.
 	Methods MethodsFile `yaml:"methods"`
 	// WhiteList are senders (addresses, domains, IPs, CIDR ranges) whose
@@ -86,8 +82,9 @@ type MethodsFile struct {
 	SURBL *bool `yaml:"surbl"`
 	// Lists turns on the white and black lists. Default true.
 	Lists *bool `yaml:"lists"`
-	// HeaderRules switches single header rules (see HeaderRuleNames) on or
-	// off; a rule not named stays on.
+	// HeaderRules switches single rules of the checks on or off by name
+	// (e.g. subject_too_long, formal_autoreply, html_hidden_text); a rule
+	// not named stays on.
 	HeaderRules map[string]bool `yaml:"header_rules"`
 	// Eastern sets each Eastern language (chinese, japanese, korean, thai)
 	// to "allowed" or "suspicious" (default: suspicious, adds score).

@@ -25,20 +25,35 @@ import (
 // MaxGroupID is the largest group id: X-Spamtest-Group-ID has 8 digits.
 const MaxGroupID = 99_999_999
 
+// Options refine loading.
+type Options struct {
+	// Rules are the rule names the checks know (methods.header_rules);
+	// a policy naming another is refused. Nil accepts any well-formed name.
+	Rules []string
+}
+
 // Load reads, validates and builds the policy file at path. Relative list
 // file paths in it are relative to the file's folder. The error lists every
 // problem as "file:line: key: what is wrong (what is allowed)".
-func Load(path string) (*Policy, error) {
+func Load(path string) (*Policy, error) { return LoadWith(path, Options{}) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, o Options) (*Policy, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
-	return LoadBytes(path, data)
+	return LoadBytesWith(path, data, o)
 }
 
 // LoadBytes is Load for a policy already in memory; name is used in errors
 // and as the base of relative list file paths.
 func LoadBytes(name string, data []byte) (*Policy, error) {
+	return LoadBytesWith(name, data, Options{})
+}
+
+// LoadBytesWith is LoadBytes with options.
+func LoadBytesWith(name string, data []byte, o Options) (*Policy, error) {
 	var f File
 	if err := conf.Decode(name, data, &f); err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
@@ -48,7 +63,7 @@ func LoadBytes(name string, data []byte) (*Policy, error) {
 		// conf.Decode parsed the same bytes, so this cannot fail.
 		_ = yaml.Unmarshal(data, &root)
 	}
-	b := &builder{name: name, dir: filepath.Dir(name), root: &root}
+	b := &builder{name: name, dir: filepath.Dir(name), root: &root, rules: o.Rules}
 	p := b.build(&f)
 	if len(b.problems) > 0 {
 		return nil, fmt.Errorf("load policy: %w", errors.New(strings.Join(b.problems, "\n")))
@@ -60,6 +75,7 @@ func LoadBytes(name string, data []byte) (*Policy, error) {
 
 type builder struct {
 	name, dir string
+	rules     []string
 	root      *yaml.Node
 	problems  []string
 }
@@ -210,13 +226,6 @@ func (b *builder) settings(key string, f *SectionFile, s *Settings) {
 	if f.ProbableSpam != nil {
 		s.ProbableSpam = *f.ProbableSpam
 	}
-	if f.ReceivedHeadersToParse != nil {
-		n := *f.ReceivedHeadersToParse
-		if n < 0 || n > 50 {
-			b.errf(key+".received_headers_to_parse", "%d is out of range (allowed: 0..50)", n)
-		}
-		s.ReceivedHeaders = n
-	}
 	m, mk := &f.Methods, key+".methods"
 	setBool(&s.Methods.DNS, m.DNS)
 	setBool(&s.Methods.SURBL, m.SURBL)
@@ -224,8 +233,12 @@ func (b *builder) settings(key string, f *SectionFile, s *Settings) {
 	setBool(&s.Methods.Obscene, m.Obscene)
 	setBool(&s.Methods.ObsceneTag, m.ObsceneTag)
 	for _, name := range sortedKeys(m.HeaderRules) {
-		if !slices.Contains(HeaderRuleNames(), name) {
-			b.errf(mk+".header_rules."+name, "unknown header rule (allowed: %s)", strings.Join(HeaderRuleNames(), ", "))
+		switch {
+		case !ruleName.MatchString(name):
+			b.errf(mk+".header_rules."+name, "%q is not a rule name (lower-case letters, digits and _)", name)
+			continue
+		case b.rules != nil && !slices.Contains(b.rules, name):
+			b.errf(mk+".header_rules."+name, "unknown rule (allowed: %s)", strings.Join(b.rules, ", "))
 			continue
 		}
 		if s.Methods.HeaderRules == nil {

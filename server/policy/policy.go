@@ -74,9 +74,6 @@ type Settings struct {
 	// the default policy's lists plus the group's own, unless the group
 	// does not inherit them. Nil when empty.
 	White, Black *addrlist.List
-	// ReceivedHeaders is how many Received headers (newest first) are
-	// parsed for relay IPs; 0 = only the connecting client.
-	ReceivedHeaders int
 }
 
 // Action is what happens for one status in one group.

@@ -97,8 +97,6 @@ func TestInheritance(t *testing.T) {
 	check("ex.ProbableSpam", ex.ProbableSpam, true)
 	check("never.Detection", never.Detection, false)
 	check("ex.Detection", ex.Detection, true)
-	check("vip.ReceivedHeaders", vip.ReceivedHeaders, 3)
-	check("ex.ReceivedHeaders", ex.ReceivedHeaders, 1)
 	check("vip.DNS", vip.Methods.DNS, false)
 	check("ex.DNS", ex.Methods.DNS, true)
 	check("vip.SURBL", vip.Methods.SURBL, true)
@@ -109,10 +107,10 @@ func TestInheritance(t *testing.T) {
 	check("ex.Obscene", ex.Methods.Obscene, true)
 	check("vip.ObsceneTag", vip.Methods.ObsceneTag, true)
 	check("ex.ObsceneTag", ex.Methods.ObsceneTag, false)
-	check("vip.long_subject", vip.Methods.RuleOn(RuleLongSubject), true)
-	check("vip.subject_id", vip.Methods.RuleOn(RuleSubjectID), false)
-	check("ex.long_subject", ex.Methods.RuleOn(RuleLongSubject), false)
-	check("ex.subject_id", ex.Methods.RuleOn(RuleSubjectID), true)
+	check("vip.long_subject", vip.Methods.RuleOn("subject_too_long"), true)
+	check("vip.subject_id", vip.Methods.RuleOn("subject_id"), false)
+	check("ex.long_subject", ex.Methods.RuleOn("subject_too_long"), false)
+	check("ex.subject_id", ex.Methods.RuleOn("subject_id"), true)
 	check("vip.chinese", vip.Methods.EasternSuspicious("chinese"), false)
 	check("vip.thai", vip.Methods.EasternSuspicious("thai"), false)
 	check("ex.chinese", ex.Methods.EasternSuspicious("chinese"), true)
@@ -285,7 +283,7 @@ func TestErrors(t *testing.T) {
 		{"All with recipients", "groups:\n  - id: 1\n    recipients: [a@b.c]\n", []string{"p.yaml:3: groups[0].recipients: the built-in group All has no recipient list"}},
 		{"All renamed", "groups:\n  - id: 1\n    name: Everyone\n", []string{"p.yaml:3: groups[0].name: group 1 is the built-in group All and cannot be renamed"}},
 		{"name All taken", "groups:\n  - id: 7\n    name: all\n    recipients: [a@b.c]\n", []string{"p.yaml:3: groups[0].name: the name All is reserved"}},
-		{"header rule", "default:\n  methods:\n    header_rules:\n      subject_too_long: false\n", []string{"p.yaml:4: default.methods.header_rules.subject_too_long: unknown header rule (allowed: undisclosed_recipients"}},
+		{"header rule", "default:\n  methods:\n    header_rules:\n      Subject-Too-Long: false\n", []string{"p.yaml:4: default.methods.header_rules.Subject-Too-Long: \"Subject-Too-Long\" is not a rule name (lower-case letters, digits and _)"}},
 		{"eastern", "default:\n  methods:\n    eastern:\n      thai: blocked\n      klingon: allowed\n", []string{"p.yaml:4: default.methods.eastern.thai: \"blocked\" is not allowed (allowed: allowed, suspicious)", "p.yaml:5: default.methods.eastern.klingon: unknown language"}},
 		{"protected address", "protected_domains: [boss@example.com]\n", []string{"p.yaml:1: protected_domains[0]: \"boss@example.com\": protected domains are domains, not addresses"}},
 		{"dnsbl new without zone", "default:\n  dnsbl:\n    - name: foo\n      rating: 10\n", []string{"p.yaml:3: default.dnsbl[0]: missing zone for the new service \"foo\""}},
@@ -294,7 +292,6 @@ func TestErrors(t *testing.T) {
 		{"dnsbl duplicate", "default:\n  dnsbl:\n    - {name: foo, zone: foo.example, rating: 1}\n    - {name: foo, zone: foo.example, rating: 1}\n", []string{"p.yaml:4: default.dnsbl[1].name: \"foo\" appears twice"}},
 		{"dnsbl zone", "default:\n  dnsbl:\n    - {name: foo, zone: 'foo example', rating: 1}\n", []string{"p.yaml:3: default.dnsbl[0].zone: \"foo example\" is not a DNS zone"}},
 		{"uribl new without score", "default:\n  uribl:\n    - {name: u, zone: u.example}\n", []string{"p.yaml:3: default.uribl[0]: missing score"}},
-		{"received headers", "default:\n  received_headers_to_parse: 99\n", []string{"p.yaml:2: default.received_headers_to_parse: 99 is out of range (allowed: 0..50)"}},
 		{"multi-line text", "texts:\n  reject: \"line1\\r\\n250 ok\"\n", []string{"p.yaml:2: texts.reject: must be one line"}},
 		{"empty reject text", "default:\n  actions:\n    spam: {action: reject, reject_text: ''}\n", []string{"p.yaml:3: default.actions.spam.reject_text: must not be empty"}},
 		{"every problem at once", "default:\n  level: x\ngroups:\n  - id: 2\n", []string{"p.yaml:2: default.level", "p.yaml:4: groups[0]: missing name", "groups[0]: missing recipients"}},
@@ -313,6 +310,18 @@ func TestErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestKnownRules(t *testing.T) {
+	doc := []byte("default:\n  methods:\n    header_rules:\n      subject_too_long: false\ngroups:\n  - id: 2\n    name: a\n    recipients: [a@b.c]\n    methods:\n      header_rules: {subject_to_long: true}\n")
+	if _, err := LoadBytes("p.yaml", doc); err != nil {
+		t.Errorf("without known rules: %v", err)
+	}
+	_, err := LoadBytesWith("p.yaml", doc, Options{Rules: []string{"subject_too_long", "subject_id"}})
+	want := "p.yaml:10: groups[0].methods.header_rules.subject_to_long: unknown rule (allowed: subject_too_long, subject_id)"
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Count(err.Error(), "\n") != 0 {
+		t.Errorf("with known rules: %v\nwant only %q", err, want)
 	}
 }
 

@@ -6,9 +6,10 @@
 //
 // The white IP list is matched against the connecting client only: Received
 // headers below our own can be forged by the sender, and a forged relay must
-// not buy a white listing. The black IP list also covers the relay IPs of
-// the newest Settings.ReceivedHeaders Received headers, where a forged entry
-// can only hurt the forger.
+// not buy a white listing. The black IP list also covers the sending IPs the
+// DNS checks use (relays.Finder: the newest dns.received_headers_to_parse
+// Received headers, without private and trusted relays), where a forged
+// entry can only hurt the forger.
 package lists
 
 import (
@@ -21,6 +22,7 @@ import (
 
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/message"
+	"github.com/scilla-mail/scilla/server/relays"
 	"github.com/scilla-mail/scilla/server/verdict"
 )
 
@@ -40,17 +42,19 @@ const (
 	MethodBlackIP    = "black ip list"
 )
 
-// Check is the list check. It is stateless: the lists live in the policy.
-type Check struct{}
+// Check is the list check. The lists live in the policy; the check only
+// knows how to find the sending IPs.
+type Check struct{ sending *relays.Finder }
 
-// New returns the list check.
-func New() *Check { return &Check{} }
+// New returns the list check; sending finds the relay IPs for the black IP
+// list (nil: the connecting client only).
+func New(sending *relays.Finder) *Check { return &Check{sending: sending} }
 
 // Name implements engine.Check.
 func (*Check) Name() string { return "lists" }
 
 // Run implements engine.Check.
-func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
+func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	s := in.Group.Settings
 	if !s.Methods.Lists || (s.White == nil && s.Black == nil) {
 		return engine.Result{}, nil
@@ -75,7 +79,7 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		if e, ok := s.Black.MatchIP(in.Env.ClientIP); ok {
 			return result(SignBlackIP, 100, MethodBlackIP, verdict.Blacklisted, fmt.Sprintf("client IP %s is on the black list (%s)", in.Env.ClientIP, e)), nil
 		}
-		for _, ip := range RelayIPs(in.Msg, s.ReceivedHeaders) {
+		for _, ip := range c.relayIPs(in) {
 			if e, ok := s.Black.MatchIP(ip); ok {
 				return result(SignBlackIP, 100, MethodBlackIP, verdict.Blacklisted, fmt.Sprintf("relay IP %s is on the black list (%s)", ip, e)), nil
 			}
@@ -136,33 +140,14 @@ func fromAddresses(v string) []string {
 	return addrRE.FindAllString(v, 8)
 }
 
-var receivedIPRE = regexp.MustCompile(`\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]`)
-
-// RelayIPs returns the IPs of the "from" clauses of the newest n Received
-// headers (RFC 5321 §4.4: "from host (name [ip])"), newest first.
-func RelayIPs(msg *message.Message, n int) []netip.Addr {
-	if msg == nil || n <= 0 {
+// relayIPs are the sending IPs after the connecting client.
+func (c *Check) relayIPs(in *engine.Input) []netip.Addr {
+	if c.sending == nil || in.Msg == nil {
 		return nil
 	}
-	var out []netip.Addr
-	for _, f := range msg.Header {
-		if !strings.EqualFold(f.Name, "Received") {
-			continue
-		}
-		if n--; n < 0 {
-			break
-		}
-		from := f.Raw
-		// Only the from clause names the sending host; "by" names the receiver.
-		if j := strings.Index(strings.ToLower(from), " by "); j >= 0 {
-			from = from[:j]
-		}
-		for _, m := range receivedIPRE.FindAllStringSubmatch(from, 2) {
-			if ip, err := netip.ParseAddr(m[1]); err == nil {
-				out = append(out, ip.Unmap())
-				break
-			}
-		}
+	ips := c.sending.SendingIPs(in.Env.ClientIP, in.Msg.Header)
+	if len(ips) > 0 && ips[0] == in.Env.ClientIP.Unmap() {
+		ips = ips[1:]
 	}
-	return out
+	return ips
 }

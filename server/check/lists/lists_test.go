@@ -3,18 +3,19 @@ package lists
 import (
 	"context"
 	"net/netip"
-	"slices"
+	"strings"
 	"testing"
 
 	"github.com/scilla-mail/scilla/server/addrlist"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/policy"
+	"github.com/scilla-mail/scilla/server/relays"
 	"github.com/scilla-mail/scilla/server/verdict"
 )
 
-func group(white, black string, received int, on bool) *policy.Group {
-	s := &policy.Settings{Detection: true, Level: policy.Standard, Methods: policy.Methods{Lists: on}, ReceivedHeaders: received}
+func group(white, black string, on bool) *policy.Group {
+	s := &policy.Settings{Detection: true, Level: policy.Standard, Methods: policy.Methods{Lists: on}}
 	if white != "" {
 		s.White = addrlist.MustNew(white)
 	}
@@ -31,28 +32,29 @@ func TestRun(t *testing.T) {
 	tests := []struct {
 		name     string
 		g        *policy.Group
+		received int
 		from, ip string
 		sign     string
 		status   verdict.Status
 		method   string
 	}{
-		{"nothing listed", group("a@b.c", "@d.e", 2, true), "x@y.z", "192.0.2.1", "", 0, ""},
-		{"white envelope sender", group("x@y.z", "", 0, true), "<X@Y.Z>", "192.0.2.1", SignWhiteEmail, verdict.Trusted, MethodWhiteEmail},
-		{"white header From", group("boss@corp.example", "", 0, true), "", "192.0.2.1", SignWhiteEmail, verdict.Trusted, MethodWhiteEmail},
-		{"second From address", group("", "@x.test", 0, true), "", "192.0.2.1", SignBlackEmail, verdict.Blacklisted, MethodBlackEmail},
-		{"white client IP", group("192.0.2.0/24", "", 0, true), "x@y.z", "192.0.2.1", SignWhiteIP, verdict.Trusted, MethodWhiteIP},
-		{"white beats black", group("x@y.z", "x@y.z 192.0.2.1", 0, true), "x@y.z", "192.0.2.1", SignWhiteEmail, verdict.Trusted, MethodWhiteEmail},
-		{"black client IP", group("", "192.0.2.1", 0, true), "x@y.z", "192.0.2.1", SignBlackIP, verdict.Blacklisted, MethodBlackIP},
-		{"black IPv6 relay within depth", group("", "2001:db8::/64", 1, true), "x@y.z", "192.0.2.1", SignBlackIP, verdict.Blacklisted, MethodBlackIP},
-		{"black relay beyond depth", group("", "198.51.100.0/24", 1, true), "x@y.z", "192.0.2.1", "", 0, ""},
-		{"black relay at depth 2", group("", "198.51.100.0/24", 2, true), "x@y.z", "192.0.2.1", SignBlackIP, verdict.Blacklisted, MethodBlackIP},
-		{"white relay is not trusted", group("198.51.100.9", "", 2, true), "x@y.z", "192.0.2.1", "", 0, ""},
-		{"lists off", group("x@y.z", "", 0, false), "x@y.z", "192.0.2.1", "", 0, ""},
+		{"nothing listed", group("a@b.c", "@d.e", true), 2, "x@y.z", "192.0.2.1", "", 0, ""},
+		{"white envelope sender", group("x@y.z", "", true), 0, "<X@Y.Z>", "192.0.2.1", SignWhiteEmail, verdict.Trusted, MethodWhiteEmail},
+		{"white header From", group("boss@corp.example", "", true), 0, "", "192.0.2.1", SignWhiteEmail, verdict.Trusted, MethodWhiteEmail},
+		{"second From address", group("", "@x.test", true), 0, "", "192.0.2.1", SignBlackEmail, verdict.Blacklisted, MethodBlackEmail},
+		{"white client IP", group("192.0.2.0/24", "", true), 0, "x@y.z", "192.0.2.1", SignWhiteIP, verdict.Trusted, MethodWhiteIP},
+		{"white beats black", group("x@y.z", "x@y.z 192.0.2.1", true), 0, "x@y.z", "192.0.2.1", SignWhiteEmail, verdict.Trusted, MethodWhiteEmail},
+		{"black client IP", group("", "192.0.2.1", true), 0, "x@y.z", "192.0.2.1", SignBlackIP, verdict.Blacklisted, MethodBlackIP},
+		{"black IPv6 relay within depth", group("", "2001:db8::/64", true), 1, "x@y.z", "192.0.2.1", SignBlackIP, verdict.Blacklisted, MethodBlackIP},
+		{"black relay beyond depth", group("", "198.51.100.0/24", true), 1, "x@y.z", "192.0.2.1", "", 0, ""},
+		{"black relay at depth 2", group("", "198.51.100.0/24", true), 2, "x@y.z", "192.0.2.1", SignBlackIP, verdict.Blacklisted, MethodBlackIP},
+		{"white relay is not trusted", group("198.51.100.9", "", true), 2, "x@y.z", "192.0.2.1", "", 0, ""},
+		{"lists off", group("x@y.z", "", false), 0, "x@y.z", "192.0.2.1", "", 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := &engine.Input{ScanID: "t", Msg: msg, Group: tt.g, Env: &engine.Envelope{MailFrom: tt.from, ClientIP: netip.MustParseAddr(tt.ip)}}
-			r, err := New().Run(context.Background(), in)
+			r, err := New(relays.New(tt.received, nil)).Run(context.Background(), in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,28 +75,16 @@ func TestRun(t *testing.T) {
 	}
 }
 
-func TestRelayIPs(t *testing.T) {
-	msg := message.Parse([]byte("Received: from x (x [10.0.0.1]) by y ([10.9.9.9])\n"+
-		"Received: by local with LMTP\n"+
-		"Received: from z (helo [192.0.2.5]) (z [::ffff:192.0.2.6]) by q\n"+
-		"Subject: s\n\nb\n"), message.DefaultLimits)
-	got := RelayIPs(msg, 5)
-	want := []netip.Addr{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("192.0.2.5")}
-	if !slices.Equal(got, want) {
-		t.Errorf("RelayIPs = %v, want %v", got, want)
-	}
-	if got := RelayIPs(msg, 0); got != nil {
-		t.Errorf("depth 0 = %v", got)
-	}
-}
-
-func FuzzRelayIPs(f *testing.F) {
+func FuzzSenders(f *testing.F) {
 	f.Add("Received: from x (x [10.0.0.1]) by y\nFrom: a@b.c\n\nb")
 	f.Add("Received: from x ([IPv6:2001:db8::1])\nFrom: \"x\" <a@b.c>, <d@e.f>\n\n")
 	f.Add("From: =?utf-8?q?=E2=82=AC?= <a@b.c>\n\n")
 	f.Fuzz(func(t *testing.T, raw string) {
 		msg := message.Parse([]byte(raw), message.DefaultLimits)
-		RelayIPs(msg, 50)
-		Senders(&engine.Envelope{MailFrom: "x@y.z"}, msg)
+		for _, s := range Senders(&engine.Envelope{MailFrom: "x@y.z"}, msg) {
+			if s.Addr == "" || strings.ContainsAny(s.Addr, "<>") {
+				t.Fatalf("sender %q", s.Addr)
+			}
+		}
 	})
 }
