@@ -256,3 +256,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIssuerKeys: issuer key texts from config files and key files never
+// crash their parsers, and an accepted public key round-trips.
+func FuzzIssuerKeys(f *testing.F) {
+	priv := testIssuer("golden")
+	f.Add(FormatPublicKey(priv.Public().(ed25519.PublicKey)))
+	f.Add(string(FormatPrivateKey(priv)))
+	f.Add("ed25519:")
+	f.Fuzz(func(t *testing.T, s string) {
+		if pub, err := ParsePublicKey(s); err == nil {
+			if again, err := ParsePublicKey(FormatPublicKey(pub)); err != nil || !again.Equal(pub) {
+				t.Fatalf("%q does not round-trip", s)
+			}
+		}
+		if sk, err := ParsePrivateKey([]byte(s)); err == nil && len(sk) != ed25519.PrivateKeySize {
+			t.Fatalf("%q gave a private key of %d bytes", s, len(sk))
+		}
+	})
+}

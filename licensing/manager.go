@@ -459,6 +459,7 @@ func (m *Manager) run() {
 	defer flush.Stop()
 	rescan := time.NewTicker(m.cfg.RescanInterval.D())
 	defer rescan.Stop()
+	m.log.Info("licence state", "state", m.State(), "dir", m.dir)
 	m.logWarnings()
 	for {
 		select {
