@@ -3,6 +3,8 @@ package lists
 import (
 	"context"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,6 +25,21 @@ func group(white, black string, on bool) *policy.Group {
 		s.Black = addrlist.MustNew(black)
 	}
 	return &policy.Group{ID: 1, Name: "All", Settings: s}
+}
+
+func TestSendersBrokenFrom(t *testing.T) {
+	raw, err := os.ReadFile("testdata/from-broken.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range Senders(&engine.Envelope{MailFrom: "<Bounce@Lottery.test>"}, message.Parse(raw, message.DefaultLimits)) {
+		got = append(got, s.Where+" "+s.Addr)
+	}
+	want := []string{"envelope sender Bounce@Lottery.test", "From prize@lottery.test", "From last@example.org"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("Senders = %q, want %q", got, want)
+	}
 }
 
 func TestRun(t *testing.T) {
@@ -76,6 +93,14 @@ func TestRun(t *testing.T) {
 }
 
 func FuzzSenders(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.eml")
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
 	f.Add("Received: from x (x [10.0.0.1]) by y\nFrom: a@b.c\n\nb")
 	f.Add("Received: from x ([IPv6:2001:db8::1])\nFrom: \"x\" <a@b.c>, <d@e.f>\n\n")
 	f.Add("From: =?utf-8?q?=E2=82=AC?= <a@b.c>\n\n")
