@@ -82,7 +82,7 @@ func (c *Config) Validate() []error {
 	var errs []error
 	for i, ns := range c.Nameservers {
 		if _, err := ParseNameserver(ns); err != nil {
-			errs = append(errs, conf.Errorf(fmt.Sprintf("nameservers[%d]", i), "%v", err))
+			errs = append(errs, conf.Errorf("nameservers", "entry %d: %v", i+1, err))
 		}
 	}
 	if c.Timeout.D() < 10*time.Millisecond || c.Timeout.D() > time.Minute {
@@ -111,7 +111,7 @@ func (c *Config) Validate() []error {
 	}
 	for i, r := range c.TrustedRelays {
 		if _, err := ParsePrefix(r); err != nil {
-			errs = append(errs, conf.Errorf(fmt.Sprintf("trusted_relays[%d]", i), "%v", err))
+			errs = append(errs, conf.Errorf("trusted_relays", "entry %d: %v", i+1, err))
 		}
 	}
 	return errs

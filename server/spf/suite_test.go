@@ -10,8 +10,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,7 +71,7 @@ func TestRFC7208Suite(t *testing.T) {
 		t.Fatalf("read the suite: %v", err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	passed, failed, excepted := 0, 0, 0
+	var passed, failed, excepted atomic.Int64
 	for {
 		var doc suiteDoc
 		if err := dec.Decode(&doc); err != nil {
@@ -80,73 +80,76 @@ func TestRFC7208Suite(t *testing.T) {
 			}
 			t.Fatalf("parse the suite: %v", err)
 		}
-		zone := buildZone(t, doc.Zonedata)
-		srv := serveZone(t, zone)
-		cfg := dns.DefaultConfig()
-		cfg.Nameservers = []string{srv}
-		cfg.Timeout = conf.Duration(100 * time.Millisecond)
-		cfg.Retries = 0
-		r, err := dns.New(cfg, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		names := make([]string, 0, len(doc.Tests))
-		for n := range doc.Tests {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			tc := doc.Tests[name]
-			var want []string
-			if tc.Result.Kind == yaml.SequenceNode {
-				_ = tc.Result.Decode(&want)
-			} else {
-				want = []string{tc.Result.Value}
+		// The tests of one scenario run in parallel against its zone, so a
+		// TIMEOUT test costs one query timeout in all.
+		t.Run(doc.Description, func(t *testing.T) {
+			zone := buildZone(t, doc.Zonedata)
+			srv := serveZone(t, zone)
+			cfg := dns.DefaultConfig()
+			cfg.Nameservers = []string{srv}
+			cfg.Timeout = conf.Duration(time.Second)
+			cfg.Retries = 0
+			r, err := dns.New(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
 			}
-			ok := t.Run(name, func(t *testing.T) {
-				if why, skip := suiteExceptions[name]; skip {
-					t.Skip(why)
+			t.Cleanup(r.Close)
+			for name, tc := range doc.Tests {
+				var want []string
+				if tc.Result.Kind == yaml.SequenceNode {
+					_ = tc.Result.Decode(&want)
+				} else {
+					want = []string{tc.Result.Value}
 				}
-				o := spf.Check(context.Background(), r, spf.Request{
-					IP: mustIP(t, tc.Host), MailFrom: tc.MailFrom, Helo: tc.Helo,
-					Now: time.Unix(1700000000, 0),
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					if why, skip := suiteExceptions[name]; skip {
+						excepted.Add(1)
+						t.Skip(why)
+					}
+					defer func() {
+						if t.Failed() {
+							failed.Add(1)
+						} else {
+							passed.Add(1)
+						}
+					}()
+					runSuiteTest(t, r, doc.Description, name, tc, want)
 				})
-				got := string(o.Result)
-				match := false
-				for _, w := range want {
-					match = match || w == got
-				}
-				if !match {
-					t.Errorf("%s (%s): result %s (%v, mechanism %q), want %v\n%s", doc.Description, name, got, o.Err, o.Mechanism, want, tc.Description)
-					return
-				}
-				if tc.Explanation != "" && got == "fail" {
-					wantExp := tc.Explanation
-					if wantExp == "DEFAULT" {
-						wantExp = spf.DefaultExplanation
-					}
-					same := o.Explanation == wantExp
-					if _, fold := explanationFoldCase[name]; fold {
-						same = strings.EqualFold(o.Explanation, wantExp)
-					}
-					if !same {
-						t.Errorf("%s: explanation %q, want %q", name, o.Explanation, wantExp)
-					}
-				}
-			})
-			switch {
-			case suiteExceptions[name] != "":
-				excepted++
-			case ok:
-				passed++
-			default:
-				failed++
 			}
-		}
-		r.Close()
+		})
 	}
-	t.Logf("RFC 7208 suite: %d passed, %d failed, %d listed exceptions", passed, failed, excepted)
-	fmt.Printf("RFC 7208 suite: %d passed, %d failed, %d listed exceptions\n", passed, failed, excepted)
+	t.Logf("RFC 7208 suite: %d passed, %d failed, %d listed exceptions", passed.Load(), failed.Load(), excepted.Load())
+	fmt.Printf("RFC 7208 suite: %d passed, %d failed, %d listed exceptions\n", passed.Load(), failed.Load(), excepted.Load())
+}
+
+func runSuiteTest(t *testing.T, r *dns.Resolver, scenario, name string, tc suiteTest, want []string) {
+	o := spf.Check(context.Background(), r, spf.Request{
+		IP: mustIP(t, tc.Host), MailFrom: tc.MailFrom, Helo: tc.Helo,
+		Now: time.Unix(1700000000, 0),
+	})
+	got := string(o.Result)
+	match := false
+	for _, w := range want {
+		match = match || w == got
+	}
+	if !match {
+		t.Errorf("%s (%s): result %s (%v, mechanism %q), want %v\n%s", scenario, name, got, o.Err, o.Mechanism, want, tc.Description)
+		return
+	}
+	if tc.Explanation != "" && got == "fail" {
+		wantExp := tc.Explanation
+		if wantExp == "DEFAULT" {
+			wantExp = spf.DefaultExplanation
+		}
+		same := o.Explanation == wantExp
+		if _, fold := explanationFoldCase[name]; fold {
+			same = strings.EqualFold(o.Explanation, wantExp)
+		}
+		if !same {
+			t.Errorf("%s: explanation %q, want %q", name, o.Explanation, wantExp)
+		}
+	}
 }
 
 func mustIP(t *testing.T, s string) netip.Addr {

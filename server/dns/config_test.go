@@ -1,0 +1,50 @@
+package dns
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scilla-mail/scilla/internal/conf"
+)
+
+type mainConfig struct {
+	DNS Config `yaml:"dns"`
+}
+
+func TestConfigDecode(t *testing.T) {
+	doc := "dns:\n  enabled: true\n  nameservers: [\"127.0.0.1\", \"[::1]:5353\"]\n  timeout: 500ms\n  deadline: 4s\n" +
+		"  received_headers_to_parse: 2\n  trusted_relays: [\"192.0.2.0/24\"]\n"
+	c := mainConfig{DNS: DefaultConfig()}
+	if err := conf.Decode("scillad.yaml", []byte(doc), &c); err != nil {
+		t.Fatal(err)
+	}
+	if !c.DNS.Enabled || c.DNS.Timeout.D() != 500*time.Millisecond || c.DNS.Deadline.D() != 4*time.Second ||
+		c.DNS.Retries != 2 || len(c.DNS.TrustedPrefixes()) != 1 {
+		t.Errorf("decoded %+v", c.DNS)
+	}
+	bad := "dns:\n  nameservers: [\"ns1\"]\n  retries: 11\n"
+	c = mainConfig{DNS: DefaultConfig()}
+	err := conf.Decode("scillad.yaml", []byte(bad), &c)
+	if err == nil || !strings.Contains(err.Error(), `scillad.yaml:2: dns.nameservers: entry 1: nameserver "ns1"`) ||
+		!strings.Contains(err.Error(), "scillad.yaml:3: dns.retries: must be between 0 and 10") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// TestDocsListEveryKey keeps docs/dns.md in step with Config.
+func TestDocsListEveryKey(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/dns.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ty := reflect.TypeOf(Config{})
+	for i := 0; i < ty.NumField(); i++ {
+		key := strings.Split(ty.Field(i).Tag.Get("yaml"), ",")[0]
+		if !strings.Contains(string(doc), "| `"+key+"` |") {
+			t.Errorf("docs/dns.md does not document dns.%s", key)
+		}
+	}
+}
