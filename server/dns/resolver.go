@@ -187,6 +187,11 @@ func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (*Answe
 		r.mu.Unlock()
 		select {
 		case <-c.done:
+			if c.err != nil && errors.Is(c.err, ErrTimeout) && ctx.Err() == nil {
+				// The first asker ran out of its own time (another
+				// message's deadline); this one still has time to ask.
+				return r.resolve(ctx, fqdn, qtype)
+			}
 			return c.ans, c.err
 		case <-ctx.Done():
 			return nil, r.ctxErr(ctx, fqdn, qtype)

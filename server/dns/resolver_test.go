@@ -3,9 +3,11 @@ package dns
 import (
 	"context"
 	"errors"
+	"fmt"
 	"github.com/scilla-mail/scilla/internal/conf"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -263,4 +265,64 @@ func counter(t *testing.T, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestSharedQueryOutlivesFirstAsker: a query merged with one whose context
+// ends early is asked again for the caller that still has time.
+func TestSharedQueryOutlivesFirstAsker(t *testing.T) {
+	srv := dnstest.Start(t)
+	srv.Add(t, `shared.test. A 192.0.2.50`)
+	srv.Timeout("shared.test")
+	r, _ := newTestResolver(t, srv, func(c *Config) { c.Timeout = conf.Duration(150 * time.Millisecond); c.Retries = 3 })
+	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.LookupA(short, "shared.test")
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	// The second asker starts while the first is in flight; the server
+	// starts answering after the first gave up.
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		srv.Answer("shared.test")
+	}()
+	ips, err := r.LookupA(context.Background(), "shared.test")
+	if err != nil || len(ips) != 1 {
+		t.Errorf("second asker: %v, %v", ips, err)
+	}
+	if err := <-done; !errors.Is(err, ErrTimeout) {
+		t.Errorf("first asker: %v, want timeout", err)
+	}
+}
+
+// FuzzTXT checks that character-strings with any octets survive miekg/dns's
+// presentation form and our unescaping unchanged.
+func FuzzTXT(f *testing.F) {
+	f.Add([]byte("v=spf1 -all"))
+	f.Add([]byte("a\\b\"c\x00\xff;"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if len(raw) > 255 {
+			raw = raw[:255]
+		}
+		var esc strings.Builder
+		for _, c := range raw {
+			fmt.Fprintf(&esc, "\\%03d", c)
+		}
+		m := new(mdns.Msg)
+		m.SetQuestion("x.test.", mdns.TypeTXT)
+		m.Answer = []mdns.RR{&mdns.TXT{Hdr: mdns.RR_Header{Name: "x.test.", Rrtype: mdns.TypeTXT, Class: 1}, Txt: []string{esc.String()}}}
+		wire, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back mdns.Msg
+		if err := back.Unpack(wire); err != nil {
+			t.Fatal(err)
+		}
+		if got := unescape(back.Answer[0].(*mdns.TXT).Txt[0]); got != string(raw) {
+			t.Fatalf("round trip %q → %q", raw, got)
+		}
+	})
 }

@@ -107,6 +107,13 @@ func (s *Server) AddRR(rr mdns.RR) {
 // Timeout makes queries for name go unanswered.
 func (s *Server) Timeout(name string) { s.set(s.timeout, name) }
 
+// Answer undoes Timeout for name.
+func (s *Server) Answer(name string) {
+	s.mu.Lock()
+	delete(s.timeout, mdns.Fqdn(strings.ToLower(name)))
+	s.mu.Unlock()
+}
+
 // ServFail makes queries for name answer SERVFAIL.
 func (s *Server) ServFail(name string) { s.set(s.servfail, name) }
 
