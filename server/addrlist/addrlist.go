@@ -16,6 +16,7 @@
 //	192.0.2.0/24  2001:db8::/32               a CIDR range
 //	192.0.2.*                                 an IP written with wildcards
 //
+// Internationalised domains match in either form (UTF-8 or punycode).
 // Matching is case-insensitive in both the local part and the domain: almost
 // every mail system treats local parts that way, and a list that missed
 // "John@" for "john@" would surprise the administrator. Lookups of exact
@@ -34,6 +35,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // Kind is the kind of a list entry.
@@ -103,7 +106,7 @@ func ParseEntry(s string) (Entry, error) {
 		}
 	}
 	if at := strings.LastIndexByte(s, '@'); at >= 0 {
-		local, domain := strings.ToLower(s[:at]), strings.ToLower(s[at+1:])
+		local, domain := strings.ToLower(s[:at]), asciiDomain(strings.ToLower(s[at+1:]))
 		if domain == "" {
 			return e, fmt.Errorf("entry %q: missing domain after @ (allowed: user@domain, @domain, *@domain, with * and ? wildcards)", s)
 		}
@@ -400,7 +403,7 @@ func (l *List) MatchAddress(addr string) (entry string, ok bool) {
 	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
 		local, domain = addr[:at], addr[at+1:]
 	}
-	domain = strings.TrimSuffix(domain, ".")
+	domain = asciiDomain(strings.TrimSuffix(domain, "."))
 	if domain != "" {
 		if e, ok := l.emails[local+"@"+domain]; ok {
 			return e, true
@@ -447,7 +450,7 @@ func (l *List) MatchDomain(domain string) (entry string, ok bool) {
 	if l.all {
 		return "*", true
 	}
-	domain = strings.TrimSuffix(lower(domain), ".")
+	domain = asciiDomain(strings.TrimSuffix(lower(domain), "."))
 	if e, ok := l.domains[domain]; ok {
 		return e, true
 	}
@@ -535,6 +538,33 @@ func (l *List) MatchIP(ip netip.Addr) (entry string, ok bool) {
 		}
 	}
 	return "", false
+}
+
+// asciiDomain writes the internationalised labels of a lower-case domain
+// in their ASCII (punycode, RFC 5891) form, so "bücher.example" and
+// "xn--bcher-kva.example" are the same domain. Labels with wildcards and
+// labels IDNA refuses stay as written.
+func asciiDomain(d string) string {
+	ascii := true
+	for i := 0; i < len(d); i++ {
+		if d[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return d
+	}
+	labels := strings.Split(d, ".")
+	for i, l := range labels {
+		if strings.ContainsAny(l, "*?") {
+			continue
+		}
+		if a, err := idna.Lookup.ToASCII(l); err == nil && a != "" {
+			labels[i] = a
+		}
+	}
+	return strings.Join(labels, ".")
 }
 
 // lower lower-cases s without allocating when it is already lower case ASCII.

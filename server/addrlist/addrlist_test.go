@@ -15,6 +15,7 @@ func TestMatchAddress(t *testing.T) {
 		j*@example.net info?@*.shop.test
 		*@mail?.test.org
 		x*@*corp.test
+		@bücher.example @xn--mller-kva.example
 	`)
 	tests := []struct {
 		addr, entry string
@@ -44,6 +45,9 @@ func TestMatchAddress(t *testing.T) {
 		{"x@eu.corp.test", "x*@*corp.test"},
 		{"x@badcorp.test", ""},
 		{"y@corp.test", ""},
+		{"kunde@xn--bcher-kva.example", "@bücher.example"},
+		{"kunde@BÜCHER.example", "@bücher.example"},
+		{"a@müller.example", "@xn--mller-kva.example"},
 	}
 	for _, tt := range tests {
 		e, ok := l.MatchAddress(tt.addr)
