@@ -48,3 +48,23 @@ func TestDocsListEveryKey(t *testing.T) {
 		}
 	}
 }
+
+func TestOpen(t *testing.T) {
+	c := DefaultConfig()
+	c.Nameservers = []string{"127.0.0.1:1"}
+	r, err := Open(c, nil)
+	if r != nil || err != nil {
+		t.Errorf("disabled: Open = %v, %v; want nil, nil", r, err)
+	}
+	r.Close()
+	c.Enabled = true
+	r, err = Open(c, nil)
+	if r == nil || err != nil {
+		t.Fatalf("enabled: Open = %v, %v", r, err)
+	}
+	r.Close()
+	c.Retries = -1
+	if _, err := Open(c, nil); err == nil {
+		t.Error("invalid config accepted")
+	}
+}

@@ -89,7 +89,16 @@ type call struct {
 	err  error
 }
 
-// New builds a resolver from cfg; metrics are registered on reg (nil for
+// Open returns the resolver of the "dns" section, or nil (DNS checks off)
+// when cfg.Enabled is false. Metrics are registered on reg (nil for none).
+func Open(cfg Config, reg prometheus.Registerer) (*Resolver, error) {
+	if !cfg.Enabled {
+		return nil, nil
+	}
+	return New(cfg, reg)
+}
+
+// New builds a resolver from cfg whether or not it is enabled; metrics are registered on reg (nil for
 // none). Nameservers default to those of /etc/resolv.conf.
 func New(cfg Config, reg prometheus.Registerer) (*Resolver, error) {
 	if errs := cfg.Validate(); len(errs) > 0 {
@@ -141,9 +150,9 @@ func New(cfg Config, reg prometheus.Registerer) (*Resolver, error) {
 	return r, nil
 }
 
-// Close releases the cache.
+// Close releases the cache. A nil resolver is fine.
 func (r *Resolver) Close() {
-	if r.cache != nil {
+	if r != nil && r.cache != nil {
 		r.cache.Close()
 	}
 }
