@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/scilla-mail/scilla/internal/conf"
+	"github.com/scilla-mail/scilla/server/dns"
 	"github.com/scilla-mail/scilla/server/grpcapi"
 	"github.com/scilla-mail/scilla/server/pool"
 )
@@ -28,6 +29,7 @@ type Config struct {
 	Log     Log         `yaml:"log"`
 	Metrics Metrics     `yaml:"metrics"`
 	Admin   Admin       `yaml:"admin"`
+	DNS     dns.Config  `yaml:"dns"`
 	// Client is the section read by the mail-server plug-ins (see the
 	// clients documentation); scillad ignores it so one file can serve both.
 	Client yaml.Node `yaml:"client,omitempty"`
@@ -134,6 +136,7 @@ func Default() *Config {
 		Scan:  Scan{Deadline: conf.Duration(25 * time.Second)},
 		Log:   Log{Level: "info", Format: "text"},
 		Admin: Admin{Socket: "scillad.sock"},
+		DNS:   dns.DefaultConfig(),
 	}
 }
 

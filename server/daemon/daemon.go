@@ -29,6 +29,7 @@ import (
 	"github.com/scilla-mail/scilla/server/check"
 	"github.com/scilla-mail/scilla/server/config"
 	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/dns"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/grpcapi"
 	"github.com/scilla-mail/scilla/server/message"
@@ -51,8 +52,9 @@ type Daemon struct {
 	nets    *grpcapi.Networks
 	servers []*grpcapi.Server // one, or a TLS one for tcp and a plain one for unix
 	lis     []served
-	metrics *http.Server
-	started time.Time
+	metrics  *http.Server
+	resolver *dns.Resolver
+	started  time.Time
 }
 
 // NewLogger returns the logger for a log config writing to w.
@@ -97,9 +99,16 @@ func New(cfg *config.Config, o Options) (*Daemon, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	deps := check.Deps{Log: log, DNS: cfg.DNS}
+	if cfg.DNS.Enabled {
+		if deps.Resolver, err = dns.New(cfg.DNS, reg); err != nil {
+			return nil, fmt.Errorf("dns: %w", err)
+		}
+		d.resolver = deps.Resolver
+	}
 	checks := o.Checks
 	if checks == nil {
-		checks = check.All(check.Deps{Log: log})
+		checks = check.All(deps)
 	}
 	d.pool = pool.New(cfg.Pool)
 	d.eng = engine.New(engine.Options{
@@ -277,6 +286,9 @@ func (d *Daemon) shutdown() {
 	if d.metrics != nil {
 		_ = d.metrics.Close()
 	}
+	if d.resolver != nil {
+		d.resolver.Close()
+	}
 	d.log.Info("stopped")
 }
 
@@ -316,9 +328,10 @@ func (d *Daemon) Reload(context.Context) ([]string, error) {
 	if old.DB.Version != db.Version {
 		d.log.Info("database changed", "from", old.DB.Version, "to", db.Version)
 	}
-	if fmt.Sprint(cfg.Server.Listen) != fmt.Sprint(d.cfg.Server.Listen) || cfg.Metrics.Listen != d.cfg.Metrics.Listen || cfg.Server.StateDir != d.cfg.Server.StateDir {
-		d.log.Warn("listen addresses and state_dir change only on restart")
-		done = append(done, "listen addresses, metrics address and state_dir unchanged until restart")
+	if fmt.Sprint(cfg.Server.Listen) != fmt.Sprint(d.cfg.Server.Listen) || cfg.Metrics.Listen != d.cfg.Metrics.Listen ||
+		cfg.Server.StateDir != d.cfg.Server.StateDir || fmt.Sprint(cfg.DNS) != fmt.Sprint(d.cfg.DNS) || cfg.Server.TLS != d.cfg.Server.TLS {
+		d.log.Warn("listen addresses, TLS, state_dir and the dns section change only on restart")
+		done = append(done, "listen addresses, TLS, metrics address, state_dir and dns unchanged until restart")
 	}
 	d.cfg = cfg
 	d.log.Info("reloaded", "parts", done)
