@@ -102,7 +102,7 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 		errs = append(errs, fmt.Errorf("dkim: verify: %w", err))
 	}
 	var passed []string
-	failed := false
+	failed, tempFailed := false, false
 	for _, v := range verifs {
 		dr := &authres.DKIMResult{Domain: v.Domain, Identifier: v.Identifier}
 		switch {
@@ -110,7 +110,7 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 			dr.Value = authres.ResultPass
 			passed = append(passed, strings.ToLower(v.Domain))
 		case dkim.IsTempFail(v.Err):
-			dr.Value = authres.ResultTempError
+			dr.Value, tempFailed = authres.ResultTempError, true
 			errs = append(errs, fmt.Errorf("dkim d=%s: %w", v.Domain, v.Err))
 		case dkim.IsPermFail(v.Err):
 			dr.Value, failed = authres.ResultPermError, true
@@ -135,7 +135,8 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 
 	// DMARC.
 	if from, ok := fromDomain(in.Msg.Header.Get("From")); ok {
-		dr, sign, err := c.dmarc(ctx, from, passed, o, haveSPF)
+		unknown := tempFailed || (haveSPF && o.Result == rfc7208.TempError)
+		dr, sign, err := c.dmarc(ctx, from, passed, o, haveSPF, unknown)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -151,7 +152,9 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 }
 
 // dmarc evaluates the From domain's policy (RFC 7489 §6.6).
-func (c *Check) dmarc(ctx context.Context, from string, dkimPassed []string, o rfc7208.Outcome, haveSPF bool) (*authres.DMARCResult, *engine.Sign, error) {
+// unknown says an SPF or DKIM result could not be had (temperror): then a
+// failure is a temperror too, not a policy failure (§6.6.2).
+func (c *Check) dmarc(ctx context.Context, from string, dkimPassed []string, o rfc7208.Outcome, haveSPF, unknown bool) (*authres.DMARCResult, *engine.Sign, error) {
 	lookup := txtLookup(dns.WithZone(ctx, "dmarc"), c.r)
 	org := orgDomain(from)
 	rec, err := dmarc.LookupWithOptions(from, &dmarc.LookupOptions{LookupTXT: lookup})
@@ -189,6 +192,10 @@ func (c *Check) dmarc(ctx context.Context, from string, dkimPassed []string, o r
 	if pass {
 		dr.Value = authres.ResultPass
 		return dr, &engine.Sign{Name: "DMARC_PASS", Score: ScoreDMARCPass, Method: "DMARC", Desc: "DMARC pass for " + from}, nil
+	}
+	if unknown {
+		dr.Value = authres.ResultTempError
+		return dr, nil, nil
 	}
 	dr.Value = authres.ResultFail
 	p := rec.Policy

@@ -170,6 +170,13 @@ func TestDKIMAndDMARC(t *testing.T) {
 		})
 	}
 
+	t.Run("key lookup timeout makes DMARC temperror, not fail", func(t *testing.T) {
+		res, err := f.run(t, sign(t, base, "slow.example", "ed", edKey), "203.0.113.5", "")
+		ar := res.Headers[0].Value
+		if err == nil || len(res.Signs) != 0 || !strings.Contains(ar, "dkim=temperror") || !strings.Contains(ar, "dmarc=temperror") {
+			t.Errorf("got %v %s, %v", res.Signs, ar, err)
+		}
+	})
 	t.Run("key lookup timeout is temperror, no sign", func(t *testing.T) {
 		res, err := f.run(t, sign(t, withFrom("x@nopolicy.example"), "slow.example", "ed", edKey), "203.0.113.5", "")
 		if err == nil || len(res.Signs) != 0 || !strings.Contains(res.Headers[0].Value, "dkim=temperror") {
