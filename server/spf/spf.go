@@ -95,6 +95,10 @@ func Check(ctx context.Context, r Resolver, req Request) Outcome {
 		st.now = time.Now()
 	}
 	o := Outcome{Identity: "mailfrom"}
+	if !st.ip.IsValid() {
+		o.Result, o.Err = None, errors.New("spf: no client IP to check")
+		return o
+	}
 	sender := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(req.MailFrom), "<"), ">")
 	if sender == "" {
 		o.Identity = "helo"
