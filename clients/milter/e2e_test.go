@@ -26,7 +26,7 @@ type rig struct {
 
 // startRig runs sink ← Postfix ← scilla-milter (socket kind "unix" or
 // "inet") ← scanner.
-func startRig(t *testing.T, kind string, main map[string]string, milterArgs ...string) *rig {
+func startRig(t testing.TB, kind string, main map[string]string, milterArgs ...string) *rig {
 	pt.Require(t)
 	bin := pt.Build(t, "./clients/milter/cmd/scilla-milter")
 	var listen, check string
@@ -49,10 +49,12 @@ func startRig(t *testing.T, kind string, main map[string]string, milterArgs ...s
 		mainCF[k] = v
 	}
 	r.milter = pt.StartProcess(t, "scilla-milter", check, bin, append([]string{"-listen", listen, "-socket-mode", "0666"}, milterArgs...)...)
-	r.pf = pt.Start(t, pt.Config{
-		Relay: "lmtp:inet:" + r.sink.Addr,
-		Main:  mainCF,
-	})
+	relay := "lmtp:inet:" + r.sink.Addr
+	if v, ok := mainCF["relay"]; ok {
+		relay = v
+		delete(mainCF, "relay")
+	}
+	r.pf = pt.Start(t, pt.Config{Relay: relay, Main: mainCF})
 	return r
 }
 
