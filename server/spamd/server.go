@@ -312,6 +312,9 @@ func writeRspamc(w *bufio.Writer, req *Request, res *result) {
 	fmt.Fprintf(w, "RSPAMD/1.3 0 EX_OK\r\n")
 	fmt.Fprintf(w, "Metric: default; %s; %.2f / %.2f / %.2f\r\n", trueFalse(res.Spam), res.Score, res.Required, res.Required)
 	fmt.Fprintf(w, "Action: %s\r\n", res.Action)
+	// Repeated under Scilla's name so one Exim ACL works with both
+	// variants (SpamAssassin's has no action; see deploy/exim).
+	fmt.Fprintf(w, "Scilla-Action: %s\r\n", res.Action)
 	for _, r := range res.Group.GetRules() {
 		fmt.Fprintf(w, "Symbol: %s(%.2f)\r\n", headerSafe(r.GetName()), r.GetScore())
 	}

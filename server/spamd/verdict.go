@@ -134,7 +134,7 @@ func (r *result) symbols() string {
 func (r *result) report() string {
 	var b strings.Builder
 	if r.Group == nil {
-		fmt.Fprintf(&b, "Scilla: not scanned: %s\n", r.Note)
+		fmt.Fprintf(&b, "Scilla: not scanned: %s\nScilla-Action: %s\n", r.Note, r.Action)
 		return b.String()
 	}
 	g := r.Group
@@ -149,7 +149,8 @@ func (r *result) report() string {
 	if r.ScanID != "" {
 		fmt.Fprintf(&b, ", scan %s", r.ScanID)
 	}
-	b.WriteString("\n\n")
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "Scilla-Action: %s\n\n", r.Action)
 	fmt.Fprintf(&b, "Content analysis details:   (%.1f points, %.1f required)\n\n", r.Score, r.Required)
 	b.WriteString(" pts rule name              description\n")
 	b.WriteString("---- ---------------------- --------------------------------------------------\n")
