@@ -10,12 +10,10 @@
 package bayes
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 )
 
@@ -118,15 +116,18 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	if !bytes.HasPrefix(b, []byte(magic)) {
 		return nil, fmt.Errorf("%w: missing %s header", ErrFormat, magic)
 	}
-	r := bufio.NewReader(bytes.NewReader(b[len(magic):]))
+	rest := b[len(magic):]
+	// get reads one uvarint, refusing overlong encodings so that every
+	// accepted table has exactly one encoding.
 	get := func(what string, limit uint64) (uint64, error) {
-		v, err := binary.ReadUvarint(r)
-		if err != nil {
-			return 0, fmt.Errorf("%w: reading %s: %v", ErrFormat, what, err)
+		v, n := binary.Uvarint(rest)
+		if n <= 0 || n != len(binary.AppendUvarint(nil, v)) {
+			return 0, fmt.Errorf("%w: reading %s", ErrFormat, what)
 		}
 		if v > limit {
 			return 0, fmt.Errorf("%w: %s %d out of range", ErrFormat, what, v)
 		}
+		rest = rest[n:]
 		return v, nil
 	}
 	const maxCount = 1<<32 - 1
@@ -142,17 +143,18 @@ func UnmarshalModel(b []byte) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Spam: uint32(spam), Ham: uint32(ham), tokens: make(map[string]Counts, n)}
+	m := &Model{Spam: uint32(spam), Ham: uint32(ham), tokens: make(map[string]Counts, min(n, 1<<20))}
 	var prev string
 	for i := uint64(0); i < n; i++ {
 		l, err := get("token length", 1024)
 		if err != nil {
 			return nil, err
 		}
-		tb := make([]byte, l)
-		if _, err := io.ReadFull(r, tb); err != nil {
-			return nil, fmt.Errorf("%w: reading token: %v", ErrFormat, err)
+		if uint64(len(rest)) < l {
+			return nil, fmt.Errorf("%w: token cut short", ErrFormat)
 		}
+		tb := rest[:l]
+		rest = rest[l:]
 		s, err := get("spam count", spam)
 		if err != nil {
 			return nil, err
@@ -168,7 +170,7 @@ func UnmarshalModel(b []byte) (*Model, error) {
 		prev = tok
 		m.tokens[tok] = Counts{Spam: uint32(s), Ham: uint32(h)}
 	}
-	if _, err := r.ReadByte(); err != io.EOF {
+	if len(rest) > 0 {
 		return nil, fmt.Errorf("%w: trailing bytes", ErrFormat)
 	}
 	return m, nil

@@ -4,6 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/mail"
+	"sort"
+	"time"
 
 	"github.com/scilla-mail/scilla/server/bayes"
 	"github.com/scilla-mail/scilla/server/contentdb/corpus"
@@ -23,6 +26,7 @@ func runCV(args []string, out io.Writer) error {
 	maxClues := fs.Int("clues", bayes.DefaultParams().MaxClues, "max clues")
 	verbose := fs.Bool("v", false, "list the worst-rated messages")
 	explain := fs.String("explain", "", "print the strongest clues of this list entry")
+	temporal := fs.Bool("temporal", false, "one split by time instead of k folds: train on the older 60% of spam (by Date) and 4/5 of ham, test on the newer spam and the rest of ham; measures how the classifier ages")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,16 +43,43 @@ func runCV(args []string, out io.Writer) error {
 	cl := bayes.NewClassifier(p)
 	var scored, scoredLO, scoredMix []corpus.Scored
 	var paths []string
-	for f := 0; f < *k; f++ {
+	inTest := func(f, i int) bool { return i%*k == f }
+	folds := *k
+	if *temporal {
+		folds = 1
+		type dated struct {
+			i int
+			t time.Time
+		}
+		var spam []dated
+		for i, it := range items {
+			if it.Spam {
+				d, _ := mail.ParseDate(message.Parse(it.Raw, message.DefaultLimits).Header.Get("Date"))
+				spam = append(spam, dated{i, d})
+			}
+		}
+		sort.SliceStable(spam, func(a, b int) bool { return spam[a].t.Before(spam[b].t) })
+		newer := map[int]bool{}
+		for _, d := range spam[len(spam)*6/10:] {
+			newer[d.i] = true
+		}
+		inTest = func(_, i int) bool {
+			if items[i].Spam {
+				return newer[i]
+			}
+			return i%5 == 0
+		}
+	}
+	for f := 0; f < folds; f++ {
 		b := bayes.NewBuilder()
 		for i, it := range items {
-			if i%*k != f {
+			if !inTest(f, i) {
 				b.Add(it.Spam, toks[i])
 			}
 		}
 		m := b.Model(1)
 		for i, it := range items {
-			if i%*k == f {
+			if inTest(f, i) {
 				r := cl.Classify(toks[i], m)
 				if it.Path == *explain {
 					fmt.Fprintf(out, "%s: prob %.5f logodds %.3f, %d tokens, %d clues\n", it.Path, r.Prob, r.LogOdds, len(toks[i]), len(r.Clues))

@@ -1,0 +1,100 @@
+package bayes
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/scilla-mail/scilla/server/message"
+)
+
+func toks(t *testing.T, name string) []string {
+	return Tokens(message.Parse(read(t, name), message.DefaultLimits))
+}
+
+func TestClassifyLearnsBothWays(t *testing.T) {
+	b := NewBuilder()
+	for range 5 {
+		b.Add(true, toks(t, "spam1.eml"))
+		b.Add(false, toks(t, "ham1.eml"))
+	}
+	m := b.Model(1)
+	cl := NewClassifier(DefaultParams())
+	if p := cl.Classify(toks(t, "spam1.eml"), m).Prob; p < 0.99 {
+		t.Errorf("trained spam rated %.4f", p)
+	}
+	if p := cl.Classify(toks(t, "ham1.eml"), m).Prob; p > 0.01 {
+		t.Errorf("trained ham rated %.4f", p)
+	}
+	// No training at all: no evidence.
+	if p := cl.Classify(toks(t, "spam1.eml"), NewBuilder().Model(1)).Prob; p != 0.5 {
+		t.Errorf("untrained rated %.4f", p)
+	}
+	// Local counts add to the database's: learning the ham as spam (ten
+	// times the evidence) flips it.
+	local := NewBuilder()
+	for range 50 {
+		local.Add(true, toks(t, "ham1.eml"))
+	}
+	if p := cl.Classify(toks(t, "ham1.eml"), m, local.Model(1)).Prob; p < 0.5 {
+		t.Errorf("local spam learning ignored: %.4f", p)
+	}
+}
+
+func TestModelRoundTrip(t *testing.T) {
+	b := NewBuilder()
+	b.Add(true, toks(t, "spam1.eml"))
+	b.Add(false, toks(t, "ham1.eml"))
+	m := b.Model(1)
+	enc, _ := m.MarshalBinary()
+	enc2, _ := b.Model(1).MarshalBinary()
+	if !bytes.Equal(enc, enc2) {
+		t.Fatal("encoding is not deterministic")
+	}
+	got, err := UnmarshalModel(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Len() != m.Len() || got.Spam != 1 || got.Ham != 1 || got.Lookup("mortgage") != m.Lookup("mortgage") {
+		t.Errorf("round trip differs: %d/%d tokens", got.Len(), m.Len())
+	}
+	for _, bad := range [][]byte{nil, []byte("SCBAYES1"), enc[:len(enc)-1], append(append([]byte{}, enc...), 0)} {
+		if _, err := UnmarshalModel(bad); err == nil {
+			t.Errorf("accepted %d bad bytes", len(bad))
+		}
+	}
+}
+
+func TestTokensPrefixesAndLimits(t *testing.T) {
+	got := map[string]bool{}
+	for _, tk := range toks(t, "spam1.eml") {
+		got[tk] = true
+	}
+	for _, want := range []string{"s:mortgage", "mortgage", "from:dom:offers-example.biz", "url:dom:offers-example.biz", "to:undisclosed", "h:message-id"} {
+		if !got[want] {
+			t.Errorf("missing token %q", want)
+		}
+	}
+	long := "Subject: x\r\n\r\n" + string(bytes.Repeat([]byte("word "), 100000))
+	if n := len(Tokens(message.Parse([]byte(long), message.DefaultLimits))); n > maxTokens {
+		t.Errorf("%d tokens", n)
+	}
+}
+
+func FuzzUnmarshalModel(f *testing.F) {
+	b := NewBuilder()
+	b.Add(true, []string{"a", "bb", "ccc"})
+	b.Add(false, []string{"bb"})
+	enc, _ := b.Model(1).MarshalBinary()
+	f.Add(enc)
+	f.Add([]byte("SCBAYES1\x01\x01\x05"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := UnmarshalModel(data)
+		if err != nil {
+			return
+		}
+		again, _ := m.MarshalBinary()
+		if !bytes.Equal(again, data) {
+			t.Errorf("accepted input does not re-encode identically")
+		}
+	})
+}

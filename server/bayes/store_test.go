@@ -1,0 +1,112 @@
+package bayes
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/scilla-mail/scilla/server/message"
+)
+
+func read(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestStoreLearnIdempotentRelabelPersist(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "learn.db")
+	s, err := OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spam, ham := read(t, "spam1.eml"), read(t, "ham1.eml")
+	steps := []struct {
+		name      string
+		label     Label
+		msgs      [][]byte
+		want      LearnResult
+		spamToken Counts // counts of "mortgage" afterwards
+	}{
+		{"learn spam", LabelSpam, [][]byte{spam}, LearnResult{Learned: 1, SpamTotal: 1}, Counts{Spam: 1}},
+		{"same again is unchanged", LabelSpam, [][]byte{spam}, LearnResult{Unchanged: 1, SpamTotal: 1}, Counts{Spam: 1}},
+		{"twice in one call counts once", LabelHam, [][]byte{ham, ham}, LearnResult{Learned: 1, Unchanged: 1, SpamTotal: 1, HamTotal: 1}, Counts{Spam: 1}},
+		{"relabel moves counts", LabelHam, [][]byte{spam}, LearnResult{Relabelled: 1, HamTotal: 2}, Counts{Ham: 1}},
+		{"forget removes", LabelForget, [][]byte{spam}, LearnResult{Learned: 1, HamTotal: 1}, Counts{}},
+		{"forget unknown is unchanged", LabelForget, [][]byte{spam}, LearnResult{Unchanged: 1, HamTotal: 1}, Counts{}},
+		{"learn spam again", LabelSpam, [][]byte{spam}, LearnResult{Learned: 1, SpamTotal: 1, HamTotal: 1}, Counts{Spam: 1}},
+	}
+	for _, st := range steps {
+		got, err := s.Learn(ctx, "", st.label, st.msgs)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got != st.want {
+			t.Errorf("%s: got %+v, want %+v", st.name, got, st.want)
+		}
+		if c := s.Source("").Lookup("mortgage"); c != st.spamToken {
+			t.Errorf("%s: mortgage counts %+v, want %+v", st.name, c, st.spamToken)
+		}
+	}
+	// Learned counts survive a restart.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if sp, h := s.Totals(""); sp != 1 || h != 1 {
+		t.Errorf("after reopen totals %d/%d, want 1/1", sp, h)
+	}
+	if c := s.Source("").Lookup("mortgage"); c != (Counts{Spam: 1}) {
+		t.Errorf("after reopen mortgage %+v", c)
+	}
+	if got, _ := s.Learn(ctx, "", LabelSpam, [][]byte{spam}); got.Unchanged != 1 {
+		t.Errorf("after reopen the message must still be known: %+v", got)
+	}
+	if _, err := s.Learn(ctx, "", Label(9), [][]byte{spam}); err == nil {
+		t.Error("unknown label accepted")
+	}
+}
+
+func TestStorePerDomain(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenStore(filepath.Join(t.TempDir(), "learn.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Learn(ctx, "Example.COM", LabelSpam, [][]byte{read(t, "spam1.eml")}); err != nil {
+		t.Fatal(err)
+	}
+	if c := s.Source("").Lookup("mortgage"); c != (Counts{}) {
+		t.Errorf("domain learning leaked into global: %+v", c)
+	}
+	if c := s.Source("example.com").Lookup("mortgage"); c != (Counts{Spam: 1}) {
+		t.Errorf("domain source: %+v", c)
+	}
+	if sp, _ := s.Source("example.com").Totals(); sp != 1 {
+		t.Errorf("domain totals %d", sp)
+	}
+}
+
+func TestMessageKeyIgnoresTraceHeaders(t *testing.T) {
+	raw := read(t, "spam1.eml")
+	again := append([]byte("Received: from relay.example.net by mx.example.com; Tue, 3 Sep 2002\r\nX-Spamtest-Status: SPAM\r\n"), raw...)
+	a := MessageKey(message.Parse(raw, message.DefaultLimits))
+	b := MessageKey(message.Parse(again, message.DefaultLimits))
+	if a != b {
+		t.Error("a re-delivered copy must have the same key")
+	}
+	c := MessageKey(message.Parse(read(t, "ham1.eml"), message.DefaultLimits))
+	if a == c {
+		t.Error("different messages share a key")
+	}
+}

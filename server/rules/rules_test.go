@@ -1,0 +1,163 @@
+package rules
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/scilla-mail/scilla/server/message"
+)
+
+func sample(t testing.TB) *Set {
+	t.Helper()
+	src, err := os.ReadFile("testdata/sample.rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Parse("sample.rules", string(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Compile(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestMatchCategories(t *testing.T) {
+	s := sample(t)
+	cases := []struct {
+		name string
+		msg  string
+		want []string
+	}{
+		{"drug in subject", "Subject: cheap VIAGRA!!\r\n\r\nhello", []string{"PHARMA_DRUG", "STYLE_SUBJ_BANG"}},
+		{"word boundary", "Subject: hi\r\n\r\nour specialist will call", nil},
+		{"phrase across line break", "Subject: hi\r\n\r\nget the lowest\r\n   mortgage   rates today", []string{"FIN_MORTGAGE"}},
+		{"regex after literal", "Subject: x\r\n\r\nOnline Pharmacy: no doctor's visit needed", []string{"PHARMA_ONLINE"}},
+		{"regex money", "Subject: x\r\n\r\nearn $150,000 a year", []string{"FIN_MONEY"}},
+		{"url part", "Subject: x\r\n\r\nsee http://192.168.10.1/login now", []string{"PHISH_IP"}},
+		{"html part", "Subject: x\r\nContent-Type: text/html\r\n\r\n<font size=7>BIG</font>", []string{"STYLE_FONT"}},
+		{"negative rule", "Subject: x\r\n\r\nplease run the test suite", []string{"HAM_PATCH"}},
+		{"nothing", "Subject: lunch\r\n\r\nsee you at noon", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			for _, r := range s.Match(message.Parse([]byte(c.msg), message.DefaultLimits)) {
+				got = append(got, r.Name)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("got %v, want %v", got, c.want)
+			}
+		})
+	}
+	cats := map[string]string{}
+	for _, r := range s.Rules() {
+		cats[r.Name] = r.Category
+	}
+	if cats["PHARMA_ONLINE"] != "pharma" || cats["FIN_MONEY"] != "finance" || cats["PHISH_IP"] != "phishing" {
+		t.Errorf("categories: %v", cats)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct{ src, want string }{
+		{"R_X 1 body: a b -- d", "before any [category]"},
+		{"[Bad Cat]\n", "bad category header"},
+		{"[c]\nlower 1 body: abc -- d", "bad rule name"},
+		{"[c]\nR_X one body: abc -- d", "bad score"},
+		{"[c]\nR_X 1 nowhere: abc -- d", "unknown part"},
+		{"[c]\nR_X 1 body: abc", "missing ' -- description'"},
+		{"[c]\nR_X 1 body: /a(/ -- d", "missing closing )"},
+		{"[c]\nR_X 1 body: /abc -- d", "unterminated"},
+		{"[c]\nR_X 1 body: abc | -- d", "empty alternative"},
+		{"[c]\nR_X 1 body: a -- d", "too short"},
+		{"[c]\nR_X 1 body: abc -- d\nR_X 1 body: abd -- d", "already defined on line 2"},
+		{"[c]\nR_X 1 body abc -- d", "missing ':'"},
+	}
+	for _, c := range cases {
+		_, err := Parse("t.rules", c.src)
+		if err == nil || !errors.Is(err, ErrSyntax) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want %q", c.src, err, c.want)
+		}
+		if err != nil && !strings.Contains(err.Error(), "t.rules:") {
+			t.Errorf("%q: error lacks file:line: %v", c.src, err)
+		}
+	}
+}
+
+func TestRequiredLiterals(t *testing.T) {
+	cases := []struct {
+		expr string
+		want []string
+	}{
+		{`no (doctor|physician) visit`, []string{"doctor", "physician"}},
+		{`\$[0-9]+,000 a year`, []string{",000 a year"}},
+		{`https?://[0-9]+`, []string{"http"}},
+		{`[a-z]+`, nil},
+		{`(ab|cdef)x`, nil},
+		{`viagra`, []string{"viagra"}},
+	}
+	for _, c := range cases {
+		if got := requiredLiterals(c.expr); !slices.Equal(got, c.want) {
+			t.Errorf("%s: got %q, want %q", c.expr, got, c.want)
+		}
+	}
+}
+
+// The automaton must find exactly what a naive search finds.
+func TestMatcherAgainstNaive(t *testing.T) {
+	pats := []string{"he", "she", "his", "hers", "a", "aa", "aaa", "abc", "bca", "c"}
+	m := newMatcher(pats)
+	texts := []string{"ushers", "aaaa", "abcabca", "", "xyz", "shehishers"}
+	for _, text := range texts {
+		var got []string
+		m.scan(text, func(id, end int) bool {
+			got = append(got, pats[id]+"@"+string(rune('0'+end)))
+			return true
+		})
+		var want []string
+		for end := 1; end <= len(text); end++ {
+			for _, p := range pats {
+				if strings.HasSuffix(text[:end], p) {
+					want = append(want, p+"@"+string(rune('0'+end)))
+				}
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: got %v, want %v", text, got, want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	src, _ := os.ReadFile("testdata/sample.rules")
+	f.Add(string(src))
+	f.Add("[c]\nR_X 1 body: /a|b/ | c d -- x")
+	f.Fuzz(func(t *testing.T, src string) {
+		rs, err := Parse("f.rules", src)
+		if err != nil {
+			return
+		}
+		s, err := Compile(rs)
+		if err != nil {
+			t.Fatalf("parsed rules do not compile: %v", err)
+		}
+		s.MatchTexts(&Texts{PartBody: Normalize(src), PartText: Normalize(src)})
+	})
+}
+
+func BenchmarkMatch(b *testing.B) {
+	s := sample(b)
+	m := message.Parse([]byte("Subject: hello\r\n\r\n"+strings.Repeat("some ordinary words about the project and online pharmacy ", 100)), message.DefaultLimits)
+	b.ResetTimer()
+	for b.Loop() {
+		s.Match(m)
+	}
+}
