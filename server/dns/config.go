@@ -40,6 +40,10 @@ type Config struct {
 	// NegativeTTL caps how long a "no such name" or "no data" answer is
 	// cached; the zone's SOA minimum is used when it is shorter (default 5m).
 	NegativeTTL conf.Duration `yaml:"negative_ttl"`
+	// FailureTTL is how long a name whose nameservers all failed or timed
+	// out is remembered as failing, so a dead blocklist does not cost every
+	// message the full timeout (default 30s; 0: never cached).
+	FailureTTL conf.Duration `yaml:"failure_ttl"`
 	// ReceivedHeadersToParse is how many of the newest Received headers give
 	// further sending IPs for DNSBL checks besides the connecting client
 	// (default 0: the connecting client only).
@@ -74,6 +78,7 @@ func DefaultConfig() Config {
 		CacheSize:   100000,
 		MaxTTL:      conf.Duration(time.Hour),
 		NegativeTTL: conf.Duration(5 * time.Minute),
+		FailureTTL:  conf.Duration(30 * time.Second),
 	}
 }
 
@@ -102,6 +107,9 @@ func (c *Config) Validate() []error {
 	}
 	if c.NegativeTTL < 0 {
 		errs = append(errs, conf.Errorf("negative_ttl", "must not be negative, got %s", c.NegativeTTL.D()))
+	}
+	if c.FailureTTL < 0 || c.FailureTTL.D() > 5*time.Minute {
+		errs = append(errs, conf.Errorf("failure_ttl", "must be between 0 and 5m (RFC 2308 §7), got %s", c.FailureTTL.D()))
 	}
 	if c.ReceivedHeadersToParse < 0 || c.ReceivedHeadersToParse > 50 {
 		errs = append(errs, conf.Errorf("received_headers_to_parse", "must be between 0 and 50, got %d", c.ReceivedHeadersToParse))

@@ -65,6 +65,10 @@ type Answer struct {
 	// the recursive resolver are dropped).
 	Records []mdns.RR
 	expires time.Time
+	// err is a cached failure (RFC 2308 §7: server failures and timeouts
+	// may be cached briefly), so a dead zone does not cost every message
+	// the full timeout.
+	err error
 }
 
 // Resolver is safe for concurrent use.
@@ -186,6 +190,9 @@ func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (*Answe
 	if r.cache != nil {
 		if a, ok := r.cache.Get(key); ok && r.now().Before(a.expires) {
 			r.m.cache.WithLabelValues("hit").Inc()
+			if a.err != nil {
+				return nil, a.err
+			}
 			return a, nil
 		}
 		r.m.cache.WithLabelValues("miss").Inc()
@@ -211,11 +218,20 @@ func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (*Answe
 	r.mu.Unlock()
 
 	c.ans, c.err = r.resolve(ctx, fqdn, qtype)
-	if c.err == nil && r.cache != nil {
+	switch {
+	case r.cache == nil:
+	case c.err == nil:
 		if ttl := c.ans.expires.Sub(r.now()); ttl > 0 {
 			r.cache.SetWithTTL(key, c.ans, 1, ttl)
 			r.cache.Wait()
 		}
+	case ctx.Err() == nil && r.cfg.FailureTTL > 0:
+		// Every nameserver failed or timed out while we still had time:
+		// remember it briefly. Failures caused by our own deadline are not
+		// the zone's fault and are not cached.
+		ttl := r.cfg.FailureTTL.D()
+		r.cache.SetWithTTL(key, &Answer{expires: r.now().Add(ttl), err: c.err}, 1, ttl)
+		r.cache.Wait()
 	}
 	r.mu.Lock()
 	delete(r.inflight, key)

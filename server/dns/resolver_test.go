@@ -171,13 +171,34 @@ func TestFailures(t *testing.T) {
 			t.Errorf("timeouts metric = %v, want 1", n)
 		}
 	})
-	t.Run("context deadline wins", func(t *testing.T) {
+	t.Run("context deadline wins and is not cached", func(t *testing.T) {
+		srv.Timeout("slow2.test")
+		srv.Add(t, `slow2.test. A 192.0.2.2`)
 		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, err := r.LookupA(cctx, "slow.test")
+		_, err := r.LookupA(cctx, "slow2.test")
 		if !errors.Is(err, ErrTimeout) || time.Since(start) > time.Second {
 			t.Errorf("err = %v after %s", err, time.Since(start))
+		}
+		srv.Answer("slow2.test")
+		if ips, err := r.LookupA(ctx, "slow2.test"); err != nil || len(ips) != 1 {
+			t.Errorf("after our own deadline the name must be asked again: %v, %v", ips, err)
+		}
+	})
+	t.Run("server failures are remembered for failure_ttl", func(t *testing.T) {
+		before := srv.Queries.Load()
+		for i := 0; i < 3; i++ {
+			if _, err := r.LookupA(ctx, "fail.test"); !errors.Is(err, ErrServerFailure) {
+				t.Fatalf("err = %v", err)
+			}
+		}
+		start := time.Now()
+		if _, err := r.LookupA(ctx, "slow.test"); !errors.Is(err, ErrTimeout) || time.Since(start) > 100*time.Millisecond {
+			t.Errorf("cached timeout: %v after %s", err, time.Since(start))
+		}
+		if n := srv.Queries.Load() - before; n != 0 {
+			t.Errorf("%d queries for names already failing", n)
 		}
 	})
 }
