@@ -105,7 +105,10 @@ func TestPostfixMilterEndToEnd(t *testing.T) {
 	check("lunch", map[string]string{"Subject": "lunch", "X-Spamtest-Status-Extended": "Not detected", "X-Spam-Flag": "NO", "X-Spamtest-Group-ID": "00000001"})
 	check("gtube one", map[string]string{"Subject": "[!! SPAM] gtube one", "X-Spamtest-Status-Extended": "SPAM", "X-Spam-Flag": "YES", "X-Spamtest-Report": "GTUBE=1000"})
 	check("black listed", map[string]string{"Subject": "[!! Blacklisted] black listed", "X-Spamtest-Status-Extended": "Blacklisted"})
-	two := check("gtube two groups", map[string]string{"Subject": "[!! SPAM] gtube two groups", "X-Spamtest-Group-ID": "00000003 | 00000001"})
+	two := check("gtube two groups", map[string]string{"Subject": "[!! SPAM] gtube two groups"})
+	if g := append([]string(nil), two.Headers("X-Spamtest-Group-ID")...); len(g) != 2 || g[0]+g[1] != "0000000300000001" && g[0]+g[1] != "0000000100000003" {
+		t.Errorf("two groups: X-Spamtest-Group-ID = %v, want one per group", g)
+	}
 	if to := strings.Join(two.To, ","); to != "bob@example.com,quarantine@example.com" && to != "quarantine@example.com,bob@example.com" {
 		t.Errorf("two groups: delivered to %s, want bob and quarantine (sales redirected)", to)
 	}
