@@ -54,23 +54,38 @@ func Compile(rs []Rule) (*Set, error) {
 	var pats [numParts][]pattern
 	var always [numParts][]compiled
 	for i, r := range rs {
-		for _, ph := range r.Phrases {
-			lits[r.Part] = append(lits[r.Part], ph)
-			pats[r.Part] = append(pats[r.Part], pattern{rule: i, bounded: true})
+		// "text" is the subject and the body: its patterns join both
+		// automatons, so the body is still scanned once.
+		targets := []Part{r.Part}
+		if r.Part == PartText {
+			targets = []Part{PartSubject, PartBody}
+		}
+		for _, p := range targets {
+			for _, ph := range r.Phrases {
+				lits[p] = append(lits[p], ph)
+				pats[p] = append(pats[p], pattern{rule: i, bounded: true})
+			}
 		}
 		for _, expr := range r.Regexps {
-			re, err := regexp.Compile("(?i)" + expr)
+			// The text is lower-cased already, so no (?i): case folding
+			// would only slow the match down.
+			re, err := regexp.Compile(expr)
 			if err != nil {
 				return nil, fmt.Errorf("rules: compile %s: %w", r.Name, err)
 			}
 			req := requiredLiterals(expr)
-			if len(req) == 0 {
-				always[r.Part] = append(always[r.Part], compiled{i, re})
-				continue
-			}
-			for _, l := range req {
-				lits[r.Part] = append(lits[r.Part], l)
-				pats[r.Part] = append(pats[r.Part], pattern{rule: i, re: re})
+			for _, p := range targets {
+				if len(req) == 0 {
+					if p == PartBody || p == PartHTML {
+						return nil, fmt.Errorf("rules: %s: /%s/ has no literal of %d+ characters every match must contain; on the %s it would run on every message", r.Name, expr, minLiteral, r.Part)
+					}
+					always[p] = append(always[p], compiled{i, re})
+					continue
+				}
+				for _, l := range req {
+					lits[p] = append(lits[p], l)
+					pats[p] = append(pats[p], pattern{rule: i, re: re})
+				}
 			}
 		}
 	}
@@ -98,7 +113,8 @@ func (s *Set) Unfiltered() []string {
 	return out
 }
 
-// Texts are the normalised texts of a message, one per part.
+// Texts are the normalised texts of a message, one per part (PartText
+// stays empty: its rules run on the subject and the body).
 type Texts [numParts]string
 
 // TextsOf extracts and normalises the parts of a message.
@@ -106,7 +122,6 @@ func TextsOf(m *message.Message) *Texts {
 	var t Texts
 	t[PartSubject] = Normalize(m.Subject)
 	t[PartBody] = Normalize(m.Text)
-	t[PartText] = t[PartSubject] + " \n " + t[PartBody]
 	t[PartFrom] = Normalize(m.Header.Get("From"))
 	var urls strings.Builder
 	for _, u := range m.URLs {

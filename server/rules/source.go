@@ -21,7 +21,9 @@ import (
 // (the links) or html (the HTML source). ALTERNATIVES are separated by '|':
 // a plain phrase matches case-insensitively at word boundaries with runs of
 // white space collapsed; /regex/ is a Go regular expression matched against
-// the same lower-cased text, run only when a literal it requires is present.
+// the same lower-cased text (write it in lower case), run only when a
+// literal it requires is present. On the body, text and html parts a regex
+// must contain such a literal of at least 3 characters.
 // The rule fires once when any alternative matches.
 
 // Part says which text of the message a rule looks at.
@@ -169,6 +171,9 @@ func parseRule(l string) (Rule, error) {
 			expr := alts[1:end]
 			if _, err := regexp.Compile(expr); err != nil {
 				return r, fmt.Errorf("rule %s: %v", r.Name, err)
+			}
+			if (r.Part == PartBody || r.Part == PartText || r.Part == PartHTML) && len(requiredLiterals(expr)) == 0 {
+				return r, fmt.Errorf("rule %s: /%s/ needs a literal of %d+ characters that every match contains (the pre-filter); without one it would run on every message", r.Name, expr, minLiteral)
 			}
 			r.Regexps = append(r.Regexps, expr)
 			alts = strings.TrimSpace(alts[end+1:])

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,7 @@ func runEval(args []string, out io.Writer) error {
 	scoresOut := fs.String("scores", "", "write path<TAB>label<TAB>score per message to this file")
 	cv := fs.Int("cv", 0, "cross-validate: k folds of -list, each scanned with a database built from the other folds")
 	rulesDir := fs.String("rules", "updater/db-src/rules", "rule sources for -cv")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of -bench to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -78,6 +80,17 @@ func runEval(args []string, out io.Writer) error {
 	}
 	env := func() *engine.Envelope {
 		return &engine.Envelope{MailFrom: "sender@example.net", Rcpts: []string{"user@example.com"}}
+	}
+	if *bench && *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *bench {
 		return benchScan(out, newEngine(policy.Standard, db), env, items, *workers, *rounds, db.Version)
