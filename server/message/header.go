@@ -231,7 +231,7 @@ func parseEncodedWord(s string) (cs string, text []byte, n int, ok bool) {
 	cs = s[2:q1]
 	switch enc {
 	case 'b':
-		text = decodeBase64Lenient(nil, []byte(payload), len(payload))
+		text, _ = decodeBase64Lenient(nil, []byte(payload), len(payload))
 	case 'q':
 		text = decodeQ(payload)
 	default:

@@ -310,9 +310,13 @@ func (p *parser) leafText(part *Part) {
 		}
 		part.Text = text
 	case mt == "application/vnd.openxmlformats-officedocument.wordprocessingml.document" || ext == ".docx":
-		room := p.decodeRoom()
+		// WordprocessingML is rarely more than 16 times its text.
+		room := min(p.decodeRoom(), 16*p.lim.MaxTextBytes)
 		text, used, ok := docxText(part.Body, p.lim.MaxTextBytes, room)
 		p.spend(used)
+		if used >= room {
+			p.anomaly(AnomalyDecodeLimit)
+		}
 		if !ok {
 			p.anomaly(AnomalyBadDocument)
 		}

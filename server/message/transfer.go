@@ -19,8 +19,8 @@ var b64val = func() (t [256]byte) {
 
 // decodeBase64Lenient appends the base64 decoding of src to dst, skipping
 // characters outside the alphabet and stopping at padding or after max
-// output bytes. It reports nothing: callers that care compare sizes.
-func decodeBase64Lenient(dst, src []byte, max int) []byte {
+// output bytes; full reports that max stopped it.
+func decodeBase64Lenient(dst, src []byte, max int) (out []byte, full bool) {
 	var acc uint32
 	n := 0
 	for _, c := range src {
@@ -35,7 +35,7 @@ func decodeBase64Lenient(dst, src []byte, max int) []byte {
 		n++
 		if n == 4 {
 			if max < 3 {
-				return dst
+				return dst, true
 			}
 			dst = append(dst, byte(acc>>16), byte(acc>>8), byte(acc))
 			max -= 3
@@ -52,7 +52,7 @@ func decodeBase64Lenient(dst, src []byte, max int) []byte {
 			dst = append(dst, byte(acc>>10), byte(acc>>2))
 		}
 	}
-	return dst
+	return dst, false
 }
 
 // base64Junk reports whether src holds bytes that are neither base64 nor
@@ -128,9 +128,9 @@ func (p *parser) decodeTransfer(body []byte, cte string) []byte {
 		return body
 	case "base64", "x-base64":
 		room := p.decodeRoom()
-		out := decodeBase64Lenient(make([]byte, 0, min(len(body)*3/4+3, room)), body, room)
+		out, full := decodeBase64Lenient(make([]byte, 0, min(len(body)*3/4+3, room)), body, room)
 		p.spend(len(out))
-		if len(out) >= room && room < len(body)*3/4 {
+		if full {
 			p.anomaly(AnomalyDecodeLimit)
 		}
 		if base64Junk(body) {

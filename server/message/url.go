@@ -48,7 +48,7 @@ func ExtractURLs(text string) []URL {
 
 func isURLChar(c byte) bool {
 	return c > ' ' && c < 0x7F && c != '<' && c != '>' && c != '"' && c != '\'' && c != '(' && c != ')' &&
-		c != '[' && c != ']' && c != '{' && c != '}' && c != '|' && c != '\\' && c != '^' && c != '`' ||
+		c != '{' && c != '}' && c != '|' && c != '\\' && c != '^' && c != '`' ||
 		c >= 0x80
 }
 

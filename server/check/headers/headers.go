@@ -291,7 +291,8 @@ func duplicated(m *message.Message, _ *engine.Envelope) bool {
 }
 
 // envelopeMismatch compares registrable domains, so bounces.example.com and
-// example.com agree. The null sender and unknown envelopes never match.
+// example.com agree. The null sender and unknown envelopes never match, nor
+// does list mail or mail whose Sender is in the envelope's domain.
 func envelopeMismatch(m *message.Message, env *engine.Envelope) bool {
 	if env == nil || env.MailFrom == "" {
 		return false
@@ -302,7 +303,20 @@ func envelopeMismatch(m *message.Message, env *engine.Envelope) bool {
 		return false
 	}
 	fd := regDomain(fa[0].Domain())
-	return fd != "" && fd != ed
+	if fd == "" || fd == ed {
+		return false
+	}
+	// Mailing lists resend with their own envelope and say so (RFC 2369,
+	// RFC 5322 Sender).
+	if m.Header.Has("List-Id") || m.Header.Has("List-Post") {
+		return false
+	}
+	for _, a := range addrs(m, "Sender") {
+		if regDomain(a.Domain()) == ed {
+			return false
+		}
+	}
+	return true
 }
 
 func regDomain(d string) string {

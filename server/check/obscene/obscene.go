@@ -10,9 +10,11 @@
 package obscene
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/message"
@@ -64,42 +66,52 @@ func (c *Check) Find(m *message.Message) (word, lang string) {
 	return c.l.find(text)
 }
 
-// lexicon holds the normalised word lists.
+// lexicon holds the normalised word lists. It is read-only after
+// newLexicon, so one lexicon serves concurrent scans.
 type lexicon struct {
-	enSub, enPrefix, enExact []string
-	ruSub, ruExact           []string
-	ruStart, ruPrefixes      []string // stems that start a word, possibly after a prefix
-	ruPrefixed               []string // stems that may follow a verbal prefix
-	ruVerbPrefixes           []string
-	translit                 []string // Russian in Latin letters, prefix stems
+	enSub, enPrefix, enExact [][]byte
+	ruSub, ruExact           [][]byte
+	ruStart, ruPrefixes      [][]byte // stems that start a word, possibly after a prefix
+	ruPrefixed               [][]byte // stems that may follow a verbal prefix
+	ruVerbPrefixes           [][]byte
+	translit                 [][]byte // Russian in Latin letters, prefix stems
+}
+
+func words(ws ...string) [][]byte {
+	out := make([][]byte, len(ws))
+	for i, w := range ws {
+		out[i] = []byte(w)
+	}
+	return out
 }
 
 func newLexicon() *lexicon {
-	l := &lexicon{
-		enSub:    []string{"fuck", "motherfuck", "cocksuck"},
-		enPrefix: []string{"cunt", "bitch", "ashole", "whore", "slut", "dickhead", "wanker", "twat", "blowjob", "fuk", "fck"},
-		enExact: []string{"shit", "shits", "shity", "shiting", "shithead", "bulshit", "horseshit", "shitload",
-			"pusy", "pusies", "cumshot"},
-		ruSub: []string{"пизд", "залуп", "гандон", "гондон", "мудак", "мудил", "пидор", "пидар"},
+	return &lexicon{
+		enSub:    words("fuck", "motherfuck", "cocksuck"),
+		enPrefix: words("cunt", "bitch", "ashole", "whore", "slut", "dickhead", "wanker", "twat", "blowjob", "fuk", "fck"),
+		enExact: words("shit", "shits", "shity", "shiting", "shithead", "bulshit", "horseshit", "shitload",
+			"pusy", "pusies", "cumshot"),
+		ruSub: words("пизд", "залуп", "гандон", "гондон", "мудак", "мудил", "пидор", "пидар"),
 		// These stems hide inside innocent words (страхует, оскорблять), so
 		// they count only at the start of a word or after a prefix.
-		ruStart:    []string{"хуй", "хуе", "хуя", "хуи", "хую", "хул", "бляд", "блят"},
-		ruPrefixes: []string{"", "на", "по", "ни", "от", "за", "до", "вы", "с", "рас", "раз", "при", "пере", "недо", "у"},
-		ruExact: []string{"сука", "суки", "суке", "суку", "сукой", "сучка", "сучара", "манда", "шлюха", "шлюхи",
-			"бля", "нах", "нахер", "похер"},
-		ruPrefixed:     []string{"еба", "ебу", "ебл", "ебн", "ебе", "еби", "ебо", "ебы", "ебец"},
-		ruVerbPrefixes: []string{"", "за", "на", "по", "от", "вы", "до", "у", "раз", "рас", "при", "про", "съ", "подъ", "объ", "въ", "изъ", "вз", "взъ", "пере", "недо"},
-		translit:       []string{"blyad", "blyat", "pizd", "nahuy", "nahui", "xuy", "ebat", "ebal", "yebat", "huyn", "suka"},
+		ruStart:    words("хуй", "хуе", "хуя", "хуи", "хую", "хул", "бляд", "блят"),
+		ruPrefixes: words("", "на", "по", "ни", "от", "за", "до", "вы", "с", "рас", "раз", "при", "пере", "недо", "у"),
+		ruExact: words("сука", "суки", "суке", "суку", "сукой", "сучка", "сучара", "манда", "шлюха", "шлюхи",
+			"бля", "нах", "нахер", "похер"),
+		// "еб" stems: only after a verbal prefix, never after "с" (себе) or "н" (небо).
+		ruPrefixed:     words("еба", "ебу", "ебл", "ебн", "ебе", "еби", "ебо", "ебы", "ебец"),
+		ruVerbPrefixes: words("", "за", "на", "по", "от", "вы", "до", "у", "раз", "рас", "при", "про", "съ", "подъ", "объ", "въ", "изъ", "вз", "взъ", "пере", "недо"),
+		translit:       words("blyad", "blyat", "pizd", "nahuy", "nahui", "xuy", "ebat", "ebal", "yebat", "huyn"),
 	}
-	return l
 }
 
 // find scans text word by word.
 func (l *lexicon) find(text string) (string, string) {
+	var scratch [256]byte
 	var singles []string // consecutive one-letter tokens: "f u c k"
 	var found, lang string
 	check := func(tok string) bool {
-		if w, lg := l.match(tok); w != "" {
+		if w, lg := l.match(scratch[:0], tok); w != "" {
 			found, lang = w, lg
 			return true
 		}
@@ -118,8 +130,15 @@ func (l *lexicon) find(text string) (string, string) {
 		singles = singles[:0]
 		return false
 	}
+	token := func(tok string) bool {
+		if utf8.RuneCountInString(tok) == 1 {
+			singles = append(singles, tok)
+			return len(singles) == 16 && flushSingles()
+		}
+		return flushSingles() || check(tok)
+	}
 	start := -1
-	for i, r := range text + " " {
+	for i, r := range text {
 		if isWordRune(r) {
 			if start < 0 {
 				start = i
@@ -138,16 +157,12 @@ func (l *lexicon) find(text string) (string, string) {
 		}
 		tok := text[start:i]
 		start = -1
-		if n := len([]rune(tok)); n == 1 {
-			singles = append(singles, tok)
-			if len(singles) == 16 && flushSingles() {
-				return found, lang
-			}
-			continue
-		}
-		if flushSingles() || check(tok) {
+		if token(tok) {
 			return found, lang
 		}
+	}
+	if start >= 0 && token(text[start:]) {
+		return found, lang
 	}
 	flushSingles()
 	return found, lang
@@ -155,86 +170,98 @@ func (l *lexicon) find(text string) (string, string) {
 
 // isWordRune: letters, digits and the symbols used to disguise letters.
 func isWordRune(r rune) bool {
-	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '*' || r == '@' || r == '$' || r == '!' || r == '#'
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' ||
+			r == '*' || r == '@' || r == '$' || r == '!' || r == '#'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
-// match normalises one token and looks it up.
-func (l *lexicon) match(tok string) (string, string) {
+// match normalises one token into buf and looks it up.
+func (l *lexicon) match(buf []byte, tok string) (string, string) {
 	if len(tok) < 3 || len(tok) > 64 {
 		return "", ""
 	}
 	cyr := false
-	for _, r := range tok {
-		if unicode.Is(unicode.Cyrillic, r) {
+	for i := 0; i+1 < len(tok); i++ {
+		if c := tok[i]; (c == 0xD0 || c == 0xD1) && tok[i+1] >= 0x80 { // U+0400–U+047F
 			cyr = true
 			break
 		}
 	}
 	if cyr {
-		w := normalise(tok, toCyrillic)
+		w := normalise(buf, tok, toCyrillic)
 		if l.russian(w) {
-			return w, "russian"
+			return string(w), "russian"
 		}
 		return "", ""
 	}
-	w := normalise(tok, toLatin)
+	w := normalise(buf, tok, toLatin)
 	if l.english(w) {
-		return w, "english"
+		return string(w), "english"
 	}
 	if l.translitMatch(w) {
-		return w, "russian"
+		return string(w), "russian"
 	}
 	return "", ""
 }
 
-func (l *lexicon) english(w string) bool {
+func masked(w []byte) bool { return bytes.IndexByte(w, '*') >= 0 || bytes.IndexByte(w, '#') >= 0 }
+
+func (l *lexicon) english(w []byte) bool {
+	if masked(w) {
+		s := string(w)
+		return anyMasked(s, l.enSub, containsMasked) || anyMasked(s, l.enPrefix, prefixMasked) || anyMasked(s, l.enExact, equalMasked)
+	}
 	for _, s := range l.enSub {
-		if containsMasked(w, s) {
+		if bytes.Contains(w, s) {
 			return true
 		}
 	}
 	for _, s := range l.enPrefix {
-		if prefixMasked(w, s) {
+		if bytes.HasPrefix(w, s) {
 			return true
 		}
 	}
 	for _, s := range l.enExact {
-		if equalMasked(w, s) {
+		if bytes.Equal(w, s) {
 			return true
 		}
 	}
 	return false
 }
 
-func (l *lexicon) russian(w string) bool {
-	for _, s := range l.ruSub {
-		if containsMasked(w, s) {
+func (l *lexicon) russian(w []byte) bool {
+	if masked(w) {
+		s := string(w)
+		if anyMasked(s, l.ruSub, containsMasked) || anyMasked(s, l.ruExact, equalMasked) {
 			return true
 		}
-	}
-	for _, s := range l.ruExact {
-		if equalMasked(w, s) {
-			return true
+	} else {
+		for _, s := range l.ruSub {
+			if bytes.Contains(w, s) {
+				return true
+			}
 		}
-	}
-	for _, p := range l.ruPrefixes {
-		if !strings.HasPrefix(w, p) {
-			continue
-		}
-		rest := w[len(p):]
-		for _, s := range l.ruStart {
-			if prefixMasked(rest, s) {
+		for _, s := range l.ruExact {
+			if bytes.Equal(w, s) {
 				return true
 			}
 		}
 	}
-	for _, p := range l.ruVerbPrefixes {
-		if !strings.HasPrefix(w, p) {
+	return afterPrefix(w, l.ruPrefixes, l.ruStart) || afterPrefix(w, l.ruVerbPrefixes, l.ruPrefixed)
+}
+
+// afterPrefix reports w = prefix + stem + anything.
+func afterPrefix(w []byte, prefixes, stems [][]byte) bool {
+	m := masked(w)
+	for _, p := range prefixes {
+		if !bytes.HasPrefix(w, p) {
 			continue
 		}
 		rest := w[len(p):]
-		for _, s := range l.ruPrefixed {
-			if prefixMasked(rest, s) {
+		for _, s := range stems {
+			if bytes.HasPrefix(rest, s) || m && prefixMasked(string(rest), string(s)) {
 				return true
 			}
 		}
@@ -242,15 +269,22 @@ func (l *lexicon) russian(w string) bool {
 	return false
 }
 
-func (l *lexicon) translitMatch(w string) bool {
+func (l *lexicon) translitMatch(w []byte) bool {
+	if bytes.Equal(w, []byte("suka")) {
+		return true
+	}
+	m := masked(w)
 	for _, s := range l.translit {
-		if s == "suka" {
-			if w == s {
-				return true
-			}
-			continue
+		if bytes.HasPrefix(w, s) || m && prefixMasked(string(w), string(s)) {
+			return true
 		}
-		if prefixMasked(w, s) {
+	}
+	return false
+}
+
+func anyMasked(w string, stems [][]byte, f func(w, s string) bool) bool {
+	for _, s := range stems {
+		if f(w, string(s)) {
 			return true
 		}
 	}
@@ -301,12 +335,18 @@ func maskedAt(w, s []rune, at int) bool {
 	return real >= 2
 }
 
-// normalise lower-cases, maps disguises through m, folds ё to е and
-// collapses stretched letters ("fuuuck" → "fuck").
-func normalise(tok string, m func(rune) rune) string {
-	var b strings.Builder
+// normalise lower-cases tok into buf, maps disguises through m, folds ё to
+// е and collapses stretched letters ("fuuuck" → "fuck").
+func normalise(buf []byte, tok string, m func(rune) rune) []byte {
 	var prev rune = -1
-	for _, r := range strings.ToLower(tok) {
+	for _, r := range tok {
+		if r < utf8.RuneSelf {
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+		} else {
+			r = unicode.ToLower(r)
+		}
 		r = m(r)
 		if r == 'ё' {
 			r = 'е'
@@ -314,10 +354,10 @@ func normalise(tok string, m func(rune) rune) string {
 		if r == prev && r != '*' && r != '#' {
 			continue
 		}
-		b.WriteRune(r)
+		buf = utf8.AppendRune(buf, r)
 		prev = r
 	}
-	return b.String()
+	return buf
 }
 
 func toLatin(r rune) rune {

@@ -1,0 +1,137 @@
+package engine
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/scilla-mail/scilla/server/policy"
+	"github.com/scilla-mail/scilla/server/verdict"
+)
+
+func settings(l policy.Level, probable bool) *policy.Settings {
+	return &policy.Settings{Detection: true, Level: l, ProbableSpam: probable}
+}
+
+func TestDecideThresholds(t *testing.T) {
+	tests := []struct {
+		score    float64
+		level    policy.Level
+		probable bool
+		want     verdict.Status
+	}{
+		{0, policy.Standard, true, verdict.NotDetected},
+		{4.49, policy.Standard, true, verdict.NotDetected},
+		{4.5, policy.Standard, true, verdict.ProbableSpam},
+		{5.99, policy.Standard, true, verdict.ProbableSpam},
+		{6, policy.Standard, true, verdict.Spam},
+		{5, policy.Standard, false, verdict.NotDetected}, // PROBABLE_SPAM off
+		{6, policy.Standard, false, verdict.Spam},
+		{6, policy.Minimum, true, verdict.NotDetected},
+		{7, policy.Minimum, true, verdict.ProbableSpam},
+		{9, policy.Minimum, true, verdict.Spam},
+		{3.5, policy.High, true, verdict.ProbableSpam},
+		{5, policy.High, true, verdict.Spam},
+		{2.5, policy.Maximum, true, verdict.ProbableSpam},
+		{4, policy.Maximum, true, verdict.Spam},
+		{-3, policy.Maximum, true, verdict.NotDetected},
+	}
+	for _, tt := range tests {
+		gv := &GroupVerdict{Signs: []Sign{{Name: "X", Score: tt.score, Method: "content"}}}
+		decide(gv, settings(tt.level, tt.probable))
+		if gv.Status != tt.want {
+			t.Errorf("score %.2f at %s (probable %v): %s, want %s", tt.score, tt.level, tt.probable, gv.Status, tt.want)
+		}
+	}
+}
+
+// TestLevelsOrdered: every level's thresholds are at or below the previous
+// level's, so raising the level never makes a status milder.
+func TestLevelsOrdered(t *testing.T) {
+	levels := []policy.Level{policy.Minimum, policy.Standard, policy.High, policy.Maximum}
+	prevP, prevS := 1e9, 1e9
+	for _, l := range levels {
+		p, s := l.Thresholds()
+		if p > prevP || s > prevS || p > s {
+			t.Errorf("%s thresholds %.1f/%.1f break the order (previous %.1f/%.1f)", l, p, s, prevP, prevS)
+		}
+		prevP, prevS = p, s
+	}
+}
+
+func TestDecidePrecedence(t *testing.T) {
+	sign := func(name string, st verdict.Status, score float64) Sign {
+		return Sign{Name: name, Status: st, Score: score, Method: name}
+	}
+	tests := []struct {
+		name  string
+		signs []Sign
+		want  verdict.Status
+		rate  int
+	}{
+		{"white beats black", []Sign{sign("black", verdict.Blacklisted, 0), sign("white", verdict.Trusted, 0)}, verdict.Trusted, 0},
+		{"black beats gtube", []Sign{sign("gtube", verdict.Spam, 1000), sign("black", verdict.Blacklisted, 0)}, verdict.Blacklisted, 100},
+		{"gtube beats formal", []Sign{sign("formal", verdict.Formal, 0), sign("gtube", verdict.Spam, 1000)}, verdict.Spam, 100},
+		{"formal beats score", []Sign{sign("formal", verdict.Formal, 0), sign("content", verdict.StatusNone, 50)}, verdict.Formal, 0},
+		{"score alone", []Sign{sign("content", verdict.StatusNone, 7)}, verdict.Spam, 100},
+		{"ham signs lower the score", []Sign{sign("content", verdict.StatusNone, 7), sign("bayes", verdict.StatusNone, -5)}, verdict.NotDetected, 30},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gv := &GroupVerdict{Signs: tt.signs}
+			decide(gv, settings(policy.Standard, true))
+			if gv.Status != tt.want || gv.Rate != tt.rate {
+				t.Errorf("status %s rate %d, want %s rate %d", gv.Status, gv.Rate, tt.want, tt.rate)
+			}
+		})
+	}
+}
+
+func TestDecideReport(t *testing.T) {
+	gv := &GroupVerdict{Signs: []Sign{
+		{Name: "SMALL", Score: 0.5, Method: "headers"},
+		{Name: "PHARMA", Score: 3, Method: "content", Category: "pharma"},
+		{Name: "BAYES", Score: 2.5, Method: "content"},
+		{Name: "OBSCENE", Score: 0.3, Method: "content", Category: "obscene"},
+		{Name: "PHARMA2", Score: 0.1, Method: "content", Category: "pharma"},
+	}}
+	decide(gv, settings(policy.Standard, true))
+	if gv.Status != verdict.Spam || gv.Score != 6.4 || gv.Method != "content" {
+		t.Errorf("status %s score %v method %q", gv.Status, gv.Score, gv.Method)
+	}
+	if want := []string{"pharma", "obscene"}; !reflect.DeepEqual(gv.Categories, want) {
+		t.Errorf("categories %v, want %v", gv.Categories, want)
+	}
+	var names []string
+	for _, s := range gv.Signs {
+		names = append(names, s.Name)
+	}
+	if want := []string{"PHARMA", "BAYES", "SMALL", "OBSCENE", "PHARMA2"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("report order %v, want %v (by weight)", names, want)
+	}
+	if gv.Rate < 90 || gv.Rate > 100 {
+		t.Errorf("rate %d for SPAM, want 90..100", gv.Rate)
+	}
+}
+
+func TestRate(t *testing.T) {
+	tests := []struct {
+		score, spam float64
+		want        int
+	}{
+		{0, 6, 0}, {-4, 6, 0}, {3, 6, 45}, {6, 6, 90}, {6.67, 6, 100}, {100, 6, 100}, {2, 4, 45},
+	}
+	for _, tt := range tests {
+		if got := rate(tt.score, tt.spam); got != tt.want {
+			t.Errorf("rate(%v, %v) = %d, want %d", tt.score, tt.spam, got, tt.want)
+		}
+	}
+}
+
+func TestFinal(t *testing.T) {
+	if final([]Result{{Signs: []Sign{{Status: verdict.Spam}}}}) {
+		t.Error("forced SPAM is final, but a later white list must still win")
+	}
+	if !final([]Result{{}, {Signs: []Sign{{Status: verdict.Trusted}}}}) {
+		t.Error("TRUSTED is not final")
+	}
+}
