@@ -3,6 +3,7 @@ package spamd
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -34,6 +35,10 @@ type Config struct {
 	// MaxConnections bounds the connections served at once; more wait in the
 	// kernel's accept queue.
 	MaxConnections int `yaml:"max_connections"`
+	// AllowedNetworks may connect over TCP (CIDR or addresses); others are
+	// answered "EX_NOPERM" and closed. Unix socket clients always may (the
+	// socket is created mode 0666: guard it with its directory).
+	AllowedNetworks []string `yaml:"allowed_networks"`
 }
 
 // DefaultConfig returns the listener off, required score 6 (the Standard
@@ -46,6 +51,7 @@ func DefaultConfig() Config {
 		MaxSize:            10 << 20,
 		Timeout:            60 * time.Second,
 		MaxConnections:     64,
+		AllowedNetworks:    []string{"127.0.0.0/8", "::1/128"},
 	}
 }
 
@@ -69,10 +75,30 @@ func (c *Config) Validate() []error {
 	if c.Timeout <= 0 {
 		errs = append(errs, conf.Errorf("timeout", "must be positive, got %s", c.Timeout))
 	}
+	if _, err := parseNetworks(c.AllowedNetworks); err != nil {
+		errs = append(errs, conf.Errorf("allowed_networks", "%v", err))
+	}
 	if c.MaxConnections <= 0 {
 		errs = append(errs, conf.Errorf("max_connections", "must be positive, got %d", c.MaxConnections))
 	}
 	return errs
+}
+
+// parseNetworks parses CIDR ranges and single addresses.
+func parseNetworks(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, n := range list {
+		if p, err := netip.ParsePrefix(n); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(n)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither a CIDR range nor an address", n)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 // parseListen splits "tcp:host:port" or "unix:/path" into a network and an

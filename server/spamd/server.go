@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -37,11 +38,12 @@ type ScanFunc func(ctx context.Context, req *scillav1.ScanRequest) (*scillav1.Sc
 
 // Server answers spamd, rspamc and rspamd-HTTP clients.
 type Server struct {
-	cfg  Config
-	scan ScanFunc
-	log  *slog.Logger
-	sem  chan struct{}
-	wg   sync.WaitGroup
+	cfg     Config
+	scan    ScanFunc
+	log     *slog.Logger
+	allowed []netip.Prefix
+	sem     chan struct{}
+	wg      sync.WaitGroup
 }
 
 // New returns a server for cfg that scans through scan. cfg should have
@@ -50,7 +52,28 @@ func New(cfg Config, scan ScanFunc, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, scan: scan, log: log.With("component", "spamd"), sem: make(chan struct{}, max(cfg.MaxConnections, 1))}
+	allowed, _ := parseNetworks(cfg.AllowedNetworks) // checked by Validate
+	return &Server{cfg: cfg, scan: scan, log: log.With("component", "spamd"), allowed: allowed, sem: make(chan struct{}, max(cfg.MaxConnections, 1))}
+}
+
+// permitted reports whether a TCP peer is in the allowed networks; unix
+// socket peers always are.
+func (s *Server) permitted(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return true
+	}
+	ip, ok := netip.AddrFromSlice(ta.IP)
+	if !ok {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range s.allowed {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // ListenAndServe opens every configured listener and serves them until ctx
@@ -70,7 +93,14 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 			removeStaleSocket(addr)
 		}
 		ln, err := net.Listen(network, addr)
+		if err == nil && network == "unix" {
+			// Exim runs as its own user; access is guarded by the directory.
+			err = os.Chmod(addr, 0o666)
+		}
 		if err != nil {
+			if ln != nil {
+				ln.Close()
+			}
 			for _, l := range lns {
 				l.Close()
 			}
@@ -148,6 +178,11 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	br := bufio.NewReaderSize(conn, 16<<10)
 	bw := bufio.NewWriter(conn)
 	defer bw.Flush()
+	if !s.permitted(conn.RemoteAddr()) {
+		log.Warn("connection from a network not in spamd.allowed_networks refused")
+		fmt.Fprintf(bw, "SPAMD/1.0 77 EX_NOPERM\r\n")
+		return
+	}
 	req, err := ReadRequest(br, s.cfg.MaxSize)
 	if err != nil {
 		if errors.Is(err, io.EOF) {

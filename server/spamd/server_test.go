@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -302,6 +304,31 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
+func TestAllowedNetworks(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.AllowedNetworks = []string{"192.0.2.0/24"}
+	f := &fakeScanner{resp: spamResponse()}
+	addr := startServer(t, cfg, f)
+	if out := exchange(t, addr, readFile(t, "exim-spamd.req"), true); out != "SPAMD/1.0 77 EX_NOPERM\r\n" {
+		t.Errorf("loopback not allowed, got %q", out)
+	}
+	if len(f.reqs) != 0 {
+		t.Error("refused client was scanned")
+	}
+	s := New(DefaultConfig(), nil, nil)
+	for addr, want := range map[net.Addr]bool{
+		&net.TCPAddr{IP: net.ParseIP("127.0.0.1")}:        true,
+		&net.TCPAddr{IP: net.ParseIP("::ffff:127.0.0.2")}: true,
+		&net.TCPAddr{IP: net.ParseIP("::1")}:              true,
+		&net.TCPAddr{IP: net.ParseIP("192.0.2.1")}:        false,
+		&net.UnixAddr{Name: "/run/x.sock"}:                true,
+	} {
+		if got := s.permitted(addr); got != want {
+			t.Errorf("permitted(%v) = %v", addr, got)
+		}
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	c := DefaultConfig()
 	if errs := c.Validate(); len(errs) != 0 || c.Enabled() {
@@ -309,11 +336,65 @@ func TestConfigValidate(t *testing.T) {
 	}
 	c.Listen = []string{"tcp:127.0.0.1:783", "unix:/run/scilla/spamd.sock", "127.0.0.1:783", "tcp:nohost"}
 	c.MaxSize, c.Timeout = 0, 0
+	c.AllowedNetworks = []string{"10.0.0.0/8", "2001:db8::1", "localhost"}
 	errs := c.Validate()
-	if len(errs) != 4 {
-		t.Fatalf("got %d errors, want 4: %v", len(errs), errs)
+	if len(errs) != 5 {
+		t.Fatalf("got %d errors, want 5: %v", len(errs), errs)
 	}
 	if !strings.HasPrefix(errs[0].Error(), "listen.2") {
 		t.Errorf("first error %v", errs[0])
+	}
+}
+
+func TestListenAndServe(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "spamd.sock")
+	os.WriteFile(sock, nil, 0o644) // not a socket: must not be removed
+	cfg := DefaultConfig()
+	cfg.Listen = []string{"unix:" + sock}
+	if err := New(cfg, nil, nil).ListenAndServe(context.Background()); err == nil {
+		t.Fatal("listened over a regular file")
+	}
+	os.Remove(sock)
+	port := func() int {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer ln.Close()
+		return ln.Addr().(*net.TCPAddr).Port
+	}()
+	cfg.Listen = []string{"unix:" + sock, fmt.Sprintf("tcp:127.0.0.1:%d", port)}
+	f := &fakeScanner{resp: spamResponse()}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- New(cfg, f.scan, nil).ListenAndServe(ctx) }()
+	var conn net.Conn
+	var err error
+	for range 100 {
+		if conn, err = net.Dial("unix", sock); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(sock)
+	if fi.Mode().Perm() != 0o666 {
+		t.Errorf("socket mode %v", fi.Mode().Perm())
+	}
+	conn.Write([]byte("PING SPAMC/1.5\r\n\r\n"))
+	out, _ := io.ReadAll(conn)
+	conn.Close()
+	if string(out) != "SPAMD/1.5 0 PONG\r\n" {
+		t.Errorf("unix ping %q", out)
+	}
+	if out := exchange(t, fmt.Sprintf("127.0.0.1:%d", port), []byte("PING SPAMC/1.5\r\n\r\n"), true); out != "SPAMD/1.5 0 PONG\r\n" {
+		t.Errorf("tcp ping %q", out)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("ListenAndServe: %v", err)
+	}
+	if err := New(DefaultConfig(), nil, nil).ListenAndServe(context.Background()); err != nil {
+		t.Errorf("disabled listener: %v", err)
 	}
 }
