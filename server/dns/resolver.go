@@ -206,7 +206,8 @@ func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (*Answe
 			if c.err != nil && errors.Is(c.err, ErrTimeout) && ctx.Err() == nil {
 				// The first asker ran out of its own time (another
 				// message's deadline); this one still has time to ask.
-				return r.resolve(ctx, fqdn, qtype)
+				a, _, err := r.resolveFull(ctx, fqdn, qtype)
+				return a, err
 			}
 			return c.ans, c.err
 		case <-ctx.Done():
@@ -217,7 +218,8 @@ func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (*Answe
 	r.inflight[key] = c
 	r.mu.Unlock()
 
-	c.ans, c.err = r.resolve(ctx, fqdn, qtype)
+	var whole bool
+	c.ans, whole, c.err = r.resolveFull(ctx, fqdn, qtype)
 	switch {
 	case r.cache == nil:
 	case c.err == nil:
@@ -225,7 +227,7 @@ func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (*Answe
 			r.cache.SetWithTTL(key, c.ans, 1, ttl)
 			r.cache.Wait()
 		}
-	case ctx.Err() == nil && r.cfg.FailureTTL > 0:
+	case whole && r.cfg.FailureTTL > 0:
 		// Every nameserver failed or timed out while we still had time:
 		// remember it briefly. Failures caused by our own deadline are not
 		// the zone's fault and are not cached.
@@ -248,8 +250,10 @@ func (r *Resolver) ctxErr(ctx context.Context, name string, qtype uint16) error 
 	return &Error{Name: name, Qtype: qtype, Err: err}
 }
 
-// resolve asks the nameservers in turn until one gives a usable answer.
-func (r *Resolver) resolve(ctx context.Context, fqdn string, qtype uint16) (*Answer, error) {
+// resolveFull asks the nameservers in turn until one gives a usable answer.
+// whole reports that every attempt had its full timeout, so a failure is
+// the nameservers' and not our deadline's.
+func (r *Resolver) resolveFull(ctx context.Context, fqdn string, qtype uint16) (ans *Answer, whole bool, err error) {
 	zone := zoneOf(ctx)
 	start := time.Now()
 	result := "error"
@@ -268,9 +272,14 @@ func (r *Resolver) resolve(ctx context.Context, fqdn string, qtype uint16) (*Ans
 
 	var lastErr error = ErrTimeout
 	first := int(start.UnixNano() % int64(len(r.servers)))
+	whole = true
 	for attempt := 0; attempt <= r.cfg.Retries; attempt++ {
 		if ctx.Err() != nil {
+			whole = false
 			break
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < r.cfg.Timeout.D() {
+			whole = false
 		}
 		server := r.servers[(first+attempt)%len(r.servers)]
 		resp, err := r.exchange(ctx, q, server)
@@ -286,16 +295,16 @@ func (r *Resolver) resolve(ctx context.Context, fqdn string, qtype uint16) (*Ans
 		}
 		a := r.answer(resp, qtype)
 		result = strings.ToLower(mdns.RcodeToString[resp.Rcode])
-		return a, nil
+		return a, true, nil
 	}
 	if ctx.Err() != nil || errors.Is(lastErr, ErrTimeout) {
 		result = "timeout"
-		return nil, r.ctxErr(ctx, fqdn, qtype)
+		return nil, whole && ctx.Err() == nil, r.ctxErr(ctx, fqdn, qtype)
 	}
 	if errors.Is(lastErr, ErrServerFailure) {
 		result = "servfail"
 	}
-	return nil, &Error{Name: fqdn, Qtype: qtype, Err: lastErr}
+	return nil, whole, &Error{Name: fqdn, Qtype: qtype, Err: lastErr}
 }
 
 // exchange sends q to one server over UDP, and over TCP when the UDP answer

@@ -5,6 +5,7 @@
 package dnstest
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -47,16 +48,11 @@ func Start(tb testing.TB) *Server {
 		servfail: map[string]bool{},
 		truncate: map[string]bool{},
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, ln, err := listen()
 	if err != nil {
-		tb.Fatalf("dnstest: listen udp: %v", err)
+		tb.Fatalf("dnstest: %v", err)
 	}
 	s.Addr = pc.LocalAddr().String()
-	ln, err := net.Listen("tcp", s.Addr)
-	if err != nil {
-		pc.Close()
-		tb.Fatalf("dnstest: listen tcp: %v", err)
-	}
 	s.udp = &mdns.Server{PacketConn: pc, Handler: mdns.HandlerFunc(func(w mdns.ResponseWriter, r *mdns.Msg) { s.serve(w, r, false) })}
 	s.tcp = &mdns.Server{Listener: ln, Handler: mdns.HandlerFunc(func(w mdns.ResponseWriter, r *mdns.Msg) { s.serve(w, r, true) })}
 	started := make(chan struct{}, 2)
@@ -71,6 +67,26 @@ func Start(tb testing.TB) *Server {
 		s.tcp.Shutdown()
 	})
 	return s
+}
+
+// listen opens UDP and TCP on the same free loopback port, trying again
+// when another process holds the TCP side of the port UDP got.
+func listen() (net.PacketConn, net.Listener, error) {
+	var err error
+	for i := 0; i < 20; i++ {
+		var pc net.PacketConn
+		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen udp: %w", err)
+		}
+		var ln net.Listener
+		ln, err = net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+	}
+	return nil, nil, fmt.Errorf("listen tcp: %w", err)
 }
 
 // Add adds records in zone-file syntax, e.g. "example.com. 300 IN TXT \"v=spf1 -all\"".
