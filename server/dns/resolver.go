@@ -282,6 +282,7 @@ func (r *Resolver) resolveFull(ctx context.Context, fqdn string, qtype uint16) (
 			whole = false
 		}
 		server := r.servers[(first+attempt)%len(r.servers)]
+		q.Id = mdns.Id() // a fresh id per attempt: a late answer to an earlier one is not taken
 		resp, err := r.exchange(ctx, q, server)
 		if err != nil {
 			lastErr = err
