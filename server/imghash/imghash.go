@@ -86,9 +86,13 @@ func Of(b []byte) (Hash, error) {
 	return OfImage(img)
 }
 
+// tieMargin is how much brighter (of 255) a cell must be than its right
+// neighbour to set its bit.
+const tieMargin = 2
+
 // OfImage returns the dHash of a decoded image: each of 8 rows of a 9×8 grey
 // thumbnail gives 8 bits, set where a cell is brighter than its right
-// neighbour.
+// neighbour by more than tieMargin.
 func OfImage(img image.Image) (Hash, error) {
 	const w, h = 9, 8
 	var cells [h][w]float64
@@ -125,7 +129,9 @@ func OfImage(img image.Image) (Hash, error) {
 	for y := 0; y < h; y++ {
 		for x := 0; x < w-1; x++ {
 			hash <<= 1
-			if cells[y][x] > cells[y][x+1] {
+			// The margin keeps flat neighbours at 0 whatever the
+			// re-encoding noise, instead of flipping on every copy.
+			if cells[y][x] > cells[y][x+1]+tieMargin {
 				hash |= 1
 			}
 		}

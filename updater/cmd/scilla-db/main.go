@@ -5,6 +5,8 @@
 //	scilla-db verify DIR
 //	scilla-db eval   -db DIR -list LIST
 //	scilla-db cv     -train LIST
+//	scilla-db fit    -train LIST [-write]
+//	scilla-db score  [-db DIR] < message
 package main
 
 import (
@@ -22,7 +24,7 @@ func main() {
 
 func run(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: scilla-db build|verify|eval|cv [flags]")
+		return fmt.Errorf("usage: scilla-db build|verify|eval|cv|fit|score [flags]")
 	}
 	switch args[0] {
 	case "build":
@@ -31,10 +33,12 @@ func run(args []string, out io.Writer) error {
 		return runVerify(args[1:], out)
 	case "eval":
 		return runEval(args[1:], out)
+	case "score":
+		return runScore(args[1:], os.Stdin, out)
 	case "fit":
 		return runFit(args[1:], out)
 	case "cv":
 		return runCV(args[1:], out)
 	}
-	return fmt.Errorf("unknown command %q (want build, verify, eval or cv)", args[0])
+	return fmt.Errorf("unknown command %q (want build, verify, eval, cv, fit or score)", args[0])
 }

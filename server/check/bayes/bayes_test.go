@@ -1,0 +1,101 @@
+package bayes
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/scilla-mail/scilla/server/bayes"
+	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/message"
+	"github.com/scilla-mail/scilla/server/policy"
+)
+
+func read(t *testing.T, f string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func score(t *testing.T, c *Check, db *contentdb.DB, raw []byte, rcpt string) (float64, string) {
+	t.Helper()
+	in := &engine.Input{ScanID: "t", Msg: message.Parse(raw, message.DefaultLimits),
+		Env: &engine.Envelope{Rcpts: []string{rcpt}}, Group: policy.Default().All(), DB: db}
+	r, err := c.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Signs) == 0 {
+		return 0, ""
+	}
+	return r.Signs[0].Score, r.Signs[0].Name
+}
+
+func TestDefaultDatabaseRates(t *testing.T) {
+	db, err := contentdb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(nil)
+	if s, name := score(t, c, db, read(t, "spam1.eml"), "u@example.com"); s < 3 || !strings.HasPrefix(name, "BAYES_9") {
+		t.Errorf("spam: %s %.2f", name, s)
+	}
+	if s, name := score(t, c, db, read(t, "ham1.eml"), "u@example.com"); s > 0 {
+		t.Errorf("ham: %s %.2f", name, s)
+	}
+}
+
+// Local learning through the store moves the score for the domain it was
+// learned for, on top of the database's counts.
+func TestLearningMovesScore(t *testing.T) {
+	db, err := contentdb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := bayes.OpenStore(filepath.Join(t.TempDir(), "learn.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := New(st)
+	ham := read(t, "ham1.eml")
+	before, _ := score(t, c, db, ham, "u@example.com")
+	msgs := [][]byte{ham}
+	for i := range 200 { // many similar messages: a campaign the site calls spam
+		msgs = append(msgs, []byte(strings.Replace(string(ham), "Subject: Re:", "Subject: Re"+strings.Repeat("!", i%7)+" #"+string(rune('a'+i%26))+string(rune('a'+i/26)), 1)))
+	}
+	if _, err := st.Learn(context.Background(), "example.com", bayes.LabelSpam, msgs); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := score(t, c, db, ham, "u@example.com")
+	other, _ := score(t, c, db, ham, "u@other.example")
+	if after <= before {
+		t.Errorf("learning as spam did not raise the score: %.2f → %.2f", before, after)
+	}
+	if other != before {
+		t.Errorf("learning for example.com changed another domain's score: %.2f → %.2f", before, other)
+	}
+}
+
+func TestRcptDomain(t *testing.T) {
+	cases := []struct {
+		rcpts []string
+		want  string
+	}{
+		{[]string{"a@Example.com", "<b@example.com>"}, "example.com"},
+		{[]string{"a@example.com", "b@other.org"}, ""},
+		{[]string{"postmaster"}, ""},
+		{nil, ""},
+	}
+	for _, c := range cases {
+		if got := rcptDomain(&engine.Envelope{Rcpts: c.rcpts}); got != c.want {
+			t.Errorf("%v: got %q, want %q", c.rcpts, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,92 @@
+package rules
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/message"
+	"github.com/scilla-mail/scilla/server/policy"
+)
+
+func run(t *testing.T, db *contentdb.DB, file string) engine.Result {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := policy.Default()
+	in := &engine.Input{ScanID: "t", Msg: message.Parse(raw, message.DefaultLimits), Env: &engine.Envelope{}, Group: p.All(), DB: db}
+	r, err := New().Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestCategories(t *testing.T) {
+	db, err := contentdb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		file    string
+		cats    []string
+		minimum float64
+	}{
+		{"pharma.eml", []string{"pharma"}, 3},
+		{"419.eml", []string{"scam"}, 5},
+		{"ham.eml", nil, 0},
+	}
+	for _, c := range cases {
+		r := run(t, db, c.file)
+		var cats []string
+		total := 0.0
+		for _, s := range r.Signs {
+			total += s.Score
+			if s.Category != "" && !slices.Contains(cats, s.Category) {
+				cats = append(cats, s.Category)
+			}
+			if s.Method != "content" || s.Desc == "" {
+				t.Errorf("%s: sign %+v lacks method or description", c.file, s)
+			}
+		}
+		for _, want := range c.cats {
+			if !slices.Contains(cats, want) {
+				t.Errorf("%s: categories %v lack %q", c.file, cats, want)
+			}
+		}
+		if c.cats == nil && len(r.Signs) > 0 {
+			t.Errorf("%s: ham fired %v", c.file, r.Signs)
+		}
+		if total < c.minimum {
+			t.Errorf("%s: score %.1f, want ≥ %.1f", c.file, total, c.minimum)
+		}
+	}
+}
+
+func TestCategoryCap(t *testing.T) {
+	db, err := contentdb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string]float64{}
+	for _, s := range run(t, db, "419.eml").Signs {
+		per[s.Category] += s.Score
+	}
+	for c, v := range per {
+		if v > CategoryCap+1e-9 {
+			t.Errorf("category %q adds %.1f, above the cap %.1f", c, v, CategoryCap)
+		}
+	}
+}
+
+func TestEmptyDatabase(t *testing.T) {
+	if r := run(t, contentdb.Empty(), "pharma.eml"); len(r.Signs) != 0 {
+		t.Errorf("empty database fired %v", r.Signs)
+	}
+}
