@@ -54,7 +54,7 @@ func fakeQmailQueue(dir string) int {
 
 var scillaQmail string
 
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	if scillaQmail == "" {
 		dir, err := os.MkdirTemp("", "scilla-qmail-bin")
@@ -403,4 +403,51 @@ func TestOriginalQueueFailures(t *testing.T) {
 	if o.code != 55 {
 		t.Errorf("exit %d, want 55 for a bad config", o.code)
 	}
+}
+
+// benchRun drives bin like qmail-smtpd once with a small message.
+func benchRun(b *testing.B, bin string, args, env []string, msg, envelope []byte) {
+	msgR, msgW, _ := os.Pipe()
+	envR, envW, _ := os.Pipe()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout = msgR, envR
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	msgR.Close()
+	envR.Close()
+	msgW.Write(msg)
+	msgW.Close()
+	envW.Write(envelope)
+	envW.Close()
+	if err := cmd.Wait(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkQmailQueue compares one message through scilla-qmail (process
+// start, scan on an in-process fake scanner over loopback gRPC, run of the
+// original) with the original alone: the difference is scilla-qmail's
+// overhead per message.
+func BenchmarkQmailQueue(b *testing.B) {
+	srv := clienttest.Start(b, clienttest.Policy())
+	bin := binary(b)
+	dir := b.TempDir()
+	self, _ := os.Executable()
+	cfg := filepath.Join(dir, "scilla.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("client:\n  servers: [%q]\nqmail:\n  queue: %q\n", srv.Addr, self)), 0o644)
+	env := append(os.Environ(), "FAKE_QQ_DIR="+dir)
+	msg := []byte("From: a@example.org\nTo: b@example.com\nSubject: hi\n\nhello\n")
+	envelope := (&qmail.Envelope{From: "a@example.org", To: []string{"b@example.com"}}).Bytes()
+	b.Run("original", func(b *testing.B) {
+		for b.Loop() {
+			benchRun(b, self, nil, env, msg, envelope)
+		}
+	})
+	b.Run("scilla-qmail", func(b *testing.B) {
+		for b.Loop() {
+			benchRun(b, bin, []string{"-config", cfg}, env, msg, envelope)
+		}
+	})
 }
