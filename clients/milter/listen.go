@@ -2,6 +2,8 @@ package milter
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -96,8 +98,74 @@ func (l batchListener) Accept() (net.Conn, error) {
 		_ = tc.SetNoDelay(true)
 		raw = quickAckReader{tc}
 	}
-	return &batchConn{Conn: c, r: bufio.NewReaderSize(raw, 64<<10), w: bufio.NewWriterSize(c, 16<<10)}, nil
+	return &batchConn{Conn: c, r: &frameGuard{r: bufio.NewReaderSize(raw, 64<<10)}, w: bufio.NewWriterSize(c, 16<<10)}, nil
 }
+
+// maxPacket bounds one milter packet. Postfix sends body chunks of at most
+// 64 KB and headers of at most header_size_limit (100 KB); the milter
+// library itself would allocate up to 512 MB for a length it is handed.
+const maxPacket = 4 << 20
+
+// frameGuard reads whole milter packets and checks them before the milter
+// library sees them. The library panics (killing the process) on a zero
+// length, on connect packets without the family byte and on MAIL or RCPT
+// packets without the terminating NUL, and it trusts lengths up to 512 MB.
+// A bad packet ends the connection instead.
+type frameGuard struct {
+	r   *bufio.Reader
+	pkt []byte // the current packet, prefix included
+	off int    // how much of pkt was handed out
+}
+
+func (g *frameGuard) Read(p []byte) (int, error) {
+	if g.off == len(g.pkt) {
+		hdr, err := g.r.Peek(4)
+		if err != nil {
+			if len(hdr) > 0 && errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+		n := binary.BigEndian.Uint32(hdr)
+		if n == 0 || n > maxPacket {
+			return 0, fmt.Errorf("milter: packet length %d out of range 1..%d", n, maxPacket)
+		}
+		if cap(g.pkt) < int(n)+4 {
+			g.pkt = make([]byte, int(n)+4)
+		}
+		g.pkt, g.off = g.pkt[:int(n)+4], 0
+		if _, err := io.ReadFull(g.r, g.pkt); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+		if err := checkPacket(g.pkt[4], g.pkt[5:]); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, g.pkt[g.off:])
+	g.off += n
+	return n, nil
+}
+
+// checkPacket rejects packets the milter library cannot parse safely.
+func checkPacket(code byte, data []byte) error {
+	switch code {
+	case 'C': // hostname NUL, family, [port, address]
+		i := bytes.IndexByte(data, 0)
+		if i < 0 || i+1 >= len(data) {
+			return errors.New("milter: malformed connect packet")
+		}
+	case 'M', 'R': // address NUL [args NUL...]
+		if bytes.IndexByte(data, 0) < 0 {
+			return fmt.Errorf("milter: malformed %c packet", code)
+		}
+	}
+	return nil
+}
+
+func (g *frameGuard) Buffered() int { return len(g.pkt) - g.off + g.r.Buffered() }
 
 // batchConn buffers reads (the milter library reads a packet's length
 // and body separately) and buffers writes until the next Read (or Close).
@@ -105,7 +173,7 @@ func (l batchListener) Accept() (net.Conn, error) {
 // before a read belongs to one answer.
 type batchConn struct {
 	net.Conn
-	r  *bufio.Reader
+	r  *frameGuard
 	mu sync.Mutex
 	w  *bufio.Writer
 }

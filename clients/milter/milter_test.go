@@ -1,6 +1,7 @@
 package milter
 
 import (
+	"context"
 	"net"
 	"strings"
 	"testing"
@@ -228,3 +229,101 @@ func TestParseListenAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestMilterPeerVanishes: an MTA that disconnects mid-message, or sends
+// garbage, costs a session and nothing else; the server keeps serving.
+func TestMilterPeerVanishes(t *testing.T) {
+	addr, fake := startMilter(t, nil, clienttest.Policy())
+	for i, junk := range [][]byte{
+		nil, // connect and hang up
+		{0, 0, 0, 13, 'O', 0, 0, 0, 6, 0, 0, 1, 0xff, 0, 0x1f, 0xff, 0xff}, // negotiate, then vanish
+		{0, 0, 0, 0},                  // zero-length packet
+		{0xff, 0xff, 0xff, 0xff, 'B'}, // absurd length
+		[]byte("GET / HTTP/1.0\r\n\r\n"),
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write(junk)
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		buf := make([]byte, 512)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				break
+			}
+		}
+		c.Close()
+		_ = i
+	}
+	// Mid-message: body sent, connection dropped before end of message.
+	s, m := openSession(t, addr)
+	m.Set(gomilter.MacroQueueId, "Q1")
+	s.Mail("a@x", "")
+	s.Rcpt("b@example.com", "")
+	s.DataStart()
+	s.HeaderField("Subject", "half", nil)
+	s.HeaderEnd()
+	s.BodyChunk([]byte("partial body"))
+	s.Close()
+
+	// The server still works and scanned nothing half-received.
+	s2, m2 := openSession(t, addr)
+	r := send(t, s2, m2, "Q2", "a@x", []string{"b@example.com"}, "Subject: whole", "complete\r\n")
+	if r.act.Type != gomilter.ActionAccept || fake.Calls() != 1 {
+		t.Errorf("after vanished peers: action %+v, scans %d (want 1)", r.act, fake.Calls())
+	}
+}
+
+// FuzzMilterSession throws arbitrary bytes at a milter session after a
+// valid negotiation: no input may crash the server or wedge it.
+func FuzzMilterSession(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 5, 'M', 'a', '@', 'x', 0})
+	f.Add([]byte{0, 0, 0, 2, 'L', 0, 0, 0, 0, 1, 'E'})
+	f.Add([]byte{0, 0, 0, 1, 'E', 0, 0, 0, 1, 'A', 0, 0, 0, 1, 'Q'})
+	// Regressions: each of these crashed d--j/go-milter v0.10.0 before
+	// frameGuard (zero length, connect without family, MAIL/RCPT without NUL).
+	f.Add([]byte{0, 0, 0, 3, 'C', 'h', 0})
+	f.Add([]byte{0, 0, 0, 0})
+	f.Add([]byte{0, 0, 0, 3, 'M', 'a', 'b'})
+	f.Add([]byte{0, 0, 0, 3, 'R', 'a', 'b'})
+	s := clients.DefaultSettings()
+	fake := &fakeScanner{settings: s}
+	srv := newServer(fake, "fuzz", nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		f.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte{0, 0, 0, 13, 'O', 0, 0, 0, 6, 0, 0, 1, 0xff, 0, 0x1f, 0xff, 0xff})
+		c.Write(data)
+		c.(*net.TCPConn).CloseWrite()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 4096)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					t.Fatalf("session wedged on %q", data)
+				}
+				return
+			}
+		}
+	})
+}
+
+// fakeScanner answers Check without a network, for the fuzz test.
+type fakeScanner struct{ settings clients.Settings }
+
+func (f *fakeScanner) Check(_ context.Context, env *scillav1.Envelope, _ []byte, _ string) *clients.Plan {
+	return clients.NewPlan(&scillav1.ScanResponse{Results: []*scillav1.GroupResult{{GroupId: 1, Recipients: env.RcptTo,
+		Modifications: &scillav1.Modifications{SubjectPrefix: "[x] ", AddHeaders: []*scillav1.Header{{Name: "X-A", Value: "1"}}}}}})
+}
+
+func (f *fakeScanner) Settings() clients.Settings { return f.settings }
