@@ -50,12 +50,15 @@ func lookupCharset(name string) (charset, bool) {
 			return charset{name: strings.ToLower(n), enc: e}, true
 		}
 	}
-	if strings.HasPrefix(strings.ToLower(name), "cp") || strings.HasPrefix(strings.ToLower(name), "windows-") {
-		if n := strings.TrimLeft(strings.ToLower(name), "cpwindows-"); n != "" {
+	// "cp1251", "windows1251", "win-1251": a Windows code page by number.
+	lower := strings.ToLower(name)
+	for _, p := range []string{"windows-", "windows", "win-", "cp-", "cp"} {
+		if n, ok := strings.CutPrefix(lower, p); ok && n != "" && n[0] >= '0' && n[0] <= '9' {
 			if e, err := htmlindex.Get("windows-" + n); err == nil && e != encoding.Replacement {
 				nn, _ := htmlindex.Name(e)
 				return charset{name: nn, enc: e}, true
 			}
+			break
 		}
 	}
 	return charset{}, false

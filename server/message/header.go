@@ -173,6 +173,9 @@ func (p *parser) decodeWords(s string, fallback charset) string {
 		}
 		cs, text, n, ok := parseEncodedWord(s[i:])
 		if !ok {
+			if end := strings.Index(s[i+2:], "?="); end >= 0 && end < 80 && strings.Count(s[i+2:i+2+end], "?") >= 2 {
+				p.anomaly(AnomalyBadEncodedWord) // shaped like a word but does not decode
+			}
 			flush()
 			b.WriteString(p.plainHeaderText(s[:i+2], fallback))
 			s = s[i+2:]

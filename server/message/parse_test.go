@@ -56,6 +56,7 @@ func TestAnomalies(t *testing.T) {
 		{"nul", "Subject: x\r\n\r\na\x00b\r\n", AnomalyNUL},
 		{"bad content type", "Content-Type: text\r\n\r\nx", AnomalyBadContentType},
 		{"no mime version", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n", AnomalyNoMIMEVersion},
+		{"bad encoded word", "Subject: =?utf-8?x?abc?=\r\n\r\n", AnomalyBadEncodedWord},
 		{"bad document", "Content-Type: application/msword\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n", AnomalyBadDocument},
 	}
 	for _, tt := range tests {

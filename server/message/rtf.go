@@ -57,7 +57,6 @@ func rtfText(b []byte, limit int) (string, bool) {
 		}
 		cs, ok := codePage(cp)
 		if !ok {
-			cs = charset{name: "windows-1252"}
 			cs, _ = lookupCharset("windows-1252")
 		}
 		out.WriteString(decodeText(cs, pend))

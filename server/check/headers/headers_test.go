@@ -1,7 +1,9 @@
 package headers
 
 import (
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/scilla-mail/scilla/server/check/checktest"
@@ -96,6 +98,20 @@ func TestParseDate(t *testing.T) {
 	for _, d := range []string{"Tomorrow at 25:61", "", "2002"} {
 		if _, ok := ParseDate(d); ok {
 			t.Errorf("ParseDate(%q) succeeded", d)
+		}
+	}
+}
+
+// TestDocumented: docs/analysis.md lists every rule with its sign and score.
+func TestDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/analysis.md")
+	if err != nil {
+		t.Skipf("docs not beside the package: %v", err)
+	}
+	for _, r := range Rules() {
+		row := fmt.Sprintf("| `%s` | `%s` | %.1f |", r.Name, r.Sign, r.Score)
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/analysis.md lacks the row %q", row)
 		}
 	}
 }

@@ -52,8 +52,11 @@ var anomalySigns = map[string]anomalySign{
 	message.AnomalyBadDocument:        {0.5, "attachment that does not parse as its type"},
 }
 
-// SignName is the sign reported for a parser anomaly.
-func SignName(anomaly string) string { return "MIME_" + strings.ToUpper(anomaly) }
+// SignName is the sign reported for a parser anomaly, e.g.
+// "multipart_unterminated" → "MIME_MULTIPART_UNTERMINATED", "mime_depth" → "MIME_DEPTH".
+func SignName(anomaly string) string {
+	return "MIME_" + strings.ToUpper(strings.TrimPrefix(anomaly, "mime_"))
+}
 
 // HTML trick signs.
 const (

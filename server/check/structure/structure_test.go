@@ -1,6 +1,8 @@
 package structure
 
 import (
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -60,5 +62,23 @@ func TestSigns(t *testing.T) {
 				t.Errorf("rule %s off: sign still there", strings.ToLower(tt.sign))
 			}
 		})
+	}
+}
+
+// TestDocumented: docs/analysis.md lists every scoring anomaly with its sign
+// and score.
+func TestDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/analysis.md")
+	if err != nil {
+		t.Skipf("docs not beside the package: %v", err)
+	}
+	for a, s := range anomalySigns {
+		if s.score == 0 {
+			continue
+		}
+		row := fmt.Sprintf("| `%s` | `%s` | %.1f |", a, SignName(a), s.score)
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/analysis.md lacks the row %q", row)
+		}
 	}
 }
