@@ -45,6 +45,9 @@ import (
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 )
 
+// seqReserve stands for the sequence number and separators of a reply.
+const seqReserve = "12345678901234567890 \n"
+
 // InterfaceVersion is the highest External Filter interface version the
 // helper speaks; it answers INTF with the lower of this and the server's.
 const InterfaceVersion = 3
@@ -244,8 +247,12 @@ func (f *Filter) handleFile(ctx context.Context, name string) (reply string) {
 		for _, h := range edits.AddHeaders {
 			lines = append(lines, h.Name+": "+h.Value)
 		}
-		log.Info("tagged in place", "headers", len(lines))
-		return "ADDHEADER " + Quote(lines) + " OK"
+		// CommuniGate takes response lines of at most 4096 bytes; longer
+		// header sets go the resubmission way.
+		if r := "ADDHEADER " + Quote(lines) + " OK"; len(r)+len(seqReserve) < maxLine {
+			log.Info("tagged in place", "headers", len(lines))
+			return r
+		}
 	}
 	if err := f.resubmit(log, msg, env, plan); err != nil {
 		log.Error("cannot resubmit the modified copy", "err", err)

@@ -385,3 +385,31 @@ func TestAllTransportsAndOversize(t *testing.T) {
 		t.Errorf("oversize: %q, %d scans", r, srv.Calls())
 	}
 }
+
+func TestLongHeadersResubmitted(t *testing.T) {
+	long := strings.Repeat("rule ", 1000)
+	srv := clienttest.Start(t, func(req *scillav1.ScanRequest) (*scillav1.ScanResponse, error) {
+		resp, err := clienttest.Policy()(req)
+		for _, g := range resp.GetResults() {
+			g.Modifications.AddHeaders = append(g.Modifications.AddHeaders, &scillav1.Header{Name: "X-Spamtest-Report", Value: long})
+		}
+		return resp, err
+	})
+	c := startHelper(t, srv.Addr, "", nil)
+	c.send("1 FILE " + c.queue("SMTP", "alice@example.org", []string{"bob@example.com"}, eml(t, "ham.eml")))
+	if r := c.reply(); r != "1 DISCARD" {
+		t.Fatalf("reply %q (%d bytes), want a resubmission for headers over the line limit", clip(r), len(r))
+	}
+	for _, s := range c.submitted() {
+		if !strings.Contains(s, "X-Spamtest-Report: "+long) {
+			t.Error("resubmitted copy lacks the long header")
+		}
+	}
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
