@@ -21,6 +21,7 @@ import (
 	"github.com/emersion/go-msgauth/dmarc"
 	"golang.org/x/net/publicsuffix"
 
+	"github.com/scilla-mail/scilla/server/check/rdns"
 	spfcheck "github.com/scilla-mail/scilla/server/check/spf"
 	"github.com/scilla-mail/scilla/server/dns"
 	"github.com/scilla-mail/scilla/server/engine"
@@ -93,6 +94,21 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 			sr.From = o.Sender
 		}
 		results = append(results, sr)
+	}
+
+	// iprev (RFC 8601 §3): does the sending IP's name resolve back to it?
+	if ip, ok := c.relays.Origin(in.Env.ClientIP, in.Msg.Header); ok {
+		ir := &authres.IPRevResult{IP: ip.String()}
+		ro, err := rdns.Lookup(ctx, c.r, ip)
+		switch {
+		case err != nil:
+			ir.Value = authres.ResultTempError
+		case ro.Confirmed != "":
+			ir.Value = authres.ResultPass
+		default:
+			ir.Value = authres.ResultFail
+		}
+		results = append(results, ir)
 	}
 
 	// DKIM.

@@ -75,6 +75,8 @@ func setup(t *testing.T) (*fixture, ed25519.PrivateKey, *rsa.PrivateKey) {
 		`_dmarc.strict.example. TXT "v=DMARC1; p=quarantine; adkim=s; aspf=s"`,
 		`strict.example. TXT "v=spf1 ip4:192.0.2.0/24 -all"`,
 		`_dmarc.lax.example. TXT "v=DMARC1; p=none"`,
+		`9.2.0.192.in-addr.arpa. PTR mta.shop.example.`,
+		`mta.shop.example. A 192.0.2.9`,
 	)
 	srv.Timeout("ed._domainkey.slow.example")
 	cfg := dns.DefaultConfig()
@@ -118,13 +120,13 @@ func TestDKIMAndDMARC(t *testing.T) {
 		ar       []string
 	}{
 		{"ed25519 pass, DMARC pass by DKIM", sign(t, base, "shop.example", "ed", edKey), "203.0.113.5", "b@bounces.other.example",
-			"DKIM_VALID,DMARC_PASS", []string{"spf=fail", "dkim=pass header.d=shop.example", "dmarc=pass header.from=shop.example"}},
+			"DKIM_VALID,DMARC_PASS", []string{"spf=fail", "iprev=fail policy.iprev=203.0.113.5", "dkim=pass header.d=shop.example", "dmarc=pass header.from=shop.example"}},
 		{"rsa pass on a subdomain aligns relaxed", sign(t, base, "mail.shop.example", "rsa", rsaKey), "203.0.113.5", "",
 			"DKIM_VALID,DMARC_PASS", []string{"dkim=pass header.d=mail.shop.example", "dmarc=pass"}},
 		{"body changed: DKIM fail, DMARC reject", tampered(sign(t, base, "shop.example", "ed", edKey)), "203.0.113.5", "b@bounces.other.example",
 			"DKIM_INVALID,DMARC_FAIL_REJECT", []string{"spf=fail", "dkim=fail", "dmarc=fail reason=\"p=reject\""}},
 		{"unsigned but SPF aligned: DMARC pass", base, "192.0.2.9", "b@shop.example",
-			"DMARC_PASS", []string{"spf=pass smtp.mailfrom=b@shop.example", "dkim=none", "dmarc=pass"}},
+			"DMARC_PASS", []string{"spf=pass smtp.mailfrom=b@shop.example", "iprev=pass policy.iprev=192.0.2.9", "dkim=none", "dmarc=pass"}},
 		{"aligned signature of another domain does not count", sign(t, withFrom("x@shop.example"), "other.example", "ed", edKey), "203.0.113.5", "b@bounces.other.example",
 			"DKIM_VALID,DMARC_FAIL_REJECT", []string{"dkim=pass header.d=other.example", "dmarc=fail"}},
 		{"subdomain policy", withFrom("x@news.shop.example"), "203.0.113.5", "",

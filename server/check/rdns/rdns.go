@@ -51,27 +51,56 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 	}
 	ctx, cancel := c.r.MessageContext(ctx, in.ScanID)
 	defer cancel()
-	ctx = dns.WithZone(ctx, "ptr")
-	names, err := c.r.LookupPTR(ctx, ip)
+	o, err := Lookup(ctx, c.r, ip)
 	if err != nil {
-		return engine.Result{}, fmt.Errorf("rdns: PTR of %s: %w", ip, err)
+		return engine.Result{}, err
 	}
-	if len(names) == 0 {
+	switch {
+	case len(o.Names) == 0:
 		return engine.Result{Signs: []engine.Sign{{
 			Name: "RDNS_NONE", Score: ScoreNone, Method: "rDNS",
 			Desc: fmt.Sprintf("sending IP %s has no reverse DNS", ip),
 		}}}, nil
+	case o.Confirmed == "":
+		return engine.Result{Signs: []engine.Sign{{
+			Name: "RDNS_NOT_CONFIRMED", Score: ScoreNotConfirmed, Method: "rDNS",
+			Desc: fmt.Sprintf("reverse DNS of %s (%s) does not resolve back to it", ip, o.Names[0]),
+		}}}, nil
+	}
+	in.Log.Debug("reverse DNS confirmed", "ip", ip, "name", o.Confirmed)
+	return engine.Result{}, nil
+}
+
+// Outcome is the reverse DNS of one IP.
+type Outcome struct {
+	// Names are the PTR names, without the final dot.
+	Names []string
+	// Confirmed is the first name that resolves back to the IP, "" for none.
+	Confirmed string
+}
+
+// Lookup finds the PTR names of ip and the first that forward-confirms
+// (RFC 8601 §3 "iprev"). An error means the answer is unknown.
+func Lookup(ctx context.Context, r *dns.Resolver, ip netip.Addr) (Outcome, error) {
+	ctx = dns.WithZone(ctx, "ptr")
+	names, err := r.LookupPTR(ctx, ip)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("rdns: PTR of %s: %w", ip, err)
+	}
+	var o Outcome
+	for _, n := range names {
+		o.Names = append(o.Names, strings.TrimSuffix(n, "."))
 	}
 	var lastErr error
-	for i, n := range names {
+	for i, n := range o.Names {
 		if i >= maxNames {
 			break
 		}
 		var addrs []netip.Addr
 		if ip.Is4() {
-			addrs, err = c.r.LookupA(ctx, n)
+			addrs, err = r.LookupA(ctx, n)
 		} else {
-			addrs, err = c.r.LookupAAAA(ctx, n)
+			addrs, err = r.LookupAAAA(ctx, n)
 		}
 		if err != nil {
 			lastErr = err
@@ -79,16 +108,13 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 		}
 		for _, a := range addrs {
 			if a.Unmap() == ip {
-				in.Log.Debug("reverse DNS confirmed", "ip", ip, "name", n)
-				return engine.Result{}, nil
+				o.Confirmed = n
+				return o, nil
 			}
 		}
 	}
 	if lastErr != nil {
-		return engine.Result{}, fmt.Errorf("rdns: confirm %s: %w", ip, lastErr)
+		return o, fmt.Errorf("rdns: confirm %s: %w", ip, lastErr)
 	}
-	return engine.Result{Signs: []engine.Sign{{
-		Name: "RDNS_NOT_CONFIRMED", Score: ScoreNotConfirmed, Method: "rDNS",
-		Desc: fmt.Sprintf("reverse DNS of %s (%s) does not resolve back to it", ip, strings.TrimSuffix(names[0], ".")),
-	}}}, nil
+	return o, nil
 }
