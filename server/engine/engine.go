@@ -128,7 +128,7 @@ func (e *Engine) Scan(ctx context.Context, scanID string, env *Envelope, raw []b
 	if len(rated) == 0 {
 		return v, nil
 	}
-	msg := message.Parse(raw, e.limits)
+	msg := message.ParseContext(ctx, raw, e.limits)
 	for _, gv := range rated {
 		if err := ctx.Err(); err != nil {
 			return e.notProcessed(scanID, env, snap), fmt.Errorf("scan %s: %w", scanID, err)

@@ -31,6 +31,13 @@ type Variant func(*policy.Settings)
 // Return-Path, as the MTA would have seen it.
 func Scan(tb testing.TB, checks []engine.Check, raw []byte, v Variant) *engine.GroupVerdict {
 	tb.Helper()
+	_, gv := ScanVerdict(tb, checks, raw, v)
+	return gv
+}
+
+// ScanVerdict is Scan returning the whole verdict too.
+func ScanVerdict(tb testing.TB, checks []engine.Check, raw []byte, v Variant) (*engine.Verdict, *engine.GroupVerdict) {
+	tb.Helper()
 	p := policy.Default()
 	if v != nil {
 		s := *p.All().Settings
@@ -43,14 +50,14 @@ func Scan(tb testing.TB, checks []engine.Check, raw []byte, v Variant) *engine.G
 		env.MailFrom = strings.Trim(strings.TrimSpace(rp), "<>")
 	}
 	e := engine.New(engine.Options{Checks: checks}, &engine.Snapshot{Policy: p, DB: contentdb.Empty()})
-	v2, err := e.Scan(context.Background(), "test", env, raw)
+	verdict, err := e.Scan(context.Background(), "test", env, raw)
 	if err != nil {
 		tb.Fatalf("scan: %v", err)
 	}
-	if len(v2.Groups) != 1 {
-		tb.Fatalf("scan: %d groups, want 1", len(v2.Groups))
+	if len(verdict.Groups) != 1 {
+		tb.Fatalf("scan: %d groups, want 1", len(verdict.Groups))
 	}
-	return v2.Groups[0]
+	return verdict, verdict.Groups[0]
 }
 
 // Format renders a verdict for a golden file: status, score, rate, then

@@ -1,10 +1,12 @@
 package obscene
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/scilla-mail/scilla/server/check/checktest"
 	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/headers"
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/policy"
 )
@@ -91,5 +93,25 @@ func BenchmarkFind(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		c.Find(m)
+	}
+}
+
+// TestSubjectTag: with the policy's obscene tag on, the response the
+// clients apply prepends "[--Obscene--]" to the Subject; off, it does not.
+func TestSubjectTag(t *testing.T) {
+	if SignName != headers.ObsceneSign {
+		t.Fatalf("sign %q, the header builder looks for %q", SignName, headers.ObsceneSign)
+	}
+	raw := checktest.ReadFile(t, "testdata/russian-koi8r.eml")
+	for _, tag := range []bool{true, false} {
+		v, gv := checktest.ScanVerdict(t, []engine.Check{New()}, raw, func(s *policy.Settings) { s.Methods.ObsceneTag = tag })
+		r := headers.Build(v, gv, "pete@example.net")
+		if got := strings.Contains(r.SubjectPrefix, "[--Obscene--]"); got != tag {
+			t.Errorf("tag %v: subject prefix %q", tag, r.SubjectPrefix)
+		}
+	}
+	v, gv := checktest.ScanVerdict(t, []engine.Check{New()}, checktest.ReadFile(t, "testdata/ham-russian.eml"), func(s *policy.Settings) { s.Methods.ObsceneTag = true })
+	if r := headers.Build(v, gv, ""); strings.Contains(r.SubjectPrefix, "Obscene") {
+		t.Errorf("clean message tagged: %q", r.SubjectPrefix)
 	}
 }
