@@ -19,12 +19,13 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	libperl5.36 libsqlite3-0 libpam0g libgnutls-dane0 libgnutls30 libdb5.3 \
 	libnsl2 libpcre2-8-0 libcrypt1
 if ! getent passwd Debian-exim >/dev/null; then
-	adduser --system --group --quiet --allow-bad-names \
-		--home /var/spool/exim4 --no-create-home Debian-exim
+	# useradd (package passwd) is in every Debian image; adduser may not be.
+	useradd --system --badname --user-group --home-dir /var/spool/exim4 \
+		--no-create-home --shell /usr/sbin/nologin Debian-exim
 fi
 if [ ! -x "$dest/usr/sbin/exim4" ]; then
 	tmp=$(mktemp -d)
-	chmod 755 "$tmp" # apt's download runs as _apt and must write here
+	chmod 1777 "$tmp" # apt's download runs as _apt and must write here
 	(cd "$tmp" && apt-get download exim4-daemon-heavy)
 	mkdir -p "$dest"
 	dpkg -x "$tmp"/exim4-daemon-heavy_*.deb "$dest"
