@@ -68,3 +68,18 @@ func TestOpen(t *testing.T) {
 		t.Error("invalid config accepted")
 	}
 }
+
+func TestSystemNameservers(t *testing.T) {
+	path := t.TempDir() + "/resolv.conf"
+	if err := os.WriteFile(path, []byte("# local\nsearch example.com\nnameserver 127.0.0.53\nnameserver ::1\noptions edns0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := systemNameservers(path)
+	if err != nil || strings.Join(got, " ") != "127.0.0.53:53 [::1]:53" {
+		t.Errorf("systemNameservers = %v, %v", got, err)
+	}
+	os.WriteFile(path, []byte("search example.com\n"), 0o644)
+	if _, err := systemNameservers(path); err == nil {
+		t.Error("a resolv.conf without nameservers accepted")
+	}
+}

@@ -110,13 +110,9 @@ func New(cfg Config, reg prometheus.Registerer) (*Resolver, error) {
 	}
 	servers := cfg.Nameservers
 	if len(servers) == 0 {
-		cc, err := mdns.ClientConfigFromFile("/etc/resolv.conf")
-		if err != nil {
-			return nil, fmt.Errorf("dns: read nameservers from /etc/resolv.conf: %w", err)
-		}
-		servers = cc.Servers
-		if len(servers) == 0 {
-			return nil, errors.New("dns: no nameservers in /etc/resolv.conf and none configured")
+		var err error
+		if servers, err = systemNameservers("/etc/resolv.conf"); err != nil {
+			return nil, err
 		}
 	}
 	r := &Resolver{
@@ -152,6 +148,31 @@ func New(cfg Config, reg prometheus.Registerer) (*Resolver, error) {
 	}
 	r.m = m
 	return r, nil
+}
+
+// systemNameservers reads the nameservers of a resolv.conf file.
+func systemNameservers(path string) ([]string, error) {
+	cc, err := mdns.ClientConfigFromFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("dns: read nameservers from %s: %w", path, err)
+	}
+	if len(cc.Servers) == 0 {
+		return nil, fmt.Errorf("dns: no nameservers in %s and none configured", path)
+	}
+	var out []string
+	for _, s := range cc.Servers {
+		// resolv.conf may carry an IPv6 zone ("fe80::1%eth0"), which
+		// netip keeps; the port is resolv.conf's (53).
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			continue
+		}
+		out = append(out, netip.AddrPortFrom(a, 53).String())
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("dns: no usable nameservers in %s", path)
+	}
+	return out, nil
 }
 
 // Close releases the cache. A nil resolver is fine.
