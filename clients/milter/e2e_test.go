@@ -122,6 +122,17 @@ func TestPostfixMilterEndToEnd(t *testing.T) {
 	if n := r.sink.Count(); n != 4 {
 		t.Errorf("scillad down: %d messages delivered, want still 4", n)
 	}
+
+	// The milter itself vanishes: Postfix applies milter_default_action
+	// (tempfail), the sender keeps the mail.
+	r.milter.Kill()
+	out, err = send("alice@example.net", "bob@example.com", "milter gone", "hello")
+	if err == nil || !strings.Contains(out, "<** 4") {
+		t.Errorf("milter gone: want a 4xx, got err=%v\n%s", err, out)
+	}
+	if n := r.sink.Count(); n != 4 {
+		t.Errorf("milter gone: %d messages delivered, want still 4", n)
+	}
 }
 
 // TestPostfixMilterOnErrorAccept: with on_error accept and no scillad,
@@ -149,7 +160,7 @@ func TestPostfixMilterFailover(t *testing.T) {
 	}
 	a, b := pt.StartScillad(t), pt.StartScillad(t)
 	r := startRig(t, "inet", nil, "-server", a.Addr+","+b.Addr, "-connect-timeout", "1s")
-	const n = 300
+	const n = 200
 	done := make(chan error, 1)
 	var srcOut []byte
 	go func() {
