@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/mail"
@@ -42,6 +41,7 @@ type Server struct {
 	scan    ScanFunc
 	log     *slog.Logger
 	allowed []netip.Prefix
+	metrics *Metrics
 	sem     chan struct{}
 	wg      sync.WaitGroup
 }
@@ -54,6 +54,12 @@ func New(cfg Config, scan ScanFunc, log *slog.Logger) *Server {
 	}
 	allowed, _ := parseNetworks(cfg.AllowedNetworks) // checked by Validate
 	return &Server{cfg: cfg, scan: scan, log: log.With("component", "spamd"), allowed: allowed, sem: make(chan struct{}, max(cfg.MaxConnections, 1))}
+}
+
+// WithMetrics makes the server record its metrics in m; it returns s.
+func (s *Server) WithMetrics(m *Metrics) *Server {
+	s.metrics = m
+	return s
 }
 
 // permitted reports whether a TCP peer is in the allowed networks; unix
@@ -181,32 +187,44 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	if !s.permitted(conn.RemoteAddr()) {
 		log.Warn("connection from a network not in spamd.allowed_networks refused")
 		fmt.Fprintf(bw, "SPAMD/1.0 77 EX_NOPERM\r\n")
+		s.metrics.observe("unknown", "refused", time.Time{})
 		return
 	}
+	if _, err := br.Peek(1); err != nil {
+		return // connected and left: a health check
+	}
+	start := time.Now()
 	req, err := ReadRequest(br, s.cfg.MaxSize)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return // connected and left: a health check
-		}
 		log.Warn("bad request", "err", err)
 		writeProtocolError(bw, req, err)
+		proto := "unknown"
+		if req != nil {
+			proto = req.Protocol.String()
+		}
+		s.metrics.observe(proto, "bad_request", start)
 		return
 	}
 	switch req.Method {
 	case "PING":
 		writePong(bw, req)
+		s.metrics.observe(req.Protocol.String(), "ping", start)
 		return
 	case "SKIP":
 		return
 	case "TELL":
 		fmt.Fprintf(bw, "SPAMD/1.1 69 EX_UNAVAILABLE TELL is not supported: use `scilla learn`\r\n")
+		s.metrics.observe(req.Protocol.String(), "bad_request", start)
 		return
 	}
+	outcome := "ham"
+	defer func() { s.metrics.observe(req.Protocol.String(), outcome, start) }()
 	var res result
 	var plan *clients.Plan
 	if req.Oversize {
 		res = result{Action: actionNone, Required: round1(s.cfg.RequiredScore), Note: fmt.Sprintf("message of %d bytes is over the size limit of %d", req.Size, s.cfg.MaxSize)}
 		res.Required = max(res.Required, 0.1)
+		outcome = "oversize"
 		log.Info("message over size limit, not scanned", "size", req.Size, "limit", s.cfg.MaxSize)
 	} else {
 		sreq := scanRequest(req)
@@ -215,9 +233,13 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 		if err != nil {
 			log.Error("scan failed", "queue_id", sreq.GetEnvelope().GetQueueId(), "err", err)
 			writeUnavailable(bw, req)
+			outcome = "scan_error"
 			return
 		}
 		res = s.cfg.summarize(resp)
+		if res.Spam {
+			outcome = "spam"
+		}
 		plan = clients.NewPlan(resp)
 		log.Info("scanned", "scan_id", res.ScanID, "protocol", req.Protocol.String(), "method", req.Method,
 			"queue_id", sreq.GetEnvelope().GetQueueId(), "rcpts", len(sreq.GetEnvelope().GetRcptTo()),

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 )
 
@@ -396,5 +398,45 @@ func TestListenAndServe(t *testing.T) {
 	}
 	if err := New(DefaultConfig(), nil, nil).ListenAndServe(context.Background()); err != nil {
 		t.Errorf("disabled listener: %v", err)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	f := &fakeScanner{resp: spamResponse()}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { New(DefaultConfig(), f.scan, nil).WithMetrics(NewMetrics(reg)).Serve(ctx, ln); close(done) }()
+	addr := ln.Addr().String()
+	exchange(t, addr, readFile(t, "exim-rspamd.req"), false)
+	exchange(t, addr, readFile(t, "exim-spamd.req"), true)
+	exchange(t, addr, []byte("PING SPAMC/1.5\r\n\r\n"), true)
+	exchange(t, addr, []byte("NONSENSE\r\n"), true)
+	cancel()
+	<-done
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "scilla_spamd_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			key := ""
+			for _, l := range m.GetLabel() {
+				key += l.GetName() + "=" + l.GetValue() + " "
+			}
+			got[strings.TrimSpace(key)] = m.GetCounter().GetValue()
+		}
+	}
+	want := map[string]float64{"protocol=rspamc result=spam": 1, "protocol=spamc result=spam": 1, "protocol=spamc result=ping": 1, "protocol=unknown result=bad_request": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("metrics %v, want %v", got, want)
 	}
 }
