@@ -614,4 +614,21 @@ func TestSpamACL(t *testing.T) {
 			t.Errorf("report %q", rep)
 		}
 	})
+
+	// scillad down: the listener (or nothing at all) cannot answer; with
+	// defer_ok Exim accepts the mail without a verdict.
+	t.Run("scillad down", func(t *testing.T) {
+		sd.proc.stop()
+		r := startExim(t, eximOptions{spamdAddress: fmt.Sprintf("127.0.0.1 %d variant=rspamd", sd.spamdPort)})
+		if out, err := r.swaks("--from", "alice@example.com", "--to", "bob@example.com", "--header", "Subject: gtube down", "--body", gtube); err != nil {
+			t.Fatalf("swaks: %v\n%s", err, out)
+		}
+		bob := r.mailbox("bob", 1, 30*time.Second)
+		if len(bob) != 1 {
+			t.Fatalf("bob has %d messages", len(bob))
+		}
+		if f := headers(bob[0], "X-Spam-Flag"); len(f) != 0 {
+			t.Errorf("unscanned mail flagged %q", f)
+		}
+	})
 }
