@@ -44,7 +44,8 @@ func startRig(t testing.TB, kind string, main map[string]string, milterArgs ...s
 		listen, check = fmt.Sprintf("inet:127.0.0.1:%d", port), fmt.Sprintf("tcp:127.0.0.1:%d", port)
 	}
 	r := &rig{sink: pt.StartSink(t, true), milterAddr: listen}
-	mainCF := map[string]string{"smtpd_milters": listen, "milter_default_action": "tempfail"}
+	// The documented main.cf fragment, with the test's socket.
+	mainCF := pt.MainSnippet(t, "main.cf.milter", "unix:/scilla/milter.sock", listen)
 	for k, v := range main {
 		mainCF[k] = v
 	}

@@ -39,19 +39,18 @@ func startPipeRig(t *testing.T, server string) *pipeRig {
 	pt.StartProcess(t, "scilla-pipe lmtp", listen(lmtpIn), bin, "-listen", listen(lmtpIn), "-lmtp", "-split", "-next", next, "-server", server, "-hostname", "pipe.test")
 	pt.StartProcess(t, "scilla-pipe accept", listen(acceptIn), bin, "-listen", listen(acceptIn), "-next", next,
 		"-server", fmt.Sprintf("tcp:127.0.0.1:%d", pt.FreePort(t)), "-on-error", "accept", "-connect-timeout", "1s")
-	r.pf = pt.Start(t, pt.Config{
-		Relay:        "lmtp:inet:" + r.sink.Addr,
-		Main:         map[string]string{"smtpd_authorized_xforward_hosts": "127.0.0.0/8"},
-		SMTPDOptions: []string{fmt.Sprintf("content_filter=scilla:[127.0.0.1]:%d", smtpIn)},
-		Master: []string{
-			fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd -o content_filter=scillalmtp:inet:127.0.0.1:%d", r.lmtpPort, lmtpIn),
-			fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd -o smtpd_proxy_filter=127.0.0.1:%d", r.proxyPort, smtpIn),
-			fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd -o content_filter=scilla:[127.0.0.1]:%d", r.acceptPort, acceptIn),
-			"scilla unix - - n - 10 smtp -o smtp_send_xforward_command=yes",
-			"scillalmtp unix - - n - 10 lmtp -o lmtp_send_xforward_command=yes",
-			fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd -o content_filter= -o smtpd_proxy_filter= -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks,no_milters", reinject),
-		},
-	})
+	// The documented master.cf fragments (deploy/postfix), with the test's
+	// ports and without chroot, plus the test's extra listeners.
+	port := pt.FreePort(t)
+	stock := "smtp      inet  n       -       y       -       -       smtpd"
+	master := pt.Snippet(t, "master.cf.content-filter", stock, fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd", port),
+		"10025", fmt.Sprint(smtpIn), "10026", fmt.Sprint(reinject))
+	proxy := pt.Snippet(t, "master.cf.proxy-filter", stock, fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd", r.proxyPort), "10025", fmt.Sprint(smtpIn))
+	master = append(append(master, proxy...),
+		fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd -o content_filter=scillalmtp:inet:127.0.0.1:%d", r.lmtpPort, lmtpIn),
+		fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd -o content_filter=scilla:[127.0.0.1]:%d", r.acceptPort, acceptIn),
+	)
+	r.pf = pt.Start(t, pt.Config{Relay: "lmtp:inet:" + r.sink.Addr, Port: port, NoSMTPD: true, Master: master})
 	return r
 }
 

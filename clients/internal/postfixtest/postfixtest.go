@@ -71,6 +71,11 @@ type Config struct {
 	Master []string
 	// SMTPDOptions are "-o key=value" options for the first smtpd.
 	SMTPDOptions []string
+	// Port is the SMTP port of the first smtpd; 0 picks a free one.
+	Port int
+	// NoSMTPD leaves out the first smtpd line: Master brings its own
+	// listener on Port (e.g. from a deploy/postfix snippet).
+	NoSMTPD bool
 }
 
 // Start writes the configuration and starts Postfix.
@@ -83,7 +88,10 @@ func Start(t testing.TB, cfg Config) *Instance {
 	}
 	// Postfix daemons run as the postfix user and must reach the queue.
 	_ = os.Chmod(dir, 0o755)
-	p := &Instance{Dir: dir, Port: FreePort(t), t: t}
+	p := &Instance{Dir: dir, Port: cfg.Port, t: t}
+	if p.Port == 0 {
+		p.Port = FreePort(t)
+	}
 	for _, d := range []string{"queue", "data"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -132,8 +140,9 @@ func Start(t testing.TB, cfg Config) *Instance {
 	for k, v := range main {
 		fmt.Fprintf(&mb, "%s = %s\n", k, v)
 	}
-	master := []string{
-		fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd", p.Port),
+	var master []string
+	if !cfg.NoSMTPD {
+		master = append(master, fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd", p.Port))
 	}
 	for _, o := range cfg.SMTPDOptions {
 		master = append(master, "  -o "+o)
