@@ -17,6 +17,7 @@ import (
 
 	"github.com/scilla-mail/scilla/internal/conf"
 	"github.com/scilla-mail/scilla/server/dns"
+	"github.com/scilla-mail/scilla/server/spamd"
 	"github.com/scilla-mail/scilla/server/grpcapi"
 	"github.com/scilla-mail/scilla/server/pool"
 )
@@ -30,6 +31,9 @@ type Config struct {
 	Metrics Metrics     `yaml:"metrics"`
 	Admin   Admin       `yaml:"admin"`
 	DNS     dns.Config  `yaml:"dns"`
+	// Spamd is the optional spamd/rspamd-protocol listener for Exim's
+	// `spam =` ACL condition and other spamd clients.
+	Spamd spamd.Config `yaml:"spamd"`
 	// Client is the section read by the mail-server plug-ins (see the
 	// clients documentation); scillad ignores it so one file can serve both.
 	Client yaml.Node `yaml:"client,omitempty"`
@@ -137,6 +141,7 @@ func Default() *Config {
 		Log:   Log{Level: "info", Format: "text"},
 		Admin: Admin{Socket: "scillad.sock"},
 		DNS:   dns.DefaultConfig(),
+		Spamd: spamd.DefaultConfig(),
 	}
 }
 

@@ -22,8 +22,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 	"github.com/scilla-mail/scilla/server/check"
@@ -35,6 +37,7 @@ import (
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/policy"
 	"github.com/scilla-mail/scilla/server/pool"
+	"github.com/scilla-mail/scilla/server/spamd"
 )
 
 // Daemon is a running scillad.
@@ -46,14 +49,15 @@ type Daemon struct {
 	mu  sync.Mutex // serialises reloads
 	cfg *config.Config
 
-	eng     *engine.Engine
-	pool    *pool.Pool
-	scanner *grpcapi.Scanner
-	nets    *grpcapi.Networks
-	servers []*grpcapi.Server // one, or a TLS one for tcp and a plain one for unix
-	lis     []served
+	eng      *engine.Engine
+	pool     *pool.Pool
+	scanner  *grpcapi.Scanner
+	nets     *grpcapi.Networks
+	servers  []*grpcapi.Server // one, or a TLS one for tcp and a plain one for unix
+	lis      []served
 	metrics  *http.Server
 	resolver *dns.Resolver
+	spamd    *spamd.Server
 	started  time.Time
 }
 
@@ -178,6 +182,17 @@ func New(cfg *config.Config, o Options) (*Daemon, error) {
 		}
 		d.lis = append(d.lis, served{l, srv})
 	}
+	if cfg.Spamd.Enabled() {
+		// The spamd listener scans through the same path as gRPC Scan,
+		// validation included.
+		scan := func(ctx context.Context, req *scillav1.ScanRequest) (*scillav1.ScanResponse, error) {
+			if err := req.Validate(); err != nil {
+				return nil, status.Error(codes.InvalidArgument, err.Error())
+			}
+			return d.scanner.Scan(ctx, req)
+		}
+		d.spamd = spamd.New(cfg.Spamd, scan, log).WithMetrics(spamd.NewMetrics(reg))
+	}
 	if cfg.Metrics.Listen != "" {
 		ml, err := net.Listen("tcp", cfg.Metrics.Listen)
 		if err != nil {
@@ -242,10 +257,22 @@ func (d *Daemon) closeListeners() {
 // Run serves until ctx is done, then drains: new calls are refused, scans
 // in flight get up to pool.drain_delay to finish.
 func (d *Daemon) Run(ctx context.Context) error {
-	errc := make(chan error, len(d.lis))
+	errc := make(chan error, len(d.lis)+1)
 	for _, l := range d.lis {
 		d.log.Info("listening", "addr", l.Addr().Network()+":"+l.Addr().String())
 		go func() { errc <- l.srv.Serve(l.Listener) }()
+	}
+	spamdCtx, stopSpamd := context.WithCancel(context.Background())
+	spamdDone := make(chan struct{})
+	if d.spamd != nil {
+		go func() {
+			defer close(spamdDone)
+			if err := d.spamd.ListenAndServe(spamdCtx); err != nil {
+				errc <- fmt.Errorf("spamd: %w", err)
+			}
+		}()
+	} else {
+		close(spamdDone)
 	}
 	var err error
 	select {
@@ -253,6 +280,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	case err = <-errc:
 		err = fmt.Errorf("serve: %w", err)
 	}
+	stopSpamd()
+	<-spamdDone
 	d.shutdown()
 	return err
 }

@@ -2,7 +2,10 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"net"
+	"net/http"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -130,5 +133,40 @@ func TestReload(t *testing.T) {
 	}
 	if _, err := client.Scan(context.Background(), hamReq); err == nil {
 		t.Fatal("invalid reload changed the allowed networks")
+	}
+}
+
+func TestSpamdListener(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cfgPath := filepath.Join(dir, "scillad.yaml")
+	writeConfig(t, cfgPath, "server:\n  listen: [\"tcp:127.0.0.1:0\"]\nspamd:\n  listen: [\"tcp:"+addr+"\"]\n")
+	_, _, stop := startDaemon(t, cfgPath, nil)
+	defer stop()
+
+	gtube := "From: a@example.org\r\nSubject: test\r\n\r\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n"
+	var resp *http.Response
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/checkv2", strings.NewReader(gtube))
+		req.Header.Set("Rcpt", "b@example.com")
+		if resp, err = http.DefaultClient.Do(req); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Score  float64 `json:"score"`
+		Action string  `json:"action"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Score < 6 || out.Action == "no action" || out.Action == "" {
+		t.Fatalf("rspamd-protocol check of GTUBE: %+v err %v", out, err)
 	}
 }
