@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -104,4 +105,27 @@ func TestParseSize(t *testing.T) {
 			t.Errorf("ParseSize(%q) succeeded", in)
 		}
 	}
+}
+
+// TestDocsListEverySetting keeps docs/clients.md in step with Settings and
+// the flags: every yaml key and every flag must appear there.
+func TestDocsListEverySetting(t *testing.T) {
+	doc, err := os.ReadFile("../docs/clients.md")
+	if err != nil {
+		t.Skipf("docs/clients.md not found: %v", err)
+	}
+	st := reflect.TypeOf(Settings{})
+	for i := 0; i < st.NumField(); i++ {
+		key := strings.Split(st.Field(i).Tag.Get("yaml"), ",")[0]
+		if !strings.Contains(string(doc), "`"+key+"`") {
+			t.Errorf("docs/clients.md does not document client.%s", key)
+		}
+	}
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	NewFlags(fs)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !strings.Contains(string(doc), "`-"+f.Name) {
+			t.Errorf("docs/clients.md does not document -%s", f.Name)
+		}
+	})
 }
