@@ -83,6 +83,7 @@ func (f *Filter) LogWriter() io.Writer { return logWriter{f} }
 
 type logWriter struct{ f *Filter }
 
+// Write sends every line of p as an information response.
 func (w logWriter) Write(p []byte) (int, error) {
 	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
 		w.f.reply("*", l)

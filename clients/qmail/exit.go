@@ -40,6 +40,7 @@ type Error struct {
 	Err  error
 }
 
+// Error says what failed and the exit code it maps to.
 func (e *Error) Error() string { return fmt.Sprintf("qmail: exit %d: %v", e.Code, e.Err) }
 
 // Unwrap returns the cause.

@@ -27,6 +27,7 @@ const (
 	HTTP
 )
 
+// String names the dialect for logs and metrics: spamc, rspamc or http.
 func (p Protocol) String() string {
 	switch p {
 	case SpamC:
