@@ -104,10 +104,28 @@ func (f *Filter) Serve(ctx context.Context, in io.Reader) error {
 	sem := make(chan struct{}, f.Config.MaxThreadCount)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 4096), maxLine+2)
-	for sc.Scan() {
-		cmd, err := ParseCommand(sc.Text())
+	br := bufio.NewReaderSize(in, maxLine+2)
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// Too long for a request: skip to the end of the line.
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+			f.Log.Warn("request line too long, skipped")
+			f.reply("*", "scilla-cgp: request line too long, skipped")
+			if err != nil {
+				break
+			}
+			continue
+		}
+		if err != nil && len(line) == 0 {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("read requests: %w", err)
+		}
+		cmd, err := ParseCommand(string(line))
 		if err != nil {
 			f.Log.Warn("bad request", "err", err)
 			if cmd.Seq != "" {
@@ -148,9 +166,6 @@ func (f *Filter) Serve(ctx context.Context, in io.Reader) error {
 		default:
 			f.reply(cmd.Seq, "ERROR unknown command "+clip(cmd.Name))
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read requests: %w", err)
 	}
 	return nil
 }

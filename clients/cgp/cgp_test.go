@@ -203,14 +203,15 @@ func TestSessionInterleaved(t *testing.T) {
 	}
 	c.send("8 FILE Queue/missing.msg")
 	c.send("9 NOPE")
+	c.send("bogus line " + strings.Repeat("x", 5000))
 	c.send("bogus line")
 	got := map[string]string{}
 	var order []string
-	for range 9 {
+	for range 10 {
 		r := c.reply()
 		seq, rest, _ := strings.Cut(r, " ")
 		if seq == "*" {
-			got["*"] = rest
+			got["*"] += rest + "\n"
 			continue
 		}
 		got[seq] = rest
@@ -250,7 +251,7 @@ func TestSessionInterleaved(t *testing.T) {
 	if got["8"] != "FAILURE" {
 		t.Errorf("missing queue file: %q", got["8"])
 	}
-	if !strings.HasPrefix(got["9"], "ERROR unknown command") || !strings.Contains(got["*"], "bad request line") {
+	if !strings.HasPrefix(got["9"], "ERROR unknown command") || !strings.Contains(got["*"], "request line too long") || !strings.Contains(got["*"], "bad request line") {
 		t.Errorf("bad requests: %q / %q", got["9"], got["*"])
 	}
 	subs := c.submitted()

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/scilla-mail/scilla/clients"
 	"github.com/scilla-mail/scilla/clients/cgp"
@@ -68,7 +69,19 @@ func run() error {
 	}
 	defer client.Close()
 	f.Client = client
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// On SIGTERM stop taking requests, give the scans in flight a moment,
+	// then exit: a read of stdin cannot be interrupted, and CommuniGate
+	// resends unanswered requests to the restarted helper.
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		<-sigc
+		f.Log.Info("signal received, stopping")
+		cancel()
+		time.Sleep(5 * time.Second)
+		os.Exit(0)
+	}()
 	return f.Serve(ctx, os.Stdin)
 }
