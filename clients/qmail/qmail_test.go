@@ -25,7 +25,11 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv("FAKE_QQ_DIR"); dir != "" {
 		os.Exit(fakeQmailQueue(dir))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if scillaQmail != "" {
+		os.RemoveAll(filepath.Dir(scillaQmail))
+	}
+	os.Exit(code)
 }
 
 func fakeQmailQueue(dir string) int {

@@ -52,6 +52,14 @@ func findExim(t *testing.T, needSpam bool) string {
 	return ""
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 var (
 	buildOnce sync.Once
 	binDir    string
@@ -63,7 +71,7 @@ var (
 func binaries(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "scilla-exim-bin-")
+		binDir, buildErr = os.MkdirTemp(sharedTemp(), "scilla-exim-bin-")
 		if buildErr != nil {
 			return
 		}
@@ -90,11 +98,20 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// sharedTemp is where files for Exim's delivery user go: /tmp, which that
+// user can traverse whatever TMPDIR says.
+func sharedTemp() string {
+	if fi, err := os.Stat("/tmp"); err == nil && fi.Mode().Perm()&0o001 != 0 {
+		return "/tmp"
+	}
+	return ""
+}
+
 // workDir is a directory Exim's delivery user can traverse, removed at
 // the end.
 func workDir(t *testing.T) string {
 	t.Helper()
-	d, err := os.MkdirTemp("", "scilla-exim-")
+	d, err := os.MkdirTemp(sharedTemp(), "scilla-exim-")
 	if err != nil {
 		t.Fatal(err)
 	}
