@@ -228,7 +228,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 		log.Info("message over size limit, not scanned", "size", req.Size, "limit", s.cfg.MaxSize)
 	} else {
 		sreq := scanRequest(req)
-		start := time.Now()
+		scanStart := time.Now()
 		resp, err := s.scan(ctx, sreq)
 		if err != nil {
 			log.Error("scan failed", "queue_id", sreq.GetEnvelope().GetQueueId(), "err", err)
@@ -244,7 +244,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 		log.Info("scanned", "scan_id", res.ScanID, "protocol", req.Protocol.String(), "method", req.Method,
 			"queue_id", sreq.GetEnvelope().GetQueueId(), "rcpts", len(sreq.GetEnvelope().GetRcptTo()),
 			"spam", res.Spam, "score", res.Score, "required", res.Required, "action", res.Action,
-			"elapsed", time.Since(start).Round(time.Microsecond))
+			"elapsed", time.Since(scanStart).Round(time.Microsecond))
 	}
 	switch req.Protocol {
 	case SpamC:
