@@ -113,6 +113,9 @@ func (s *Set) Unfiltered() []string {
 	return out
 }
 
+// maxHTML is how much HTML source the html part looks at.
+const maxHTML = 64 << 10
+
 // Texts are the normalised texts of a message, one per part (PartText
 // stays empty: its rules run on the subject and the body).
 type Texts [numParts]string
@@ -131,8 +134,8 @@ func TextsOf(m *message.Message) *Texts {
 	t[PartURL] = urls.String()
 	var html strings.Builder
 	for _, l := range m.Leaves {
-		if l.MediaType == "text/html" && html.Len() < 256<<10 {
-			html.WriteString(Normalize(string(l.Body)))
+		if l.MediaType == "text/html" && html.Len() < maxHTML {
+			html.WriteString(Normalize(string(l.Body[:min(len(l.Body), maxHTML)])))
 			html.WriteByte(' ')
 		}
 	}
@@ -154,24 +157,27 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 		if ps == nil || text == "" {
 			continue
 		}
-		tried := map[*regexp.Regexp]bool{}
+		// A regex runs on a window around each hit of its literal (every
+		// match contains the literal), at most maxTries times per message.
+		tries := map[*regexp.Regexp]int{}
 		ps.ac.scan(text, func(id, end int) bool {
 			pt := ps.pats[id]
 			if fired[pt.rule] {
 				return true
 			}
+			start := end - ps.ac.lengths[id]
 			if pt.re == nil {
-				start := end - ps.ac.lengths[id]
 				if boundary(text, start, end) {
 					fired[pt.rule] = true
 				}
 				return true
 			}
-			if !tried[pt.re] {
-				tried[pt.re] = true
-				if pt.re.MatchString(text) {
-					fired[pt.rule] = true
-				}
+			if tries[pt.re] >= maxTries {
+				return true
+			}
+			tries[pt.re]++
+			if pt.re.MatchString(text[max(0, start-window):min(len(text), end+window)]) {
+				fired[pt.rule] = true
 			}
 			return true
 		})
@@ -216,6 +222,13 @@ func isWord(c byte) bool {
 func wordRune(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || (r >= 0x80 && r != utf8.RuneError && r != '\u00a0')
 }
+
+// A regex is tried on window bytes either side of its literal, at most
+// maxTries times per message: patterns describe phrases, not pages.
+const (
+	window   = 200
+	maxTries = 16
+)
 
 // minLiteral is the shortest literal worth pre-filtering on.
 const minLiteral = 3
