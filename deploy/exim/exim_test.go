@@ -2,9 +2,7 @@ package exim_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -16,9 +14,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/scilla-mail/scilla/clients"
-	"github.com/scilla-mail/scilla/server/spamd"
 )
 
 const gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
@@ -225,39 +220,23 @@ type scillad struct {
 	proc      *proc
 }
 
-// startScillad starts the real scillad. With withSpamd the spamd listener
-// is configured in scillad itself when scillad knows the `spamd:` section;
-// otherwise the spamd protocol is served in this test process by package
-// spamd, scanning through scillad's gRPC API (the same Scan path).
+// startScillad starts the real scillad; withSpamd turns on its spamd
+// listener (the `spamd:` section) on a free port.
 func startScillad(t *testing.T, dir string, withSpamd bool) *scillad {
 	t.Helper()
 	bin := binaries(t)
 	os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(policyYAML), 0o644)
 	port := freePort(t)
 	s := &scillad{grpc: fmt.Sprintf("127.0.0.1:%d", port)}
-	base := fmt.Sprintf("server:\n  listen: [\"tcp:%s\"]\n  state_dir: %s\n  policy_file: %s\n",
+	cfg := fmt.Sprintf("server:\n  listen: [\"tcp:%s\"]\n  state_dir: %s\n  policy_file: %s\n",
 		s.grpc, filepath.Join(dir, "state"), filepath.Join(dir, "policy.yaml"))
-	cfg := filepath.Join(dir, "scillad.yaml")
-	inProcess := false
 	if withSpamd {
 		s.spamdPort = freePort(t)
-		withListener := base + fmt.Sprintf("spamd:\n  listen: [\"tcp:127.0.0.1:%d\"]\n", s.spamdPort)
-		os.WriteFile(cfg, []byte(withListener), 0o644)
-		if out, err := exec.Command(filepath.Join(bin, "scillad"), "-check-config", cfg).CombinedOutput(); err != nil {
-			if !strings.Contains(string(out), "spamd") {
-				t.Fatalf("scillad config: %v\n%s", err, out)
-			}
-			t.Logf("scillad has no spamd listener yet (%s); serving it in-process against scillad's Scan", strings.TrimSpace(string(out)))
-			inProcess = true
-		}
+		cfg += fmt.Sprintf("spamd:\n  listen: [\"tcp:127.0.0.1:%d\"]\n", s.spamdPort)
 	}
-	if !withSpamd || inProcess {
-		os.WriteFile(cfg, []byte(base), 0o644)
-	}
-	s.proc = start(t, "scillad", port, filepath.Join(bin, "scillad"), "-config", cfg)
-	if inProcess {
-		startSpamdBridge(t, s)
-	}
+	path := filepath.Join(dir, "scillad.yaml")
+	os.WriteFile(path, []byte(cfg), 0o644)
+	s.proc = start(t, "scillad", port, filepath.Join(bin, "scillad"), "-config", path)
 	if withSpamd {
 		waitPort(t, s.spamdPort)
 	}
@@ -266,7 +245,7 @@ func startScillad(t *testing.T, dir string, withSpamd bool) *scillad {
 
 func waitPort(t *testing.T, port int) {
 	t.Helper()
-	for i := 0; i < 300; i++ {
+	for range 300 {
 		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
 			c.Close()
 			return
@@ -274,26 +253,6 @@ func waitPort(t *testing.T, port int) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("nothing listens on %d", port)
-}
-
-// startSpamdBridge serves the spamd protocol with package spamd, scanning
-// through scillad's gRPC Scan.
-func startSpamdBridge(t *testing.T, s *scillad) {
-	set := clients.DefaultSettings()
-	set.Servers = []string{"tcp:" + s.grpc}
-	c, err := clients.New(set, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := spamd.DefaultConfig()
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", s.spamdPort))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { spamd.New(cfg, c.Scan, slog.New(slog.DiscardHandler)).Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; c.Close() })
 }
 
 // eximRig is a running Exim daemon with a throw-away configuration.
