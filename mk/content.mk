@@ -3,7 +3,9 @@
 # cache outside the repo; nothing here trains on the test split.
 CORPUS_CACHE ?= $(HOME)/.cache/scilla/corpus
 CORPUS_DIR   := $(CORPUS_CACHE)/package/data
-CORPUS_SPLIT ?= ../shared/corpus
+# The split lists (copies of ../shared/corpus/{train,test}.txt, kept in the
+# repo so the default database builds from the repo alone).
+CORPUS_SPLIT ?= updater/db-src
 DB_VERSION   := default-1
 DB_CREATED   := 2026-11-22T00:00:00Z
 DB_DIR       := server/contentdb/default

@@ -47,13 +47,7 @@ func TestDefaultMatchesSources(t *testing.T) {
 	if err != nil {
 		t.Skipf("corpus not available (%v); `make corpus` fetches it", err)
 	}
-	train := filepath.Join("..", "..", "..", "shared", "corpus", "train.txt")
-	if d := os.Getenv("SCILLA_SPLIT"); d != "" {
-		train = filepath.Join(d, "train.txt")
-	}
-	if _, err := os.Stat(train); err != nil {
-		t.Skipf("split list not available: %v", err)
-	}
+	train := filepath.Join("..", "..", "updater", "db-src", "train.txt")
 	items, err := corpus.LoadList(root, train)
 	if err != nil {
 		t.Fatal(err)
