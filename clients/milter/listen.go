@@ -93,12 +93,43 @@ func (l batchListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	var raw io.Reader = c
-	if tc, ok := c.(*net.TCPConn); ok {
+	tc, _ := c.(*net.TCPConn)
+	if tc != nil {
 		_ = tc.SetNoDelay(true)
-		raw = quickAckReader{tc}
 	}
-	return &batchConn{Conn: c, r: &frameGuard{r: bufio.NewReaderSize(raw, 64<<10)}, w: bufio.NewWriterSize(c, 16<<10)}, nil
+	raw := &socketReader{c: c, tcp: tc}
+	return &batchConn{Conn: c, r: &frameGuard{r: bufio.NewReaderSize(raw, 4<<10)}, w: bufio.NewWriterSize(c, 4<<10)}, nil
+}
+
+// Timeouts of a milter connection. Postfix keeps the connection for the
+// whole SMTP session, so a peer silent for idleTimeout is gone.
+const (
+	idleTimeout  = 15 * time.Minute
+	writeTimeout = 30 * time.Second
+)
+
+// socketReader reads from the MTA's socket. It keeps a coarse idle
+// deadline (re-armed at most once a minute, not per packet) and, on TCP,
+// re-arms TCP_QUICKACK before every read: with the no-reply protocol
+// options the MTA sends several small packets (macros, then the command;
+// header after header) without waiting for an answer, its Nagle algorithm
+// holds each one until the previous is acknowledged, and a delayed ACK on
+// our side would stall every message by up to 40 ms.
+type socketReader struct {
+	c     net.Conn
+	tcp   *net.TCPConn
+	armed time.Time
+}
+
+func (s *socketReader) Read(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(s.armed) > time.Minute {
+		_ = s.c.SetReadDeadline(now.Add(idleTimeout))
+		s.armed = now
+	}
+	if s.tcp != nil {
+		setQuickAck(s.tcp)
+	}
+	return s.c.Read(p)
 }
 
 // maxPacket bounds one milter packet. Postfix sends body chunks of at most
@@ -178,19 +209,6 @@ type batchConn struct {
 	w  *bufio.Writer
 }
 
-// quickAckReader re-arms TCP_QUICKACK before every read from the socket.
-// With the no-reply protocol options the MTA sends several small packets
-// (macros, then the command; header after header) without waiting for an
-// answer; the MTA's Nagle algorithm holds each packet until the previous
-// one is acknowledged, and a delayed ACK on our side would stall every
-// message by up to 40 ms. Acknowledging at once removes the stall.
-type quickAckReader struct{ c *net.TCPConn }
-
-func (q quickAckReader) Read(p []byte) (int, error) {
-	setQuickAck(q.c)
-	return q.c.Read(p)
-}
-
 func (c *batchConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -203,7 +221,7 @@ func (c *batchConn) flush() error {
 	if c.w.Buffered() == 0 {
 		return nil
 	}
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	err := c.w.Flush()
 	_ = c.Conn.SetWriteDeadline(time.Time{})
 	return err

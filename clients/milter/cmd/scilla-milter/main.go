@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -37,6 +38,7 @@ func run() error {
 	listen := fset.String("listen", "unix:/run/scilla/milter.sock", "milter socket: unix:/path, inet:host:port or inet:port@host")
 	mode := fset.String("socket-mode", "0660", "permissions of a unix milter socket (octal)")
 	verbose := fset.Bool("v", false, "log every message (debug level)")
+	cpuProfile := fset.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for performance work)")
 	_ = fset.Parse(os.Args[1:])
 
 	level := slog.LevelInfo
@@ -52,6 +54,17 @@ func run() error {
 	perm, err := strconv.ParseUint(*mode, 8, 32)
 	if err != nil || perm > 0o777 {
 		return fmt.Errorf("-socket-mode %q: want octal like 0660", *mode)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	client, err := clients.New(settings, log)
 	if err != nil {
