@@ -16,10 +16,11 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/scilla-mail/scilla/internal/conf"
+	"github.com/scilla-mail/scilla/licensing"
 	"github.com/scilla-mail/scilla/server/dns"
-	"github.com/scilla-mail/scilla/server/spamd"
 	"github.com/scilla-mail/scilla/server/grpcapi"
 	"github.com/scilla-mail/scilla/server/pool"
+	"github.com/scilla-mail/scilla/server/spamd"
 )
 
 // Config is the whole scillad configuration.
@@ -31,6 +32,8 @@ type Config struct {
 	Metrics Metrics     `yaml:"metrics"`
 	Admin   Admin       `yaml:"admin"`
 	DNS     dns.Config  `yaml:"dns"`
+	// License is where licence keys live and which issuers are trusted.
+	License licensing.Config `yaml:"license"`
 	// Spamd is the optional spamd/rspamd-protocol listener for Exim's
 	// `spam =` ACL condition and other spamd clients.
 	Spamd spamd.Config `yaml:"spamd"`
@@ -136,12 +139,13 @@ func Default() *Config {
 			MaxMessageBytes: 32 << 20,
 			AllowedNetworks: []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"},
 		},
-		Pool:  pool.DefaultConfig(),
-		Scan:  Scan{Deadline: conf.Duration(25 * time.Second)},
-		Log:   Log{Level: "info", Format: "text"},
-		Admin: Admin{Socket: "scillad.sock"},
-		DNS:   dns.DefaultConfig(),
-		Spamd: spamd.DefaultConfig(),
+		Pool:    pool.DefaultConfig(),
+		Scan:    Scan{Deadline: conf.Duration(25 * time.Second)},
+		Log:     Log{Level: "info", Format: "text"},
+		Admin:   Admin{Socket: "scillad.sock"},
+		DNS:     dns.DefaultConfig(),
+		License: licensing.DefaultConfig(),
+		Spamd:   spamd.DefaultConfig(),
 	}
 }
 

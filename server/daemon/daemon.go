@@ -27,6 +27,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/scilla-mail/scilla/licensing"
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 	"github.com/scilla-mail/scilla/server/check"
 	"github.com/scilla-mail/scilla/server/config"
@@ -57,6 +58,7 @@ type Daemon struct {
 	lis      []served
 	metrics  *http.Server
 	resolver *dns.Resolver
+	license  *licensing.Manager
 	spamd    *spamd.Server
 	started  time.Time
 }
@@ -114,11 +116,18 @@ func New(cfg *config.Config, o Options) (*Daemon, error) {
 	if checks == nil {
 		checks = check.All(deps)
 	}
+	if d.license, err = licensing.Open(cfg.Server.StateDir, cfg.License, nil, log); err != nil {
+		return nil, fmt.Errorf("licence: %w", err)
+	}
+	if err := d.license.Register(reg); err != nil {
+		return nil, fmt.Errorf("licence metrics: %w", err)
+	}
 	d.pool = pool.New(cfg.Pool)
 	d.eng = engine.New(engine.Options{
-		Checks: checks,
-		Limits: message.DefaultLimits,
-		Log:    log,
+		Checks:   checks,
+		Licenser: d.license,
+		Limits:   message.DefaultLimits,
+		Log:      log,
 	}, &engine.Snapshot{Policy: pol, DB: db})
 	if d.nets, err = grpcapi.NewNetworks(cfg.Server.AllowedNetworks); err != nil {
 		return nil, err
@@ -128,7 +137,9 @@ func New(cfg *config.Config, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	license := grpcapi.NewLicenseServer(d.license)
 	admin := grpcapi.NewAdmin(grpcapi.AdminDeps{
+		License: d.license,
 		Engine:  d.eng,
 		Pool:    d.pool,
 		Started: d.started,
@@ -150,7 +161,8 @@ func New(cfg *config.Config, o Options) (*Daemon, error) {
 		})
 		scillav1.RegisterScannerServiceServer(s, d.scanner)
 		scillav1.RegisterAdminServiceServer(s, admin)
-		for _, svc := range []string{"", scillav1.ScannerService_ServiceDesc.ServiceName, scillav1.AdminService_ServiceDesc.ServiceName} {
+		scillav1.RegisterLicenseServiceServer(s, license)
+		for _, svc := range []string{"", scillav1.ScannerService_ServiceDesc.ServiceName, scillav1.AdminService_ServiceDesc.ServiceName, scillav1.LicenseService_ServiceDesc.ServiceName} {
 			s.Health.SetServingStatus(svc, healthpb.HealthCheckResponse_SERVING)
 		}
 		d.servers = append(d.servers, s)
@@ -318,6 +330,9 @@ func (d *Daemon) shutdown() {
 	if d.resolver != nil {
 		d.resolver.Close()
 	}
+	if err := d.license.Close(); err != nil {
+		d.log.Warn("licence close", "err", err)
+	}
 	d.log.Info("stopped")
 }
 
@@ -348,6 +363,10 @@ func (d *Daemon) Reload(context.Context) ([]string, error) {
 	if err := d.nets.Set(cfg.Server.AllowedNetworks); err != nil {
 		return nil, err
 	}
+	if err := d.license.SetIssuers(cfg.License.Issuers); err != nil {
+		return nil, err
+	}
+	d.license.Reload()
 	d.pool.Reconfigure(cfg.Pool)
 	d.scanner.SetLimits(limits(cfg))
 	done = append(done, "config "+nameOr(d.cfgPath, "embedded defaults"))
