@@ -107,7 +107,8 @@ func (c *Client) scanOne(ctx context.Context, s server, req *scillav1.ScanReques
 // Check scans one message and returns its Plan. It never fails: a message
 // over the size limit passes tagged Not processed, and a scan error yields
 // the on-error plan (Plan.Err says why). env's addresses are normalised
-// with the default domain; env.Rcpt must list every envelope recipient.
+// with the default domain (in place); env.RcptTo must list every
+// envelope recipient.
 func (c *Client) Check(ctx context.Context, env *scillav1.Envelope, msg []byte, requestID string) *Plan {
 	start := time.Now()
 	env.MailFrom = NormalizeAddress(env.GetMailFrom(), c.settings.DefaultDomain)

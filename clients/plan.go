@@ -1,6 +1,7 @@
 package clients
 
 import (
+	"strconv"
 	"strings"
 
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
@@ -61,21 +62,11 @@ type Reply struct {
 
 // String formats the reply as an SMTP line without CRLF: "550 5.7.1 text".
 func (r Reply) String() string {
-	return strings.TrimSpace(itoa(r.Code) + " " + r.Enhanced + " " + r.Text)
-}
-
-func itoa(n int) string {
-	if n <= 0 {
-		return ""
+	s := strconv.Itoa(r.Code)
+	if r.Enhanced != "" {
+		s += " " + r.Enhanced
 	}
-	var b [12]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
+	return s + " " + r.Text
 }
 
 // Default replies.
