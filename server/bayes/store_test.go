@@ -6,7 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 	"github.com/scilla-mail/scilla/server/message"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 func read(t *testing.T, name string) []byte {
@@ -108,5 +111,29 @@ func TestMessageKeyIgnoresTraceHeaders(t *testing.T) {
 	c := MessageKey(message.Parse(read(t, "ham1.eml"), message.DefaultLimits))
 	if a == c {
 		t.Error("different messages share a key")
+	}
+}
+
+func TestRPC(t *testing.T) {
+	s, err := OpenStore(filepath.Join(t.TempDir(), "learn.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rpc := RPC{Store: s}
+	ctx := context.Background()
+	resp, err := rpc.Learn(ctx, &scillav1.LearnRequest{Label: scillav1.Label_LABEL_SPAM, Messages: [][]byte{read(t, "spam1.eml")}, Domain: "example.com"})
+	if err != nil || resp.GetLearned() != 1 || resp.GetSpamTotal() != 1 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	resp, err = rpc.Learn(ctx, &scillav1.LearnRequest{Label: scillav1.Label_LABEL_HAM, Messages: [][]byte{read(t, "spam1.eml")}, Domain: "example.com"})
+	if err != nil || resp.GetRelabelled() != 1 || resp.GetHamTotal() != 1 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	if _, err := rpc.Learn(ctx, &scillav1.LearnRequest{}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("unspecified label: %v", err)
+	}
+	if _, err := (RPC{}).Learn(ctx, &scillav1.LearnRequest{Label: scillav1.Label_LABEL_SPAM}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("no store: %v", err)
 	}
 }
