@@ -2,7 +2,8 @@ package bayes
 
 import (
 	"math"
-	"sort"
+	"slices"
+	"strings"
 )
 
 // Source is a table of token counts: the database's Model or local learning.
@@ -104,12 +105,15 @@ func (c *Classifier) Classify(toks []string, srcs ...Source) Result {
 		}
 		clues = append(clues, Clue{Token: t, Prob: f})
 	}
-	sort.Slice(clues, func(i, j int) bool {
-		di, dj := math.Abs(clues[i].Prob-0.5), math.Abs(clues[j].Prob-0.5)
-		if di != dj {
-			return di > dj
+	slices.SortFunc(clues, func(a, b Clue) int {
+		da, db := math.Abs(a.Prob-0.5), math.Abs(b.Prob-0.5)
+		switch {
+		case da > db:
+			return -1
+		case da < db:
+			return 1
 		}
-		return clues[i].Token < clues[j].Token
+		return strings.Compare(a.Token, b.Token)
 	})
 	if len(clues) > c.p.MaxClues {
 		clues = clues[:c.p.MaxClues]

@@ -1,0 +1,20 @@
+package bayes
+
+import (
+	"testing"
+
+	"github.com/scilla-mail/scilla/server/message"
+)
+
+func BenchmarkTokensClassify(b *testing.B) {
+	raw := read(b, "spam1.eml")
+	bl := NewBuilder()
+	m := message.Parse(raw, message.DefaultLimits)
+	bl.Add(true, Tokens(m))
+	bl.Add(false, []string{"x"})
+	model := bl.Model(1)
+	cl := NewClassifier(DefaultParams())
+	for b.Loop() {
+		cl.Classify(Tokens(m), model)
+	}
+}
