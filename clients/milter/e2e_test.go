@@ -29,6 +29,7 @@ type rig struct {
 func startRig(t testing.TB, kind string, main map[string]string, milterArgs ...string) *rig {
 	pt.Require(t)
 	bin := pt.Build(t, "./clients/milter/cmd/scilla-milter")
+	ports := pt.FreePorts(t, 2) // Postfix, inet milter
 	var listen, check string
 	if kind == "unix" {
 		dir, err := os.MkdirTemp("", "scilla-m-")
@@ -40,7 +41,7 @@ func startRig(t testing.TB, kind string, main map[string]string, milterArgs ...s
 		sock := filepath.Join(dir, "milter.sock")
 		listen, check = "unix:"+sock, "unix:"+sock
 	} else {
-		port := pt.FreePort(t)
+		port := ports[1]
 		listen, check = fmt.Sprintf("inet:127.0.0.1:%d", port), fmt.Sprintf("tcp:127.0.0.1:%d", port)
 	}
 	r := &rig{sink: pt.StartSink(t, true), milterAddr: listen}
@@ -55,7 +56,7 @@ func startRig(t testing.TB, kind string, main map[string]string, milterArgs ...s
 		relay = v
 		delete(mainCF, "relay")
 	}
-	r.pf = pt.Start(t, pt.Config{Relay: relay, Main: mainCF})
+	r.pf = pt.Start(t, pt.Config{Relay: relay, Main: mainCF, Port: ports[0]})
 	return r
 }
 

@@ -31,17 +31,17 @@ func startPipeRig(t *testing.T, server string) *pipeRig {
 	pt.Require(t)
 	bin := pt.Build(t, "./clients/pipe/cmd/scilla-pipe")
 	r := &pipeRig{sink: pt.StartSink(t, true)}
-	reinject, smtpIn, lmtpIn, acceptIn := pt.FreePort(t), pt.FreePort(t), pt.FreePort(t), pt.FreePort(t)
-	r.lmtpPort, r.proxyPort, r.acceptPort = pt.FreePort(t), pt.FreePort(t), pt.FreePort(t)
+	ports := pt.FreePorts(t, 9)
+	reinject, smtpIn, lmtpIn, acceptIn, deadServer, port := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
+	r.lmtpPort, r.proxyPort, r.acceptPort = ports[6], ports[7], ports[8]
 	next := fmt.Sprintf("smtp:127.0.0.1:%d", reinject)
 	listen := func(p int) string { return fmt.Sprintf("tcp:127.0.0.1:%d", p) }
 	r.smtpPipe = pt.StartProcess(t, "scilla-pipe smtp", listen(smtpIn), bin, "-listen", listen(smtpIn), "-next", next, "-server", server, "-hostname", "pipe.test")
 	pt.StartProcess(t, "scilla-pipe lmtp", listen(lmtpIn), bin, "-listen", listen(lmtpIn), "-lmtp", "-split", "-next", next, "-server", server, "-hostname", "pipe.test")
 	pt.StartProcess(t, "scilla-pipe accept", listen(acceptIn), bin, "-listen", listen(acceptIn), "-next", next,
-		"-server", fmt.Sprintf("tcp:127.0.0.1:%d", pt.FreePort(t)), "-on-error", "accept", "-connect-timeout", "1s")
+		"-server", fmt.Sprintf("tcp:127.0.0.1:%d", deadServer), "-on-error", "accept", "-connect-timeout", "1s")
 	// The documented master.cf fragments (deploy/postfix), with the test's
 	// ports and without chroot, plus the test's extra listeners.
-	port := pt.FreePort(t)
 	stock := "smtp      inet  n       -       y       -       -       smtpd"
 	master := pt.Snippet(t, "master.cf.content-filter", stock, fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd", port),
 		"10025", fmt.Sprint(smtpIn), "10026", fmt.Sprint(reinject))

@@ -42,14 +42,23 @@ func Require(t testing.TB) {
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort(t testing.TB) int {
+func FreePort(t testing.TB) int { return FreePorts(t, 1)[0] }
+
+// FreePorts returns n distinct loopback TCP ports that were free a moment
+// ago. Ask for every port a setup needs at once: ports handed out by
+// separate calls may repeat while none of them is bound yet.
+func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var ports []int
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // Instance is a running Postfix.
