@@ -87,9 +87,14 @@ type Options struct {
 }
 
 // New builds a daemon from a validated config and opens its listeners.
-func New(cfg *config.Config, o Options) (*Daemon, error) {
+func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	log := o.Log
-	d := &Daemon{cfgPath: o.ConfigPath, cfg: cfg, log: log, level: o.Level, started: time.Now()}
+	d = &Daemon{cfgPath: o.ConfigPath, cfg: cfg, log: log, level: o.Level, started: time.Now()}
+	defer func() {
+		if err != nil {
+			d.release()
+		}
+	}()
 	if err := os.MkdirAll(cfg.Server.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create state dir: %w", err)
 	}
@@ -185,7 +190,6 @@ func New(cfg *config.Config, o Options) (*Daemon, error) {
 	for _, addr := range listen {
 		l, err := grpcapi.Listen(addr)
 		if err != nil {
-			d.closeListeners()
 			return nil, err
 		}
 		srv := plain
@@ -208,7 +212,6 @@ func New(cfg *config.Config, o Options) (*Daemon, error) {
 	if cfg.Metrics.Listen != "" {
 		ml, err := net.Listen("tcp", cfg.Metrics.Listen)
 		if err != nil {
-			d.closeListeners()
 			return nil, fmt.Errorf("metrics listen %s: %w", cfg.Metrics.Listen, err)
 		}
 		mux := http.NewServeMux()
@@ -260,9 +263,19 @@ func (d *Daemon) Addrs() []net.Addr {
 	return as
 }
 
-func (d *Daemon) closeListeners() {
+// release frees what New acquired when New fails part way.
+func (d *Daemon) release() {
 	for _, l := range d.lis {
 		l.Close()
+	}
+	if d.pool != nil {
+		_ = d.pool.Close(context.Background())
+	}
+	if d.resolver != nil {
+		d.resolver.Close()
+	}
+	if d.license != nil {
+		_ = d.license.Close()
 	}
 }
 

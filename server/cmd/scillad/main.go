@@ -60,16 +60,19 @@ func run() int {
 		return 0
 	}
 
+	// Signals are registered before the listeners open, so a signal sent as
+	// soon as the server answers is never lost (a SIGHUP waits in hup).
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+
 	log, level := daemon.NewLogger(cfg.Log, os.Stderr)
 	d, err := daemon.New(cfg, daemon.Options{ConfigPath: *cfgPath, Log: log, Level: level})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		for range hup {
 			_, _ = d.Reload(ctx)
