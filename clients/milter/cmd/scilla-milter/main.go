@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"syscall"
@@ -54,6 +55,11 @@ func run() error {
 	perm, err := strconv.ParseUint(*mode, 8, 32)
 	if err != nil || perm > 0o777 {
 		return fmt.Errorf("-socket-mode %q: want octal like 0660", *mode)
+	}
+	// Per-message garbage is small and short-lived; collecting less often
+	// saves a tenth of the CPU at a few MB of extra memory. GOGC overrides.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
