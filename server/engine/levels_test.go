@@ -64,9 +64,10 @@ func TestLevelOrderingCorpus(t *testing.T) {
 		rcpts = append(rcpts, l.String()+"@example.org")
 	}
 	env := &engine.Envelope{Rcpts: rcpts}
-	counts := make([]map[verdict.Status]int, len(levels))
+	// counts[level][spam?][status]
+	counts := make([][2]map[verdict.Status]int, len(levels))
 	for i := range counts {
-		counts[i] = map[verdict.Status]int{}
+		counts[i] = [2]map[verdict.Status]int{{}, {}}
 	}
 	for _, m := range msgs {
 		v, err := e.Scan(context.Background(), m.Path, env, m.Raw)
@@ -83,7 +84,11 @@ func TestLevelOrderingCorpus(t *testing.T) {
 		var prev *engine.GroupVerdict
 		for i, l := range levels {
 			gv := byLevel[l.String()]
-			counts[i][gv.Status]++
+			k := 0
+			if m.Spam {
+				k = 1
+			}
+			counts[i][k][gv.Status]++
 			if prev != nil {
 				ps, cs := severity(prev.Status), severity(gv.Status)
 				if (ps < 0 || cs < 0) && prev.Status != gv.Status || cs < ps {
@@ -95,6 +100,6 @@ func TestLevelOrderingCorpus(t *testing.T) {
 		}
 	}
 	for i, l := range levels {
-		t.Logf("%-8s %s", l, fmt.Sprint(counts[i]))
+		t.Logf("%-8s ham %s | spam %s", l, fmt.Sprint(counts[i][0]), fmt.Sprint(counts[i][1]))
 	}
 }
