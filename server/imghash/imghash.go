@@ -18,6 +18,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math/bits"
 	"slices"
 )
@@ -27,7 +28,7 @@ type Hash uint64
 
 // Limits on what is decoded.
 const (
-	MaxPixels = 16 << 20
+	MaxPixels = 4 << 20
 	minSide   = 16
 	maxBytes  = 8 << 20
 )
@@ -54,7 +55,18 @@ func decode(b []byte) (image.Image, error) {
 		dec = func(b []byte) (image.Image, error) { return png.Decode(bytes.NewReader(b)) }
 	case bytes.HasPrefix(b, []byte("\xff\xd8")):
 		cfg, err = jpeg.DecodeConfig(bytes.NewReader(b))
-		dec = func(b []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(b)) }
+		dec = func(b []byte) (image.Image, error) {
+			img, err := jpeg.Decode(bytes.NewReader(b))
+			if err != nil && !bytes.HasSuffix(b, []byte("\xff\xd9")) {
+				// A JPEG cut short (common in spam and in old mail
+				// archives): pad the entropy-coded data with zero bits
+				// (flat blocks) and close it, so the rows that arrived
+				// still count.
+				pad := io.LimitReader(zeros{}, int64(cfg.Width*cfg.Height/2+4096))
+				img, err = jpeg.Decode(io.MultiReader(bytes.NewReader(b), pad, bytes.NewReader([]byte("\xff\xd9"))))
+			}
+			return img, err
+		}
 	default:
 		return nil, ErrUnsupported
 	}
@@ -72,6 +84,14 @@ func decode(b []byte) (image.Image, error) {
 		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}
 	return img, nil
+}
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 // Of returns the hash of an encoded image.
