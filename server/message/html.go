@@ -34,6 +34,10 @@ func (p *parser) renderHTML(src string) (string, []URL) {
 		}
 		switch tt {
 		case html.TextToken:
+			if r.top().tag == atom.Style {
+				r.styleSheet(z.Text())
+				continue
+			}
 			raw := z.Raw()
 			r.countEncoded(raw)
 			r.text(z.Text())
@@ -80,9 +84,11 @@ const (
 
 // hstate is the rendering state inside one open element.
 type hstate struct {
-	tag    atom.Atom
-	hidden bool
-	tiny   bool
+	tag atom.Atom
+	// none: display:none here or above, which no descendant can undo;
+	// invisible: visibility:hidden, which a descendant may undo.
+	none, invisible bool
+	tiny            bool
 	skip   bool  // script, style, head: not text
 	fg, bg int32 // colours 0xRRGGBB
 }
@@ -97,6 +103,8 @@ type htmlRenderer struct {
 	lastLetter bool
 	space      bool // a space is owed before the next text
 	pending    splitKind
+	// classes holds the declarations of ".class" rules of <style> sheets.
+	classes map[string]string
 	// Current link.
 	inLink   bool
 	linkDom  string
@@ -173,16 +181,26 @@ func (r *htmlRenderer) start(a atom.Atom, attrs []attr, selfClosing bool) {
 	if isVoid(a) || selfClosing {
 		return
 	}
-	s := *r.top()
+	parent := *r.top()
+	s := parent
 	s.tag = a
 	switch a {
 	case atom.Script, atom.Style, atom.Head, atom.Noscript, atom.Template, atom.Object:
 		s.skip = true
 	}
+	for _, at := range attrs { // class rules first: inline style overrides them
+		if at.key == atom.Class && r.classes != nil {
+			for _, c := range strings.Fields(at.val) {
+				if decl, ok := r.classes[c]; ok {
+					applyStyle(&s, decl, parent.none)
+				}
+			}
+		}
+	}
 	for _, at := range attrs {
 		switch at.key {
 		case atom.Style:
-			applyStyle(&s, at.val)
+			applyStyle(&s, at.val, parent.none)
 		case atom.Color:
 			if a == atom.Font {
 				if c, ok := parseColor(at.val); ok {
@@ -190,7 +208,7 @@ func (r *htmlRenderer) start(a atom.Atom, attrs []attr, selfClosing bool) {
 				}
 			}
 		case atom.Hidden:
-			s.hidden = true
+			s.none = true
 		case atom.Size:
 			if a == atom.Font && fontSizeTiny(at.val) {
 				s.tiny = true
@@ -273,7 +291,7 @@ func (r *htmlRenderer) text(t []byte) {
 		return
 	}
 	switch {
-	case s.hidden:
+	case s.none || s.invisible:
 		r.st.HiddenChars += n
 		r.hiddenText()
 		return
@@ -318,6 +336,48 @@ func (r *htmlRenderer) text(t []byte) {
 	if r.inLink && len(r.linkText) < 256 {
 		r.linkText = append(r.linkText, ' ')
 		r.linkText = append(r.linkText, t...)
+	}
+}
+
+// styleSheet reads the ".class { ... }" rules of a <style> element, so
+// text hidden through a class counts like text hidden inline. Other
+// selectors are ignored.
+func (r *htmlRenderer) styleSheet(css []byte) {
+	const maxCSS, maxClasses = 64 << 10, 512
+	if len(css) > maxCSS {
+		css = css[:maxCSS]
+	}
+	src := string(css)
+	for { // drop comments
+		i := strings.Index(src, "/*")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(src[i+2:], "*/")
+		if j < 0 {
+			src = src[:i]
+			break
+		}
+		src = src[:i] + src[i+2+j+2:]
+	}
+	for _, rule := range strings.Split(src, "}") {
+		sel, decl, ok := strings.Cut(rule, "{")
+		if !ok {
+			continue
+		}
+		for _, one := range strings.Split(sel, ",") {
+			one = strings.TrimSpace(one)
+			dot := strings.LastIndexByte(one, '.')
+			if dot < 0 || strings.ContainsAny(one, " >+~:[#") {
+				continue
+			}
+			if r.classes == nil {
+				r.classes = map[string]string{}
+			}
+			if len(r.classes) < maxClasses {
+				r.classes[one[dot+1:]] += ";" + decl
+			}
+		}
 	}
 }
 
@@ -375,8 +435,10 @@ func (r *htmlRenderer) countEncoded(raw []byte) {
 	}
 }
 
-// applyStyle reads the inline CSS declarations that hide text or set colours.
-func applyStyle(s *hstate, css string) {
+// applyStyle applies CSS declarations that hide text or set colours;
+// later declarations override earlier ones, but display:none inherited
+// from an ancestor (parentNone) stays.
+func applyStyle(s *hstate, css string, parentNone bool) {
 	collapsed := false
 	zeroBox := false
 	for _, decl := range strings.Split(css, ";") {
@@ -388,20 +450,16 @@ func applyStyle(s *hstate, css string) {
 		v = strings.ToLower(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "!important")))
 		switch k {
 		case "display":
-			if v == "none" {
-				s.hidden = true
-			}
+			s.none = parentNone || v == "none"
 		case "visibility":
-			if v == "hidden" || v == "collapse" {
-				s.hidden = true
-			}
+			s.invisible = v == "hidden" || v == "collapse"
 		case "opacity":
-			if f, err := strconv.ParseFloat(v, 64); err == nil && f < 0.1 {
-				s.hidden = true
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				s.invisible = f < 0.1
 			}
 		case "font-size":
-			if cssSizeTiny(v) {
-				s.tiny = true
+			if f, ok := cssPx(v); ok {
+				s.tiny = f <= 3
 			}
 		case "color":
 			if c, ok := parseColor(v); ok {
@@ -423,7 +481,7 @@ func applyStyle(s *hstate, css string) {
 		}
 	}
 	if collapsed && zeroBox {
-		s.hidden = true
+		s.none = true
 	}
 }
 
@@ -446,15 +504,6 @@ func cssPx(v string) (float64, bool) {
 		return f * 16 / 100, true
 	}
 	return 0, false
-}
-
-func cssSizeTiny(v string) bool {
-	switch v {
-	case "xx-small", "x-small":
-		return false
-	}
-	f, ok := cssPx(v)
-	return ok && f <= 3
 }
 
 // fontSizeTiny reads <font size>: 1–7, or relative to the default 3.
