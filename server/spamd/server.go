@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/mail"
@@ -173,6 +174,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
+// lingerClose sends the answer, half-closes, and discards what the refused
+// client is still sending for a moment: closing with unread input would
+// reset the connection and the client would never see the answer.
+func lingerClose(conn net.Conn, bw *bufio.Writer) {
+	bw.Flush()
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	io.Copy(io.Discard, io.LimitReader(conn, 1<<20))
+}
+
 // serveConn answers one request and closes the connection, as spamd does:
 // Exim reads the answer until the server closes.
 func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
@@ -188,6 +201,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 		log.Warn("connection from a network not in spamd.allowed_networks refused")
 		fmt.Fprintf(bw, "SPAMD/1.0 77 EX_NOPERM\r\n")
 		s.metrics.observe("unknown", "refused", time.Time{})
+		lingerClose(conn, bw)
 		return
 	}
 	if _, err := br.Peek(1); err != nil {
