@@ -29,8 +29,12 @@ func Build(t testing.TB, pkg string) string {
 		return p
 	}
 	if buildDir == "" {
-		d, err := os.MkdirTemp("", "scilla-bin-")
-		if err != nil {
+		// One fixed directory per test package, reused by every run, so
+		// nothing piles up in /tmp (a per-run temporary directory would
+		// outlive the test process, which has no hook to remove it).
+		wd, _ := os.Getwd()
+		d := filepath.Join(os.TempDir(), "scilla-test-bin", filepath.Base(filepath.Dir(wd))+"-"+filepath.Base(wd))
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		buildDir = d
