@@ -160,6 +160,9 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 		// A regex runs on a window around each hit of its literal (every
 		// match contains the literal), at most maxTries times per message.
 		tries := map[*regexp.Regexp]int{}
+		// Short parts (subject, from, links) are matched whole, so ^ and $
+		// keep their meaning there.
+		windowed := p == PartBody || p == PartHTML
 		ps.ac.scan(text, func(id, end int) bool {
 			pt := ps.pats[id]
 			if fired[pt.rule] {
@@ -176,7 +179,11 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 				return true
 			}
 			tries[pt.re]++
-			if pt.re.MatchString(text[max(0, start-window):min(len(text), end+window)]) {
+			in := text
+			if windowed {
+				in = text[max(0, start-window):min(len(text), end+window)]
+			}
+			if pt.re.MatchString(in) {
 				fired[pt.rule] = true
 			}
 			return true
