@@ -52,6 +52,7 @@ func Rules() []Rule {
 		{"duplicate_headers", "DUPLICATE_HEADER", 1.5, "From, To, Subject, Date or Message-ID appears twice", duplicated},
 		{"envelope_mismatch", "ENVELOPE_FROM_MISMATCH", 0.3, "envelope sender domain differs from From", envelopeMismatch},
 		{"forged_mailer", "FORGED_MAILER", 1.5, "X-Mailer claims a program whose headers are missing", forgedMailer},
+		{"random_mailer", "RANDOM_MAILER", 1.5, "X-Mailer is random letters", randomMailer},
 	}
 }
 
@@ -352,4 +353,35 @@ func forgedMailer(m *message.Message, _ *engine.Envelope) bool {
 		return true
 	}
 	return false
+}
+
+// randomMailer spots an X-Mailer that is one random-looking token
+// ("ArHA8IFlSSFNGzAMo"): bulk tools fill the field with noise to defeat
+// signatures; real mailers write a name and a version.
+func randomMailer(m *message.Message, _ *engine.Envelope) bool {
+	s := strings.TrimSpace(m.Header.Get("X-Mailer"))
+	if len(s) < 10 || len(s) > 40 {
+		return false
+	}
+	switches, upper, lower, prev := 0, 0, 0, 0
+	for _, r := range s {
+		c := 0
+		switch {
+		case r >= 'A' && r <= 'Z':
+			c = 1
+			upper++
+		case r >= 'a' && r <= 'z':
+			c = 2
+			lower++
+		case r >= '0' && r <= '9':
+			c = 3
+		default:
+			return false
+		}
+		if prev != 0 && c != prev {
+			switches++
+		}
+		prev = c
+	}
+	return upper > 0 && lower > 0 && switches*3 >= len(s)
 }
