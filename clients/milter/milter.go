@@ -22,6 +22,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 
@@ -224,8 +225,16 @@ func (m *session) Abort(gomilter.Modifier) error {
 	return nil
 }
 
-func (m *session) EndOfMessage(mod gomilter.Modifier) (*gomilter.Response, error) {
+func (m *session) EndOfMessage(mod gomilter.Modifier) (resp *gomilter.Response, err error) {
 	defer m.reset()
+	// The milter library does not recover panics: one would end the whole
+	// process. Tempfail the message instead; the MTA retries it.
+	defer func() {
+		if v := recover(); v != nil {
+			m.srv.log.Error("panic at end of message; tempfailed", "panic", v, "stack", string(debug.Stack()))
+			resp, err = gomilter.RespTempFail, nil
+		}
+	}()
 	queueID := mod.Get(gomilter.MacroQueueId)
 	if a := mod.Get(gomilter.MacroAuthAuthen); a != "" {
 		m.auth = a
@@ -242,9 +251,9 @@ func (m *session) EndOfMessage(mod gomilter.Modifier) (*gomilter.Response, error
 		plan = m.srv.scan.Check(context.Background(), env, m.msg.Bytes(), queueID)
 	}
 	log := m.srv.log.With("scan_id", plan.ScanID, "queue_id", queueID)
-	resp, err := m.apply(plan, mod, log)
-	if err != nil {
-		log.Error("apply verdict", "err", err)
+	resp, aerr := m.apply(plan, mod, log)
+	if aerr != nil {
+		log.Error("apply verdict", "err", aerr)
 		return gomilter.RespTempFail, nil
 	}
 	log.Info("message done", "outcome", plan.Outcome.String(), "rcpts", len(env.RcptTo),

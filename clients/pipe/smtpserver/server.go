@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -422,7 +423,7 @@ func (ss *session) data(arg string) bool {
 	if tooBig {
 		replies = []Reply{{Code: 552, Enhanced: "5.3.4", Text: "Error: message too large"}}
 	} else {
-		replies = ss.srv.Handler.Deliver(context.Background(), env, msg)
+		replies = ss.deliver(env, msg)
 	}
 	n := 1
 	if ss.srv.LMTP {
@@ -439,6 +440,18 @@ func (ss *session) data(arg string) bool {
 		ss.w.WriteString(r.String() + "\r\n")
 	}
 	return true
+}
+
+// deliver calls the handler; a panic in it costs this message a 451 (the
+// client keeps it and retries), not the process and every other session.
+func (ss *session) deliver(env *Envelope, msg []byte) (replies []Reply) {
+	defer func() {
+		if v := recover(); v != nil {
+			ss.log.Error("handler panic; message tempfailed", "remote", ss.remote, "panic", v, "stack", string(debug.Stack()))
+			replies = []Reply{{Code: 451, Enhanced: "4.3.0", Text: "Error: internal error"}}
+		}
+	}()
+	return ss.srv.Handler.Deliver(context.Background(), env, msg)
 }
 
 // readData reads dot-stuffed message data up to the lone "." line. Lines

@@ -207,3 +207,14 @@ func FuzzParse(f *testing.F) {
 		_, _ = xtextDecode(s)
 	})
 }
+
+type panicker struct{}
+
+func (panicker) Deliver(context.Context, *Envelope, []byte) []Reply { panic("boom") }
+
+func TestHandlerPanicTempfails(t *testing.T) {
+	lines := converse(newServer(false, panicker{}), "EHLO m\nMAIL FROM:<a@x>\nRCPT TO:<b@y>\nDATA\nx\n.\nNOOP\nQUIT\n")
+	if got := codes(lines); got != "220 250 250 250 354 451 250 221" {
+		t.Errorf("codes = %s", got)
+	}
+}
