@@ -13,8 +13,9 @@ func BenchmarkParseCorpus(b *testing.B) {
 	msgs := corpustest.Load(b, "test")
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		message.Parse(msgs[i%len(msgs)].Raw, message.DefaultLimits)
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	reportRates(b, cpu0)
 }

@@ -23,6 +23,7 @@ func (p *parser) renderHTML(src string) (string, []URL) {
 	}
 	r.st.Parts++
 	z := html.NewTokenizer(strings.NewReader(src))
+	attrBuf := make([]attr, 0, 32)
 	for n := 0; ; n++ {
 		if n&1023 == 1023 && p.expired() {
 			r.st.Truncated = true
@@ -48,11 +49,11 @@ func (p *parser) renderHTML(src string) (string, []URL) {
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
 			a := atom.Lookup(name)
-			var attrs []attr
+			attrs := attrBuf[:0]
 			for hasAttr && len(attrs) < 32 {
 				var k, v []byte
 				k, v, hasAttr = z.TagAttr()
-				attrs = append(attrs, attr{atom.Lookup(k), string(k), string(v)})
+				attrs = append(attrs, attr{atom.Lookup(k), k, v})
 			}
 			r.start(a, attrs, tt == html.SelfClosingTagToken)
 		case html.EndTagToken:
@@ -68,10 +69,12 @@ func (p *parser) renderHTML(src string) (string, []URL) {
 	return strings.TrimSpace(r.out.String()), r.links
 }
 
+// attr is one attribute; name and val point into the tokenizer's buffer
+// and are valid only while the tag is handled.
 type attr struct {
-	key atom.Atom
-	k   string
-	val string
+	key  atom.Atom
+	name []byte
+	val  []byte
 }
 
 type splitKind uint8
@@ -144,7 +147,7 @@ func (r *htmlRenderer) start(a atom.Atom, attrs []attr, selfClosing bool) {
 			if at.key == atom.Href {
 				r.st.Links++
 				r.inLink = true
-				if u, ok := parseLink(at.val); ok {
+				if u, ok := parseLink(string(at.val)); ok {
 					r.links = append(r.links, u)
 					r.linkDom = u.Domain
 				}
@@ -154,7 +157,7 @@ func (r *htmlRenderer) start(a atom.Atom, attrs []attr, selfClosing bool) {
 		r.st.Images++
 		for _, at := range attrs {
 			if at.key == atom.Src {
-				if u, ok := parseLink(at.val); ok {
+				if u, ok := parseLink(string(at.val)); ok {
 					r.links = append(r.links, u)
 				}
 			}
@@ -167,7 +170,7 @@ func (r *htmlRenderer) start(a atom.Atom, attrs []attr, selfClosing bool) {
 		r.st.Iframes++
 		for _, at := range attrs {
 			if at.key == atom.Src {
-				if u, ok := parseLink(at.val); ok {
+				if u, ok := parseLink(string(at.val)); ok {
 					r.links = append(r.links, u)
 				}
 			}
@@ -190,7 +193,7 @@ func (r *htmlRenderer) start(a atom.Atom, attrs []attr, selfClosing bool) {
 	}
 	for _, at := range attrs { // class rules first: inline style overrides them
 		if at.key == atom.Class && r.classes != nil {
-			for _, c := range strings.Fields(at.val) {
+			for _, c := range strings.Fields(string(at.val)) {
 				if decl, ok := r.classes[c]; ok {
 					applyStyle(&s, decl, parent.none)
 				}
@@ -200,29 +203,27 @@ func (r *htmlRenderer) start(a atom.Atom, attrs []attr, selfClosing bool) {
 	for _, at := range attrs {
 		switch at.key {
 		case atom.Style:
-			applyStyle(&s, at.val, parent.none)
+			applyStyle(&s, string(at.val), parent.none)
 		case atom.Color:
 			if a == atom.Font {
-				if c, ok := parseColor(at.val); ok {
+				if c, ok := parseColor(string(at.val)); ok {
 					s.fg = c
 				}
 			}
 		case atom.Hidden:
 			s.none = true
 		case atom.Size:
-			if a == atom.Font && fontSizeTiny(at.val) {
+			if a == atom.Font && fontSizeTiny(string(at.val)) {
 				s.tiny = true
 			}
 		default:
-			switch strings.ToLower(at.k) {
-			case "text":
-				if a == atom.Body {
-					if c, ok := parseColor(at.val); ok {
-						s.fg = c
-					}
+			switch {
+			case a == atom.Body && bytes.EqualFold(at.name, []byte("text")):
+				if c, ok := parseColor(string(at.val)); ok {
+					s.fg = c
 				}
-			case "bgcolor":
-				if c, ok := parseColor(at.val); ok {
+			case bytes.EqualFold(at.name, []byte("bgcolor")):
+				if c, ok := parseColor(string(at.val)); ok {
 					s.bg = c
 				}
 			}
