@@ -92,8 +92,8 @@ type hstate struct {
 	// invisible: visibility:hidden, which a descendant may undo.
 	none, invisible bool
 	tiny            bool
-	skip   bool  // script, style, head: not text
-	fg, bg int32 // colours 0xRRGGBB
+	skip            bool  // script, style, head: not text
+	fg, bg          int32 // colours 0xRRGGBB
 }
 
 type htmlRenderer struct {
