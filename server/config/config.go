@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/scilla-mail/scilla/clients"
 	"github.com/scilla-mail/scilla/internal/conf"
 	"github.com/scilla-mail/scilla/licensing"
 	"github.com/scilla-mail/scilla/server/dns"
@@ -38,8 +39,9 @@ type Config struct {
 	// `spam =` ACL condition and other spamd clients.
 	Spamd spamd.Config `yaml:"spamd"`
 	// Client is the section read by the mail-server plug-ins (see the
-	// clients documentation); scillad ignores it so one file can serve both.
-	Client yaml.Node `yaml:"client,omitempty"`
+	// clients documentation); scillad only validates it, so one file can
+	// serve both.
+	Client clients.Settings `yaml:"client"`
 }
 
 // Server is the `server` section.
@@ -146,6 +148,7 @@ func Default() *Config {
 		DNS:     dns.DefaultConfig(),
 		License: licensing.DefaultConfig(),
 		Spamd:   spamd.DefaultConfig(),
+		Client:  clients.DefaultSettings(),
 	}
 }
 
