@@ -163,6 +163,10 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 		// Short parts (subject, from, links) are matched whole, so ^ and $
 		// keep their meaning there.
 		windowed := p == PartBody || p == PartHTML
+		limit := maxTries
+		if !windowed {
+			limit = 1 // the whole part is tried at once
+		}
 		ps.ac.scan(text, func(id, end int) bool {
 			pt := ps.pats[id]
 			if fired[pt.rule] {
@@ -175,7 +179,7 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 				}
 				return true
 			}
-			if tries[pt.re] >= maxTries {
+			if tries[pt.re] >= limit {
 				return true
 			}
 			tries[pt.re]++
