@@ -65,6 +65,18 @@ func (t *tokenizer) add(tok string) {
 // "$100" and "free!" are good evidence.
 const trimChars = ".,;:\"'()[]<>{}*?-_=+|/\\`~#&^"
 
+// trimWord strips trimChars from both ends (strings.Trim would rebuild
+// its character set on every call).
+func trimWord(w string) string {
+	for len(w) > 0 && strings.IndexByte(trimChars, w[0]) >= 0 {
+		w = w[1:]
+	}
+	for len(w) > 0 && strings.IndexByte(trimChars, w[len(w)-1]) >= 0 {
+		w = w[:len(w)-1]
+	}
+	return w
+}
+
 // words splits s on white space and adds each word with the prefix. In the
 // body (body=true) long words become skip tokens and addresses add their
 // domain.
@@ -104,7 +116,7 @@ func (t *tokenizer) words(prefix, s string, body bool) {
 			}
 			j++
 		}
-		w := strings.Trim(s[:j], trimChars)
+		w := trimWord(s[:j])
 		s = s[j:]
 		if w == "" {
 			continue
