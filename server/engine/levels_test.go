@@ -3,6 +3,9 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/scilla-mail/scilla/server/addrlist"
@@ -69,36 +72,58 @@ func TestLevelOrderingCorpus(t *testing.T) {
 	for i := range counts {
 		counts[i] = [2]map[verdict.Status]int{{}, {}}
 	}
-	for _, m := range msgs {
-		v, err := e.Scan(context.Background(), m.Path, env, m.Raw)
-		if err != nil {
-			t.Fatalf("%s: %v", m.Path, err)
-		}
-		if len(v.Groups) != len(levels) {
-			t.Fatalf("%s: %d groups, want %d", m.Path, len(v.Groups), len(levels))
-		}
-		byLevel := map[string]*engine.GroupVerdict{}
-		for _, gv := range v.Groups {
-			byLevel[gv.Group.Name] = gv
-		}
-		var prev *engine.GroupVerdict
-		for i, l := range levels {
-			gv := byLevel[l.String()]
-			k := 0
-			if m.Spam {
-				k = 1
-			}
-			counts[i][k][gv.Status]++
-			if prev != nil {
-				ps, cs := severity(prev.Status), severity(gv.Status)
-				if (ps < 0 || cs < 0) && prev.Status != gv.Status || cs < ps {
-					t.Errorf("%s: %s at %s (score %.2f) but %s at %s (score %.2f)",
-						m.Path, prev.Status, levels[i-1], prev.Score, gv.Status, l, gv.Score)
+	// Scan on every core; the engine is safe for concurrent use.
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(msgs) {
+					return
 				}
+				m := msgs[i]
+				v, err := e.Scan(context.Background(), m.Path, env, m.Raw)
+				if err != nil {
+					t.Errorf("%s: %v", m.Path, err)
+					continue
+				}
+				if len(v.Groups) != len(levels) {
+					t.Errorf("%s: %d groups, want %d", m.Path, len(v.Groups), len(levels))
+					continue
+				}
+				byLevel := map[string]*engine.GroupVerdict{}
+				for _, gv := range v.Groups {
+					byLevel[gv.Group.Name] = gv
+				}
+				k := 0
+				if m.Spam {
+					k = 1
+				}
+				var prev *engine.GroupVerdict
+				mu.Lock()
+				for i, l := range levels {
+					gv := byLevel[l.String()]
+					counts[i][k][gv.Status]++
+					if prev != nil {
+						ps, cs := severity(prev.Status), severity(gv.Status)
+						if (ps < 0 || cs < 0) && prev.Status != gv.Status || cs < ps {
+							t.Errorf("%s: %s at %s (score %.2f) but %s at %s (score %.2f)",
+								m.Path, prev.Status, levels[i-1], prev.Score, gv.Status, l, gv.Score)
+						}
+					}
+					prev = gv
+				}
+				mu.Unlock()
 			}
-			prev = gv
-		}
+		}()
 	}
+	wg.Wait()
 	for i, l := range levels {
 		t.Logf("%-8s ham %s | spam %s", l, fmt.Sprint(counts[i][0]), fmt.Sprint(counts[i][1]))
 	}

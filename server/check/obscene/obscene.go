@@ -75,6 +75,9 @@ type lexicon struct {
 	ruPrefixed               [][]byte // stems that may follow a verbal prefix
 	ruVerbPrefixes           [][]byte
 	translit                 [][]byte // Russian in Latin letters, prefix stems
+	// latinFirst marks the first letters of the Latin prefix and exact
+	// stems, so most words are rejected after one lookup.
+	latinFirst [256]bool
 }
 
 func words(ws ...string) [][]byte {
@@ -86,7 +89,7 @@ func words(ws ...string) [][]byte {
 }
 
 func newLexicon() *lexicon {
-	return &lexicon{
+	l := &lexicon{
 		enSub:    words("fuck", "motherfuck", "cocksuck"),
 		enPrefix: words("cunt", "bitch", "ashole", "whore", "slut", "dickhead", "wanker", "twat", "blowjob", "fuk", "fck"),
 		enExact: words("shit", "shits", "shity", "shiting", "shithead", "bulshit", "horseshit", "shitload",
@@ -103,6 +106,12 @@ func newLexicon() *lexicon {
 		ruVerbPrefixes: words("", "за", "на", "по", "от", "вы", "до", "у", "раз", "рас", "при", "про", "съ", "подъ", "объ", "въ", "изъ", "вз", "взъ", "пере", "недо"),
 		translit:       words("blyad", "blyat", "pizd", "nahuy", "nahui", "xuy", "ebat", "ebal", "yebat", "huyn"),
 	}
+	for _, list := range [][][]byte{l.enPrefix, l.enExact, l.translit, words("suka")} {
+		for _, w := range list {
+			l.latinFirst[w[0]] = true
+		}
+	}
+	return l
 }
 
 // find scans text word by word.
@@ -213,10 +222,16 @@ func (l *lexicon) english(w []byte) bool {
 		s := string(w)
 		return anyMasked(s, l.enSub, containsMasked) || anyMasked(s, l.enPrefix, prefixMasked) || anyMasked(s, l.enExact, equalMasked)
 	}
-	for _, s := range l.enSub {
-		if bytes.Contains(w, s) {
-			return true
+	// Every substring stem holds "fuck" or "suck".
+	if bytes.IndexByte(w, 'k') >= 0 {
+		for _, s := range l.enSub {
+			if bytes.Contains(w, s) {
+				return true
+			}
 		}
+	}
+	if !l.latinFirst[w[0]] {
+		return false
 	}
 	for _, s := range l.enPrefix {
 		if bytes.HasPrefix(w, s) {
@@ -270,6 +285,9 @@ func afterPrefix(w []byte, prefixes, stems [][]byte) bool {
 }
 
 func (l *lexicon) translitMatch(w []byte) bool {
+	if !masked(w) && !l.latinFirst[w[0]] {
+		return false
+	}
 	if bytes.Equal(w, []byte("suka")) {
 		return true
 	}
