@@ -98,9 +98,18 @@ scillad_start() {
   BUILD_COMMIT=$(git -C "$ROOT" rev-parse HEAD)
   BUILD_DIRTY=$(git -C "$ROOT" status --porcelain -- server updater internal proto | wc -l)
   log "building scillad and scilla-db from $BUILD_COMMIT ($BUILD_DIRTY uncommitted files in server/ updater/ internal/ proto/)"
-  (cd "$ROOT" && "$GO" build -o "$BIN/" ./server/cmd/scillad ./updater/cmd/scilla-db)
-  rm -rf "$SD/state"; mkdir -p "$SD/state"
-  DNS_SINK_PORT=$(free_port); GRPC_PORT=$(free_port); HTTP_PORT=$(free_port)
+  (cd "$ROOT" && "$GO" build -o "$BIN/" ./server/cmd/scillad ./updater/cmd/scilla-db ./licensing/cmd/scilla-license)
+  rm -rf "$SD/state" "$SD/issuer"; mkdir -p "$SD/state/license" "$SD/issuer"
+  # A licence for the benchmark: the built-in trial filters only 50 distinct
+  # recipients, and the test split has more (they come from To/Cc). A local
+  # issuer signs a 2-day key without mailbox or traffic limits; scillad trusts
+  # that issuer through license.issuers. The licence metrics are checked after
+  # the run (limit_exceeded and no_license must stay 0).
+  "$BIN/scilla-license" keygen -out "$SD/issuer/issuer" >/dev/null
+  "$BIN/scilla-license" issue -issuer-key "$SD/issuer/issuer.key" -serial SC-BENCH-ANCHORS \
+    -licensee "Scilla side-by-side benchmark" -period 2d -mailboxes 0 -daily-traffic 0 \
+    -out "$SD/state/license/active.key" >/dev/null
+  DNS_SINK_PORT=$(free_port); GRPC_PORT=$(free_port); HTTP_PORT=$(free_port); METRICS_PORT=$(free_port)
   : > "$SD/dns_queries.log"
   python3 "$ANCHORS/dnssink.py" "$SD/dns_queries.log" "$DNS_SINK_PORT" >/dev/null 2>&1 &
   echo $! > "$SD/dnssink.pid"
@@ -118,6 +127,11 @@ dns:
   nameservers: ["127.0.0.1:$DNS_SINK_PORT"]   # loopback sink, in case anything still asked
 spamd:
   listen: ["tcp:127.0.0.1:$HTTP_PORT"]
+metrics:
+  listen: "127.0.0.1:$METRICS_PORT"
+license:
+  issuers: ["$(cat "$SD/issuer/issuer.pub")"]
+  trial: false
 EOF
   "$BIN/scillad" -config "$SD/scillad.yaml" > "$SD/scillad.log" 2>&1 &
   echo $! > "$SD/scillad.pid"
@@ -191,6 +205,18 @@ bench() {
   /usr/bin/time -f '%M' -o "$SD/bogo_one.rss" bogofilter -d "$STATE/bogo" -T < "$CORPUS/$(head -1 "$LIST")" >/dev/null || true
   (cd "$CORPUS" && /usr/bin/time -f '%M' -o "$SD/bogo_all.rss" bogofilter -d "$STATE/bogo" -T -B $(cat "$LIST") >/dev/null) || true
   local one all; one=$(tail -1 "$SD/bogo_one.rss"); all=$(tail -1 "$SD/bogo_all.rss")
+  # scillad's own counters: licence outcomes per recipient
+  curl -s "http://127.0.0.1:$METRICS_PORT/metrics" > "$SD/metrics.txt" || true
+  local lic; lic=$(python3 - "$SD/metrics.txt" <<'PY'
+import json, re, sys
+d = {}
+for l in open(sys.argv[1]):
+    m = re.match(r'scilla_license_recipients_total\{result="(\w+)"\} (\S+)', l)
+    if m: d[m.group(1)] = int(float(m.group(2)))
+print(json.dumps(d))
+PY
+)
+  echo "{\"tag\": \"license\", \"recipients\": $lic}" | tee -a "$out" >&2
   echo "{\"tag\": \"memory\", \"scillad_rss_kib\": $rss, \"scillad_hwm_kib\": $hwm, \"bogofilter_one_msg_max_rss_kib\": $one, \"bogofilter_bulk_max_rss_kib\": $all, \"bogo_wordlist_bytes\": $(stat -c %s "$STATE/bogo/wordlist.db"), \"scillad_dns_queries\": $(wc -l < "$SD/dns_queries.log")}" | tee -a "$out" >&2
 }
 
@@ -216,7 +242,7 @@ sa() {
 report() {
   local R="$ANCHORS/results"
   cp "$R"/* "$OUT/"
-  cp "$SD/scillad.yaml" "$SD/probe.json" "$SD/scillad.log" "$OUT/"
+  cp "$SD/scillad.yaml" "$SD/probe.json" "$SD/scillad.log" "$SD/metrics.txt" "$OUT/"
   {
     echo "{\"run_id\": \"$RUN_ID\", \"commit\": \"$BUILD_COMMIT\", \"dirty_files\": $BUILD_DIRTY,"
     echo " \"date\": \"$(date -u +%Y-%m-%dT%H:%MZ)\", \"cpus\": $(nproc), \"loadavg\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
