@@ -435,10 +435,17 @@ func truncUTF8(s string, n int) string {
 	return s[:n]
 }
 
+// countWords counts runs of letters and digits; in scripts written
+// without spaces (Han, Kana, Thai) every character counts as a word.
 func countWords(s string) int {
 	n := 0
 	in := false
 	for _, r := range s {
+		if r >= 0x0E00 && (r <= 0x0E7F || r >= 0x3040 && r <= 0x30FF || r >= 0x3400 && r <= 0x9FFF || r >= 0xF900 && r <= 0xFAFF) {
+			n++
+			in = false
+			continue
+		}
 		w := unicode.IsLetter(r) || unicode.IsDigit(r)
 		if w && !in {
 			n++

@@ -296,3 +296,21 @@ func TestMediaTypeParams(t *testing.T) {
 }
 
 func contextBackground() context.Context { return context.Background() }
+
+func TestCountWords(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+	}{
+		{"Hello, world 2025!", 3},
+		{"代开发票", 4},
+		{"ポイント進呈", 6},
+		{"안녕하세요 친구", 2},
+		{"", 0},
+	}
+	for _, tt := range tests {
+		if got := countWords(tt.in); got != tt.want {
+			t.Errorf("countWords(%q) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
