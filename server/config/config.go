@@ -18,6 +18,7 @@ import (
 	"github.com/scilla-mail/scilla/clients"
 	"github.com/scilla-mail/scilla/internal/conf"
 	"github.com/scilla-mail/scilla/licensing"
+	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/dns"
 	"github.com/scilla-mail/scilla/server/grpcapi"
 	"github.com/scilla-mail/scilla/server/pool"
@@ -33,6 +34,8 @@ type Config struct {
 	Metrics Metrics     `yaml:"metrics"`
 	Admin   Admin       `yaml:"admin"`
 	DNS     dns.Config  `yaml:"dns"`
+	// Content is the content filtration database and the learning store.
+	Content contentdb.Config `yaml:"content"`
 	// License is where licence keys live and which issuers are trusted.
 	License licensing.Config `yaml:"license"`
 	// Spamd is the optional spamd/rspamd-protocol listener for Exim's
@@ -58,9 +61,6 @@ type Server struct {
 	AllowedNetworks []string `yaml:"allowed_networks"`
 	// PolicyFile is the policy file; "" uses the built-in default policy.
 	PolicyFile string `yaml:"policy_file"`
-	// DatabaseDir is a content database directory to load instead of the
-	// embedded default; "" uses the newest installed or embedded one.
-	DatabaseDir string `yaml:"database_dir"`
 	// TLS for the tcp listeners (unix sockets stay plain).
 	TLS TLS `yaml:"tls"`
 }
@@ -147,6 +147,7 @@ func Default() *Config {
 		Admin:   Admin{Socket: "scillad.sock"},
 		DNS:     dns.DefaultConfig(),
 		License: licensing.DefaultConfig(),
+		Content: contentdb.DefaultConfig(),
 		Spamd:   spamd.DefaultConfig(),
 		Client:  clients.DefaultSettings(),
 	}
@@ -171,7 +172,7 @@ func (c *Config) validateAll(name string) error {
 
 // resolvePaths makes relative file paths relative to the config file.
 func (c *Config) resolvePaths(dir string) {
-	for _, p := range []*string{&c.Server.PolicyFile, &c.Server.DatabaseDir, &c.Admin.TokenFile, &c.Server.TLS.CertFile, &c.Server.TLS.KeyFile, &c.Server.TLS.ClientCAFile} {
+	for _, p := range []*string{&c.Server.PolicyFile, &c.Content.Dir, &c.Admin.TokenFile, &c.Server.TLS.CertFile, &c.Server.TLS.KeyFile, &c.Server.TLS.ClientCAFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

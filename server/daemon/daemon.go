@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,9 +28,9 @@ import (
 
 	"github.com/scilla-mail/scilla/licensing"
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
+	"github.com/scilla-mail/scilla/server/bayes"
 	"github.com/scilla-mail/scilla/server/check"
 	"github.com/scilla-mail/scilla/server/config"
-	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/dns"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/grpcapi"
@@ -59,6 +58,7 @@ type Daemon struct {
 	metrics  *http.Server
 	resolver *dns.Resolver
 	license  *licensing.Manager
+	learned  *bayes.Store
 	spamd    *spamd.Server
 	started  time.Time
 }
@@ -102,15 +102,18 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := loadDatabase(cfg.Server.DatabaseDir)
+	db, err := cfg.Content.Open()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("content database: %w", err)
+	}
+	if d.learned, err = bayes.OpenStore(cfg.Content.LearnPath(cfg.Server.StateDir)); err != nil {
+		return nil, fmt.Errorf("learning store: %w", err)
 	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	deps := check.Deps{Log: log, DNS: cfg.DNS}
+	deps := check.Deps{Log: log, DNS: cfg.DNS, Learned: d.learned}
 	if cfg.DNS.Enabled {
 		if deps.Resolver, err = dns.New(cfg.DNS, reg); err != nil {
 			return nil, fmt.Errorf("dns: %w", err)
@@ -144,6 +147,7 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	}
 	license := grpcapi.NewLicenseServer(d.license)
 	admin := grpcapi.NewAdmin(grpcapi.AdminDeps{
+		Learner: bayes.RPC{Store: d.learned},
 		License: d.license,
 		Engine:  d.eng,
 		Pool:    d.pool,
@@ -277,6 +281,9 @@ func (d *Daemon) release() {
 	if d.license != nil {
 		_ = d.license.Close()
 	}
+	if d.learned != nil {
+		_ = d.learned.Close()
+	}
 }
 
 // Run serves until ctx is done, then drains: new calls are refused, scans
@@ -346,6 +353,9 @@ func (d *Daemon) shutdown() {
 	if err := d.license.Close(); err != nil {
 		d.log.Warn("licence close", "err", err)
 	}
+	if err := d.learned.Close(); err != nil {
+		d.log.Warn("learning store close", "err", err)
+	}
 	d.log.Info("stopped")
 }
 
@@ -364,10 +374,10 @@ func (d *Daemon) Reload(context.Context) ([]string, error) {
 		d.log.Error("reload refused: invalid policy, the old one keeps serving", "err", err)
 		return nil, err
 	}
-	db, err := loadDatabase(cfg.Server.DatabaseDir)
+	db, err := cfg.Content.Open()
 	if err != nil {
-		d.log.Error("reload refused: invalid database, the old one keeps serving", "err", err)
-		return nil, err
+		d.log.Error("reload refused: invalid content database, the old one keeps serving", "err", err)
+		return nil, fmt.Errorf("content database: %w", err)
 	}
 	var done []string
 	if l, err := cfg.Log.SlogLevel(); err == nil && d.level != nil {
@@ -426,11 +436,4 @@ func loadPolicy(path string) (*policy.Policy, error) {
 		return policy.Default(), nil
 	}
 	return policy.Load(path)
-}
-
-func loadDatabase(dir string) (*contentdb.DB, error) {
-	if dir == "" {
-		return contentdb.Empty(), nil
-	}
-	return nil, errors.New("database directories are not supported yet")
 }
