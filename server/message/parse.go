@@ -294,6 +294,9 @@ func (p *parser) leafText(part *Part) {
 	mt := part.MediaType
 	switch {
 	case mt == "text/html" || (ext == ".html" || ext == ".htm") && !strings.HasPrefix(mt, "image/"):
+		if part.Charset == "" {
+			part.Charset = metaCharset(part.Body)
+		}
 		text, links := p.renderHTML(p.toUTF8(part, part.Body))
 		part.Text = text
 		p.addURLs(links)
@@ -328,6 +331,23 @@ func (p *parser) leafText(part *Part) {
 		p.anomaly(AnomalyTextLimit)
 		part.Text = truncUTF8(part.Text, p.lim.MaxTextBytes)
 	}
+}
+
+// metaCharset finds the charset an HTML document declares in its first
+// bytes (<meta charset=...> or http-equiv Content-Type), "" for none.
+func metaCharset(b []byte) string {
+	head := b[:min(len(b), 2048)]
+	i := bytes.Index(bytes.ToLower(head), []byte("charset="))
+	if i < 0 {
+		return ""
+	}
+	v := head[i+len("charset="):]
+	v = bytes.TrimLeft(v, `"' `)
+	end := bytes.IndexAny(v, "\"'>;/ \t\r\n")
+	if end < 0 {
+		end = len(v)
+	}
+	return strings.ToLower(string(v[:end]))
 }
 
 // toUTF8 converts a text body from its declared charset, guessing when the

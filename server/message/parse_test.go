@@ -314,3 +314,15 @@ func TestCountWords(t *testing.T) {
 		}
 	}
 }
+
+func TestHTMLMetaCharset(t *testing.T) {
+	body := "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=koi8-r\"></head><body>\xf0\xd2\xc9\xd7\xc5\xd4</body></html>"
+	m := Parse([]byte("Content-Type: text/html\r\n\r\n"+body), Limits{})
+	if m.Text != "Привет" {
+		t.Errorf("text %q", m.Text)
+	}
+	m = Parse([]byte("Content-Type: text/html; charset=windows-1251\r\n\r\n<meta charset=\"koi8-r\">\xcf\xf0\xe8\xe2\xe5\xf2"), Limits{})
+	if m.Text != "Привет" {
+		t.Errorf("MIME charset must win: text %q", m.Text)
+	}
+}
