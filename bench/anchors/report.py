@@ -105,7 +105,9 @@ systems = [('scilla', 'Scilla scillad', 'drive.py, HTTP POST /checkv2',
             'max RSS %.1f MiB per process (%.1f MiB for the whole split in one `-B` process)' % (mem['bogofilter_one_msg_max_rss_kib'] / 1024, mem['bogofilter_bulk_max_rss_kib'] / 1024))]
 if sa_bench:
     sm_ = next((b for b in sa_bench if b.get('tag') == 'rss_after_bench'), {})
-    systems.append(('sa', 'SpamAssassin spamd' + sa_note, 'drive.py, one `spamc -c` process per message (after scillad was stopped)',
+    only_score = not any(b.get('tag', '').startswith('sa c=') and 'scoring pass' not in b['tag'] for b in sa_bench)
+    systems.append(('sa', 'SpamAssassin spamd' + sa_note, 'drive.py, one `spamc -c` process per message%s' % (
+                        ' (the scoring pass only)' if only_score else ''),
                     'spamd RSS %.0f MiB (parent + 4 children)' % (sm_.get('spamd_rss_kib', 0) / 1024)))
 for key, label, client, memtxt in systems:
     s = {c: dict(msgs_per_s=med(key, c, 'msgs_per_s'), p50_ms=med(key, c, 'p50_ms'), p99_ms=med(key, c, 'p99_ms'),

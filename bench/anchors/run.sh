@@ -252,20 +252,25 @@ report() {
   python3 "$HERE/report.py" "$OUT" "$ROOT/docs/benchmarks.md"
 }
 
-RUN_ID="$(date -u +%Y%m%dT%H%M%S)-$$"
-trap scillad_stop EXIT
-case "${1:-all}" in
-  all)
-    anchors; corpus; bogo_prepare
-    scillad_start; score_scilla; bench; scillad_stop
-    # a fresh set of results (SpamAssassin's, from `run.sh sa`, stay unless redone here)
-    find "$OUT" -maxdepth 1 -type f ! -name 'sa_*' -delete
-    if [ "$WITH_SA" = 1 ]; then sa; fi
-    report ;;
-  sa)
-    anchors; corpus; sa ;;
-  report)
-    python3 "$HERE/report.py" "$OUT" "$ROOT/docs/benchmarks.md" ;;
-  *) die "usage: run.sh [all|sa|report]" ;;
-esac
-log "done: $OUT, docs/benchmarks.md"
+# main is one function so that bash has parsed all of it before it starts:
+# editing this file during a run cannot derail the run.
+main() {
+  RUN_ID="$(date -u +%Y%m%dT%H%M%S)-$$"
+  trap scillad_stop EXIT
+  case "${1:-all}" in
+    all)
+      anchors; corpus; bogo_prepare
+      scillad_start; score_scilla; bench; scillad_stop
+      # a fresh set of results (SpamAssassin's, from `run.sh sa`, stay unless redone here)
+      find "$OUT" -maxdepth 1 -type f ! -name 'sa_*' -delete
+      if [ "$WITH_SA" = 1 ]; then sa; fi
+      report ;;
+    sa)
+      anchors; corpus; sa ;;
+    report)
+      python3 "$HERE/report.py" "$OUT" "$ROOT/docs/benchmarks.md" ;;
+    *) die "usage: run.sh [all|sa|report]" ;;
+  esac
+  log "done: $OUT, docs/benchmarks.md"
+}
+main "$@"; exit $?
