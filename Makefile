@@ -48,8 +48,12 @@ proto:
 proto-check: proto
 	git diff --exit-code -- proto/ || (echo "generated proto code is stale: run make proto and commit" >&2; exit 1)
 
+# bench-scan: Scan round trips over loopback with the skeleton engine at
+# concurrency 1 and 8, then in-process scans of the whole corpus test split
+# with 2 workers and the default database (messages/second, peak RSS).
 bench-scan:
 	$(GO) test -run '^$$' -bench 'BenchmarkScanRoundTrip' -benchtime 3s ./server/grpcapi/
+	$(MAKE) --no-print-directory bench-content
 
 clean:
 	rm -rf $(BIN) var
