@@ -66,3 +66,14 @@ func All(d Deps) []engine.Check {
 		dkim.New(d.Resolver, sending, d.DNS.AuthServID), // DKIM, DMARC, Authentication-Results
 	}
 }
+
+// RuleNames lists every rule name the checks accept in the policy's
+// methods.header_rules, for policy.Options.Rules.
+func RuleNames() []string {
+	var names []string
+	for _, r := range headerrules.Rules() {
+		names = append(names, r.Name)
+	}
+	names = append(names, formal.RuleNames()...)
+	return append(names, structure.RuleNames()...)
+}

@@ -28,6 +28,9 @@ const (
 	RuleAutoReply = "formal_autoreply"
 )
 
+// RuleNames lists the switch names of this check.
+func RuleNames() []string { return []string{RuleDSN, RuleMDN, RuleAutoReply} }
+
 // Sign names.
 const (
 	SignDSN       = "FORMAL_DSN"

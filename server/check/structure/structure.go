@@ -11,6 +11,7 @@ package structure
 
 import (
 	"context"
+	"sort"
 	"strings"
 
 	"github.com/scilla-mail/scilla/server/engine"
@@ -71,6 +72,23 @@ const (
 	SignEncodedLetters = "HTML_ENCODED_LETTERS"
 	SignHTMLOnly       = "HTML_ONLY"
 )
+
+// RuleNames lists the switch names of this check's signs: the lower-case
+// sign names (policy.Methods.RuleOn).
+func RuleNames() []string {
+	var names []string
+	for a, s := range anomalySigns {
+		if s.score != 0 {
+			names = append(names, strings.ToLower(SignName(a)))
+		}
+	}
+	for _, n := range []string{SignHiddenText, SignTinyText, SignSameColor, SignSplitWords, SignCommentSplit,
+		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly} {
+		names = append(names, strings.ToLower(n))
+	}
+	sort.Strings(names)
+	return names
+}
 
 // Check scores the message's structure.
 type Check struct{}

@@ -3,6 +3,7 @@ package structure
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -79,6 +80,20 @@ func TestDocumented(t *testing.T) {
 		row := fmt.Sprintf("| `%s` | `%s` | %.1f |", a, SignName(a), s.score)
 		if !strings.Contains(string(doc), row) {
 			t.Errorf("docs/analysis.md lacks the row %q", row)
+		}
+	}
+}
+
+// TestRuleNames: every sign can be switched and has a valid policy name.
+func TestRuleNames(t *testing.T) {
+	valid := regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	names := RuleNames()
+	if len(names) < 30 {
+		t.Fatalf("only %d rule names", len(names))
+	}
+	for _, n := range names {
+		if !valid.MatchString(n) {
+			t.Errorf("rule name %q is not a valid policy rule name", n)
 		}
 	}
 }
