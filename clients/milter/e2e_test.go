@@ -98,14 +98,20 @@ func TestPostfixMilterEndToEnd(t *testing.T) {
 			return pt.Delivered{}
 		}
 		for k, v := range want {
-			if h := strings.Join(got[0].Headers(k), " | "); h != v {
+			// A value ending in "*" is a prefix: the report lists GTUBE
+			// first, then whatever the content database adds.
+			h := strings.Join(got[0].Headers(k), " | ")
+			if p, ok := strings.CutSuffix(v, "*"); ok && strings.HasPrefix(h, p) {
+				continue
+			}
+			if h != v {
 				t.Errorf("%q: %s = %q, want %q\n%s", subject, k, h, v, headOf(got))
 			}
 		}
 		return got[0]
 	}
 	check("lunch", map[string]string{"Subject": "lunch", "X-Spamtest-Status-Extended": "Not detected", "X-Spam-Flag": "NO", "X-Spamtest-Group-ID": "00000001"})
-	check("gtube one", map[string]string{"Subject": "[!! SPAM] gtube one", "X-Spamtest-Status-Extended": "SPAM", "X-Spam-Flag": "YES", "X-Spamtest-Report": "GTUBE=1000"})
+	check("gtube one", map[string]string{"Subject": "[!! SPAM] gtube one", "X-Spamtest-Status-Extended": "SPAM", "X-Spam-Flag": "YES", "X-Spamtest-Report": "GTUBE=1000*"})
 	check("black listed", map[string]string{"Subject": "[!! Blacklisted] black listed", "X-Spamtest-Status-Extended": "Blacklisted"})
 	two := check("gtube two groups", map[string]string{"Subject": "[!! SPAM] gtube two groups"})
 	if g := append([]string(nil), two.Headers("X-Spamtest-Group-ID")...); len(g) != 2 || g[0]+g[1] != "0000000300000001" && g[0]+g[1] != "0000000100000003" {
