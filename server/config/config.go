@@ -21,19 +21,22 @@ import (
 	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/dns"
 	"github.com/scilla-mail/scilla/server/grpcapi"
+	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/pool"
 	"github.com/scilla-mail/scilla/server/spamd"
 )
 
 // Config is the whole scillad configuration.
 type Config struct {
-	Server  Server      `yaml:"server"`
-	Pool    pool.Config `yaml:"pool"`
-	Scan    Scan        `yaml:"scan"`
-	Log     Log         `yaml:"log"`
-	Metrics Metrics     `yaml:"metrics"`
-	Admin   Admin       `yaml:"admin"`
-	DNS     dns.Config  `yaml:"dns"`
+	Server Server      `yaml:"server"`
+	Pool   pool.Config `yaml:"pool"`
+	Scan   Scan        `yaml:"scan"`
+	// Analysis bounds the message parser.
+	Analysis message.Config `yaml:"analysis"`
+	Log      Log            `yaml:"log"`
+	Metrics  Metrics        `yaml:"metrics"`
+	Admin    Admin          `yaml:"admin"`
+	DNS      dns.Config     `yaml:"dns"`
 	// Content is the content filtration database and the learning store.
 	Content contentdb.Config `yaml:"content"`
 	// License is where licence keys live and which issuers are trusted.
@@ -141,15 +144,16 @@ func Default() *Config {
 			MaxMessageBytes: 32 << 20,
 			AllowedNetworks: []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"},
 		},
-		Pool:    pool.DefaultConfig(),
-		Scan:    Scan{Deadline: conf.Duration(25 * time.Second)},
-		Log:     Log{Level: "info", Format: "text"},
-		Admin:   Admin{Socket: "scillad.sock"},
-		DNS:     dns.DefaultConfig(),
-		License: licensing.DefaultConfig(),
-		Content: contentdb.DefaultConfig(),
-		Spamd:   spamd.DefaultConfig(),
-		Client:  clients.DefaultSettings(),
+		Pool:     pool.DefaultConfig(),
+		Scan:     Scan{Deadline: conf.Duration(25 * time.Second)},
+		Log:      Log{Level: "info", Format: "text"},
+		Admin:    Admin{Socket: "scillad.sock"},
+		DNS:      dns.DefaultConfig(),
+		License:  licensing.DefaultConfig(),
+		Content:  contentdb.DefaultConfig(),
+		Analysis: message.DefaultConfig(),
+		Spamd:    spamd.DefaultConfig(),
+		Client:   clients.DefaultSettings(),
 	}
 }
 

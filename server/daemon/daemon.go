@@ -34,7 +34,6 @@ import (
 	"github.com/scilla-mail/scilla/server/dns"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/grpcapi"
-	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/policy"
 	"github.com/scilla-mail/scilla/server/pool"
 	"github.com/scilla-mail/scilla/server/spamd"
@@ -134,7 +133,7 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	d.eng = engine.New(engine.Options{
 		Checks:   checks,
 		Licenser: d.license,
-		Limits:   message.DefaultLimits,
+		Limits:   cfg.Analysis.Limits(),
 		Log:      log,
 	}, &engine.Snapshot{Policy: pol, DB: db})
 	if d.nets, err = grpcapi.NewNetworks(cfg.Server.AllowedNetworks); err != nil {
