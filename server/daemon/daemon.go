@@ -434,5 +434,5 @@ func loadPolicy(path string) (*policy.Policy, error) {
 	if path == "" {
 		return policy.Default(), nil
 	}
-	return policy.Load(path)
+	return policy.LoadWith(path, policy.Options{Rules: check.RuleNames()})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
+	"github.com/scilla-mail/scilla/server/check"
 	"github.com/scilla-mail/scilla/server/policy"
 )
 
@@ -24,7 +25,7 @@ func cmdPolicy(args []string) int {
 			fmt.Fprintln(os.Stderr, "usage: scilla policy check FILE")
 			return 2
 		}
-		p, err := policy.Load(args[1])
+		p, err := policy.LoadWith(args[1], policy.Options{Rules: check.RuleNames()})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
