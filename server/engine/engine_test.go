@@ -176,3 +176,14 @@ func TestDetectionOffIsTrusted(t *testing.T) {
 		t.Fatalf("detection off: %v, want TRUSTED", gv.Status)
 	}
 }
+
+func TestCategoriesOnlyFromSpamSigns(t *testing.T) {
+	e := newEngine([]engine.Check{fixed{name: "f", signs: []engine.Sign{
+		{Name: "PHARMA", Score: 2, Category: "pharma"},
+		{Name: "URGENCY", Score: 0, Category: "bulk"},
+		{Name: "HAMMY", Score: -1, Category: "newsletter"},
+	}}}, nil)
+	if got := scan(t, e, "b@example.com").Groups[0].Categories; len(got) != 1 || got[0] != "pharma" {
+		t.Fatalf("categories %v, want only pharma", got)
+	}
+}

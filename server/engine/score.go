@@ -34,7 +34,9 @@ func decide(gv *GroupVerdict, s *policy.Settings) {
 	for i := range gv.Signs {
 		sg := &gv.Signs[i]
 		gv.Score += sg.Score
-		if sg.Category != "" && !slices.Contains(gv.Categories, sg.Category) {
+		// Categories say what the message is; a sign that adds nothing
+		// toward spam (a zero or ham score) does not name one.
+		if sg.Category != "" && (sg.Score > 0 || sg.Status != verdict.StatusNone) && !slices.Contains(gv.Categories, sg.Category) {
 			gv.Categories = append(gv.Categories, sg.Category)
 		}
 		if sg.Method != "" {
