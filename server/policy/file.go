@@ -9,7 +9,7 @@ import (
 // File is the policy file as written (YAML). Every setting of a group that
 // is left out inherits the default section; everything the default section
 // leaves out keeps the built-in default. The reference with a complete
-// example is docs/policy.md.
+// example is deploy/policy.example.yaml (also in the README).
 type File struct {
 	// ProtectedDomains lists the domains whose mail is filtered, with * and
 	// ? wildcards: "example.com", "*example.com" (the domain and its

@@ -222,8 +222,8 @@ func TestExampleFile(t *testing.T) {
 			t.Errorf("%s: %d groups, protected %v", path, len(p.Groups), p.Protected)
 		}
 	}
-	// docs/policy.md carries the same example in its first yaml block.
-	doc, err := os.ReadFile("../../docs/policy.md")
+	// The README carries the same example in a yaml block.
+	doc, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestExampleFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(doc), "```yaml\n"+string(example)+"```") {
-		t.Error("docs/policy.md does not contain deploy/policy.example.yaml verbatim in a ```yaml block")
+		t.Error("README.md does not contain deploy/policy.example.yaml verbatim in a ```yaml block")
 	}
 }
 
