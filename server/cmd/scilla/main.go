@@ -2,8 +2,9 @@
 //
 //	scilla scan [--server ADDR] [--from A] [--rcpt A]... [--ip IP] [--helo H] [--json] FILE|-
 //	scilla status [--server ADDR]
+//	scilla reload
 //	scilla learn --spam|--ham|--forget FILE...
-//	scilla policy check FILE
+//	scilla policy check FILE | scilla policy reload
 //	scilla license install FILE | remove --all|--reserve | info
 //
 // The server address is tcp:HOST:PORT or unix:/PATH (default
@@ -25,6 +26,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"scan":    {cmdScan, "scan a message and print the verdict"},
 		"status":  {cmdStatus, "show the server's state"},
+		"reload":  {cmdReload, "reload config, policy and content database"},
 		"learn":   {cmdLearn, "train the classifier with spam or ham"},
 		"policy":  {cmdPolicy, "check a policy file, or reload the server's"},
 		"license": {cmdLicense, "install, remove or show licence keys"},
@@ -48,7 +50,7 @@ func main() {
 
 func usage(cmds map[string]command) {
 	fmt.Fprintln(os.Stderr, "usage: scilla COMMAND [flags] [args]\n\ncommands:")
-	for _, name := range []string{"scan", "status", "learn", "policy", "license"} {
+	for _, name := range []string{"scan", "status", "reload", "learn", "policy", "license"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, cmds[name].help)
 	}
 }

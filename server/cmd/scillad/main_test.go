@@ -142,6 +142,14 @@ func TestStatusOverAdminSocket(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "pool:") || !strings.Contains(out, "policy:") {
 		t.Fatalf("status over the admin socket: exit %d:\n%s", code, out)
 	}
+	out, code = scilla(t, "reload", "--state-dir", s.state)
+	if code != 0 || !strings.Contains(out, "reloaded policy embedded defaults") || !strings.Contains(out, "reloaded database") {
+		t.Fatalf("reload over the admin socket: exit %d:\n%s", code, out)
+	}
+	out, code = scilla(t, "policy", "reload", "--state-dir", s.state)
+	if code != 0 || !strings.Contains(out, "1 groups") {
+		t.Fatalf("policy reload over the admin socket: exit %d:\n%s", code, out)
+	}
 	out, code = scilla(t, "status", "--server", "tcp:"+s.addr)
 	if code == 0 || !strings.Contains(out, "unauthenticated") {
 		t.Fatalf("status over TCP without a token: exit %d: %s", code, out)
