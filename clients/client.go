@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/scilla-mail/scilla/internal/conf"
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 )
 
@@ -42,7 +43,7 @@ func New(s Settings, log *slog.Logger) (*Client, error) {
 	}
 	c := &Client{settings: s, log: log}
 	for _, a := range s.Servers {
-		network, addr, _ := ParseAddress(a)
+		network, addr, _ := conf.ParseAddress(a)
 		dialer := &net.Dialer{Timeout: s.ConnectTimeout}
 		conn, err := grpc.NewClient("passthrough:///"+a,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),

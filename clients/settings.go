@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -62,7 +61,7 @@ func (s *Settings) Validate() []error {
 		errs = append(errs, conf.Errorf("servers", "at least one server address is needed"))
 	}
 	for i, a := range s.Servers {
-		if _, _, err := ParseAddress(a); err != nil {
+		if _, _, err := conf.ParseAddress(a); err != nil {
 			errs = append(errs, conf.Errorf(fmt.Sprintf("servers.%d", i), "%v", err))
 		}
 	}
@@ -82,26 +81,6 @@ func (s *Settings) Validate() []error {
 		errs = append(errs, conf.Errorf("default_domain", "%q is not a domain name", s.DefaultDomain))
 	}
 	return errs
-}
-
-// ParseAddress splits a server address "tcp:host:port" or "unix:/path" into
-// a Go network name and address for net.Dial.
-func ParseAddress(a string) (network, addr string, err error) {
-	switch {
-	case strings.HasPrefix(a, "tcp:"):
-		addr = strings.TrimPrefix(a, "tcp:")
-		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
-			return "", "", fmt.Errorf("address %q: want tcp:host:port", a)
-		}
-		return "tcp", addr, nil
-	case strings.HasPrefix(a, "unix:"):
-		addr = strings.TrimPrefix(a, "unix:")
-		if addr == "" {
-			return "", "", fmt.Errorf("address %q: want unix:/path", a)
-		}
-		return "unix", addr, nil
-	}
-	return "", "", fmt.Errorf("address %q: want tcp:host:port or unix:/path", a)
 }
 
 // OnError is what a client does with a message it could not have scanned.

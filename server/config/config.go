@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -190,15 +189,8 @@ func (s *Server) Validate() []error {
 		errs = append(errs, conf.Errorf("listen", "needs at least one address (tcp:HOST:PORT or unix:/PATH)"))
 	}
 	for i, l := range s.Listen {
-		network, addr, _ := strings.Cut(l, ":")
-		switch {
-		case network == "tcp":
-			if _, _, err := net.SplitHostPort(addr); err != nil {
-				errs = append(errs, conf.Errorf(fmt.Sprintf("listen[%d]", i), "%q: want tcp:HOST:PORT", l))
-			}
-		case network == "unix" && addr != "":
-		default:
-			errs = append(errs, conf.Errorf(fmt.Sprintf("listen[%d]", i), "%q: want tcp:HOST:PORT or unix:/PATH", l))
+		if _, _, err := conf.ParseAddress(l); err != nil {
+			errs = append(errs, conf.Errorf(fmt.Sprintf("listen[%d]", i), "%v", err))
 		}
 	}
 	if s.StateDir == "" {

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
+	"github.com/scilla-mail/scilla/internal/conf"
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 )
 
@@ -215,9 +216,9 @@ func accessStream(auth AdminAuthenticator) grpc.StreamServerInterceptor {
 // Listen opens a listener from "tcp:host:port" or "unix:/path". A stale
 // unix socket file is replaced.
 func Listen(addr string) (net.Listener, error) {
-	network, address, ok := strings.Cut(addr, ":")
-	if !ok || address == "" {
-		return nil, fmt.Errorf("listen %q: want tcp:HOST:PORT or unix:/PATH", addr)
+	network, address, err := conf.ParseAddress(addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
 	}
 	switch network {
 	case "tcp":

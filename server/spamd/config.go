@@ -2,9 +2,7 @@ package spamd
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/scilla-mail/scilla/internal/conf"
@@ -62,7 +60,7 @@ func (c *Config) Enabled() bool { return len(c.Listen) > 0 }
 func (c *Config) Validate() []error {
 	var errs []error
 	for i, a := range c.Listen {
-		if _, _, err := parseListen(a); err != nil {
+		if _, _, err := conf.ParseAddress(a); err != nil {
 			errs = append(errs, conf.Errorf(fmt.Sprintf("listen.%d", i), "%v", err))
 		}
 	}
@@ -99,24 +97,4 @@ func parseNetworks(list []string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
 	return out, nil
-}
-
-// parseListen splits "tcp:host:port" or "unix:/path" into a network and an
-// address for net.Listen.
-func parseListen(a string) (network, addr string, err error) {
-	switch {
-	case strings.HasPrefix(a, "tcp:"):
-		addr = strings.TrimPrefix(a, "tcp:")
-		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
-			return "", "", fmt.Errorf("address %q: want tcp:host:port", a)
-		}
-		return "tcp", addr, nil
-	case strings.HasPrefix(a, "unix:"):
-		addr = strings.TrimPrefix(a, "unix:")
-		if addr == "" {
-			return "", "", fmt.Errorf("address %q: want unix:/path", a)
-		}
-		return "unix", addr, nil
-	}
-	return "", "", fmt.Errorf("address %q: want tcp:host:port or unix:/path", a)
 }

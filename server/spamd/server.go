@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/scilla-mail/scilla/clients"
+	"github.com/scilla-mail/scilla/internal/conf"
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 )
 
@@ -92,7 +93,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	}
 	var lns []net.Listener
 	for _, a := range s.cfg.Listen {
-		network, addr, err := parseListen(a)
+		network, addr, err := conf.ParseAddress(a)
 		if err != nil {
 			return err
 		}

@@ -7,11 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/scilla-mail/scilla/internal/conf"
 )
 
 // serverFlags are the connection flags every server-talking command has.
@@ -58,6 +61,22 @@ func (s *serverFlags) dial() (*grpc.ClientConn, error) {
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(1<<30), grpc.MaxCallRecvMsgSize(64<<20)))
 }
 
+// adminConn dials scillad for an admin call that may take up to timeout:
+// the context carries the deadline and, when configured, the bearer token.
+// done closes the connection and releases the context.
+func (s *serverFlags) adminConn(timeout time.Duration) (conn *grpc.ClientConn, ctx context.Context, done func(), err error) {
+	if conn, err = s.dial(); err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	done = func() { cancel(); conn.Close() }
+	if ctx, err = s.adminContext(ctx); err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	return conn, ctx, done, nil
+}
+
 // adminContext adds the bearer token, when configured, to ctx.
 func (s *serverFlags) adminContext(ctx context.Context) (context.Context, error) {
 	if s.tokenFile == "" {
@@ -72,14 +91,14 @@ func (s *serverFlags) adminContext(ctx context.Context) (context.Context, error)
 
 // grpcTarget turns tcp:HOST:PORT / unix:/PATH into a gRPC target.
 func grpcTarget(addr string) (string, error) {
-	network, rest, ok := strings.Cut(addr, ":")
-	switch {
-	case ok && network == "tcp" && rest != "":
-		return "passthrough:///" + rest, nil
-	case ok && network == "unix" && rest != "":
-		return "unix:" + rest, nil
+	network, a, err := conf.ParseAddress(addr)
+	if err != nil {
+		return "", fmt.Errorf("server %w", err)
 	}
-	return "", fmt.Errorf("server address %q: want tcp:HOST:PORT or unix:/PATH", addr)
+	if network == "unix" {
+		return "unix:" + a, nil
+	}
+	return "passthrough:///" + a, nil
 }
 
 // rpcError makes a gRPC error one readable line.

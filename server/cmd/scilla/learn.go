@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -43,16 +42,11 @@ func cmdLearn(args []string) int {
 		}
 		req.Messages = append(req.Messages, msg)
 	}
-	conn, err := sf.dial()
+	conn, ctx, done, err := sf.adminConn(5 * time.Minute)
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if ctx, err = sf.adminContext(ctx); err != nil {
-		return fail("%v", err)
-	}
+	defer done()
 	resp, err := scillav1.NewAdminServiceClient(conn).Learn(ctx, req)
 	if err != nil {
 		return fail("learn failed: %s", rpcError(sf.server, err))

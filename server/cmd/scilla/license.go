@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -104,16 +103,11 @@ type licenseResult struct {
 // viaServer runs op through scillad's LicenseService. online is false when
 // the server could not be reached, so the caller works offline.
 func (op licenseOp) viaServer(sf *serverFlags) (res licenseResult, online bool, err error) {
-	conn, err := sf.dial()
+	conn, ctx, done, err := sf.adminConn(10 * time.Second)
 	if err != nil {
 		return res, true, err
 	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if ctx, err = sf.adminContext(ctx); err != nil {
-		return res, true, err
-	}
+	defer done()
 	c := scillav1.NewLicenseServiceClient(conn)
 	switch op.sub {
 	case "install":

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -42,16 +41,11 @@ func cmdPolicy(args []string) int {
 		if err := fs.Parse(args[1:]); err != nil {
 			return 2
 		}
-		conn, err := sf.dial()
+		conn, ctx, done, err := sf.adminConn(30 * time.Second)
 		if err != nil {
 			return fail("%v", err)
 		}
-		defer conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if ctx, err = sf.adminContext(ctx); err != nil {
-			return fail("%v", err)
-		}
+		defer done()
 		resp, err := scillav1.NewAdminServiceClient(conn).ReloadPolicy(ctx, &scillav1.ReloadPolicyRequest{})
 		if err != nil {
 			return fail("policy reload failed: %s", rpcError(sf.server, err))

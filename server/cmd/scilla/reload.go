@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"time"
@@ -18,16 +17,11 @@ func cmdReload(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	conn, err := sf.dial()
+	conn, ctx, done, err := sf.adminConn(time.Minute)
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if ctx, err = sf.adminContext(ctx); err != nil {
-		return fail("%v", err)
-	}
+	defer done()
 	resp, err := scillav1.NewAdminServiceClient(conn).Reload(ctx, &scillav1.ReloadRequest{})
 	if err != nil {
 		return fail("reload failed: %s", rpcError(sf.server, err))

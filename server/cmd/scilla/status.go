@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"time"
@@ -16,16 +15,11 @@ func cmdStatus(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	conn, err := sf.dial()
+	conn, ctx, done, err := sf.adminConn(10 * time.Second)
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if ctx, err = sf.adminContext(ctx); err != nil {
-		return fail("%v", err)
-	}
+	defer done()
 	st, err := scillav1.NewAdminServiceClient(conn).Status(ctx, &scillav1.StatusRequest{})
 	if err != nil {
 		return fail("status failed: %s", rpcError(sf.server, err))

@@ -25,6 +25,7 @@ import (
 	"github.com/scilla-mail/scilla/clients"
 	"github.com/scilla-mail/scilla/clients/pipe"
 	"github.com/scilla-mail/scilla/clients/pipe/smtpserver"
+	"github.com/scilla-mail/scilla/internal/conf"
 )
 
 func main() {
@@ -90,7 +91,7 @@ func run() error {
 		return nil
 	}
 
-	network, addr, err := clients.ParseAddress(*listen)
+	network, addr, err := conf.ParseAddress(*listen)
 	if err != nil {
 		return fmt.Errorf("-listen: %w", err)
 	}
