@@ -41,7 +41,7 @@ type Calibration struct {
 
 // DefaultCalibration returns the fitted calibration.
 func DefaultCalibration() Calibration {
-	return Calibration{A: 0.540, B: 2.691, C: 0.016, L: 8}
+	return Calibration{A: 0.474, B: 2.741, C: 0.668, L: 8}
 }
 
 // Features returns the calibration's inputs for a result: the clamped logit

@@ -26,6 +26,7 @@ func runCV(args []string, out io.Writer) error {
 	maxClues := fs.Int("clues", bayes.DefaultParams().MaxClues, "max clues")
 	verbose := fs.Bool("v", false, "list the worst-rated messages")
 	explain := fs.String("explain", "", "print the strongest clues of this list entry")
+	blocked := fs.Bool("blocked", false, blockedHelp)
 	temporal := fs.Bool("temporal", false, "one split by time instead of k folds: train on the older 60% of spam (by Date) and 4/5 of ham, test on the newer spam and the rest of ham; measures how the classifier ages")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -43,26 +44,12 @@ func runCV(args []string, out io.Writer) error {
 	cl := bayes.NewClassifier(p)
 	var scored, scoredLO, scoredMix []corpus.Scored
 	var paths []string
-	inTest := func(f, i int) bool { return i%*k == f }
+	fold := foldsOf(items, *k, *blocked)
+	inTest := func(f, i int) bool { return fold[i] == f }
 	folds := *k
 	if *temporal {
 		folds = 1
-		type dated struct {
-			i int
-			t time.Time
-		}
-		var spam []dated
-		for i, it := range items {
-			if it.Spam {
-				d, _ := mail.ParseDate(message.Parse(it.Raw, message.DefaultLimits).Header.Get("Date"))
-				spam = append(spam, dated{i, d})
-			}
-		}
-		sort.SliceStable(spam, func(a, b int) bool { return spam[a].t.Before(spam[b].t) })
-		newer := map[int]bool{}
-		for _, d := range spam[len(spam)*6/10:] {
-			newer[d.i] = true
-		}
+		newer := newerSpam(items)
 		inTest = func(_, i int) bool {
 			if items[i].Spam {
 				return newer[i]
@@ -126,4 +113,77 @@ func printMetrics(out io.Writer, name string, s []corpus.Scored) {
 		fmt.Fprintf(out, "  recall@FP<=%.1f%% %.1f%% (thr %.4g, %d FP)", fp*100, op.Recall*100, op.Threshold, op.FP)
 	}
 	fmt.Fprintln(out)
+}
+
+// newerSpam returns the positions of the newer 40 % of the spam by Date: the
+// held-out part of a temporal split, which measures how the content database
+// ages (spam changes faster than ham, as between the corpus's two spam
+// collections).
+func newerSpam(items []corpus.Item) map[int]bool {
+	type dated struct {
+		i int
+		t time.Time
+	}
+	var spam []dated
+	for i, it := range items {
+		if it.Spam {
+			d, _ := mail.ParseDate(message.Parse(it.Raw, message.DefaultLimits).Header.Get("Date"))
+			spam = append(spam, dated{i, d})
+		}
+	}
+	sort.SliceStable(spam, func(a, b int) bool { return spam[a].t.Before(spam[b].t) })
+	newer := map[int]bool{}
+	for _, d := range spam[len(spam)*6/10:] {
+		newer[d.i] = true
+	}
+	return newer
+}
+
+// temporalSplit splits a list as newerSpam describes: training items (older
+// spam, four fifths of ham) and held-out items (newer spam, the other fifth
+// of ham).
+func temporalSplit(items []corpus.Item) (train, test []corpus.Item) {
+	newer := newerSpam(items)
+	for i, it := range items {
+		if (it.Spam && newer[i]) || (!it.Spam && i%5 == 0) {
+			test = append(test, it)
+		} else {
+			train = append(train, it)
+		}
+	}
+	return train, test
+}
+
+const blockedHelp = "fold the spam by date (each fold a period of time) instead of by list position, so no campaign is on both sides of a fold"
+
+// foldsOf assigns each item to one of k folds: by list position, or with
+// blocked, spam by date (the f-th fold holds the f-th fifth of the spam in
+// time) and ham by position. Blocked folds keep a spam campaign, which
+// arrives within days, on one side of every split, so cross-validation
+// measures what a database does on campaigns it has not seen (random folds
+// put copies of one campaign on both sides and flatter the classifier).
+func foldsOf(items []corpus.Item, k int, blocked bool) []int {
+	fold := make([]int, len(items))
+	for i := range items {
+		fold[i] = i % k
+	}
+	if !blocked {
+		return fold
+	}
+	type dated struct {
+		i int
+		t time.Time
+	}
+	var spam []dated
+	for i, it := range items {
+		if it.Spam {
+			d, _ := mail.ParseDate(message.Parse(it.Raw, message.DefaultLimits).Header.Get("Date"))
+			spam = append(spam, dated{i, d})
+		}
+	}
+	sort.SliceStable(spam, func(a, b int) bool { return spam[a].t.Before(spam[b].t) })
+	for r, d := range spam {
+		fold[d.i] = r * k / len(spam)
+	}
+	return fold
 }

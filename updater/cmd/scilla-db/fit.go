@@ -40,11 +40,16 @@ func runFit(args []string, out io.Writer) error {
 	root := fs.String("corpus", "", "corpus root (default: located automatically)")
 	k := fs.Int("cv", 5, "folds")
 	rulesDir := fs.String("rules", "updater/db-src/rules", "rule sources")
-	hamWeight := fs.Float64("hamweight", 4, "weight of a ham in the loss")
+	hamWeight := fs.Float64("hamweight", 8, "weight of a ham in the loss")
 	lambda := fs.Float64("lambda", 1, "pull of each rule towards its prior")
 	temp := fs.Float64("temp", 1.5, "score units per logit unit (the engine's scale)")
 	maxRule := fs.Float64("max", 4, "largest score a rule may get")
+	styleMax := fs.Float64("stylemax", 3, "largest score of a rule of the style category (presentation is cheap to copy and common in legitimate newsletters)")
+	capList := fs.String("caps", "STYLE_FROM_FREEMAIL=0.5", "comma-separated NAME=MAX: largest score of single rules, set by judgment where the corpus over-rewards a sign")
 	write := fs.Bool("write", false, "rewrite the rule sources with the fitted scores")
+	blocked := fs.Bool("blocked", false, blockedHelp)
+	fixCal := fs.Bool("fixcal", false, "keep the classifier's calibration (bayes.A, B, C) as it is and fit only the other signs")
+	unsure := fs.Float64("unsure", 0, "weight of a copy of every message whose classifier outcome is replaced by \"no evidence\", so rules are fitted for the spam the classifier has not seen yet")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +57,8 @@ func runFit(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dbs, err := foldDatabases(items, *k, *rulesDir)
+	fold := foldsOf(items, *k, *blocked)
+	dbs, err := foldDatabases(items, fold, *k, *rulesDir)
 	if err != nil {
 		return err
 	}
@@ -61,9 +67,25 @@ func runFit(args []string, out io.Writer) error {
 	cl := bayes.NewClassifier(bayes.DefaultParams())
 	mine := map[string]bool{"IMAGE_SPAM": true}
 	prior := map[string]float64{}
+	caps := map[string]float64{}
 	for _, r := range dbs[0].Rules.Rules() {
 		prior[r.Name] = r.Score
 		mine[r.Name] = true
+		caps[r.Name] = *maxRule
+		if r.Category == "style" {
+			caps[r.Name] = min(*maxRule, *styleMax)
+		}
+	}
+	for _, c := range strings.Split(*capList, ",") {
+		name, v, ok := strings.Cut(strings.TrimSpace(c), "=")
+		if !ok {
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("fit: -caps %q: %w", c, err)
+		}
+		caps[name] = f
 	}
 	// Fixed features 0..2: bayes logit, bayes log-odds, constant.
 	names := []string{"bayes.A", "bayes.B", "bayes.C"}
@@ -73,13 +95,14 @@ func runFit(args []string, out io.Writer) error {
 		sparse []int
 		offset float64
 		spam   bool
+		weight float64
 	}
 	var rows []row
 	for f, d := range dbs {
 		e := engine.New(engine.Options{Checks: check.All(check.Deps{Log: log}), Log: log},
 			&engine.Snapshot{Policy: policy.Default(), DB: d})
 		for i, it := range items {
-			if i%*k != f {
+			if fold[i] != f {
 				continue
 			}
 			v, err := e.Scan(context.Background(), "fit", &engine.Envelope{Rcpts: []string{"user@example.com"}}, it.Raw)
@@ -90,7 +113,7 @@ func runFit(args []string, out io.Writer) error {
 			if gv.Status == verdict.Trusted || gv.Status == verdict.Formal {
 				continue
 			}
-			r := row{spam: it.Spam}
+			r := row{spam: it.Spam, weight: 1}
 			res := cl.Classify(bayes.Tokens(message.Parse(it.Raw, message.DefaultLimits)), d.Tokens)
 			x, y := cal.Features(res)
 			r.dense = [3]float64{x, y, 1}
@@ -109,6 +132,18 @@ func runFit(args []string, out io.Writer) error {
 					r.offset += sg.Score
 				}
 			}
+			rows = append(rows, r)
+		}
+	}
+	// Spam changes faster than any training set: on new spam the classifier
+	// is often unsure and the rules must carry the message. The copies say
+	// so to the fit; the originals are kept, so ham stays protected.
+	if *unsure > 0 {
+		x, y := cal.Features(bayes.Result{Prob: 0.5})
+		for i, n := 0, len(rows); i < n; i++ {
+			r := rows[i]
+			r.dense = [3]float64{x, y, 1}
+			r.weight = *unsure
 			rows = append(rows, r)
 		}
 	}
@@ -143,7 +178,7 @@ func runFit(args []string, out io.Writer) error {
 			if r.spam {
 				t, cw = 1, 1
 			}
-			g := cw * (p - t) / *temp
+			g := r.weight * cw * (p - t) / *temp
 			for j := 0; j < 3; j++ {
 				grad[j] += g * r.dense[j]
 			}
@@ -152,6 +187,9 @@ func runFit(args []string, out io.Writer) error {
 			}
 		}
 		for j := range w {
+			if *fixCal && j < 3 {
+				continue
+			}
 			grad[j] /= float64(len(rows))
 			if j >= 3 {
 				grad[j] += *lambda * (w[j] - w0[j]) / float64(len(rows))
@@ -162,13 +200,20 @@ func runFit(args []string, out io.Writer) error {
 			vh := m2[j] / (1 - math.Pow(0.999, float64(it)))
 			w[j] -= 0.02 * mh / (math.Sqrt(vh) + 1e-8)
 			if j >= 3 {
-				w[j] = min(max(w[j], 0), *maxRule)
+				hi, ok := caps[names[j]]
+				if !ok {
+					hi = *maxRule
+				}
+				w[j] = min(max(w[j], 0), hi)
 			}
 		}
 	}
 	var scored []corpus.Scored
 	fpStd, recStd, nham, nspam := 0, 0, 0, 0
 	for _, r := range rows {
+		if r.weight != 1 {
+			continue
+		}
 		s := math.Round(score(r)*10) / 10
 		scored = append(scored, corpus.Scored{Spam: r.spam, Score: s})
 		if r.spam {

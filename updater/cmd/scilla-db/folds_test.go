@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/scilla-mail/scilla/server/contentdb/corpus"
+)
+
+// dated returns an item whose Date field is day d of September 2002.
+func dated(spam bool, d int) corpus.Item {
+	raw := fmt.Sprintf("From: a@example.com\r\nDate: %d Sep 2002 10:00:00 +0000\r\nSubject: x\r\n\r\nbody\r\n", d)
+	return corpus.Item{Spam: spam, Raw: []byte(raw)}
+}
+
+func TestFoldsOf(t *testing.T) {
+	// Spam listed newest first, ham interleaved.
+	items := []corpus.Item{
+		dated(true, 30), dated(false, 1), dated(true, 20), dated(false, 2),
+		dated(true, 10), dated(false, 3), dated(true, 5), dated(false, 4),
+	}
+	tests := []struct {
+		name    string
+		blocked bool
+		want    []int
+	}{
+		{"by position", false, []int{0, 1, 0, 1, 0, 1, 0, 1}},
+		// Spam by date: days 5 and 10 in fold 0, 20 and 30 in fold 1; ham
+		// keeps its position folds.
+		{"blocked", true, []int{1, 1, 1, 1, 0, 1, 0, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := foldsOf(items, 2, tt.blocked)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("folds %v, want %v", got, tt.want)
+			}
+		})
+	}
+	train, test := temporalSplit(items)
+	// The newer 40 % of four spams is the newest two (days 20 and 30); ham
+	// at positions divisible by 5 (position 5: the ham of day 3).
+	if len(test) != 3 || len(train) != 5 {
+		t.Errorf("temporal split: %d train, %d test", len(train), len(test))
+	}
+}
