@@ -155,7 +155,7 @@ func runFit(args []string, out io.Writer) error {
 		w[j+3] = prior[n]
 	}
 	// Full-batch Adam on the weighted logistic loss of score/temp; rule
-	// weights stay in [0, max].
+	// weights stay in [0, their cap].
 	m1 := make([]float64, len(w))
 	m2 := make([]float64, len(w))
 	grad := make([]float64, len(w))
