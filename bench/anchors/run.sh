@@ -195,6 +195,7 @@ bench() {
       python3 "$ANCHORS/drive.py" --list "$LIST" --corpus "$CORPUS" -c $c \
         --bogo "bogofilter -d $STATE/bogo -T" --summary "$out" --tag "bogofilter c=$c run $i" >/dev/null
       log "$(tail -1 "$out")"
+      bogo_bulk "$c" "$i" "$out"
     done
   done
   # memory: scillad after all runs (RSS now and its peak), bogofilter's peak per
@@ -220,6 +221,20 @@ PY
   echo "{\"tag\": \"memory\", \"scillad_rss_kib\": $rss, \"scillad_hwm_kib\": $hwm, \"bogofilter_one_msg_max_rss_kib\": $one, \"bogofilter_bulk_max_rss_kib\": $all, \"bogo_wordlist_bytes\": $(stat -c %s "$STATE/bogo/wordlist.db"), \"scillad_dns_queries\": $(wc -l < "$SD/dns_queries.log")}" | tee -a "$out" >&2
 }
 
+# bogofilter's classifier without a per-message process: c processes each classify
+# 1/c of the test files with -B (as run_bogo.sh's bulk rows). Not drive.py: this is
+# the classifier's own speed, shown next to the per-message figures for scale.
+bogo_bulk() {
+  local c=$1 i=$2 out=$3 t0 t1 got
+  rm -f "$SD"/bulk.*; split -n "r/$c" "$LIST" "$SD/bulk."
+  t0=$(date +%s.%N)
+  (cd "$CORPUS" && ls "$SD"/bulk.?? | xargs -P "$c" -I{} sh -c "bogofilter -d $STATE/bogo -T -B \$(cat {}) > {}.out || true")
+  t1=$(date +%s.%N)
+  got=$(cat "$SD"/bulk.*.out | wc -l); rm -f "$SD"/bulk.*
+  python3 -c "import json; w=$t1-$t0; print(json.dumps(dict(tag='bogobulk c=$c run $i', client='bogofilter -B', n=$got, concurrency=$c, wall_s=round(w,3), msgs_per_s=round($got/w,2))))" >> "$out"
+  log "$(tail -1 "$out")"
+}
+
 # ---- 7. SpamAssassin (optional; slow: about 10 msg/s on 2 idle cores) --------------------
 # Runs after scillad is stopped, with the anchors' own run_sa.sh (start, sa-learn on
 # train.txt, a scoring pass, SA_REPEATS throughput passes at c=4 and c=1, stop).
@@ -241,7 +256,7 @@ sa() {
 # ---- 8. collect and write the tables -----------------------------------------------------
 report() {
   local R="$ANCHORS/results"
-  cp "$R"/* "$OUT/"
+  cp "$R"/[!s]* "$R"/scilla_* "$OUT/"   # SpamAssassin's sa_* are copied by sa()
   cp "$SD/scillad.yaml" "$SD/probe.json" "$SD/scillad.log" "$SD/metrics.txt" "$OUT/"
   {
     echo "{\"run_id\": \"$RUN_ID\", \"commit\": \"$BUILD_COMMIT\", \"dirty_files\": $BUILD_DIRTY,"
@@ -263,8 +278,8 @@ main() {
       scillad_start; score_scilla; bench; scillad_stop
       # a fresh set of results (SpamAssassin's, from `run.sh sa`, stay unless redone here)
       find "$OUT" -maxdepth 1 -type f ! -name 'sa_*' -delete
-      if [ "$WITH_SA" = 1 ]; then sa; fi
-      report ;;
+      report    # complete tables now (SpamAssassin's row, if any, from its own run)...
+      if [ "$WITH_SA" = 1 ]; then sa; report; fi ;;   # ...and again with this run's
     sa)
       anchors; corpus; sa ;;
     report)
