@@ -139,11 +139,12 @@ head = [
     'Measured %s at commit `%s`%s with %s; %d CPUs (%s), load average %s at the end of the run '
     '(the machine is shared with other jobs); throughput is the median of %d runs per system, interleaved '
     'so that every system sees the same background load. Test split: %d spam, %d ham. '
-    'scillad reported `%s`; licence outcomes per recipient over all passes: %s. '
+    'scillad reported `%s`%s; licence outcomes per recipient over all passes: %s. '
     'DNS queries from scillad to the loopback sink: %d. Failed requests over all passes: %d.' % (
         run['date'], run['commit'][:12],
         ' (plus %d uncommitted files under server/ updater/ internal/ proto/)' % run['dirty_files'] if run['dirty_files'] else '',
         run['go'], run['cpus'], run['cpu'], run['loadavg'], run['repeats'], sv['spam_only']['n_spam'], sv['spam_only']['n_ham'], dbv,
+        ' (embedded manifest sha256 %s…)' % run['db_manifest_sha256'] if run.get('db_manifest_sha256') else '',
         ', '.join('%s %d' % kv for kv in sorted(lic.items())) if lic else 'not read',
         mem['scillad_dns_queries'], errors),
     '',

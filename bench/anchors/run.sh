@@ -97,6 +97,8 @@ scillad_start() {
   # the figures belong to the tree as built now (HEAD plus any uncommitted files)
   BUILD_COMMIT=$(git -C "$ROOT" rev-parse HEAD)
   BUILD_DIRTY=$(git -C "$ROOT" status --porcelain -- server updater internal proto | wc -l)
+  # the database's version label does not change with every rebuild: its manifest's hash does
+  BUILD_DB=$(sha256sum "$ROOT/server/contentdb/default/manifest.json" 2>/dev/null | cut -c1-16)
   log "building scillad and scilla-db from $BUILD_COMMIT ($BUILD_DIRTY uncommitted files in server/ updater/ internal/ proto/)"
   (cd "$ROOT" && "$GO" build -o "$BIN/" ./server/cmd/scillad ./updater/cmd/scilla-db ./licensing/cmd/scilla-license)
   rm -rf "$SD/state" "$SD/issuer"; mkdir -p "$SD/state/license" "$SD/issuer"
@@ -259,7 +261,7 @@ report() {
   cp "$R"/[!s]* "$R"/scilla_* "$OUT/"   # SpamAssassin's sa_* are copied by sa()
   cp "$SD/scillad.yaml" "$SD/probe.json" "$SD/scillad.log" "$SD/metrics.txt" "$OUT/"
   {
-    echo "{\"run_id\": \"$RUN_ID\", \"commit\": \"$BUILD_COMMIT\", \"dirty_files\": $BUILD_DIRTY,"
+    echo "{\"run_id\": \"$RUN_ID\", \"commit\": \"$BUILD_COMMIT\", \"dirty_files\": $BUILD_DIRTY, \"db_manifest_sha256\": \"$BUILD_DB\","
     echo " \"date\": \"$(date -u +%Y-%m-%dT%H:%MZ)\", \"cpus\": $(nproc), \"loadavg\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
     echo " \"cpu\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')\", \"repeats\": $REPEATS,"
     echo " \"go\": \"$("$GO" env GOVERSION)\", \"bogofilter\": \"$(dpkg-query -W -f '${Version}' bogofilter 2>/dev/null)\"}"
