@@ -110,8 +110,9 @@ systems = [('scilla', 'Scilla scillad', 'drive.py, HTTP POST /checkv2',
 if sa_bench:
     sm_ = next((b for b in sa_bench if b.get('tag') == 'rss_after_bench'), {})
     only_score = not any(b.get('tag', '').startswith('sa c=') and 'scoring pass' not in b['tag'] for b in sa_bench)
-    systems.append(('sa', 'SpamAssassin spamd' + sa_note, 'drive.py, one `spamc -c` process per message%s' % (
-                        ' (the scoring pass only)' if only_score else ''),
+    systems.append(('sa', 'SpamAssassin spamd' + sa_note, 'drive.py, one `spamc -c` process per message%s%s' % (
+                        ' (the scoring pass only)' if only_score else '',
+                        '' if sa_note else ' (after the others, scillad stopped)'),
                     'spamd RSS %.0f MiB (parent + 4 children)' % (sm_.get('spamd_rss_kib', 0) / 1024)))
 for key, label, client, memtxt in systems:
     s = {c: dict(msgs_per_s=med(key, c, 'msgs_per_s'), p50_ms=med(key, c, 'p50_ms'), p99_ms=med(key, c, 'p99_ms'),
@@ -135,13 +136,21 @@ speed.append('| **ratio Scilla / bogofilter** | same client, same run | **%.2f×
 errors = sum(b.get('errors', 0) for b in bench if 'errors' in b)
 
 lic = next((b['recipients'] for b in bench if b.get('tag') == 'license'), None)
+
+
+def started(r):
+    # run_id is the UTC start time, then the shell's pid: 20261122T090045-3891
+    t = r.get('run_id', '?')
+    return '%s-%s-%sT%s:%s:%sZ' % (t[0:4], t[4:6], t[6:8], t[9:11], t[11:13], t[13:15]) if len(t) > 15 and t[8] == 'T' else t
+
+
 head = [
-    'Measured %s at commit `%s`%s with %s; %d CPUs (%s), load average %s at the end of the run '
-    '(the machine is shared with other jobs); throughput is the median of %d runs per system, interleaved '
+    'Run %s to %s at commit `%s`%s with %s; %d CPUs (%s), load average %s at the end of the run '
+    '(the machine is shared with other jobs); Scilla and bogofilter throughput is the median of %d runs per system, interleaved '
     'so that every system sees the same background load. Test split: %d spam, %d ham. '
     'scillad reported `%s`%s; licence outcomes per recipient over all passes: %s. '
     'DNS queries from scillad to the loopback sink: %d. Failed requests over all passes: %d.' % (
-        run['date'], run['commit'][:12],
+        started(run), run['date'], run['commit'][:12],
         ' (plus %d uncommitted files under server/ updater/ internal/ proto/)' % run['dirty_files'] if run['dirty_files'] else '',
         run['go'], run['cpus'], run['cpu'], run['loadavg'], run['repeats'], sv['spam_only']['n_spam'], sv['spam_only']['n_ham'], dbv,
         ' (embedded manifest sha256 %s…)' % run['db_manifest_sha256'] if run.get('db_manifest_sha256') else '',
@@ -163,6 +172,8 @@ if sv['errors']:
     warn.append('**%d of %d scans through /checkv2 failed** (HTTP 503; see scillad.log). score.py leaves them out '
                 '(its n is %d); the status rows count them as not flagged, as a mail server would deliver them.' % (
                     sv['errors'], sm['n'] + sm['errors'], sm['n']))
+if sarun:
+    head[0] += ' SpamAssassin: %d timed pass(es) per concurrency (SA_REPEATS), plus the scoring pass.' % sarun.get('repeats', 0)
 if warn:
     head += ['Warnings for this run:', ''] + ['* ' + w for w in warn] + ['']
 block = head + ['### Accuracy', ''] + acc + ['', '### Speed', ''] + speed
