@@ -109,7 +109,9 @@ func list(dir, split string) ([]string, error) {
 	return names, err
 }
 
-// splitFile finds shared/corpus/<split>.txt beside the repository root.
+// splitFile finds the split list: the repository's copy in
+// updater/db-src/<split>.txt, else shared/corpus/<split>.txt beside the
+// repository root.
 func splitFile(split string) string {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -117,9 +119,13 @@ func splitFile(split string) string {
 	}
 	for d := wd; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			f := filepath.Join(filepath.Dir(d), "shared", "corpus", split+".txt")
-			if _, err := os.Stat(f); err == nil {
-				return f
+			for _, f := range []string{
+				filepath.Join(d, "updater", "db-src", split+".txt"),
+				filepath.Join(filepath.Dir(d), "shared", "corpus", split+".txt"),
+			} {
+				if _, err := os.Stat(f); err == nil {
+					return f
+				}
 			}
 			return ""
 		}
