@@ -37,6 +37,11 @@ type Config struct {
 	// answered "EX_NOPERM" and closed. Unix socket clients always may (the
 	// socket is created mode 0666: guard it with its directory).
 	AllowedNetworks []string `yaml:"allowed_networks"`
+	// DefaultRecipient is the recipient a message is scanned for when the
+	// request names none and its To and Cc hold no address (e.g.
+	// "undisclosed-recipients:;"). With protected domains in the policy,
+	// make it an address in one of them.
+	DefaultRecipient string `yaml:"default_recipient"`
 }
 
 // DefaultConfig returns the listener off, required score 6 (the Standard
@@ -50,6 +55,7 @@ func DefaultConfig() Config {
 		Timeout:            60 * time.Second,
 		MaxConnections:     64,
 		AllowedNetworks:    []string{"127.0.0.0/8", "::1/128"},
+		DefaultRecipient:   "postmaster@localhost",
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"compress/zlib"
 	"errors"
 	"fmt"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"slices"
@@ -162,6 +163,33 @@ func FuzzReadRequest(f *testing.F) {
 		if !lineMethods[req.Method] {
 			t.Fatalf("method %q", req.Method)
 		}
-		_ = scanRequest(req) // must not panic on any headers
+		_ = scanRequest(req, "postmaster@localhost") // must not panic on any headers
 	})
+}
+
+func TestScanRequestRecipients(t *testing.T) {
+	tests := []struct {
+		name string
+		hdr  map[string]string
+		msg  string
+		want []string
+	}{
+		{"rspamd envelope", map[string]string{"Rcpt": "<a@example.com>"}, "To: b@example.com\r\n\r\nx", []string{"a@example.com"}},
+		{"To and Cc", nil, "To: \"B\" <b@example.com>\r\nCc: c@example.com\r\n\r\nx", []string{"b@example.com", "c@example.com"}},
+		{"undisclosed recipients", nil, "To: undisclosed-recipients:;\r\n\r\nx", []string{"postmaster@localhost"}},
+		{"no To at all", nil, "Subject: x\r\n\r\nx", []string{"postmaster@localhost"}},
+		{"bare word in To", nil, "To: friend\r\n\r\nx", []string{"postmaster@localhost"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := &Request{Protocol: HTTP, Header: textproto.MIMEHeader{}, Body: []byte(tt.msg)}
+			for k, v := range tt.hdr {
+				req.Header.Set(k, v)
+			}
+			got := scanRequest(req, "postmaster@localhost").GetEnvelope().GetRcptTo()
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("recipients %v, want %v", got, tt.want)
+			}
+		})
+	}
 }

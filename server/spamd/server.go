@@ -22,7 +22,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/mail"
 	"net/netip"
 	"os"
 	"strings"
@@ -32,6 +31,7 @@ import (
 	"github.com/scilla-mail/scilla/clients"
 	"github.com/scilla-mail/scilla/internal/conf"
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
+	"github.com/scilla-mail/scilla/server/message"
 )
 
 // ScanFunc scans one message: the same path as the gRPC Scan call.
@@ -242,7 +242,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 		outcome = "oversize"
 		log.Info("message over size limit, not scanned", "size", req.Size, "limit", s.cfg.MaxSize)
 	} else {
-		sreq := scanRequest(req)
+		sreq := scanRequest(req, s.cfg.DefaultRecipient)
 		scanStart := time.Now()
 		resp, err := s.scan(ctx, sreq)
 		if err != nil {
@@ -275,8 +275,9 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 // The rspamd dialects carry the SMTP envelope; spamc carries only a user
 // name, which is taken as the recipient list when it holds addresses.
 // Without any recipient the message's To and Cc addresses stand in, so the
-// policy can still pick the protected domain and group.
-func scanRequest(req *Request) *scillav1.ScanRequest {
+// policy can still pick the protected domain and group, and failing those
+// defaultRcpt: a message is always scanned.
+func scanRequest(req *Request, defaultRcpt string) *scillav1.ScanRequest {
 	h := req.Header
 	env := &scillav1.Envelope{MtaKind: scillav1.MtaKind_MTA_KIND_SPAMD}
 	if req.Protocol == SpamC {
@@ -301,10 +302,14 @@ func scanRequest(req *Request) *scillav1.ScanRequest {
 	if len(env.RcptTo) == 0 {
 		env.RcptTo = headerRecipients(req.Body)
 	}
+	if len(env.RcptTo) == 0 && defaultRcpt != "" {
+		env.RcptTo = []string{defaultRcpt}
+	}
 	return &scillav1.ScanRequest{Envelope: env, Message: req.Body, RequestId: env.QueueId}
 }
 
-// headerRecipients returns the addresses in the message's To and Cc.
+// headerRecipients returns the addresses in the message's To and Cc, read
+// leniently (groups, bare words); entries that are not addresses are skipped.
 func headerRecipients(msg []byte) []string {
 	var out []string
 	for _, name := range []string{"To", "Cc"} {
@@ -312,12 +317,10 @@ func headerRecipients(msg []byte) []string {
 		if !ok {
 			continue
 		}
-		list, err := mail.ParseAddressList(v)
-		if err != nil {
-			continue
-		}
-		for _, a := range list {
-			out = append(out, a.Address)
+		for _, a := range message.ParseAddressList(v) {
+			if strings.Contains(a.Addr, "@") && !strings.ContainsAny(a.Addr, " \t\r\n") {
+				out = append(out, a.Addr)
+			}
 		}
 	}
 	return out
