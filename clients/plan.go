@@ -341,6 +341,29 @@ func oneLineHeader(v string) string {
 }
 
 func dedupFold(names []string) []string {
+	if len(names) > 32 {
+		return dedupFoldMap(names)
+	}
+	// The strip list comes with every response and is short: comparing
+	// with what was kept costs less than lower-casing into a map.
+	var out []string
+next:
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		for _, o := range out {
+			if strings.EqualFold(o, n) {
+				continue next
+			}
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func dedupFoldMap(names []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, n := range names {

@@ -2,6 +2,7 @@ package clients
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,5 +103,28 @@ func TestFallbackPlan(t *testing.T) {
 	}
 	if len(p.Groups) != 1 || p.Groups[0].Deliver[0] != "a@x" {
 		t.Errorf("accept plan groups = %+v", p.Groups)
+	}
+}
+
+// TestDedupFold checks the strip list: trimmed, empty names dropped,
+// duplicates (any case) kept once in first-seen spelling and order, for
+// short lists and for long ones (the map path).
+func TestDedupFold(t *testing.T) {
+	in := []string{" X-Spam-Flag", "x-spam-flag", "", "X-Spamtest-Rate ", "X-SPAM-FLAG", "  ", "X-Spamtest-Rate"}
+	want := []string{"X-Spam-Flag", "X-Spamtest-Rate"}
+	long := append([]string(nil), in...)
+	for i := 0; i < 40; i++ {
+		long = append(long, "X-Same", "x-same")
+	}
+	for _, tc := range []struct {
+		in, want []string
+	}{
+		{in, want},
+		{long, append(append([]string(nil), want...), "X-Same")},
+		{nil, nil},
+	} {
+		if got := dedupFold(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("dedupFold(%d names) = %q, want %q", len(tc.in), got, tc.want)
+		}
 	}
 }

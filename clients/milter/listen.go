@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -97,7 +98,10 @@ func (l batchListener) Accept() (net.Conn, error) {
 	if tc != nil {
 		_ = tc.SetNoDelay(true)
 	}
-	raw := &socketReader{c: c, tcp: tc}
+	raw := &socketReader{c: c}
+	if tc != nil {
+		raw.tcp, _ = tc.SyscallConn()
+	}
 	return &batchConn{Conn: c, r: &frameGuard{r: bufio.NewReaderSize(raw, 4<<10)}, w: bufio.NewWriterSize(c, 4<<10)}, nil
 }
 
@@ -117,7 +121,7 @@ const (
 // our side would stall every message by up to 40 ms.
 type socketReader struct {
 	c     net.Conn
-	tcp   *net.TCPConn
+	tcp   syscall.RawConn // nil unless TCP
 	armed time.Time
 }
 
@@ -207,11 +211,16 @@ type batchConn struct {
 	r  *frameGuard
 	mu sync.Mutex
 	w  *bufio.Writer
+	// wArmed is when the write deadline was last set (under mu).
+	wArmed time.Time
 }
 
 func (c *batchConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(p) > c.w.Available() { // goes to the socket now
+		c.armWrite()
+	}
 	return c.w.Write(p)
 }
 
@@ -221,10 +230,19 @@ func (c *batchConn) flush() error {
 	if c.w.Buffered() == 0 {
 		return nil
 	}
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	err := c.w.Flush()
-	_ = c.Conn.SetWriteDeadline(time.Time{})
-	return err
+	c.armWrite()
+	return c.w.Flush()
+}
+
+// armWrite makes sure a write starting now ends within writeTimeout (less
+// at most a second). The deadline is left in place and re-armed only when
+// it is more than a second old, not set and cleared around every write.
+// Call with mu held.
+func (c *batchConn) armWrite() {
+	if now := time.Now(); now.Sub(c.wArmed) > time.Second {
+		_ = c.Conn.SetWriteDeadline(now.Add(writeTimeout))
+		c.wArmed = now
+	}
 }
 
 func (c *batchConn) Read(p []byte) (int, error) {

@@ -327,3 +327,46 @@ func (f *fakeScanner) Check(_ context.Context, env *scillav1.Envelope, _ []byte,
 }
 
 func (f *fakeScanner) Settings() clients.Settings { return f.settings }
+
+// TestHeaderWireForm checks the header lines handed to the scanner (CRLF
+// wire form, folded lines rejoined with CRLF), the size counted past the
+// limit, and the per-name counts used for header changes.
+func TestHeaderWireForm(t *testing.T) {
+	tests := []struct {
+		name, value, want string
+	}{
+		{"Subject", "hello", "Subject: hello\r\n"},
+		{"X-Folded", "a\n\tb", "X-Folded: a\r\n\tb\r\n"},
+		{"X-CRLF", "a\r\n b", "X-CRLF: a\r\n b\r\n"},
+		{"X-CR", "a\rb\r", "X-CR: a\rb\r\r\n"},
+		{"X-Empty", "", "X-Empty: \r\n"},
+		{"x-spamtest-rate", "1", "x-spamtest-rate: 1\r\n"},
+		{"X-ÜBER", "v", "X-ÜBER: v\r\n"},
+	}
+	for _, over := range []bool{false, true} {
+		m := &session{srv: newServer(&fakeScanner{settings: clients.DefaultSettings()}, "t", nil), counts: map[string]int{}}
+		m.over = over
+		var want string
+		for _, tc := range tests {
+			m.Header(tc.name, tc.value, nil)
+			want += tc.want
+		}
+		if m.size != len(want) {
+			t.Errorf("over=%v: size %d, want %d", over, m.size, len(want))
+		}
+		if got := m.msg.String(); !over && got != want {
+			t.Errorf("wire form\n got %q\nwant %q", got, want)
+		}
+		if over && m.msg.Len() != 0 {
+			t.Errorf("buffered %d bytes past the size limit", m.msg.Len())
+		}
+		for name, n := range map[string]int{"SUBJECT": 1, "X-SpamTest-Rate": 1, "x-über": 1, "x-Über": 1, "X-Missing": 0} {
+			if got := m.count(name); got != n {
+				t.Errorf("count(%q) = %d, want %d", name, got, n)
+			}
+		}
+		if m.subjectIdx != 1 || m.subject != "hello" {
+			t.Errorf("subject %d %q", m.subjectIdx, m.subject)
+		}
+	}
+}

@@ -2,7 +2,7 @@
 
 package milter
 
-import "net"
+import "syscall"
 
 // setQuickAck is a no-op where TCP_QUICKACK does not exist.
-func setQuickAck(*net.TCPConn) {}
+func setQuickAck(syscall.RawConn) {}
