@@ -135,6 +135,9 @@ func (c *Client) Check(ctx context.Context, env *scillav1.Envelope, msg []byte, 
 		return p
 	}
 	p := NewPlan(resp)
+	if !c.log.Enabled(ctx, slog.LevelDebug) { // spare building the line's values
+		return p
+	}
 	c.log.Debug("scanned", "scan_id", p.ScanID, "request_id", requestID, "outcome", p.Outcome.String(), "elapsed", time.Since(start))
 	return p
 }
