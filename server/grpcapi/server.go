@@ -135,7 +135,17 @@ func NewServer(o Options) *Server {
 	logger := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
 		log.Log(ctx, slog.Level(lvl), msg, fields...)
 	})
-	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+	// One line per call, at debug when it succeeded: every scan already
+	// logs its own "scanned" line with the scan id and the verdict.
+	logOpts := []logging.Option{
+		logging.WithLogOnEvents(logging.FinishCall),
+		logging.WithLevels(func(c codes.Code) logging.Level {
+			if c == codes.OK {
+				return logging.LevelDebug
+			}
+			return logging.DefaultServerCodeToLevel(c)
+		}),
+	}
 	recoverOpts := []recovery.Option{recovery.WithRecoveryHandler(func(p any) error {
 		log.Error("panic in gRPC handler", "panic", p)
 		return status.Errorf(codes.Internal, "internal error")
@@ -157,6 +167,9 @@ func NewServer(o Options) *Server {
 
 	opts := append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(o.MaxMessageBytes + 1<<20),
+		// Fixed flow-control windows: no bandwidth-probing PINGs per call.
+		grpc.StaticStreamWindowSize(1 << 20),
+		grpc.StaticConnWindowSize(4 << 20),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	}, o.ServerOptions...)
