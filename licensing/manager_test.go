@@ -30,6 +30,13 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// Set moves the clock to t; the manager's background loop reads it concurrently.
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
 // env is one state directory with an issuer the config trusts.
 type env struct {
 	t     *testing.T
@@ -381,7 +388,7 @@ func TestDailyTrafficLimit(t *testing.T) {
 	k.Serial, k.MaxMailboxes, k.MaxDailyBytes = "SC-T", 0, 1000
 	m := e.open()
 	install(t, m, mustSign(t, k, e.iss), SlotActive)
-	e.clock.t = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	e.clock.Set(time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC))
 	for i, want := range []verdict.Info{verdict.InfoNone, verdict.InfoNone, verdict.LicenseLimitExceeded, verdict.LicenseLimitExceeded} {
 		if got := m.Admit([]string{"a@example.com", "b@example.com"}, 600); got[0] != want || got[1] != want {
 			t.Errorf("message %d: %v, want %v", i+1, got, want)
@@ -390,7 +397,7 @@ func TestDailyTrafficLimit(t *testing.T) {
 	if info := m.Info(); info.BytesToday != 1200 {
 		t.Errorf("bytes today = %d, want the 1200 filtered", info.BytesToday)
 	}
-	e.clock.t = time.Date(2026, 11, 21, 0, 0, 1, 0, time.UTC)
+	e.clock.Set(time.Date(2026, 11, 21, 0, 0, 1, 0, time.UTC))
 	if got := m.Admit([]string{"a@example.com"}, 600); got[0] != verdict.InfoNone {
 		t.Errorf("next day: %v, want filtered again", got)
 	}
