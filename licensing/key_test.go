@@ -5,15 +5,14 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden key files in testdata/")
+	"github.com/scilla-mail/scilla/internal/golden"
+)
 
 // testIssuer returns a fixed issuer key pair derived from name, so golden
 // files are reproducible (ed25519 signatures are deterministic).
@@ -62,17 +61,10 @@ func TestGoldenKeys(t *testing.T) {
 	for name, k := range map[string]Key{"commercial.key": baseKey(), "period.key": period} {
 		got := mustSign(t, k, iss)
 		path := filepath.Join("testdata", name)
-		if *update {
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		golden.Compare(t, path, got)
 		want, err := os.ReadFile(path)
 		if err != nil {
-			t.Fatalf("%v (run go test -run TestGoldenKeys -update)", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from the signed key:\n got %s\nwant %s", name, got, want)
+			t.Fatal(err)
 		}
 		parsed, err := Verify(want, trustOnly(t, iss), t0.Add(time.Hour))
 		if err != nil {

@@ -1,19 +1,16 @@
 package headers
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/scilla-mail/scilla/internal/golden"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/policy"
 	"github.com/scilla-mail/scilla/server/verdict"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 var (
 	gtube   = engine.Sign{Name: "GTUBE", Score: 1000, Desc: "GTUBE test string", Method: "content", Status: verdict.Spam}
@@ -81,19 +78,7 @@ func TestGolden(t *testing.T) {
 			}
 			v := &engine.Verdict{ScanID: "scan-1", DBVersion: "20261122.0745", Groups: []*engine.GroupVerdict{gv}}
 			got := render(Build(v, gv, tt.mailFrom))
-			path := filepath.Join("testdata", "golden", tt.name+".txt")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from %s:\n--- got\n%s--- want\n%s", tt.name, path, got, want)
-			}
+			golden.Compare(t, filepath.Join("testdata", "golden", tt.name+".txt"), []byte(got))
 		})
 	}
 }

@@ -1,16 +1,15 @@
 package message
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/scilla-mail/scilla/internal/golden"
+)
 
 // summary renders what a parse produced, for golden files.
 func summary(m *Message) string {
@@ -53,23 +52,7 @@ func TestGolden(t *testing.T) {
 				t.Error("text is not valid UTF-8")
 			}
 			got := summary(m)
-			path := filepath.Join("testdata", "golden", name+".golden")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("read golden (run with -update to create): %v", err)
-			}
-			if string(want) != got {
-				t.Errorf("%s differs (run with -update after a deliberate change)\n--- want\n%s\n--- got\n%s", path, want, got)
-			}
+			golden.Compare(t, filepath.Join("testdata", "golden", name+".golden"), []byte(got))
 		})
 	}
 }

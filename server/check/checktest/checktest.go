@@ -6,7 +6,6 @@ package checktest
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,14 +13,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scilla-mail/scilla/internal/golden"
 	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/policy"
 )
-
-// Update rewrites golden files instead of comparing.
-var Update = flag.Bool("update", false, "rewrite golden files")
 
 // Variant changes the default settings for one run; nil keeps them.
 type Variant func(*policy.Settings)
@@ -96,30 +93,9 @@ func Golden(t *testing.T, checks []engine.Check, variants map[string]Variant) {
 			}
 			t.Run(base, func(t *testing.T) {
 				got := Format(Scan(t, checks, raw, v))
-				CompareGolden(t, filepath.Join("testdata", "golden", base+".golden"), got)
+				golden.Compare(t, filepath.Join("testdata", "golden", base+".golden"), []byte(got))
 			})
 		}
-	}
-}
-
-// CompareGolden compares got with the golden file, or rewrites it with -update.
-func CompareGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *Update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create): %v", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs (run with -update after a deliberate change)\n--- want\n%s--- got\n%s", path, want, got)
 	}
 }
 
