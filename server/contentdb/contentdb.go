@@ -25,14 +25,15 @@ import (
 
 // File names inside a database bundle.
 const (
-	RulesFile  = "rules.rules"
-	TokensFile = "bayes.tokens"
-	FuzzyFile  = "fuzzy.sigs"
-	ImagesFile = "images.sigs"
+	RulesFile   = "rules.rules"
+	TokensFile  = "bayes.tokens"
+	WeightsFile = "bayes.weights"
+	FuzzyFile   = "fuzzy.sigs"
+	ImagesFile  = "images.sigs"
 )
 
 // Files lists every file a database bundle must hold.
-var Files = []string{RulesFile, TokensFile, FuzzyFile, ImagesFile}
+var Files = []string{RulesFile, TokensFile, WeightsFile, FuzzyFile, ImagesFile}
 
 // DB is one loaded, verified database version.
 type DB struct {
@@ -44,6 +45,9 @@ type DB struct {
 	Rules *rules.Set
 	// Tokens are the classifier's token counts; nil in Empty.
 	Tokens *bayes.Model
+	// Weights are the classifier's linear model over the same tokens; nil
+	// in Empty.
+	Weights *bayes.Weights
 	// Fuzzy are the fuzzy signatures of known spam; nil in Empty.
 	Fuzzy *fuzzy.Index
 	// Images are the signatures of known spam images; nil in Empty.
@@ -95,6 +99,10 @@ func Decode(v *bundle.Verified) (*DB, error) {
 	if err != nil {
 		return nil, fail(TokensFile, err)
 	}
+	wts, err := bayes.UnmarshalWeights(v.Files[WeightsFile])
+	if err != nil {
+		return nil, fail(WeightsFile, err)
+	}
 	fz, err := fuzzy.Unmarshal(v.Files[FuzzyFile])
 	if err != nil {
 		return nil, fail(FuzzyFile, err)
@@ -108,6 +116,7 @@ func Decode(v *bundle.Verified) (*DB, error) {
 		Created: m.Created,
 		Rules:   set,
 		Tokens:  tok,
+		Weights: wts,
 		Fuzzy:   fuzzy.NewIndex(fz),
 		Images:  imghash.NewIndex(im),
 	}, nil

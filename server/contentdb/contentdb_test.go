@@ -147,11 +147,13 @@ func tinyDB(t *testing.T, version, rule string) *contentdb.DB {
 	b.Add(true, []string{"offer"})
 	b.Add(false, []string{"meeting"})
 	tok, _ := b.Model(1).MarshalBinary()
+	wts, _ := bayes.TrainWeights([][]string{{"offer"}, {"meeting"}}, []bool{true, false}, bayes.DefaultTrainParams()).MarshalBinary()
 	files := map[string][]byte{
-		contentdb.RulesFile:  []byte("[test]\n" + rule + " 1.0 body: hello -- Marker of version " + version + "\n"),
-		contentdb.TokensFile: tok,
-		contentdb.FuzzyFile:  fuzzy.Marshal(nil),
-		contentdb.ImagesFile: imghash.Marshal(nil),
+		contentdb.RulesFile:   []byte("[test]\n" + rule + " 1.0 body: hello -- Marker of version " + version + "\n"),
+		contentdb.TokensFile:  tok,
+		contentdb.WeightsFile: wts,
+		contentdb.FuzzyFile:   fuzzy.Marshal(nil),
+		contentdb.ImagesFile:  imghash.Marshal(nil),
 	}
 	m, err := bundle.Build(version, time.Now(), files)
 	if err != nil {

@@ -33,28 +33,31 @@ func Bands() []Band {
 }
 
 // Calibration maps the classifier's outcome onto a score:
-// A·clamp(logit(Prob), ±L) + B·LogOdds + C. The values come from
-// `scilla-db fit` on the training split (cross-validated), never the test split.
+// A·clamp(logit(Prob), ±L) + B·LogOdds + D·clamp(linear, ±L) + C, where
+// linear is the database's linear model's log-odds. The values come from
+// `scilla-db fit` on the training split (cross-validated), never the test
+// split.
 type Calibration struct {
-	A, B, C, L float64
+	A, B, C, D, L float64
 }
 
 // DefaultCalibration returns the fitted calibration.
 func DefaultCalibration() Calibration {
-	return Calibration{A: 0.474, B: 2.741, C: 0.668, L: 8}
+	return Calibration{A: 0.335, B: 1.577, C: -0.013, D: 0.566, L: 8}
 }
 
-// Features returns the calibration's inputs for a result: the clamped logit
-// of the probability and the mean log-odds.
-func (c Calibration) Features(r bayes.Result) (logit, logOdds float64) {
+// Features returns the calibration's inputs for a result and the linear
+// model's log-odds: the clamped logit of the probability, the mean
+// log-odds and the clamped linear log-odds.
+func (c Calibration) Features(r bayes.Result, linear float64) (logit, logOdds, lin float64) {
 	p := min(max(r.Prob, 1e-12), 1-1e-12)
-	return min(max(math.Log(p/(1-p)), -c.L), c.L), r.LogOdds
+	return min(max(math.Log(p/(1-p)), -c.L), c.L), r.LogOdds, min(max(linear, -c.L), c.L)
 }
 
-// Score returns the sign's score for a result.
-func (c Calibration) Score(r bayes.Result) float64 {
-	x, y := c.Features(r)
-	return math.Round((c.A*x+c.B*y+c.C)*100) / 100
+// Score returns the sign's score for a result and the linear log-odds.
+func (c Calibration) Score(r bayes.Result, linear float64) float64 {
+	x, y, z := c.Features(r, linear)
+	return math.Round((c.A*x+c.B*y+c.D*z+c.C)*100) / 100
 }
 
 // Check is the classifier check.
@@ -84,15 +87,16 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 		local = c.store.Source(rcptDomain(in.Env))
 	}
 	r := c.cl.Classify(toks, in.DB.Tokens, local)
+	lin := in.DB.Weights.Score(toks)
 	b := c.band(r.Prob)
-	score := c.cal.Score(r)
+	score := c.cal.Score(r, lin)
 	if score == 0 {
 		return engine.Result{}, nil
 	}
 	return engine.Result{Signs: []engine.Sign{{
 		Name:   b.Name,
 		Score:  score,
-		Desc:   fmt.Sprintf("Bayesian spam probability %.4f", r.Prob),
+		Desc:   fmt.Sprintf("Bayesian spam probability %.4f, linear log-odds %.2f", r.Prob, lin),
 		Method: "content",
 	}}}, nil
 }

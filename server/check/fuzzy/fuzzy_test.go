@@ -33,10 +33,11 @@ func dbWith(t *testing.T, texts ...string) *contentdb.DB {
 		sigs = append(sigs, sig)
 	}
 	files := map[string][]byte{
-		contentdb.RulesFile:  []byte("[x]\nX_RULE 1 body: never matches this -- x\n"),
-		contentdb.TokensFile: []byte("SCBAYES1\x00\x00\x00"),
-		contentdb.FuzzyFile:  fuzzy.Marshal(sigs),
-		contentdb.ImagesFile: imghash.Marshal(nil),
+		contentdb.RulesFile:   []byte("[x]\nX_RULE 1 body: never matches this -- x\n"),
+		contentdb.TokensFile:  []byte("SCBAYES1\x00\x00\x00"),
+		contentdb.WeightsFile: []byte("SCLINR1\n\x00\x00"),
+		contentdb.FuzzyFile:   fuzzy.Marshal(sigs),
+		contentdb.ImagesFile:  imghash.Marshal(nil),
 	}
 	m, err := bundle.Build("t", time.Now(), files)
 	if err != nil {

@@ -65,10 +65,11 @@ func TestReencodedSpamImageMatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := map[string][]byte{
-		contentdb.RulesFile:  []byte("[x]\nX_RULE 1 body: never matches this -- x\n"),
-		contentdb.TokensFile: []byte("SCBAYES1\x00\x00\x00"),
-		contentdb.FuzzyFile:  fuzzy.Marshal(nil),
-		contentdb.ImagesFile: imghash.Marshal([]imghash.Hash{h}),
+		contentdb.RulesFile:   []byte("[x]\nX_RULE 1 body: never matches this -- x\n"),
+		contentdb.TokensFile:  []byte("SCBAYES1\x00\x00\x00"),
+		contentdb.WeightsFile: []byte("SCLINR1\n\x00\x00"),
+		contentdb.FuzzyFile:   fuzzy.Marshal(nil),
+		contentdb.ImagesFile:  imghash.Marshal([]imghash.Hash{h}),
 	}
 	m, _ := bundle.Build("t", time.Now(), files)
 	db, err := contentdb.Decode(&bundle.Verified{Manifest: m, Files: files})

@@ -59,7 +59,7 @@ func RuleSources(dir string) ([]byte, error) {
 }
 
 // Files builds the data files of a database: the joined rules, the token
-// counts of the training messages, the fuzzy signatures of the training
+// counts and linear weights of the training messages, the fuzzy signatures of the training
 // spam and the signatures of the images in it.
 func Files(rulesDir string, train []corpus.Item) (map[string][]byte, error) {
 	rs, err := RuleSources(rulesDir)
@@ -67,11 +67,16 @@ func Files(rulesDir string, train []corpus.Item) (map[string][]byte, error) {
 		return nil, err
 	}
 	b := bayes.NewBuilder()
+	var toks [][]string
+	var labels []bool
 	var sigs []fuzzy.Signature
 	var imgs []imghash.Hash
 	for _, it := range train {
 		m := message.Parse(it.Raw, message.DefaultLimits)
-		b.Add(it.Spam, bayes.Tokens(m))
+		ts := bayes.Tokens(m)
+		b.Add(it.Spam, ts)
+		toks = append(toks, ts)
+		labels = append(labels, it.Spam)
 		if !it.Spam {
 			continue
 		}
@@ -88,10 +93,15 @@ func Files(rulesDir string, train []corpus.Item) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	wts, err := bayes.TrainWeights(toks, labels, bayes.DefaultTrainParams()).MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
 	return map[string][]byte{
-		contentdb.RulesFile:  rs,
-		contentdb.TokensFile: tok,
-		contentdb.FuzzyFile:  fuzzy.Marshal(sigs),
-		contentdb.ImagesFile: imghash.Marshal(imgs),
+		contentdb.RulesFile:   rs,
+		contentdb.TokensFile:  tok,
+		contentdb.WeightsFile: wts,
+		contentdb.FuzzyFile:   fuzzy.Marshal(sigs),
+		contentdb.ImagesFile:  imghash.Marshal(imgs),
 	}, nil
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/scilla-mail/scilla/server/message"
 )
 
-// runCV cross-validates the classifier on a training list: k folds by list
+// runCV cross-validates the classifier (counts and linear model) on a training list: k folds by list
 // position, each scored by a model built from the others. It is how the
 // classifier's parameters are tuned without touching the test split.
 func runCV(args []string, out io.Writer) error {
@@ -25,9 +25,14 @@ func runCV(args []string, out io.Writer) error {
 	minDev := fs.Float64("mindev", bayes.DefaultParams().MinDev, "minimum deviation")
 	maxClues := fs.Int("clues", bayes.DefaultParams().MaxClues, "max clues")
 	verbose := fs.Bool("v", false, "list the worst-rated messages")
+	tp := bayes.DefaultTrainParams()
+	fs.IntVar(&tp.Epochs, "epochs", tp.Epochs, "linear model: passes over the training messages")
+	fs.Float64Var(&tp.Rate, "rate", tp.Rate, "linear model: learning rate")
+	fs.Float64Var(&tp.L2, "l2", tp.L2, "linear model: weight decay")
 	explain := fs.String("explain", "", "print the strongest clues of this list entry")
 	blocked := fs.Bool("blocked", false, blockedHelp)
-	temporal := fs.Bool("temporal", false, "one split by time instead of k folds: train on the older 60% of spam (by Date) and 4/5 of ham, test on the newer spam and the rest of ham; measures how the classifier ages")
+	temporal := fs.Bool("temporal", false, "one split by time instead of k folds: train on the older -older % of spam (by Date) and 4/5 of ham, test on the newer spam and the rest of ham; measures how the classifier ages")
+	older := fs.Int("older", 60, "with -temporal: the percentage of spam (oldest first) trained on")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,14 +47,14 @@ func runCV(args []string, out io.Writer) error {
 	p := bayes.DefaultParams()
 	p.S, p.MinDev, p.MaxClues = *s, *minDev, *maxClues
 	cl := bayes.NewClassifier(p)
-	var scored, scoredLO, scoredMix []corpus.Scored
+	var scored, scoredLO, scoredLin []corpus.Scored
 	var paths []string
 	fold := foldsOf(items, *k, *blocked)
 	inTest := func(f, i int) bool { return fold[i] == f }
 	folds := *k
 	if *temporal {
 		folds = 1
-		newer := newerSpam(items)
+		newer := newerSpam(items, *older)
 		inTest = func(_, i int) bool {
 			if items[i].Spam {
 				return newer[i]
@@ -59,12 +64,17 @@ func runCV(args []string, out io.Writer) error {
 	}
 	for f := 0; f < folds; f++ {
 		b := bayes.NewBuilder()
+		var trT [][]string
+		var trY []bool
 		for i, it := range items {
 			if !inTest(f, i) {
 				b.Add(it.Spam, toks[i])
+				trT = append(trT, toks[i])
+				trY = append(trY, it.Spam)
 			}
 		}
 		m := b.Model(1)
+		lin := bayes.TrainWeights(trT, trY, tp)
 		for i, it := range items {
 			if inTest(f, i) {
 				r := cl.Classify(toks[i], m)
@@ -77,14 +87,14 @@ func runCV(args []string, out io.Writer) error {
 				}
 				scored = append(scored, corpus.Scored{Spam: it.Spam, Score: r.Prob})
 				scoredLO = append(scoredLO, corpus.Scored{Spam: it.Spam, Score: r.LogOdds})
-				scoredMix = append(scoredMix, corpus.Scored{Spam: it.Spam, Score: r.Prob + r.LogOdds/100})
+				scoredLin = append(scoredLin, corpus.Scored{Spam: it.Spam, Score: lin.Score(toks[i])})
 				paths = append(paths, it.Path)
 			}
 		}
 	}
 	printMetrics(out, "bayes cv", scored)
 	printMetrics(out, "bayes cv logodds", scoredLO)
-	printMetrics(out, "bayes cv mix", scoredMix)
+	printMetrics(out, "linear cv", scoredLin)
 	if *verbose {
 		for i, sc := range scored {
 			if (!sc.Spam && sc.Score > 0.9) || (sc.Spam && sc.Score < 0.5) {
@@ -115,11 +125,11 @@ func printMetrics(out io.Writer, name string, s []corpus.Scored) {
 	fmt.Fprintln(out)
 }
 
-// newerSpam returns the positions of the newer 40 % of the spam by Date: the
+// newerSpam returns the positions of the spam newer than the oldest olderPct % by Date: the
 // held-out part of a temporal split, which measures how the content database
 // ages (spam changes faster than ham, as between the corpus's two spam
 // collections).
-func newerSpam(items []corpus.Item) map[int]bool {
+func newerSpam(items []corpus.Item, olderPct int) map[int]bool {
 	type dated struct {
 		i int
 		t time.Time
@@ -133,7 +143,7 @@ func newerSpam(items []corpus.Item) map[int]bool {
 	}
 	sort.SliceStable(spam, func(a, b int) bool { return spam[a].t.Before(spam[b].t) })
 	newer := map[int]bool{}
-	for _, d := range spam[len(spam)*6/10:] {
+	for _, d := range spam[len(spam)*olderPct/100:] {
 		newer[d.i] = true
 	}
 	return newer
@@ -142,8 +152,8 @@ func newerSpam(items []corpus.Item) map[int]bool {
 // temporalSplit splits a list as newerSpam describes: training items (older
 // spam, four fifths of ham) and held-out items (newer spam, the other fifth
 // of ham).
-func temporalSplit(items []corpus.Item) (train, test []corpus.Item) {
-	newer := newerSpam(items)
+func temporalSplit(items []corpus.Item, olderPct int) (train, test []corpus.Item) {
+	newer := newerSpam(items, olderPct)
 	for i, it := range items {
 		if (it.Spam && newer[i]) || (!it.Spam && i%5 == 0) {
 			test = append(test, it)

@@ -48,7 +48,7 @@ func runFit(args []string, out io.Writer) error {
 	capList := fs.String("caps", "STYLE_FROM_FREEMAIL=0.5", "comma-separated NAME=MAX: largest score of single rules, set by judgment where the corpus over-rewards a sign")
 	write := fs.Bool("write", false, "rewrite the rule sources with the fitted scores")
 	blocked := fs.Bool("blocked", false, blockedHelp)
-	fixCal := fs.Bool("fixcal", false, "keep the classifier's calibration (bayes.A, B, C) as it is and fit only the other signs")
+	fixCal := fs.Bool("fixcal", false, "keep the classifier's calibration (bayes.A, B, C, D) as it is and fit only the other signs")
 	unsure := fs.Float64("unsure", 0, "weight of a copy of every message whose classifier outcome is replaced by \"no evidence\", so rules are fitted for the spam the classifier has not seen yet")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -87,11 +87,13 @@ func runFit(args []string, out io.Writer) error {
 		}
 		caps[name] = f
 	}
-	// Fixed features 0..2: bayes logit, bayes log-odds, constant.
-	names := []string{"bayes.A", "bayes.B", "bayes.C"}
+	// Fixed features 0..3: bayes logit, bayes log-odds, constant, linear
+	// log-odds.
+	const nfixed = 4
+	names := []string{"bayes.A", "bayes.B", "bayes.C", "bayes.D"}
 	index := map[string]int{}
 	type row struct {
-		dense  [3]float64
+		dense  [nfixed]float64
 		sparse []int
 		offset float64
 		spam   bool
@@ -105,7 +107,7 @@ func runFit(args []string, out io.Writer) error {
 			if fold[i] != f {
 				continue
 			}
-			v, err := e.Scan(context.Background(), "fit", &engine.Envelope{Rcpts: []string{"user@example.com"}}, it.Raw)
+			v, err := e.Scan(context.Background(), "fit", corpusEnvelope(), it.Raw)
 			if err != nil {
 				return err
 			}
@@ -114,9 +116,9 @@ func runFit(args []string, out io.Writer) error {
 				continue
 			}
 			r := row{spam: it.Spam, weight: 1}
-			res := cl.Classify(bayes.Tokens(message.Parse(it.Raw, message.DefaultLimits)), d.Tokens)
-			x, y := cal.Features(res)
-			r.dense = [3]float64{x, y, 1}
+			toks := bayes.Tokens(message.Parse(it.Raw, message.DefaultLimits))
+			x, y, z := cal.Features(cl.Classify(toks, d.Tokens), d.Weights.Score(toks))
+			r.dense = [nfixed]float64{x, y, 1, z}
 			for _, sg := range gv.Signs {
 				switch {
 				case strings.HasPrefix(sg.Name, "BAYES_"):
@@ -139,20 +141,20 @@ func runFit(args []string, out io.Writer) error {
 	// is often unsure and the rules must carry the message. The copies say
 	// so to the fit; the originals are kept, so ham stays protected.
 	if *unsure > 0 {
-		x, y := cal.Features(bayes.Result{Prob: 0.5})
+		x, y, z := cal.Features(bayes.Result{Prob: 0.5}, 0)
 		for i, n := 0, len(rows); i < n; i++ {
 			r := rows[i]
-			r.dense = [3]float64{x, y, 1}
+			r.dense = [nfixed]float64{x, y, 1, z}
 			r.weight = *unsure
 			rows = append(rows, r)
 		}
 	}
 	w := make([]float64, len(names))
 	w0 := make([]float64, len(names))
-	w[0], w[1], w[2] = cal.A, cal.B, cal.C
-	for j, n := range names[3:] {
-		w0[j+3] = prior[n]
-		w[j+3] = prior[n]
+	w[0], w[1], w[2], w[3] = cal.A, cal.B, cal.C, cal.D
+	for j, n := range names[nfixed:] {
+		w0[j+nfixed] = prior[n]
+		w[j+nfixed] = prior[n]
 	}
 	// Full-batch Adam on the weighted logistic loss of score/temp; rule
 	// weights stay in [0, their cap].
@@ -161,7 +163,7 @@ func runFit(args []string, out io.Writer) error {
 	grad := make([]float64, len(w))
 	score := func(r row) float64 {
 		z := r.offset
-		for j := 0; j < 3; j++ {
+		for j := range nfixed {
 			z += w[j] * r.dense[j]
 		}
 		for _, j := range r.sparse {
@@ -179,7 +181,7 @@ func runFit(args []string, out io.Writer) error {
 				t, cw = 1, 1
 			}
 			g := r.weight * cw * (p - t) / *temp
-			for j := 0; j < 3; j++ {
+			for j := range nfixed {
 				grad[j] += g * r.dense[j]
 			}
 			for _, j := range r.sparse {
@@ -187,11 +189,11 @@ func runFit(args []string, out io.Writer) error {
 			}
 		}
 		for j := range w {
-			if *fixCal && j < 3 {
+			if *fixCal && j < nfixed {
 				continue
 			}
 			grad[j] /= float64(len(rows))
-			if j >= 3 {
+			if j >= nfixed {
 				grad[j] += *lambda * (w[j] - w0[j]) / float64(len(rows))
 			}
 			m1[j] = 0.9*m1[j] + 0.1*grad[j]
@@ -199,7 +201,7 @@ func runFit(args []string, out io.Writer) error {
 			mh := m1[j] / (1 - math.Pow(0.9, float64(it)))
 			vh := m2[j] / (1 - math.Pow(0.999, float64(it)))
 			w[j] -= 0.02 * mh / (math.Sqrt(vh) + 1e-8)
-			if j >= 3 {
+			if j >= nfixed {
 				hi, ok := caps[names[j]]
 				if !ok {
 					hi = *maxRule
@@ -230,9 +232,9 @@ func runFit(args []string, out io.Writer) error {
 	}
 	printMetrics(out, "fitted score (cv)", scored)
 	fmt.Fprintf(out, "at 4.5: recall %.1f%%, ham FP %d of %d\n", 100*float64(recStd)/float64(nspam), fpStd, nham)
-	fmt.Fprintf(out, "bayes calibration: A: %.3f, B: %.3f, C: %.3f\n", w[0], w[1], w[2])
+	fmt.Fprintf(out, "bayes calibration: A: %.3f, B: %.3f, C: %.3f, D: %.3f\n", w[0], w[1], w[2], w[3])
 	scores := map[string]float64{}
-	order := slices.Clone(names[3:])
+	order := slices.Clone(names[nfixed:])
 	slices.Sort(order)
 	for _, n := range order {
 		s := math.Round(w[index[n]]*10) / 10

@@ -39,7 +39,7 @@ func runScore(args []string, in io.Reader, out io.Writer) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e := engine.New(engine.Options{Checks: check.All(check.Deps{Log: log}), Log: log},
 		&engine.Snapshot{Policy: policy.Default(), DB: db})
-	v, err := e.Scan(context.Background(), "score", &engine.Envelope{Rcpts: []string{"user@example.com"}}, raw)
+	v, err := e.Scan(context.Background(), "score", corpusEnvelope(), raw)
 	if err != nil {
 		return err
 	}
