@@ -1,0 +1,202 @@
+//go:build linux
+
+package milter_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scilla-mail/scilla/clients/clienttest"
+	pt "github.com/scilla-mail/scilla/clients/internal/postfixtest"
+	smt "github.com/scilla-mail/scilla/clients/internal/sendmailtest"
+)
+
+// sendmailRig is sink ← Sendmail ← scilla-milter (unix socket) ← scanner,
+// with Sendmail built from deploy/sendmail/scilla.mc.
+type sendmailRig struct {
+	sm     *smt.Instance
+	sink   *pt.Sink
+	milter *pt.Process
+}
+
+func startSendmailRig(t *testing.T, milterArgs ...string) *sendmailRig {
+	t.Helper()
+	smt.Require(t)
+	bin := pt.Build(t, "./clients/milter/cmd/scilla-milter")
+	dir, err := os.MkdirTemp("", "scilla-smm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := "unix:" + filepath.Join(dir, "milter.sock")
+	r := &sendmailRig{sink: pt.StartSink(t, false)}
+	// The socket mode of the snippet's comment: Sendmail runs as root here.
+	r.milter = pt.StartProcess(t, "scilla-milter", sock, bin, append([]string{"-listen", sock, "-socket-mode", "0660"}, milterArgs...)...)
+	// The documented snippet verbatim, with the test's socket.
+	mc := smt.Snippet(t, "scilla.mc", "unix:/run/scilla/milter.sock", sock)
+	r.sm = smt.Start(t, smt.Config{MC: mc, Relay: r.sink.Addr})
+	return r
+}
+
+// TestSendmailMilterEndToEnd runs swaks → Sendmail (INPUT_MAIL_FILTER from
+// deploy/sendmail/scilla.mc) → scilla-milter → the real scillad, with the
+// policy of the Postfix test (postfixtest.Policy), relaying to an SMTP
+// sink. It checks what TestPostfixMilterEndToEnd checks.
+func TestSendmailMilterEndToEnd(t *testing.T) {
+	smt.Require(t)
+	sd := pt.StartScillad(t)
+	r := startSendmailRig(t, "-server", sd.Addr)
+	send := func(from, to, subject, body string, extra ...string) (string, error) {
+		args := append([]string{"--from", from, "--to", to, "--header", "Subject: " + subject, "--body", body}, extra...)
+		return pt.Swaks(t, r.sm.Addr(), args...)
+	}
+	mustSend := func(from, to, subject, body string, extra ...string) {
+		t.Helper()
+		if out, err := send(from, to, subject, body, extra...); err != nil {
+			t.Fatalf("swaks %q: %v\n%s", subject, err, out)
+		}
+	}
+	mustSend("alice@example.net", "bob@example.com", "lunch", "Shall we have lunch on Friday?", "--header", "X-Spam-Flag: YES")
+	mustSend("spammer@example.net", "bob@example.com", "gtube one", gtube)
+	mustSend("bulk@spammer.test", "bob@example.com", "black listed", "Buy now")
+	mustSend("spammer@example.net", "sales@example.com,bob@example.com", "gtube two groups", gtube)
+	out, err := send("spammer@example.net", "boss@example.com", "gtube reject", gtube)
+	if err == nil || !strings.Contains(out, "550 5.7.1 Spam is not welcome here") {
+		t.Errorf("reject: want a 550 with the policy text, got err=%v\n%s", err, out)
+	}
+
+	msgs := r.sink.Wait(4, 20*time.Second)
+	if len(msgs) != 4 {
+		t.Fatalf("delivered %d messages, want 4\n%s", len(msgs), headOf(msgs))
+	}
+	check := func(subject string, want map[string]string) pt.Delivered {
+		t.Helper()
+		got := r.sink.Find(subject)
+		if len(got) != 1 {
+			t.Errorf("%q: %d copies delivered, want 1", subject, len(got))
+			return pt.Delivered{}
+		}
+		for k, v := range want {
+			// A value ending in "*" is a prefix (see the Postfix test).
+			h := strings.Join(got[0].Headers(k), " | ")
+			if p, ok := strings.CutSuffix(v, "*"); ok && strings.HasPrefix(h, p) {
+				continue
+			}
+			if h != v {
+				t.Errorf("%q: %s = %q, want %q\n%s", subject, k, h, v, headOf(got))
+			}
+		}
+		return got[0]
+	}
+	lunch := check("lunch", map[string]string{"Subject": "lunch", "X-Spamtest-Status-Extended": "Not detected", "X-Spam-Flag": "NO", "X-Spamtest-Group-ID": "00000001"})
+	if rcv := lunch.Header("Received"); !strings.Contains(rcv, "by "+smt.Hostname) {
+		t.Errorf("lunch: not received by the test Sendmail: Received: %s", rcv)
+	}
+	check("gtube one", map[string]string{"Subject": "[!! SPAM] gtube one", "X-Spamtest-Status-Extended": "SPAM", "X-Spam-Flag": "YES", "X-Spamtest-Report": "GTUBE=1000*"})
+	check("black listed", map[string]string{"Subject": "[!! Blacklisted] black listed", "X-Spamtest-Status-Extended": "Blacklisted"})
+	two := check("gtube two groups", map[string]string{"Subject": "[!! SPAM] gtube two groups"})
+	if g := append([]string(nil), two.Headers("X-Spamtest-Group-ID")...); len(g) != 2 || g[0]+g[1] != "0000000300000001" && g[0]+g[1] != "0000000100000003" {
+		t.Errorf("two groups: X-Spamtest-Group-ID = %v, want one per group", g)
+	}
+	if to := strings.Join(two.To, ","); to != "bob@example.com,quarantine@example.com" && to != "quarantine@example.com,bob@example.com" {
+		t.Errorf("two groups: delivered to %s, want bob and quarantine (sales redirected)", to)
+	}
+
+	// scillad stopped: the milter tempfails, the sender keeps the mail.
+	sd.Kill()
+	out, err = send("alice@example.net", "bob@example.com", "while down", "hello")
+	if err == nil || !strings.Contains(out, "451 4.7.1") {
+		t.Errorf("scillad down: want 451 4.7.1, got err=%v\n%s", err, out)
+	}
+
+	// The milter itself vanishes: F=T makes Sendmail tempfail the
+	// transaction (it cannot connect to the socket), the sender keeps the
+	// mail.
+	r.milter.Kill()
+	out, err = send("alice@example.net", "bob@example.com", "milter gone", "hello")
+	if err == nil || !strings.Contains(out, "<** 4") {
+		t.Errorf("milter gone: want a 4xx, got err=%v\n%s", err, out)
+	}
+	if n := r.sink.Count(); n != 4 {
+		t.Errorf("after the failures: %d messages delivered, want still 4", n)
+	}
+	if n := r.sm.Queued(); n != 0 {
+		t.Errorf("Sendmail queued %d messages; tempfailed mail must stay with the sender", n)
+	}
+}
+
+// TestSendmailMilterOnErrorAccept: with on_error accept and no scillad,
+// Sendmail delivers the mail tagged Not processed (the forged tag removed).
+func TestSendmailMilterOnErrorAccept(t *testing.T) {
+	smt.Require(t)
+	r := startSendmailRig(t, "-server", fmt.Sprintf("tcp:127.0.0.1:%d", pt.FreePort(t)), "-on-error", "accept", "-connect-timeout", "1s")
+	if out, err := pt.Swaks(t, r.sm.Addr(), "--from", "a@example.net", "--to", "bob@example.com", "--header", "Subject: unscanned", "--header", "X-SpamTest-Info: forged"); err != nil {
+		t.Fatalf("swaks: %v\n%s", err, out)
+	}
+	m := r.sink.Wait(1, 20*time.Second)
+	if len(m) != 1 || strings.Join(m[0].Headers("X-SpamTest-Info"), "|") != "Not processed" {
+		t.Fatalf("want one message tagged Not processed, got %d\n%s", len(m), headOf(m))
+	}
+}
+
+// TestSendmailMilterSessionMacros sends three messages in one SMTP session
+// through Sendmail and checks that the milter hands the scanner the
+// connection data and the macros Sendmail sends under the snippet's
+// confMILTER_MACROS_* lists for each: client address and name, HELO, queue
+// id ({i}), envelope. The scanner is the in-process fake because the test
+// inspects the envelopes. (The authenticated user needs SASL set up in
+// Sendmail; the Postfix test covers {auth_authen}.)
+func TestSendmailMilterSessionMacros(t *testing.T) {
+	smt.Require(t)
+	fake := clienttest.Start(t, clienttest.Policy())
+	r := startSendmailRig(t, "-server", fake.Addr)
+	s := dialSMTP(t, r.sm.Addr())
+	s.cmd(250, "EHLO mx.sender.example")
+	queued := regexp.MustCompile(`^2\.0\.0 (\S+) Message accepted for delivery`)
+	var ids []string
+	for i := 1; i <= 3; i++ {
+		reply := s.send("alice@example.net", []string{fmt.Sprintf("rcpt%d@example.com", i)}, fmt.Sprintf("Subject: msg %d\r\n\r\nbody %d\r\n", i, i))
+		m := queued.FindStringSubmatch(reply)
+		if m == nil {
+			t.Fatalf("message %d: reply %q has no queue id", i, reply)
+		}
+		ids = append(ids, m[1])
+	}
+	s.cmd(221, "QUIT")
+	msgs := r.sink.Wait(3, 20*time.Second)
+	if len(msgs) != 3 {
+		t.Fatalf("delivered %d, want 3", len(msgs))
+	}
+	// Sendmail's Received line names the client as it saw it:
+	// "from HELO (NAME [ADDR])".
+	rcvd := regexp.MustCompile(`^from (\S+) \((\S*) ?\[([0-9.]+)\]\)`)
+	m := rcvd.FindStringSubmatch(msgs[0].Header("Received"))
+	if m == nil {
+		t.Fatalf("cannot read the client from Received: %q", msgs[0].Header("Received"))
+	}
+	helo, name, addr := m[1], m[2], m[3]
+	if helo != "mx.sender.example" || addr != "127.0.0.1" {
+		t.Fatalf("Received: %q: want HELO mx.sender.example from 127.0.0.1", msgs[0].Header("Received"))
+	}
+	reqs := fake.Requests()
+	t.Logf("Sendmail's client: HELO %s, name %q, address %s; queue ids %v", helo, name, addr, ids)
+	if len(reqs) != 3 {
+		t.Fatalf("scanned %d, want 3", len(reqs))
+	}
+	for i, req := range reqs {
+		env := req.GetEnvelope()
+		if env.GetClientIp() != addr || env.GetClientHostname() != name || env.GetHelo() != helo ||
+			env.GetQueueId() != ids[i] || req.GetRequestId() != ids[i] || env.GetMailFrom() != "alice@example.net" ||
+			strings.Join(env.GetRcptTo(), ",") != fmt.Sprintf("rcpt%d@example.com", i+1) {
+			t.Errorf("message %d (queue id %s, client %s [%s]): envelope %v", i+1, ids[i], name, addr, env)
+		}
+		if !strings.Contains(string(req.GetMessage()), fmt.Sprintf("\r\n\r\nbody %d\r\n", i+1)) {
+			t.Errorf("message %d: content %q", i+1, req.GetMessage())
+		}
+	}
+}
