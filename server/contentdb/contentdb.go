@@ -30,10 +30,11 @@ const (
 	WeightsFile = "bayes.weights"
 	FuzzyFile   = "fuzzy.sigs"
 	ImagesFile  = "images.sigs"
+	ScoresFile  = "signs.scores"
 )
 
 // Files lists every file a database bundle must hold.
-var Files = []string{RulesFile, TokensFile, WeightsFile, FuzzyFile, ImagesFile}
+var Files = []string{RulesFile, TokensFile, WeightsFile, FuzzyFile, ImagesFile, ScoresFile}
 
 // DB is one loaded, verified database version.
 type DB struct {
@@ -52,6 +53,9 @@ type DB struct {
 	Fuzzy *fuzzy.Index
 	// Images are the signatures of known spam images; nil in Empty.
 	Images *imghash.Index
+	// Scores replace the built-in scores of the named signs of other checks
+	// (see ParseScores); nil in Empty.
+	Scores map[string]float64
 }
 
 // Empty returns the database used before any bundle is loaded.
@@ -111,6 +115,10 @@ func Decode(v *bundle.Verified) (*DB, error) {
 	if err != nil {
 		return nil, fail(ImagesFile, err)
 	}
+	scores, err := ParseScores(ScoresFile, v.Files[ScoresFile])
+	if err != nil {
+		return nil, fail(ScoresFile, err)
+	}
 	return &DB{
 		Version: m.Version,
 		Created: m.Created,
@@ -119,6 +127,7 @@ func Decode(v *bundle.Verified) (*DB, error) {
 		Weights: wts,
 		Fuzzy:   fuzzy.NewIndex(fz),
 		Images:  imghash.NewIndex(im),
+		Scores:  scores,
 	}, nil
 }
 

@@ -34,6 +34,9 @@ func TestDefaultLoads(t *testing.T) {
 	if db.Version == "" || db.Created.IsZero() || db.Rules.Len() < 50 || db.Tokens.Len() < 1000 || db.Fuzzy.Len() < 100 {
 		t.Errorf("default database looks empty: %s %d rules %d tokens %d fuzzy", db.Version, db.Rules.Len(), db.Tokens.Len(), db.Fuzzy.Len())
 	}
+	if db.Weights.Len() < 1000 || db.Scores["FORGED_MAILER"] == 0 {
+		t.Errorf("default database without linear weights (%d) or sign scores (%v)", db.Weights.Len(), db.Scores)
+	}
 	if sp, h := db.Tokens.Totals(); sp != 500 || h != 2625 {
 		t.Errorf("trained on %d spam / %d ham, want the train split (500/2625)", sp, h)
 	}
@@ -138,6 +141,18 @@ func TestRefusesCorruptedDatabase(t *testing.T) {
 	if _, err := contentdb.LoadDir(d2, nil); err == nil || !strings.Contains(err.Error(), "rules") {
 		t.Errorf("bad rules accepted: %v", err)
 	}
+	// So are consistent bundles with sign scores or linear weights that do
+	// not decode.
+	for name, bad := range map[string]string{contentdb.ScoresFile: "FORGED_MAILER lots\n", contentdb.WeightsFile: "SCLINR1\n\xff"} {
+		dir := copyDefault(t)
+		v, _ := bundle.OpenDir(dir, nil)
+		v.Files[name] = []byte(bad)
+		d2 := t.TempDir()
+		bundle.Write(d2, "x", time.Now(), v.Files, nil)
+		if _, err := contentdb.LoadDir(d2, nil); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("bad %s accepted: %v", name, err)
+		}
+	}
 }
 
 // tinyDB builds a database whose one rule and version name tell scans apart.
@@ -154,6 +169,7 @@ func tinyDB(t *testing.T, version, rule string) *contentdb.DB {
 		contentdb.WeightsFile: wts,
 		contentdb.FuzzyFile:   fuzzy.Marshal(nil),
 		contentdb.ImagesFile:  imghash.Marshal(nil),
+		contentdb.ScoresFile:  []byte("ENVELOPE_FROM_MISMATCH 0.4\n"),
 	}
 	m, err := bundle.Build(version, time.Now(), files)
 	if err != nil {

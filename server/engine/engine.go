@@ -242,6 +242,9 @@ func (e *Engine) rate(ctx context.Context, in *Input, gv *GroupVerdict) error {
 		gv.Signs = append(gv.Signs, r.Signs...)
 		gv.Headers = append(gv.Headers, r.Headers...)
 	}
+	if in.DB != nil {
+		rescore(gv.Signs, in.DB.Scores)
+	}
 	decide(gv, s)
 	gv.Action = in.Group.Actions[gv.Status]
 	return nil

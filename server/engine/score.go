@@ -25,6 +25,20 @@ func final(results []Result) bool {
 	return false
 }
 
+// rescore replaces the scores of the signs the content database re-weights
+// (contentdb.DB.Scores): header and structure signs are fitted with the
+// rules, and a database update can change them without a new binary.
+func rescore(signs []Sign, scores map[string]float64) {
+	if len(scores) == 0 {
+		return
+	}
+	for i := range signs {
+		if v, ok := scores[signs[i].Name]; ok && signs[i].Status == verdict.StatusNone {
+			signs[i].Score = v
+		}
+	}
+}
+
 // decide sets status, score, rate, method and categories from the signs.
 func decide(gv *GroupVerdict, s *policy.Settings) {
 	sort.SliceStable(gv.Signs, func(i, j int) bool { return math.Abs(gv.Signs[i].Score) > math.Abs(gv.Signs[j].Score) })

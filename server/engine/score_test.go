@@ -135,3 +135,22 @@ func TestFinal(t *testing.T) {
 		t.Error("TRUSTED is not final")
 	}
 }
+
+func TestRescore(t *testing.T) {
+	signs := []Sign{
+		{Name: "FORGED_MAILER", Score: 1.5},
+		{Name: "GTUBE", Score: 1000, Status: verdict.Spam},
+		{Name: "OTHER", Score: 0.7},
+	}
+	rescore(signs, map[string]float64{"FORGED_MAILER": 3, "GTUBE": 1, "UNUSED": 9})
+	want := []float64{3, 1000, 0.7} // forced signs keep their score
+	for i, s := range signs {
+		if s.Score != want[i] {
+			t.Errorf("%s: score %.1f, want %.1f", s.Name, s.Score, want[i])
+		}
+	}
+	rescore(signs, nil)
+	if signs[0].Score != 3 {
+		t.Error("nil scores changed a sign")
+	}
+}

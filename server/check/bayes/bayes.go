@@ -43,7 +43,7 @@ type Calibration struct {
 
 // DefaultCalibration returns the fitted calibration.
 func DefaultCalibration() Calibration {
-	return Calibration{A: 0.335, B: 1.577, C: -0.013, D: 0.566, L: 8}
+	return Calibration{A: 0.354, B: 1.716, C: -0.429, D: 0.512, L: 8}
 }
 
 // Features returns the calibration's inputs for a result and the linear

@@ -38,6 +38,7 @@ func dbWith(t *testing.T, texts ...string) *contentdb.DB {
 		contentdb.WeightsFile: []byte("SCLINR1\n\x00\x00"),
 		contentdb.FuzzyFile:   fuzzy.Marshal(sigs),
 		contentdb.ImagesFile:  imghash.Marshal(nil),
+		contentdb.ScoresFile:  nil,
 	}
 	m, err := bundle.Build("t", time.Now(), files)
 	if err != nil {

@@ -70,6 +70,7 @@ func TestReencodedSpamImageMatches(t *testing.T) {
 		contentdb.WeightsFile: []byte("SCLINR1\n\x00\x00"),
 		contentdb.FuzzyFile:   fuzzy.Marshal(nil),
 		contentdb.ImagesFile:  imghash.Marshal([]imghash.Hash{h}),
+		contentdb.ScoresFile:  nil,
 	}
 	m, _ := bundle.Build("t", time.Now(), files)
 	db, err := contentdb.Decode(&bundle.Verified{Manifest: m, Files: files})

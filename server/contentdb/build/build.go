@@ -58,11 +58,45 @@ func RuleSources(dir string) ([]byte, error) {
 	return out, nil
 }
 
-// Files builds the data files of a database: the joined rules, the token
+// ScoresSource is the file in the rules directory that holds the scores of
+// the signs of other checks (contentdb.ParseScores).
+const ScoresSource = "signs.scores"
+
+// Scores reads the scores file of the sources (ScoresSource in dir), refuses
+// names that are rules (a rule's score is in its own line), and returns it
+// in the database's normalised form.
+func Scores(dir string, rs []byte) ([]byte, error) {
+	path := filepath.Join(dir, ScoresSource)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sign scores: %w", err)
+	}
+	scores, err := contentdb.ParseScores(path, src)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := rules.Parse(contentdb.RulesFile, string(rs))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range parsed {
+		if _, ok := scores[r.Name]; ok {
+			return nil, fmt.Errorf("%s: %s is a rule; set its score in its rule line", path, r.Name)
+		}
+	}
+	return contentdb.FormatScores(scores), nil
+}
+
+// Files builds the data files of a database: the joined rules, the sign
+// scores, the token
 // counts and linear weights of the training messages, the fuzzy signatures of the training
 // spam and the signatures of the images in it.
 func Files(rulesDir string, train []corpus.Item) (map[string][]byte, error) {
 	rs, err := RuleSources(rulesDir)
+	if err != nil {
+		return nil, err
+	}
+	scores, err := Scores(rulesDir, rs)
 	if err != nil {
 		return nil, err
 	}
@@ -103,5 +137,6 @@ func Files(rulesDir string, train []corpus.Item) (map[string][]byte, error) {
 		contentdb.WeightsFile: wts,
 		contentdb.FuzzyFile:   fuzzy.Marshal(sigs),
 		contentdb.ImagesFile:  imghash.Marshal(imgs),
+		contentdb.ScoresFile:  scores,
 	}, nil
 }

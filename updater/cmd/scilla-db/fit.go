@@ -17,6 +17,7 @@ import (
 	"github.com/scilla-mail/scilla/server/bayes"
 	"github.com/scilla-mail/scilla/server/check"
 	bayescheck "github.com/scilla-mail/scilla/server/check/bayes"
+	"github.com/scilla-mail/scilla/server/contentdb/build"
 	"github.com/scilla-mail/scilla/server/contentdb/corpus"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/message"
@@ -27,8 +28,9 @@ import (
 // runFit calibrates the content signs' scores on a training list. Every
 // message is scanned by the engine with a database built from the other
 // folds; then a logistic model is fitted over the classifier's outcome
-// (clamped logit of the probability, mean log-odds, a constant) and the
-// rules, fuzzy and image signs that fired, with the other checks' scores as a
+// (clamped logit of the probability, mean log-odds, a constant, the linear
+// model's log-odds) and the rules and re-weighted signs
+// (contentdb.DB.Scores) that fired, with the other checks' scores as a
 // fixed offset. Ham is weighted up (false positives cost more) and each
 // rule's weight is pulled towards its hand-set score, so rules that never
 // fire in training keep their prior. Weights are in score units; the
@@ -65,7 +67,7 @@ func runFit(args []string, out io.Writer) error {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cal := bayescheck.DefaultCalibration()
 	cl := bayes.NewClassifier(bayes.DefaultParams())
-	mine := map[string]bool{"IMAGE_SPAM": true}
+	mine := map[string]bool{}
 	prior := map[string]float64{}
 	caps := map[string]float64{}
 	for _, r := range dbs[0].Rules.Rules() {
@@ -75,6 +77,13 @@ func runFit(args []string, out io.Writer) error {
 		if r.Category == "style" {
 			caps[r.Name] = min(*maxRule, *styleMax)
 		}
+	}
+	// The signs of other checks that the database re-weights are fitted
+	// like rules, from their current scores.
+	for name, v := range dbs[0].Scores {
+		prior[name] = v
+		mine[name] = true
+		caps[name] = max(*maxRule, v)
 	}
 	for _, c := range strings.Split(*capList, ",") {
 		name, v, ok := strings.Cut(strings.TrimSpace(c), "=")
@@ -122,7 +131,7 @@ func runFit(args []string, out io.Writer) error {
 			for _, sg := range gv.Signs {
 				switch {
 				case strings.HasPrefix(sg.Name, "BAYES_"):
-				case mine[sg.Name] || strings.HasPrefix(sg.Name, "FUZZY_"):
+				case mine[sg.Name]:
 					j, ok := index[sg.Name]
 					if !ok {
 						j = len(names)
@@ -249,15 +258,17 @@ func runFit(args []string, out io.Writer) error {
 	return nil
 }
 
-var ruleLine = regexp.MustCompile(`^([A-Z][A-Z0-9_]+)(\s+)(-?[0-9.]+)(\s)`)
+var ruleLine = regexp.MustCompile(`^([A-Z][A-Z0-9_]+)(\s+)(-?[0-9.]+)(\s|$)`)
 
-// rewriteScores replaces the score of every fitted rule in the sources,
-// leaving the rest of each line as written.
+// rewriteScores replaces the score of every fitted rule and sign in the
+// sources (the *.rules files and the sign scores), leaving the rest of each
+// line as written.
 func rewriteScores(dir string, scores map[string]float64) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.rules"))
 	if err != nil {
 		return err
 	}
+	files = append(files, filepath.Join(dir, build.ScoresSource))
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
