@@ -1,15 +1,19 @@
 package milter_test
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	gomilter "github.com/d--j/go-milter"
 
 	pt "github.com/scilla-mail/scilla/clients/internal/postfixtest"
 )
@@ -19,15 +23,25 @@ import (
 // parallel) without a milter, and through scilla-milter over a unix and an
 // inet socket with the real scillad behind it. Run it with
 // `make bench-clients-postfix` (or -benchtime 1x): one iteration is 1,000
-// messages. With SCILLA_MILTER_PROFILE=DIR set, scilla-milter writes a CPU
-// profile of each socket kind's run to DIR/milter-KIND.prof.
+// messages. Besides msg/s it reports the CPU time per message of
+// scilla-milter, of scillad and of the whole machine (busy time from
+// /proc/stat: Postfix, smtp-source and anything else running). With
+// SCILLA_MILTER_PROFILE=DIR set, scilla-milter writes a CPU profile of each
+// socket kind's run to DIR/milter-KIND.prof and scillad one of the whole
+// benchmark to DIR/scillad.prof. SCILLA_BENCH_MILTER_ARGS adds arguments to
+// scilla-milter's command line (both benchmarks), for comparing settings.
 func BenchmarkPostfixThroughput(b *testing.B) {
 	pt.Require(b)
 	source, err := exec.LookPath("smtp-source")
 	if err != nil {
 		b.Skip("needs smtp-source (Debian package postfix)")
 	}
-	sd := pt.StartScillad(b)
+	var sdArgs []string
+	profDir := os.Getenv("SCILLA_MILTER_PROFILE")
+	if profDir != "" {
+		sdArgs = []string{"-cpuprofile", filepath.Join(profDir, "scillad.prof")}
+	}
+	sd := pt.StartScillad(b, sdArgs...)
 	const msgs = 1000
 	for _, kind := range []string{"none", "unix", "inet"} {
 		b.Run(kind, func(b *testing.B) {
@@ -37,9 +51,9 @@ func BenchmarkPostfixThroughput(b *testing.B) {
 			} else {
 				// Postfix discards after queueing, so delivery does not
 				// compete with the measured path for the two cores.
-				args := []string{"-server", sd.Addr}
-				if dir := os.Getenv("SCILLA_MILTER_PROFILE"); dir != "" {
-					args = append(args, "-cpuprofile", filepath.Join(dir, "milter-"+kind+".prof"))
+				args := append([]string{"-server", sd.Addr}, strings.Fields(os.Getenv("SCILLA_BENCH_MILTER_ARGS"))...)
+				if profDir != "" {
+					args = append(args, "-cpuprofile", filepath.Join(profDir, "milter-"+kind+".prof"))
 				}
 				r = startRig(b, kind, map[string]string{"relay": "discard:"}, args...)
 			}
@@ -49,7 +63,7 @@ func BenchmarkPostfixThroughput(b *testing.B) {
 			}
 			b.ResetTimer()
 			var total time.Duration
-			cpu0 := milterCPU(r)
+			milter0, scillad0, postfix0, busy0 := milterCPU(r), procCPU(sd.Process().Cmd.Process.Pid), postfixCPU(r.pf), busyCPU()
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
 				out, err := exec.Command(source, "-s", "4", "-m", fmt.Sprint(msgs), "-l", "1024", "-f", "alice@example.net", "-t", "bob@example.com", r.pf.Addr()).CombinedOutput()
@@ -61,13 +75,20 @@ func BenchmarkPostfixThroughput(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(msgs*b.N)/total.Seconds(), "msg/s")
 			b.ReportMetric(0, "ns/op")
+			perMsg := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(msgs*b.N) }
+			b.ReportMetric(perMsg(busyCPU()-busy0), "all-cpu-µs/msg")
+			b.ReportMetric(perMsg(postfixCPU(r.pf)-postfix0), "postfix-cpu-µs/msg")
 			if r.milter != nil {
-				b.ReportMetric(float64((milterCPU(r)-cpu0).Microseconds())/float64(msgs*b.N), "milter-cpu-µs/msg")
+				b.ReportMetric(perMsg(milterCPU(r)-milter0), "milter-cpu-µs/msg")
+				b.ReportMetric(perMsg(procCPU(sd.Process().Cmd.Process.Pid)-scillad0), "scillad-cpu-µs/msg")
 			}
-			if dir := os.Getenv("SCILLA_MILTER_PROFILE"); dir != "" && r.milter != nil {
-				stopForProfile(b, r, filepath.Join(dir, "milter-"+kind+".prof"))
+			if profDir != "" && r.milter != nil {
+				stopForProfile(b, r, filepath.Join(profDir, "milter-"+kind+".prof"))
 			}
 		})
+	}
+	if profDir != "" {
+		sd.Stop()
 	}
 }
 
@@ -86,25 +107,213 @@ func stopForProfile(b *testing.B, r *rig, path string) {
 	b.Logf("no CPU profile in %s", path)
 }
 
-// milterCPU returns the CPU time (user and system) scilla-milter has used
-// so far, from /proc (zero where there is no /proc or no milter).
+// milterCPU returns the CPU time scilla-milter has used so far (zero
+// without a milter).
 func milterCPU(r *rig) time.Duration {
 	if r.milter == nil {
 		return 0
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.milter.Cmd.Process.Pid))
+	return procCPU(r.milter.Cmd.Process.Pid)
+}
+
+// busyCPU returns the CPU time the whole machine has spent not idle so far,
+// from /proc/stat (zero where there is none).
+func busyCPU() time.Duration {
+	stat, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return 0
 	}
-	// Fields after the command name (which may hold spaces): state is
-	// field 3, utime and stime are fields 14 and 15, in clock ticks (100
-	// per second on Linux).
-	_, rest, _ := strings.Cut(string(stat), ") ")
-	f := strings.Fields(rest)
-	if len(f) < 13 {
+	line, _, _ := strings.Cut(string(stat), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	var busy int64
+	for i := 1; i < len(f) && i <= 8; i++ {
+		if i == 4 || i == 5 { // idle, iowait
+			continue
+		}
+		v, _ := strconv.ParseInt(f[i], 10, 64)
+		busy += v
+	}
+	return time.Duration(busy) * 10 * time.Millisecond
+}
+
+// procCPU returns the CPU time (user and system) process pid has used so
+// far, from /proc (zero where there is no /proc).
+func procCPU(pid int) time.Duration {
+	_, self, _ := procStat(pid)
+	return self
+}
+
+// postfixCPU returns the CPU time the Postfix instance has used so far:
+// its master with the children it has reaped, and its running children.
+func postfixCPU(pf *pt.Instance) time.Duration {
+	b, err := os.ReadFile(filepath.Join(pf.Dir, "queue", "pid", "master.pid"))
+	if err != nil {
 		return 0
 	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+s) * 10 * time.Millisecond
+	master, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	_, self, reaped := procStat(master)
+	total := self + reaped
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == master {
+			continue
+		}
+		if ppid, self, reaped := procStat(pid); ppid == master {
+			total += self + reaped
+		}
+	}
+	return total
+}
+
+// procStat returns process pid's parent, its CPU time (user and system)
+// and that of its reaped children, from /proc/PID/stat (zeros where there
+// is none).
+func procStat(pid int) (ppid int, self, reaped time.Duration) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, 0
+	}
+	// Fields after the command name (which may hold spaces): state is
+	// field 3, ppid 4, utime, stime, cutime and cstime are fields 14 to
+	// 17, in clock ticks (100 per second on Linux).
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 15 {
+		return 0, 0, 0
+	}
+	var v [4]int64
+	for i := range v {
+		v[i], _ = strconv.ParseInt(f[11+i], 10, 64)
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	const tick = 10 * time.Millisecond
+	return ppid, time.Duration(v[0]+v[1]) * tick, time.Duration(v[2]+v[3]) * tick
+}
+
+// BenchmarkMilterSessions drives the real scilla-milter (and the real
+// scillad behind it) the way Postfix does for smtp-source, without Postfix:
+// one milter connection per message (negotiation, connect, HELO, MAIL,
+// RCPT, five header fields, a 1 KB body, end of message, quit), four
+// connections in parallel, over a unix and an inet socket. Like Postfix,
+// which talks to the milter as the SMTP client's commands arrive, it pauses
+// briefly between the stages, so the milter wakes up for each of them
+// rather than reading the whole session at once. It reports the
+// CPU time per message of scilla-milter and of scillad: the figures the
+// Postfix benchmark reports, without Postfix's noise. Needs no root.
+func BenchmarkMilterSessions(b *testing.B) {
+	sd := pt.StartScillad(b)
+	bin := pt.Build(b, "./clients/milter/cmd/scilla-milter")
+	body := []byte(strings.Repeat("La de da de da 1.\r\nLa de da de da 2.\r\nLa de da de da 3.\r\nLa de da de da 4.\r\n", 13))
+	fields := [][2]string{
+		{"Received", "from localhost (localhost [127.0.0.1])\n\tby scilla-test.localdomain (Postfix) with ESMTP id 4F1C2A0123\n\tfor <bob@example.com>; Sun, 22 Nov 2026 10:00:00 +0000 (UTC)"},
+		{"From", "<alice@example.net>"},
+		{"To", "<bob@example.com>"},
+		{"Date", "Sun, 22 Nov 2026 10:00:00 +0000 (UTC)"},
+		{"Message-Id", "<20261122100000.4F1C2A0123@scilla-test.localdomain>"},
+	}
+	for _, kind := range []string{"unix", "inet"} {
+		b.Run(kind, func(b *testing.B) {
+			var listen, network, addr string
+			if kind == "unix" {
+				addr = filepath.Join(b.TempDir(), "milter.sock")
+				listen, network = "unix:"+addr, "unix"
+			} else {
+				addr = fmt.Sprintf("127.0.0.1:%d", pt.FreePort(b))
+				listen, network = "inet:"+addr, "tcp"
+			}
+			args := append([]string{"-listen", listen, "-server", sd.Addr}, strings.Fields(os.Getenv("SCILLA_BENCH_MILTER_ARGS"))...)
+			m := pt.StartProcess(b, "scilla-milter", network+":"+addr, bin, args...)
+			client := gomilter.NewClient(network, addr)
+			// pause stands for the SMTP round trip between two stages.
+			pause := func() { time.Sleep(50 * time.Microsecond) }
+			one := func(n int) error {
+				macros := gomilter.NewMacroBag()
+				macros.Set(gomilter.MacroMTAFQDN, "scilla-test.localdomain")
+				macros.Set(gomilter.MacroDaemonName, "scilla-test.localdomain")
+				macros.Set(gomilter.MacroClientAddr, "127.0.0.1")
+				macros.Set(gomilter.MacroClientName, "localhost")
+				s, err := client.Session(macros)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				if _, err := s.Conn("localhost", gomilter.FamilyInet, 40000, "127.0.0.1"); err != nil {
+					return err
+				}
+				pause()
+				if _, err := s.Helo("localhost"); err != nil {
+					return err
+				}
+				pause()
+				macros.Set(gomilter.MacroQueueId, fmt.Sprintf("4F%08X", n))
+				if _, err := s.Mail("<alice@example.net>", ""); err != nil {
+					return err
+				}
+				pause()
+				if _, err := s.Rcpt("<bob@example.com>", ""); err != nil {
+					return err
+				}
+				pause()
+				if _, err := s.DataStart(); err != nil {
+					return err
+				}
+				for _, f := range fields {
+					if _, err := s.HeaderField(f[0], f[1], nil); err != nil {
+						return err
+					}
+				}
+				if _, err := s.HeaderEnd(); err != nil {
+					return err
+				}
+				pause()
+				mods, act, err := s.BodyReadFrom(bytes.NewReader(body))
+				if err != nil {
+					return err
+				}
+				if act.Type != gomilter.ActionAccept || len(mods) == 0 {
+					return fmt.Errorf("end of message: action %v, %d modifications", act.Type, len(mods))
+				}
+				return nil
+			}
+			// Warm up: connections, scillad's workers.
+			for i := 0; i < 40; i++ {
+				if err := one(i); err != nil {
+					b.Fatal(err)
+				}
+			}
+			const parallel = 4
+			var next atomic.Int64
+			errs := make(chan error, parallel)
+			milter0, scillad0 := procCPU(m.Cmd.Process.Pid), procCPU(sd.Process().Cmd.Process.Pid)
+			b.ResetTimer()
+			start := time.Now()
+			for w := 0; w < parallel; w++ {
+				go func() {
+					for {
+						n := next.Add(1)
+						if n > int64(b.N) {
+							errs <- nil
+							return
+						}
+						if err := one(int(n)); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			for w := 0; w < parallel; w++ {
+				if err := <-errs; err != nil {
+					b.Fatal(err)
+				}
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			perMsg := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msg/s")
+			b.ReportMetric(perMsg(procCPU(m.Cmd.Process.Pid)-milter0), "milter-cpu-µs/msg")
+			b.ReportMetric(perMsg(procCPU(sd.Process().Cmd.Process.Pid)-scillad0), "scillad-cpu-µs/msg")
+		})
+	}
 }

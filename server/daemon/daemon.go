@@ -89,9 +89,11 @@ type Options struct {
 func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	log := o.Log
 	d = &Daemon{cfgPath: o.ConfigPath, cfg: cfg, log: log, level: o.Level, started: time.Now()}
+	// The error returns set d to nil; release through a copy.
+	built := d
 	defer func() {
 		if err != nil {
-			d.release()
+			built.release()
 		}
 	}()
 	if err := os.MkdirAll(cfg.Server.StateDir, 0o750); err != nil {

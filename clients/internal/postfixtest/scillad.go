@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -37,14 +38,16 @@ type Scillad struct {
 	dir  string
 	bin  string
 	t    testing.TB
+	args []string
 	proc *Process
 }
 
 // StartScillad builds and starts scillad with Policy on a free loopback
-// port; it is killed when the test ends.
-func StartScillad(t testing.TB) *Scillad {
+// port, adding args to its command line (e.g. -cpuprofile FILE); it is
+// killed when the test ends.
+func StartScillad(t testing.TB, args ...string) *Scillad {
 	t.Helper()
-	s := &Scillad{bin: Build(t, "./server/cmd/scillad"), dir: t.TempDir(), t: t, port: FreePort(t)}
+	s := &Scillad{bin: Build(t, "./server/cmd/scillad"), dir: t.TempDir(), t: t, port: FreePort(t), args: args}
 	s.Addr = fmt.Sprintf("tcp:127.0.0.1:%d", s.port)
 	policy := filepath.Join(s.dir, "policy.yaml")
 	if err := os.WriteFile(policy, []byte(Policy), 0o644); err != nil {
@@ -64,7 +67,17 @@ func StartScillad(t testing.TB) *Scillad {
 // Start (re)starts the server on the same port.
 func (s *Scillad) Start() {
 	s.t.Helper()
-	s.proc = StartProcess(s.t, "scillad", s.Addr, s.bin, "-config", filepath.Join(s.dir, "scillad.yaml"), "-state-dir", filepath.Join(s.dir, "state"))
+	s.proc = StartProcess(s.t, "scillad", s.Addr, s.bin, append([]string{"-config", filepath.Join(s.dir, "scillad.yaml"), "-state-dir", filepath.Join(s.dir, "state")}, s.args...)...)
+}
+
+// Process returns the running server process.
+func (s *Scillad) Process() *Process { return s.proc }
+
+// Stop ends the server with SIGTERM (it drains and exits, writing a CPU
+// profile if it was asked for one) and waits for it.
+func (s *Scillad) Stop() {
+	_ = s.proc.Cmd.Process.Signal(syscall.SIGTERM)
+	<-s.proc.done
 }
 
 // Kill stops the server abruptly.

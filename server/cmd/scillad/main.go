@@ -1,7 +1,7 @@
 // Command scillad is the Scilla filtration server: it answers gRPC Scan calls
 // from mail-server plug-ins and the admin CLI.
 //
-//	scillad [-config FILE] [-state-dir DIR]
+//	scillad [-config FILE] [-state-dir DIR] [-cpuprofile FILE]
 //	scillad -print-config [-config FILE]
 //	scillad -check-config FILE
 //
@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/scilla-mail/scilla/server/config"
@@ -31,6 +32,7 @@ func run() int {
 		stateDir    = flag.String("state-dir", "", "override server.state_dir")
 		printConfig = flag.Bool("print-config", false, "print the effective config and exit")
 		checkConfig = flag.String("check-config", "", "validate a config file and exit")
+		cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for performance work)")
 	)
 	flag.Parse()
 
@@ -67,6 +69,19 @@ func run() int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	log, level := daemon.NewLogger(cfg.Log, os.Stderr)
 	d, err := daemon.New(cfg, daemon.Options{ConfigPath: *cfgPath, Log: log, Level: level})
 	if err != nil {
