@@ -10,9 +10,9 @@
 # /opt/scilla-sendmail. sendmail-base is not needed (its maintainer scripts
 # and /etc/mail helpers are what the test replaces with a throw-away
 # configuration). The shared libraries and m4 are ordinary packages that do
-# not conflict with Postfix and are installed normally. The binary's
-# compiled-in default user is smmsp; the user must exist for the queue run
-# to drop privileges even though the test runs its own configuration.
+# not conflict with Postfix and are installed normally. No system user is
+# needed: the daemon runs as root and delivers as DefaultUser (mailnull,
+# else uid/gid 1).
 #
 # The test looks for the binary at $SCILLA_SENDMAIL, else
 # /opt/scilla-sendmail/usr/libexec/sendmail/sendmail, and for the cf templates
@@ -21,14 +21,6 @@ set -euo pipefail
 dest=/opt/scilla-sendmail
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	m4 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 libwrap0
-if ! getent group smmsp >/dev/null; then
-	groupadd --system smmsp
-fi
-if ! getent passwd smmsp >/dev/null; then
-	# useradd (package passwd) is in every Debian image; adduser may not be.
-	useradd --system --gid smmsp --home-dir /var/lib/sendmail \
-		--no-create-home --shell /usr/sbin/nologin smmsp
-fi
 if [ ! -x "$dest/usr/libexec/sendmail/sendmail" ] || [ ! -f "$dest/usr/share/sendmail/cf/m4/cf.m4" ]; then
 	tmp=$(mktemp -d)
 	chmod 1777 "$tmp" # apt's download runs as _apt and must write here
@@ -41,8 +33,15 @@ if [ ! -x "$dest/usr/libexec/sendmail/sendmail" ] || [ ! -f "$dest/usr/share/sen
 fi
 # -d0.1 prints the version and compile options (MILTER must be among them);
 # address test mode (-bt) then reads the empty stdin and exits. A missing
-# shared library fails here too: nothing is printed.
-out=$("$dest/usr/libexec/sendmail/sendmail" -C /dev/null -d0.1 -bt </dev/null 2>&1 || true)
+# shared library fails here too: nothing is printed. Sendmail sleeps 60 s
+# when the host name has no dot and resolves to none, so the check runs in a
+# UTS namespace with a qualified name where one may be created (the test
+# does the same).
+check=("$dest/usr/libexec/sendmail/sendmail" -C /dev/null -d0.1 -bt)
+if unshare --uts true 2>/dev/null; then
+	check=(unshare --uts sh -c 'hostname sendmail-check.localdomain && exec "$@"' sh "${check[@]}")
+fi
+out=$("${check[@]}" </dev/null 2>&1 || true)
 if ! grep -qw MILTER <<<"$out"; then
 	echo "unpacked sendmail does not run or lacks MILTER:" >&2
 	echo "$out" >&2

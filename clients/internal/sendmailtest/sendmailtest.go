@@ -16,10 +16,12 @@
 // when the name has no dot and does not resolve to one (e.g. a container
 // named "vm"), sleeps for 60 seconds. The daemon therefore runs in its own
 // UTS namespace with the host name Hostname (which needs root, as running
-// the daemon does anyway).
+// the daemon does anyway). Where no namespace may be created, the tests run
+// only if the machine's host name is qualified already, and skip otherwise.
 package sendmailtest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -152,7 +154,17 @@ func Start(t testing.TB, cfg Config) *Instance {
 	// Sendmail reports most configuration errors and goes on without the
 	// line; the milter's equates (-d64.5) only as debug output. Either
 	// fails the test: the snippet must be taken as written.
-	check, err := command(dir, bin, "-bt", "-d64.5").CombinedOutput()
+	uts := true
+	check, err := command(dir, bin, uts, "-bt", "-d64.5").CombinedOutput()
+	if errors.Is(err, syscall.EPERM) {
+		// No UTS namespace here (e.g. an unprivileged container): fine
+		// only when the host name is qualified already.
+		if h, _ := os.Hostname(); !strings.Contains(h, ".") {
+			t.Skipf("sendmail end-to-end test: cannot create a UTS namespace (%v) and the host name %q has no dot: Sendmail would sleep 60 s at every start looking for its qualified name", err, h)
+		}
+		uts = false
+		check, err = command(dir, bin, uts, "-bt", "-d64.5").CombinedOutput()
+	}
 	if err != nil {
 		t.Fatalf("sendmail -bt: %v\n%s", err, check)
 	}
@@ -160,7 +172,7 @@ func Start(t testing.TB, cfg Config) *Instance {
 		t.Fatalf("sendmail rejects parts of its configuration:\n%s\n--- sendmail.mc:\n%s", strings.Join(bad, "\n"), mc)
 	}
 	// -bD: daemon in the foreground; -X: SMTP traffic log for failures.
-	s.cmd = command(dir, bin, "-bD", "-X", filepath.Join(dir, "traffic.log"))
+	s.cmd = command(dir, bin, uts, "-bD", "-X", filepath.Join(dir, "traffic.log"))
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start sendmail: %v", err)
@@ -186,14 +198,19 @@ func Start(t testing.TB, cfg Config) *Instance {
 	return s
 }
 
-// command runs sendmail with the instance's configuration in a new UTS
-// namespace whose host name is Hostname, in a process group of its own.
-func command(dir, bin string, args ...string) *exec.Cmd {
-	cmd := exec.Command("/bin/sh", append([]string{"-c", `hostname "$0" && exec "$@"`, Hostname,
-		bin, "-C", filepath.Join(dir, "sendmail.cf")}, args...)...)
+// command runs sendmail with the instance's configuration in a process
+// group of its own and, with uts, in a new UTS namespace whose host name is
+// Hostname.
+func command(dir, bin string, uts bool, args ...string) *exec.Cmd {
+	args = append([]string{"-C", filepath.Join(dir, "sendmail.cf")}, args...)
+	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if uts {
+		cmd = exec.Command("/bin/sh", append([]string{"-c", `hostname "$0" && exec "$@"`, Hostname, bin}, args...)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS, Setpgid: true}
+	}
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS, Setpgid: true}
 	return cmd
 }
 
