@@ -5,6 +5,7 @@ package milter_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -43,12 +44,20 @@ func startSendmailRig(t *testing.T, milterArgs ...string) *sendmailRig {
 	return r
 }
 
+func requireSwaks(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("swaks"); err != nil {
+		t.Skip("sendmail end-to-end test needs swaks (Debian package swaks; .ci/install.d/30-postfix.sh installs it)")
+	}
+}
+
 // TestSendmailMilterEndToEnd runs swaks → Sendmail (INPUT_MAIL_FILTER from
 // deploy/sendmail/scilla.mc) → scilla-milter → the real scillad, with the
 // policy of the Postfix test (postfixtest.Policy), relaying to an SMTP
 // sink. It checks what TestPostfixMilterEndToEnd checks.
 func TestSendmailMilterEndToEnd(t *testing.T) {
 	smt.Require(t)
+	requireSwaks(t)
 	sd := pt.StartScillad(t)
 	r := startSendmailRig(t, "-server", sd.Addr)
 	send := func(from, to, subject, body string, extra ...string) (string, error) {
@@ -141,6 +150,7 @@ func TestSendmailMilterEndToEnd(t *testing.T) {
 // Sendmail delivers the mail tagged Not processed (the forged tag removed).
 func TestSendmailMilterOnErrorAccept(t *testing.T) {
 	smt.Require(t)
+	requireSwaks(t)
 	r := startSendmailRig(t, "-server", fmt.Sprintf("tcp:127.0.0.1:%d", pt.FreePort(t)), "-on-error", "accept", "-connect-timeout", "1s")
 	if out, err := pt.Swaks(t, r.sm.Addr(), "--from", "a@example.net", "--to", "bob@example.com", "--header", "Subject: unscanned", "--header", "X-SpamTest-Info: forged"); err != nil {
 		t.Fatalf("swaks: %v\n%s", err, out)
