@@ -62,16 +62,21 @@ type Daemon struct {
 	started  time.Time
 }
 
-// NewLogger returns the logger for a log config writing to w.
+// NewLogger returns the logger for a log config writing to w. When w is a
+// LogWriter, every record at WARN or above is flushed at once.
 func NewLogger(c config.Log, w io.Writer) (*slog.Logger, *slog.LevelVar) {
 	lv := new(slog.LevelVar)
 	l, _ := c.SlogLevel()
 	lv.Set(l)
 	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts)), lv
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts)), lv
+	if f, ok := w.(interface{ Flush() error }); ok { // a LogWriter
+		h = flushOnWarn{Handler: h, f: f}
+	}
+	return slog.New(h), lv
 }
 
 // Options are what New needs besides the config.

@@ -9,14 +9,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -56,11 +55,22 @@ func NewScanner(eng *engine.Engine, p *pool.Pool, m *Metrics, log *slog.Logger, 
 // SetLimits applies new limits to scans that start after the call.
 func (s *Scanner) SetLimits(l Limits) { s.limits.Store(&l) }
 
-// NewScanID returns a new unique, roughly time-ordered scan id.
+// NewScanID returns a new unique, roughly time-ordered scan id: the Unix
+// time in milliseconds as at least 11 hex digits, a dash and 8 random hex
+// digits.
 func NewScanID() string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%011x-%s", time.Now().UnixMilli(), hex.EncodeToString(b[:]))
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	var digits [16]byte
+	ms := strconv.AppendUint(digits[:0], uint64(time.Now().UnixMilli()), 16)
+	b := make([]byte, 0, 24)
+	for i := len(ms); i < 11; i++ {
+		b = append(b, '0')
+	}
+	b = append(b, ms...)
+	b = append(b, '-')
+	b = hex.AppendEncode(b, r[:])
+	return string(b)
 }
 
 // Scan implements the Scan RPC.
@@ -70,34 +80,28 @@ func (s *Scanner) Scan(ctx context.Context, req *scillav1.ScanRequest) (*scillav
 		return nil, status.Errorf(codes.ResourceExhausted, "message: %d bytes is over the server limit of %d bytes (server.max_message_bytes)", n, lim.MaxMessageBytes)
 	}
 	scanID := NewScanID()
-	logging.AddFields(ctx, logging.Fields{"scan_id", scanID})
-	log := s.log.With("scan_id", scanID)
 	env := envelope(req.GetEnvelope())
 
 	ctx, cancel := context.WithTimeout(ctx, lim.Deadline)
 	defer cancel()
 	start := time.Now()
-	// The job reports through a channel: when Do gives up at the deadline
-	// the job may still be running, and must not write what we read.
-	type outcome struct {
-		v   *engine.Verdict
-		err error
-	}
-	out := make(chan outcome, 1)
-	var v *engine.Verdict
+	// The job writes its outcome into o before it returns; Do returning nil
+	// means the job has returned (Do received its completion), so reading o
+	// then is safe. When Do gives up at the deadline the job may still be
+	// running, and o is not read.
+	o := &scanOutcome{}
 	err := s.pool.Do(ctx, func() {
-		v, err := s.eng.Scan(ctx, scanID, env, req.GetMessage())
-		out <- outcome{v, err}
+		o.v, o.err = s.eng.Scan(ctx, scanID, env, req.GetMessage())
 	})
+	var v *engine.Verdict
 	if err == nil {
-		o := <-out
 		v, err = o.v, o.err
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, status.FromContextError(ctx.Err()).Err() // the client went away
 		}
-		log.Warn("scan not processed", "err", err, "queue_id", env.QueueID)
+		s.log.LogAttrs(ctx, slog.LevelWarn, "scan not processed", slog.String("scan_id", scanID), slog.Any("err", err), slog.String("queue_id", env.QueueID))
 		if v == nil || errors.Is(err, pool.ErrPanic) || errors.Is(err, context.DeadlineExceeded) {
 			v = s.eng.NotProcessed(scanID, env)
 		}
@@ -105,8 +109,18 @@ func (s *Scanner) Scan(ctx context.Context, req *scillav1.ScanRequest) (*scillav
 	v.Elapsed = time.Since(start)
 	resp := s.response(v, env)
 	s.metrics.observe(v, err)
-	log.Info("scanned", "queue_id", env.QueueID, "from", env.MailFrom, "rcpts", len(env.Rcpts), "bytes", len(req.GetMessage()), "results", summary(resp), "elapsed", v.Elapsed.Round(time.Microsecond))
+	if s.log.Enabled(ctx, slog.LevelInfo) {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "scanned", slog.String("scan_id", scanID), slog.String("queue_id", env.QueueID),
+			slog.String("from", env.MailFrom), slog.Int("rcpts", len(env.Rcpts)), slog.Int("bytes", len(req.GetMessage())),
+			slog.String("results", summary(resp)), slog.Duration("elapsed", v.Elapsed.Round(time.Microsecond)))
+	}
 	return resp, nil
+}
+
+// scanOutcome is what a scan job hands back to the RPC.
+type scanOutcome struct {
+	v   *engine.Verdict
+	err error
 }
 
 func envelope(e *scillav1.Envelope) *engine.Envelope {
@@ -181,15 +195,18 @@ func protoInfo(i verdict.Info) scillav1.Info {
 }
 
 func summary(resp *scillav1.ScanResponse) string {
-	var b strings.Builder
+	var b []byte
 	for i, r := range resp.Results {
 		if i > 0 {
-			b.WriteString(" ")
+			b = append(b, ' ')
 		}
-		fmt.Fprintf(&b, "%d:%s", r.GroupId, strings.TrimPrefix(r.Status.String(), "STATUS_"))
+		b = strconv.AppendUint(b, uint64(r.GroupId), 10)
+		b = append(b, ':')
+		b = append(b, strings.TrimPrefix(r.Status.String(), "STATUS_")...)
 		if r.Info != scillav1.Info_INFO_NONE {
-			fmt.Fprintf(&b, "/%s", strings.TrimPrefix(r.Info.String(), "INFO_"))
+			b = append(b, '/')
+			b = append(b, strings.TrimPrefix(r.Info.String(), "INFO_")...)
 		}
 	}
-	return b.String()
+	return string(b)
 }

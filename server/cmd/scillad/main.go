@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/scilla-mail/scilla/server/config"
 	"github.com/scilla-mail/scilla/server/daemon"
@@ -82,7 +83,10 @@ func run() int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	log, level := daemon.NewLogger(cfg.Log, os.Stderr)
+	// Log lines are written in batches (WARN and above at once).
+	logw := daemon.NewLogWriter(os.Stderr, 100*time.Millisecond)
+	defer logw.Flush()
+	log, level := daemon.NewLogger(cfg.Log, logw)
 	d, err := daemon.New(cfg, daemon.Options{ConfigPath: *cfgPath, Log: log, Level: level})
 	if err != nil {
 		log.Error("cannot start", "err", err)
