@@ -59,6 +59,7 @@ type Server struct {
 	// it is checked on every header and body chunk.
 	sizeLimit int
 	sessions  atomic.Int64
+	runner    *runner
 }
 
 // New returns a milter server that scans with c. hostname is reported to
@@ -71,7 +72,7 @@ func newServer(c scanner, hostname string, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{scan: c, log: log, hostname: hostname, sizeLimit: int(c.Settings().SizeLimit)}
+	s := &Server{scan: c, log: log, hostname: hostname, sizeLimit: int(c.Settings().SizeLimit), runner: newRunner()}
 	s.srv = gomilter.NewServer(
 		gomilter.WithMilter(func() gomilter.Milter { return &session{srv: s, counts: map[string]int{}} }),
 		gomilter.WithActions(actions),
@@ -107,11 +108,17 @@ func negotiate(mtaVersion, milterVersion uint32, mtaActions, milterActions gomil
 func (s *Server) Sessions() int64 { return s.sessions.Load() }
 
 // Close stops the server at once.
-func (s *Server) Close() error { return s.srv.Close() }
+func (s *Server) Close() error {
+	defer s.runner.stop()
+	return s.srv.Close()
+}
 
 // Shutdown stops accepting connections and waits for running sessions to
 // end or ctx to expire.
-func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	defer s.runner.stop()
+	return s.srv.Shutdown(ctx)
+}
 
 // session is one milter connection; it may carry many SMTP connections
 // (QUIT_NC) and many messages each. Connection data lives until the next
@@ -132,6 +139,13 @@ type session struct {
 	counts     map[string]int // header occurrences by lower-case name
 	subjectIdx int            // 1-based index of the first Subject, 0 = none
 	subject    string
+
+	// scan runs the end-of-message scan on the server's runner; scanEnv,
+	// scanID and plan are its input and output.
+	scan    call
+	scanEnv *scillav1.Envelope
+	scanID  string
+	plan    *clients.Plan
 }
 
 func (m *session) NewConnection(gomilter.Modifier) error {
@@ -294,7 +308,7 @@ func (m *session) EndOfMessage(mod gomilter.Modifier) (resp *gomilter.Response, 
 	if m.over {
 		plan = clients.NotProcessedPlan(env.RcptTo, fmt.Errorf("message of %d bytes is over the size limit", m.size))
 	} else {
-		plan = m.srv.scan.Check(context.Background(), env, m.msg.Bytes(), queueID)
+		plan = m.check(env, queueID)
 	}
 	resp, aerr := m.apply(plan, mod, queueID)
 	if aerr != nil {
@@ -309,6 +323,19 @@ func (m *session) EndOfMessage(mod gomilter.Modifier) (resp *gomilter.Response, 
 			"rcpts", len(env.RcptTo), "added_rcpts", len(plan.AddRecipients), "deleted_rcpts", len(plan.DeleteRecipients))
 	}
 	return resp, nil
+}
+
+// check scans the message on the server's runner (see runner).
+func (m *session) check(env *scillav1.Envelope, queueID string) *clients.Plan {
+	if m.scan.fn == nil {
+		m.scan.done = make(chan any, 1)
+		m.scan.fn = func() { m.plan = m.srv.scan.Check(context.Background(), m.scanEnv, m.msg.Bytes(), m.scanID) }
+	}
+	m.scanEnv, m.scanID = env, queueID
+	m.srv.runner.run(&m.scan)
+	plan := m.plan
+	m.scanEnv, m.plan = nil, nil
+	return plan
 }
 
 // apply carries out plan on the current message.

@@ -128,6 +128,9 @@ func (p *Process) Kill() {
 	<-p.done
 }
 
+// Wait waits for the process to exit.
+func (p *Process) Wait() { <-p.done }
+
 // Output returns what the process printed so far.
 func (p *Process) Output() string { return p.out.String() }
 
