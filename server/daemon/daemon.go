@@ -172,7 +172,9 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 			Metrics:         grpcMetrics,
 			MaxMessageBytes: cfg.Server.MaxMessageBytes,
 			AllowedNetworks: d.nets,
-			ServerOptions:   extra,
+			// About the scans in flight: one per pool worker.
+			StreamWorkers: cfg.Pool.MaxWorkers,
+			ServerOptions: extra,
 		})
 		scillav1.RegisterScannerServiceServer(s, d.scanner)
 		scillav1.RegisterAdminServiceServer(s, admin)

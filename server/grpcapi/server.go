@@ -42,6 +42,11 @@ type Options struct {
 	// AdminAuth authenticates AdminService and LicenseService calls; nil
 	// refuses them all with UNAUTHENTICATED.
 	AdminAuth AdminAuthenticator
+	// StreamWorkers is how many long-lived goroutines serve calls (more
+	// calls at once each get a new goroutine); 0 = a new goroutine per call.
+	// A call that runs on a fresh goroutine grows its stack again every
+	// time; set it to about the number of scans in flight.
+	StreamWorkers int
 	// Extra server options (e.g. TLS credentials).
 	ServerOptions []grpc.ServerOption
 }
@@ -175,6 +180,9 @@ func NewServer(o Options) *Server {
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	}, o.ServerOptions...)
+	if o.StreamWorkers > 0 {
+		opts = append(opts, grpc.NumStreamWorkers(uint32(o.StreamWorkers)))
+	}
 	s := &Server{Server: grpc.NewServer(opts...), Health: health.NewServer()}
 	healthpb.RegisterHealthServer(s.Server, s.Health)
 	reflection.Register(s.Server)
