@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/scilla-mail/scilla/internal/conf"
+	"github.com/scilla-mail/scilla/internal/rawconn"
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 )
 
@@ -48,7 +49,11 @@ func New(s Settings, log *slog.Logger) (*Client, error) {
 		conn, err := grpc.NewClient("passthrough:///"+a,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-				return dialer.DialContext(ctx, network, addr)
+				c, err := dialer.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return rawconn.Wrap(c), nil // cheaper reads and writes (see rawconn)
 			}),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20), grpc.MaxCallSendMsgSize(64<<20)),
 			// Fixed flow-control windows switch off gRPC's bandwidth

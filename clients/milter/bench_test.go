@@ -63,7 +63,13 @@ func BenchmarkPostfixThroughput(b *testing.B) {
 			}
 			b.ResetTimer()
 			var total time.Duration
-			milter0, scillad0, postfix0, busy0 := milterCPU(r), procCPU(sd.Process().Cmd.Process.Pid), postfixCPU(r.pf), busyCPU()
+			spid := sd.Process().Cmd.Process.Pid
+			milter0, scillad0, postfix0, busy0 := milterCPU(r), procCPU(spid), postfixCPU(r.pf), busyCPU()
+			var msw0 int64
+			if r.milter != nil {
+				msw0 = contextSwitches(r.milter.Cmd.Process.Pid)
+			}
+			ssw0 := contextSwitches(spid)
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
 				out, err := exec.Command(source, "-s", "4", "-m", fmt.Sprint(msgs), "-l", "1024", "-f", "alice@example.net", "-t", "bob@example.com", r.pf.Addr()).CombinedOutput()
@@ -80,7 +86,9 @@ func BenchmarkPostfixThroughput(b *testing.B) {
 			b.ReportMetric(perMsg(postfixCPU(r.pf)-postfix0), "postfix-cpu-µs/msg")
 			if r.milter != nil {
 				b.ReportMetric(perMsg(milterCPU(r)-milter0), "milter-cpu-µs/msg")
-				b.ReportMetric(perMsg(procCPU(sd.Process().Cmd.Process.Pid)-scillad0), "scillad-cpu-µs/msg")
+				b.ReportMetric(perMsg(procCPU(spid)-scillad0), "scillad-cpu-µs/msg")
+				b.ReportMetric(float64(contextSwitches(r.milter.Cmd.Process.Pid)-msw0)/float64(msgs*b.N), "milter-switches/msg")
+				b.ReportMetric(float64(contextSwitches(spid)-ssw0)/float64(msgs*b.N), "scillad-switches/msg")
 			}
 			if profDir != "" && r.milter != nil {
 				stopForProfile(b, r, filepath.Join(profDir, "milter-"+kind+".prof"))

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/scilla-mail/scilla/internal/rawconn"
 )
 
 // Listen opens the milter socket. addr is "unix:/path", "inet:host:port"
@@ -98,6 +100,7 @@ func (l batchListener) Accept() (net.Conn, error) {
 	if tc != nil {
 		_ = tc.SetNoDelay(true)
 	}
+	c = rawconn.Wrap(c) // cheaper reads and writes (see rawconn)
 	raw := &socketReader{c: c}
 	if tc != nil {
 		raw.tcp, _ = tc.SyscallConn()

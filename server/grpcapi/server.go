@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/scilla-mail/scilla/internal/conf"
+	"github.com/scilla-mail/scilla/internal/rawconn"
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 )
 
@@ -276,7 +277,11 @@ func Listen(addr string) (net.Listener, error) {
 	}
 	switch network {
 	case "tcp":
-		return net.Listen("tcp", address)
+		l, err := net.Listen("tcp", address)
+		if err != nil {
+			return nil, err
+		}
+		return rawconn.Listener(l), nil // cheaper reads and writes (see rawconn)
 	case "unix":
 		if c, err := net.Dial("unix", address); err == nil {
 			c.Close()
@@ -287,7 +292,7 @@ func Listen(addr string) (net.Listener, error) {
 		if err != nil {
 			return nil, err
 		}
-		return PeerCredListener(l), nil
+		return rawconn.Listener(PeerCredListener(l)), nil
 	}
 	return nil, fmt.Errorf("listen %q: network must be tcp or unix", addr)
 }
