@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -70,6 +71,13 @@ func run() int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 
+	// A scan allocates much short-lived garbage next to a small long-lived
+	// heap (the content database): collecting at 300 % growth instead of
+	// 100 % costs some tens of MB and saves a tenth of the CPU of small
+	// scans. The GOGC environment variable overrides.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(300)
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
