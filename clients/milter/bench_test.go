@@ -43,6 +43,10 @@ func BenchmarkPostfixThroughput(b *testing.B) {
 	}
 	sd := pt.StartScillad(b, sdArgs...)
 	const msgs = 1000
+	sessions := "4"
+	if v := os.Getenv("SCILLA_BENCH_SESSIONS"); v != "" {
+		sessions = v
+	}
 	for _, kind := range []string{"none", "unix", "inet"} {
 		b.Run(kind, func(b *testing.B) {
 			var r *rig
@@ -72,7 +76,7 @@ func BenchmarkPostfixThroughput(b *testing.B) {
 			ssw0 := contextSwitches(spid)
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
-				out, err := exec.Command(source, "-s", "4", "-m", fmt.Sprint(msgs), "-l", "1024", "-f", "alice@example.net", "-t", "bob@example.com", r.pf.Addr()).CombinedOutput()
+				out, err := exec.Command(source, "-s", sessions, "-m", fmt.Sprint(msgs), "-l", "1024", "-f", "alice@example.net", "-t", "bob@example.com", r.pf.Addr()).CombinedOutput()
 				if err != nil {
 					b.Fatalf("smtp-source: %v %s", err, out)
 				}
