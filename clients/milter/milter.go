@@ -29,6 +29,7 @@ import (
 	gomilter "github.com/d--j/go-milter"
 
 	"github.com/scilla-mail/scilla/clients"
+	"github.com/scilla-mail/scilla/internal/gopool"
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 )
 
@@ -59,7 +60,7 @@ type Server struct {
 	// it is checked on every header and body chunk.
 	sizeLimit int
 	sessions  atomic.Int64
-	runner    *runner
+	runs      *gopool.Pool // scans run on reused goroutines (see check)
 }
 
 // New returns a milter server that scans with c. hostname is reported to
@@ -72,7 +73,7 @@ func newServer(c scanner, hostname string, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{scan: c, log: log, hostname: hostname, sizeLimit: int(c.Settings().SizeLimit), runner: newRunner()}
+	s := &Server{scan: c, log: log, hostname: hostname, sizeLimit: int(c.Settings().SizeLimit), runs: new(gopool.Pool)}
 	s.srv = gomilter.NewServer(
 		gomilter.WithMilter(func() gomilter.Milter { return &session{srv: s, counts: map[string]int{}} }),
 		gomilter.WithActions(actions),
@@ -109,14 +110,14 @@ func (s *Server) Sessions() int64 { return s.sessions.Load() }
 
 // Close stops the server at once.
 func (s *Server) Close() error {
-	defer s.runner.stop()
+	defer s.runs.Stop()
 	return s.srv.Close()
 }
 
 // Shutdown stops accepting connections and waits for running sessions to
 // end or ctx to expire.
 func (s *Server) Shutdown(ctx context.Context) error {
-	defer s.runner.stop()
+	defer s.runs.Stop()
 	return s.srv.Shutdown(ctx)
 }
 
@@ -139,13 +140,6 @@ type session struct {
 	counts     map[string]int // header occurrences by lower-case name
 	subjectIdx int            // 1-based index of the first Subject, 0 = none
 	subject    string
-
-	// scan runs the end-of-message scan on the server's runner; scanEnv,
-	// scanID and plan are its input and output.
-	scan    call
-	scanEnv *scillav1.Envelope
-	scanID  string
-	plan    *clients.Plan
 }
 
 func (m *session) NewConnection(gomilter.Modifier) error {
@@ -325,16 +319,14 @@ func (m *session) EndOfMessage(mod gomilter.Modifier) (resp *gomilter.Response, 
 	return resp, nil
 }
 
-// check scans the message on the server's runner (see runner).
+// check scans the message on one of the server's reused goroutines: the
+// milter library starts a goroutine per MTA connection, and Postfix opens a
+// connection per SMTP session, often per message; growing a fresh stack to
+// the depth of the gRPC call for every message costs more than handing the
+// call to a goroutine that has it already.
 func (m *session) check(env *scillav1.Envelope, queueID string) *clients.Plan {
-	if m.scan.fn == nil {
-		m.scan.done = make(chan any, 1)
-		m.scan.fn = func() { m.plan = m.srv.scan.Check(context.Background(), m.scanEnv, m.msg.Bytes(), m.scanID) }
-	}
-	m.scanEnv, m.scanID = env, queueID
-	m.srv.runner.run(&m.scan)
-	plan := m.plan
-	m.scanEnv, m.plan = nil, nil
+	var plan *clients.Plan
+	m.srv.runs.Run(func() { plan = m.srv.scan.Check(context.Background(), env, m.msg.Bytes(), queueID) })
 	return plan
 }
 

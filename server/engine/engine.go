@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/scilla-mail/scilla/internal/gopool"
 	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/policy"
@@ -50,8 +51,9 @@ type Engine struct {
 	limits   message.Limits
 	log      *slog.Logger
 	snap     atomic.Pointer[Snapshot]
-	// goers runs the waiters (see goers).
-	goers goers
+	// waiters run on reused goroutines: a fresh goroutine per waiter and
+	// scan would grow its stack to the check's depth every time.
+	goers gopool.Pool
 }
 
 // New returns an engine running snap until the next Swap.
@@ -215,7 +217,7 @@ func (e *Engine) rate(ctx context.Context, in *Input, gv *GroupVerdict) error {
 	}
 	for _, c := range e.waiters {
 		wg.Add(1)
-		e.goers.run(func() {
+		e.goers.Go(func() {
 			defer wg.Done()
 			defer func() {
 				if r := recover(); r != nil {
@@ -307,41 +309,4 @@ func (s scanHandler) WithAttrs(as []slog.Attr) slog.Handler {
 // WithGroup puts the id in front of the group, as Logger.With would.
 func (s scanHandler) WithGroup(name string) slog.Handler {
 	return s.h.WithAttrs([]slog.Attr{slog.String("scan_id", s.id)}).WithGroup(name)
-}
-
-// goers runs functions concurrently on long-lived goroutines: an idle one
-// takes the function, or a new one starts. The waiters run on them at every
-// scan; a fresh goroutine per waiter and scan would grow its stack to the
-// check's depth every time. A goroutine exits after goerIdle without work.
-// The zero value is ready to use.
-type goers struct {
-	once sync.Once
-	jobs chan func()
-}
-
-// goerIdle is how long a goroutine of goers waits for work before it exits.
-const goerIdle = time.Minute
-
-// run starts fn and returns at once.
-func (g *goers) run(fn func()) {
-	g.once.Do(func() { g.jobs = make(chan func()) })
-	select {
-	case g.jobs <- fn:
-	default:
-		go g.work(fn)
-	}
-}
-
-func (g *goers) work(fn func()) {
-	idle := time.NewTimer(goerIdle)
-	defer idle.Stop()
-	for {
-		fn()
-		idle.Reset(goerIdle)
-		select {
-		case fn = <-g.jobs:
-		case <-idle.C:
-			return
-		}
-	}
 }

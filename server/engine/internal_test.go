@@ -3,12 +3,8 @@ package engine
 import (
 	"bytes"
 	"log/slog"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 )
 
 func TestScanHandler(t *testing.T) {
@@ -40,32 +36,5 @@ func TestScanHandler(t *testing.T) {
 				t.Errorf("logged %q: scan id more than once", got)
 			}
 		})
-	}
-}
-
-func TestGoers(t *testing.T) {
-	var g goers
-	before := runtime.NumGoroutine()
-	peak := 0
-	for round := 0; round < 50; round++ {
-		var wg sync.WaitGroup
-		var ran atomic.Int32
-		for i := 0; i < 3; i++ { // three waiters at once, as a scan starts them
-			wg.Add(1)
-			g.run(func() {
-				defer wg.Done()
-				ran.Add(1)
-				time.Sleep(time.Millisecond)
-			})
-		}
-		peak = max(peak, runtime.NumGoroutine())
-		wg.Wait()
-		if ran.Load() != 3 {
-			t.Fatalf("round %d: %d of 3 functions ran", round, ran.Load())
-		}
-		time.Sleep(time.Millisecond) // let them go idle
-	}
-	if peak > before+6 {
-		t.Errorf("%d goroutines at the peak, %d before: not reused", peak, before)
 	}
 }
