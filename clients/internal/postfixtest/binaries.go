@@ -73,7 +73,7 @@ func moduleRoot() (string, error) {
 // Process is a started helper binary, killed when the test ends.
 type Process struct {
 	Cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *LockedBuffer
 	done chan struct{}
 }
 
@@ -82,7 +82,7 @@ type Process struct {
 // accepts connections.
 func StartProcess(t testing.TB, name, addr, bin string, args ...string) *Process {
 	t.Helper()
-	p := &Process{Cmd: exec.Command(bin, args...), out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &Process{Cmd: exec.Command(bin, args...), out: &LockedBuffer{}, done: make(chan struct{})}
 	p.Cmd.Stdout, p.Cmd.Stderr = p.out, p.out
 	if err := p.Cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -134,18 +134,21 @@ func (p *Process) Wait() { <-p.done }
 // Output returns what the process printed so far.
 func (p *Process) Output() string { return p.out.String() }
 
-type lockedBuffer struct {
+// LockedBuffer collects a process's output from several goroutines.
+type LockedBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (l *LockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+// String returns what was written so far.
+func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()

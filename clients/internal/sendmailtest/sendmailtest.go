@@ -33,6 +33,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	pt "github.com/scilla-mail/scilla/clients/internal/postfixtest"
 )
 
 // Hostname is the daemon's host name ($j), set in its UTS namespace and in
@@ -103,7 +105,7 @@ type Instance struct {
 	Port int
 	t    testing.TB
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *pt.LockedBuffer
 	done chan struct{}
 	once sync.Once
 }
@@ -117,7 +119,7 @@ func Start(t testing.TB, cfg Config) *Instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Instance{Dir: dir, Port: freePort(t), t: t, out: &lockedBuffer{}, done: make(chan struct{})}
+	s := &Instance{Dir: dir, Port: pt.FreePort(t), t: t, out: &pt.LockedBuffer{}, done: make(chan struct{})}
 	t.Cleanup(func() {
 		s.Stop()
 		_ = os.RemoveAll(dir)
@@ -344,36 +346,9 @@ func moduleRoot() (string, error) {
 	}
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func stderrOf(err error) string {
 	if ee, ok := err.(*exec.ExitError); ok {
 		return string(ee.Stderr)
 	}
 	return ""
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
