@@ -13,7 +13,7 @@ import (
 // only ports and paths changed.
 func Snippet(t testing.TB, name string, repl ...string) []string {
 	t.Helper()
-	root, err := moduleRoot()
+	root, err := ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

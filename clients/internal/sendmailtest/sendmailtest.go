@@ -22,7 +22,6 @@ package sendmailtest
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -313,7 +312,7 @@ func (s *Instance) Stop() {
 // fails the test, so the test always runs the documented lines.
 func Snippet(t testing.TB, name string, repl ...string) string {
 	t.Helper()
-	root, err := moduleRoot()
+	root, err := pt.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,23 +326,6 @@ func Snippet(t testing.TB, name string, repl ...string) string {
 		}
 	}
 	return strings.NewReplacer(repl...).Replace(string(b))
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("go.mod not found")
-		}
-		dir = parent
-	}
 }
 
 func stderrOf(err error) string {
