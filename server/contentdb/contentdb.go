@@ -119,6 +119,11 @@ func Decode(v *bundle.Verified) (*DB, error) {
 	if err != nil {
 		return nil, fail(ScoresFile, err)
 	}
+	for _, r := range set.Rules() {
+		if _, ok := scores[r.Name]; ok {
+			return nil, fail(ScoresFile, fmt.Errorf("%s is a rule: its score is in its rule line", r.Name))
+		}
+	}
 	return &DB{
 		Version: m.Version,
 		Created: m.Created,

@@ -142,15 +142,19 @@ func TestRefusesCorruptedDatabase(t *testing.T) {
 		t.Errorf("bad rules accepted: %v", err)
 	}
 	// So are consistent bundles with sign scores or linear weights that do
-	// not decode.
-	for name, bad := range map[string]string{contentdb.ScoresFile: "FORGED_MAILER lots\n", contentdb.WeightsFile: "SCLINR1\n\xff"} {
+	// not decode, or scores for a rule (whose score is in its rule line).
+	for _, c := range []struct{ file, bad, want string }{
+		{contentdb.ScoresFile, "FORGED_MAILER lots\n", "not a number"},
+		{contentdb.ScoresFile, "PHARMA_ONLINE 1\n", "PHARMA_ONLINE is a rule"},
+		{contentdb.WeightsFile, "SCLINR1\n\xff", "weights"},
+	} {
 		dir := copyDefault(t)
 		v, _ := bundle.OpenDir(dir, nil)
-		v.Files[name] = []byte(bad)
+		v.Files[c.file] = []byte(c.bad)
 		d2 := t.TempDir()
 		bundle.Write(d2, "x", time.Now(), v.Files, nil)
-		if _, err := contentdb.LoadDir(d2, nil); err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("bad %s accepted: %v", name, err)
+		if _, err := contentdb.LoadDir(d2, nil); err == nil || !strings.Contains(err.Error(), c.file) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %q: got %v, want an error about %q", c.file, c.bad, err, c.want)
 		}
 	}
 }

@@ -62,10 +62,9 @@ func RuleSources(dir string) ([]byte, error) {
 // the signs of other checks (contentdb.ParseScores).
 const ScoresSource = "signs.scores"
 
-// Scores reads the scores file of the sources (ScoresSource in dir), refuses
-// names that are rules (a rule's score is in its own line), and returns it
-// in the database's normalised form.
-func Scores(dir string, rs []byte) ([]byte, error) {
+// Scores reads the scores file of the sources (ScoresSource in dir) and
+// returns it in the database's normalised form.
+func Scores(dir string) ([]byte, error) {
 	path := filepath.Join(dir, ScoresSource)
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -74,15 +73,6 @@ func Scores(dir string, rs []byte) ([]byte, error) {
 	scores, err := contentdb.ParseScores(path, src)
 	if err != nil {
 		return nil, err
-	}
-	parsed, err := rules.Parse(contentdb.RulesFile, string(rs))
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range parsed {
-		if _, ok := scores[r.Name]; ok {
-			return nil, fmt.Errorf("%s: %s is a rule; set its score in its rule line", path, r.Name)
-		}
 	}
 	return contentdb.FormatScores(scores), nil
 }
@@ -96,7 +86,7 @@ func Files(rulesDir string, train []corpus.Item) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	scores, err := Scores(rulesDir, rs)
+	scores, err := Scores(rulesDir)
 	if err != nil {
 		return nil, err
 	}
