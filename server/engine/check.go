@@ -35,6 +35,9 @@ type Check interface {
 // Waiter is implemented by checks that wait on the network. The engine starts
 // them first, concurrently, so their latency overlaps the local checks.
 type Waiter interface {
+	// Waits reports whether this check waits on the network at all (a DNS
+	// check without a resolver does not); one that does not runs in line
+	// with the local checks.
 	Waits() bool
 }
 

@@ -37,8 +37,10 @@ func New(r *dns.Resolver, f *relays.Finder) *Check { return &Check{r: r, relays:
 // Name implements engine.Check.
 func (*Check) Name() string { return "rdns" }
 
-// Waits implements engine.Waiter.
-func (*Check) Waits() bool { return true }
+// Waits implements engine.Waiter: the check waits on the network only
+// when it has a resolver; without one (DNS checks off) it returns at once
+// and the engine runs it in line instead of on a goroutine of its own.
+func (c *Check) Waits() bool { return c.r != nil }
 
 // Run implements engine.Check.
 func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error) {

@@ -45,8 +45,10 @@ func New(r *dns.Resolver) *Check { return &Check{r: r} }
 // Name implements engine.Check.
 func (*Check) Name() string { return "uribl" }
 
-// Waits implements engine.Waiter.
-func (*Check) Waits() bool { return true }
+// Waits implements engine.Waiter: the check waits on the network only
+// when it has a resolver; without one (DNS checks off) it returns at once
+// and the engine runs it in line instead of on a goroutine of its own.
+func (c *Check) Waits() bool { return c.r != nil }
 
 // Targets returns the distinct names to look up for the message's links:
 // registrable domains, and reversed IPv4 addresses for links by address.
