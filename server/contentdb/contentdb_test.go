@@ -18,10 +18,9 @@ import (
 	rulescheck "github.com/scilla-mail/scilla/server/check/rules"
 	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/contentdb/build"
+	"github.com/scilla-mail/scilla/server/contentdb/contentdbtest"
 	"github.com/scilla-mail/scilla/server/contentdb/corpus"
 	"github.com/scilla-mail/scilla/server/engine"
-	"github.com/scilla-mail/scilla/server/fuzzy"
-	"github.com/scilla-mail/scilla/server/imghash"
 	"github.com/scilla-mail/scilla/server/policy"
 	"github.com/scilla-mail/scilla/updater/bundle"
 )
@@ -167,23 +166,12 @@ func tinyDB(t *testing.T, version, rule string) *contentdb.DB {
 	b.Add(false, []string{"meeting"})
 	tok, _ := b.Model(1).MarshalBinary()
 	wts, _ := bayes.TrainWeights([][]string{{"offer"}, {"meeting"}}, []bool{true, false}, bayes.DefaultTrainParams()).MarshalBinary()
-	files := map[string][]byte{
+	return contentdbtest.DB(t, version, map[string][]byte{
 		contentdb.RulesFile:   []byte("[test]\n" + rule + " 1.0 body: hello -- Marker of version " + version + "\n"),
 		contentdb.TokensFile:  tok,
 		contentdb.WeightsFile: wts,
-		contentdb.FuzzyFile:   fuzzy.Marshal(nil),
-		contentdb.ImagesFile:  imghash.Marshal(nil),
 		contentdb.ScoresFile:  []byte("ENVELOPE_FROM_MISMATCH 0.4\n"),
-	}
-	m, err := bundle.Build(version, time.Now(), files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := contentdb.Decode(&bundle.Verified{Manifest: m, Files: files})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
+	})
 }
 
 // TestSwapUnderConcurrentScans swaps databases while scans run: no scan

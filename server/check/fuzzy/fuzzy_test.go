@@ -4,15 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/contentdb/contentdbtest"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/fuzzy"
-	"github.com/scilla-mail/scilla/server/imghash"
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/policy"
-	"github.com/scilla-mail/scilla/updater/bundle"
 )
 
 const known = `Congratulations! Your email address has been selected to receive our
@@ -32,23 +30,7 @@ func dbWith(t *testing.T, texts ...string) *contentdb.DB {
 		}
 		sigs = append(sigs, sig)
 	}
-	files := map[string][]byte{
-		contentdb.RulesFile:   []byte("[x]\nX_RULE 1 body: never matches this -- x\n"),
-		contentdb.TokensFile:  []byte("SCBAYES1\x00\x00\x00"),
-		contentdb.WeightsFile: []byte("SCLINR1\n\x00\x00"),
-		contentdb.FuzzyFile:   fuzzy.Marshal(sigs),
-		contentdb.ImagesFile:  imghash.Marshal(nil),
-		contentdb.ScoresFile:  nil,
-	}
-	m, err := bundle.Build("t", time.Now(), files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := contentdb.Decode(&bundle.Verified{Manifest: m, Files: files})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return contentdbtest.DB(t, "t", map[string][]byte{contentdb.FuzzyFile: fuzzy.Marshal(sigs)})
 }
 
 func TestModifiedSpamMatches(t *testing.T) {

@@ -10,15 +10,13 @@ import (
 	"image/png"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/contentdb/contentdbtest"
 	"github.com/scilla-mail/scilla/server/engine"
-	"github.com/scilla-mail/scilla/server/fuzzy"
 	"github.com/scilla-mail/scilla/server/imghash"
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/policy"
-	"github.com/scilla-mail/scilla/updater/bundle"
 )
 
 // banner draws a picture with bands of text-like blocks, as image spam has.
@@ -64,19 +62,7 @@ func TestReencodedSpamImageMatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{
-		contentdb.RulesFile:   []byte("[x]\nX_RULE 1 body: never matches this -- x\n"),
-		contentdb.TokensFile:  []byte("SCBAYES1\x00\x00\x00"),
-		contentdb.WeightsFile: []byte("SCLINR1\n\x00\x00"),
-		contentdb.FuzzyFile:   fuzzy.Marshal(nil),
-		contentdb.ImagesFile:  imghash.Marshal([]imghash.Hash{h}),
-		contentdb.ScoresFile:  nil,
-	}
-	m, _ := bundle.Build("t", time.Now(), files)
-	db, err := contentdb.Decode(&bundle.Verified{Manifest: m, Files: files})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := contentdbtest.DB(t, "t", map[string][]byte{contentdb.ImagesFile: imghash.Marshal([]imghash.Hash{h})})
 	cases := []struct {
 		name  string
 		raw   []byte

@@ -1,0 +1,44 @@
+// Package contentdbtest builds small content databases for tests: the files
+// a test cares about, every other file of a bundle empty, decoded through
+// the same verification as a real database.
+package contentdbtest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/scilla-mail/scilla/server/bayes"
+	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/fuzzy"
+	"github.com/scilla-mail/scilla/server/imghash"
+	"github.com/scilla-mail/scilla/updater/bundle"
+)
+
+// DB returns the database of version made of files; each bundle file not
+// in files is empty (one rule that never matches, no tokens, no weights, no
+// signatures, no sign scores).
+func DB(t testing.TB, version string, files map[string][]byte) *contentdb.DB {
+	t.Helper()
+	tok, _ := bayes.NewBuilder().Model(1).MarshalBinary()
+	wts, _ := bayes.TrainWeights(nil, nil, bayes.DefaultTrainParams()).MarshalBinary()
+	all := map[string][]byte{
+		contentdb.RulesFile:   []byte("[x]\nX_RULE 1 body: never matches this -- x\n"),
+		contentdb.TokensFile:  tok,
+		contentdb.WeightsFile: wts,
+		contentdb.FuzzyFile:   fuzzy.Marshal(nil),
+		contentdb.ImagesFile:  imghash.Marshal(nil),
+		contentdb.ScoresFile:  nil,
+	}
+	for name, b := range files {
+		all[name] = b
+	}
+	m, err := bundle.Build(version, time.Now(), all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := contentdb.Decode(&bundle.Verified{Manifest: m, Files: all})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
