@@ -78,9 +78,8 @@ func Scores(dir string) ([]byte, error) {
 }
 
 // Files builds the data files of a database: the joined rules, the sign
-// scores, the token
-// counts and linear weights of the training messages, the fuzzy signatures of the training
-// spam and the signatures of the images in it.
+// scores, the token counts and linear weights of the training messages, the
+// fuzzy signatures of the training spam and the signatures of its images.
 func Files(rulesDir string, train []corpus.Item) (map[string][]byte, error) {
 	rs, err := RuleSources(rulesDir)
 	if err != nil {

@@ -13,8 +13,9 @@ import (
 	"github.com/scilla-mail/scilla/server/message"
 )
 
-// runCV cross-validates the classifier (counts and linear model) on a training list: k folds by list
-// position, each scored by a model built from the others. It is how the
+// runCV cross-validates the classifier (counts and linear model) on a
+// training list: k folds by list position, each scored by a model built
+// from the others. It is how the
 // classifier's parameters are tuned without touching the test split.
 func runCV(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("cv", flag.ContinueOnError)
@@ -32,7 +33,7 @@ func runCV(args []string, out io.Writer) error {
 	explain := fs.String("explain", "", "print the strongest clues of this list entry")
 	blocked := fs.Bool("blocked", false, blockedHelp)
 	temporal := fs.Bool("temporal", false, "one split by time instead of k folds: train on the older -older % of spam (by Date) and 4/5 of ham, test on the newer spam and the rest of ham; measures how the classifier ages")
-	older := fs.Int("older", 60, "with -temporal: the percentage of spam (oldest first) trained on")
+	older := fs.Int("older", 60, olderHelp)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,12 +56,7 @@ func runCV(args []string, out io.Writer) error {
 	if *temporal {
 		folds = 1
 		newer := newerSpam(items, *older)
-		inTest = func(_, i int) bool {
-			if items[i].Spam {
-				return newer[i]
-			}
-			return i%5 == 0
-		}
+		inTest = func(_, i int) bool { return heldOut(newer, i, items[i].Spam) }
 	}
 	for f := 0; f < folds; f++ {
 		b := bayes.NewBuilder()
@@ -125,8 +121,8 @@ func printMetrics(out io.Writer, name string, s []corpus.Scored) {
 	fmt.Fprintln(out)
 }
 
-// newerSpam returns the positions of the spam newer than the oldest olderPct % by Date: the
-// held-out part of a temporal split, which measures how the content database
+// newerSpam returns the positions of the spam newer than the oldest
+// olderPct % by Date: the held-out part of a temporal split, which measures how the content database
 // ages (spam changes faster than ham, as between the corpus's two spam
 // collections).
 func newerSpam(items []corpus.Item, olderPct int) map[int]bool {
@@ -149,13 +145,22 @@ func newerSpam(items []corpus.Item, olderPct int) map[int]bool {
 	return newer
 }
 
+// heldOut reports whether list entry i is on the test side of a temporal
+// split: newer spam, and every fifth ham.
+func heldOut(newer map[int]bool, i int, spam bool) bool {
+	if spam {
+		return newer[i]
+	}
+	return i%5 == 0
+}
+
 // temporalSplit splits a list as newerSpam describes: training items (older
 // spam, four fifths of ham) and held-out items (newer spam, the other fifth
 // of ham).
 func temporalSplit(items []corpus.Item, olderPct int) (train, test []corpus.Item) {
 	newer := newerSpam(items, olderPct)
 	for i, it := range items {
-		if (it.Spam && newer[i]) || (!it.Spam && i%5 == 0) {
+		if heldOut(newer, i, it.Spam) {
 			test = append(test, it)
 		} else {
 			train = append(train, it)
@@ -163,6 +168,8 @@ func temporalSplit(items []corpus.Item, olderPct int) (train, test []corpus.Item
 	}
 	return train, test
 }
+
+const olderHelp = "with -temporal: the percentage of spam (oldest first) trained on"
 
 const blockedHelp = "fold the spam by date (each fold a period of time) instead of by list position, so no campaign is on both sides of a fold"
 

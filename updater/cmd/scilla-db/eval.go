@@ -43,7 +43,7 @@ func runEval(args []string, out io.Writer) error {
 	rulesDir := fs.String("rules", "updater/db-src/rules", "rule sources for -cv and -temporal")
 	blocked := fs.Bool("blocked", false, "with -cv: "+blockedHelp)
 	temporal := fs.Bool("temporal", false, "scan the spam newer than the oldest -older % (by Date) and a fifth of ham with a database built from the rest: how the database ages")
-	older := fs.Int("older", 60, "with -temporal: the percentage of spam (oldest first) trained on")
+	older := fs.Int("older", 60, olderHelp)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of -bench to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
