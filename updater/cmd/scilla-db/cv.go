@@ -34,6 +34,7 @@ func runCV(args []string, out io.Writer) error {
 	blocked := fs.Bool("blocked", false, blockedHelp)
 	temporal := fs.Bool("temporal", false, "one split by time instead of k folds: train on the older -older % of spam (by Date) and 4/5 of ham, test on the newer spam and the rest of ham; measures how the classifier ages")
 	older := fs.Int("older", 60, olderHelp)
+	hamFold := fs.Int("hamfold", 0, hamFoldHelp)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,7 +57,7 @@ func runCV(args []string, out io.Writer) error {
 	if *temporal {
 		folds = 1
 		newer := newerSpam(items, *older)
-		inTest = func(_, i int) bool { return heldOut(newer, i, items[i].Spam) }
+		inTest = func(_, i int) bool { return heldOut(newer, i, items[i].Spam, *hamFold) }
 	}
 	for f := 0; f < folds; f++ {
 		b := bayes.NewBuilder()
@@ -146,21 +147,21 @@ func newerSpam(items []corpus.Item, olderPct int) map[int]bool {
 }
 
 // heldOut reports whether list entry i is on the test side of a temporal
-// split: newer spam, and every fifth ham.
-func heldOut(newer map[int]bool, i int, spam bool) bool {
+// split: newer spam, and the hamFold-th of every five ham.
+func heldOut(newer map[int]bool, i int, spam bool, hamFold int) bool {
 	if spam {
 		return newer[i]
 	}
-	return i%5 == 0
+	return i%5 == hamFold
 }
 
 // temporalSplit splits a list as newerSpam describes: training items (older
 // spam, four fifths of ham) and held-out items (newer spam, the other fifth
 // of ham).
-func temporalSplit(items []corpus.Item, olderPct int) (train, test []corpus.Item) {
+func temporalSplit(items []corpus.Item, olderPct, hamFold int) (train, test []corpus.Item) {
 	newer := newerSpam(items, olderPct)
 	for i, it := range items {
-		if heldOut(newer, i, it.Spam) {
+		if heldOut(newer, i, it.Spam, hamFold) {
 			test = append(test, it)
 		} else {
 			train = append(train, it)
@@ -170,6 +171,8 @@ func temporalSplit(items []corpus.Item, olderPct int) (train, test []corpus.Item
 }
 
 const olderHelp = "with -temporal: the percentage of spam (oldest first) trained on"
+
+const hamFoldHelp = "with -temporal: which fifth of the ham (0-4) is held out; running all five scans every ham once"
 
 const blockedHelp = "fold the spam by date (each fold a period of time) instead of by list position, so no campaign is on both sides of a fold"
 

@@ -44,6 +44,7 @@ func runEval(args []string, out io.Writer) error {
 	blocked := fs.Bool("blocked", false, "with -cv: "+blockedHelp)
 	temporal := fs.Bool("temporal", false, "scan the spam newer than the oldest -older % (by Date) and a fifth of ham with a database built from the rest: how the database ages")
 	older := fs.Int("older", 60, olderHelp)
+	hamFold := fs.Int("hamfold", 0, hamFoldHelp)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of -bench to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -60,7 +61,7 @@ func runEval(args []string, out io.Writer) error {
 	var fold []int
 	if *temporal {
 		var train []corpus.Item
-		train, items = temporalSplit(items, *older)
+		train, items = temporalSplit(items, *older, *hamFold)
 		db, err = buildDB("temporal", train, *rulesDir)
 	} else if *cv > 1 {
 		fold = foldsOf(items, *cv, *blocked)

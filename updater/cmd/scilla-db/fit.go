@@ -50,6 +50,9 @@ func runFit(args []string, out io.Writer) error {
 	capList := fs.String("caps", "STYLE_FROM_FREEMAIL=0.5", "comma-separated NAME=MAX: largest score of single rules, set by judgment where the corpus over-rewards a sign")
 	write := fs.Bool("write", false, "rewrite the rule sources with the fitted scores")
 	blocked := fs.Bool("blocked", false, blockedHelp)
+	temporal := fs.Bool("temporal", false, "fit on the training side of eval's -temporal split only, so that `eval -temporal -rules DIR` measures the fitted scores on spam they have not seen")
+	older := fs.Int("older", 60, olderHelp)
+	hamFold := fs.Int("hamfold", 0, hamFoldHelp)
 	fixCal := fs.Bool("fixcal", false, "keep the classifier's calibration (bayes.A, B, C, D) as it is and fit only the other signs")
 	unsure := fs.Float64("unsure", 0, "weight of a copy of every message whose classifier outcome is replaced by \"no evidence\", so rules are fitted for the spam the classifier has not seen yet")
 	if err := fs.Parse(args); err != nil {
@@ -58,6 +61,9 @@ func runFit(args []string, out io.Writer) error {
 	items, err := loadItems(*root, *list)
 	if err != nil {
 		return err
+	}
+	if *temporal {
+		items, _ = temporalSplit(items, *older, *hamFold)
 	}
 	fold := foldsOf(items, *k, *blocked)
 	dbs, err := foldDatabases(items, fold, *k, *rulesDir)

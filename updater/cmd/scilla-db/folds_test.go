@@ -37,7 +37,7 @@ func TestFoldsOf(t *testing.T) {
 			}
 		})
 	}
-	train, test := temporalSplit(items, 60)
+	train, test := temporalSplit(items, 60, 0)
 	// The newer 40 % of four spams is the newest two (days 20 and 30); ham
 	// at positions divisible by 5 (position 5: the ham of day 3).
 	if len(test) != 3 || len(train) != 5 {
