@@ -56,6 +56,10 @@ type DB struct {
 	// Scores replace the built-in scores of the named signs of other checks
 	// (see ParseScores); nil in Empty.
 	Scores map[string]float64
+	// Calibration turns the classifier's outcome into the bayes sign's
+	// score: from the scores file's BAYES_CAL_* entries, else
+	// bayes.DefaultCalibration.
+	Calibration bayes.Calibration
 }
 
 // Empty returns the database used before any bundle is loaded.
@@ -124,15 +128,20 @@ func Decode(v *bundle.Verified) (*DB, error) {
 			return nil, fail(ScoresFile, fmt.Errorf("%s is a rule: its score is in its rule line", r.Name))
 		}
 	}
+	cal, err := takeCalibration(scores)
+	if err != nil {
+		return nil, fail(ScoresFile, err)
+	}
 	return &DB{
-		Version: m.Version,
-		Created: m.Created,
-		Rules:   set,
-		Tokens:  tok,
-		Weights: wts,
-		Fuzzy:   fuzzy.NewIndex(fz),
-		Images:  imghash.NewIndex(im),
-		Scores:  scores,
+		Version:     m.Version,
+		Created:     m.Created,
+		Rules:       set,
+		Tokens:      tok,
+		Weights:     wts,
+		Fuzzy:       fuzzy.NewIndex(fz),
+		Images:      imghash.NewIndex(im),
+		Scores:      scores,
+		Calibration: cal,
 	}, nil
 }
 

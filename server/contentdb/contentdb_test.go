@@ -145,6 +145,7 @@ func TestRefusesCorruptedDatabase(t *testing.T) {
 	for _, c := range []struct{ file, bad, want string }{
 		{contentdb.ScoresFile, "FORGED_MAILER lots\n", "not a number"},
 		{contentdb.ScoresFile, "PHARMA_ONLINE 1\n", "PHARMA_ONLINE is a rule"},
+		{contentdb.ScoresFile, "BAYES_CAL_LOGIT 0.3\nBAYES_CAL_CONST 0\n", "needs all of BAYES_CAL_LOGIT"},
 		{contentdb.WeightsFile, "SCLINR1\n\xff", "weights"},
 	} {
 		dir := copyDefault(t)

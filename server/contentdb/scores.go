@@ -1,6 +1,8 @@
 package contentdb
 
 import (
+	"github.com/scilla-mail/scilla/server/bayes"
+
 	"bufio"
 	"bytes"
 	"fmt"
@@ -18,7 +20,9 @@ const maxSignScore = 20
 // comments and blank lines ignored. The scores replace the built-in scores
 // of the named signs of the checks that are not rules (header and MIME
 // structure signs, fuzzy signatures), so a database update can re-weight
-// them the way it re-weights rules. Errors name the file and line.
+// them the way it re-weights rules. The BAYES_CAL_* entries are the
+// classifier's calibration instead (see takeCalibration). Errors name the
+// file and line.
 func ParseScores(name string, src []byte) (map[string]float64, error) {
 	out := map[string]float64{}
 	sc := bufio.NewScanner(bytes.NewReader(src))
@@ -75,4 +79,32 @@ func FormatScores(scores map[string]float64) []byte {
 		fmt.Fprintf(&b, "%s %s\n", n, strconv.FormatFloat(scores[n], 'f', -1, 64))
 	}
 	return b.Bytes()
+}
+
+// CalibrationNames returns the scores file's names for the coefficients of
+// bayes.Calibration, in the order Logit, LogOdds, Linear, Const (the clamp
+// is fixed): the bayes sign's score is a function of the classifier's
+// outcome, and these are its coefficients.
+func CalibrationNames() [4]string {
+	return [4]string{"BAYES_CAL_LOGIT", "BAYES_CAL_LOGODDS", "BAYES_CAL_LINEAR", "BAYES_CAL_CONST"}
+}
+
+// takeCalibration removes the BAYES_CAL_* entries from scores and returns
+// the calibration they give: all four or none (the default calibration).
+func takeCalibration(scores map[string]float64) (bayes.Calibration, error) {
+	cal := bayes.DefaultCalibration()
+	fields := []*float64{&cal.Logit, &cal.LogOdds, &cal.Linear, &cal.Const}
+	names := CalibrationNames()
+	found := 0
+	for i, n := range names {
+		if v, ok := scores[n]; ok {
+			*fields[i] = v
+			delete(scores, n)
+			found++
+		}
+	}
+	if found != 0 && found != len(names) {
+		return bayes.Calibration{}, fmt.Errorf("the classifier's calibration needs all of %s, or none", strings.Join(names[:], ", "))
+	}
+	return cal, nil
 }

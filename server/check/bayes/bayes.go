@@ -2,14 +2,13 @@
 // statistical classifier: the content database's token counts plus the
 // counts learned locally (globally and for the recipients' domain). The
 // sign's name says the probability band (BAYES_99...); its score is a
-// continuous function of the classifier's outcome, calibrated by
-// cross-validation on the training split (docs/content.md), negative for ham.
+// continuous function of the classifier's outcome through the database's
+// calibration (bayes.Calibration), negative for ham.
 package bayes
 
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/scilla-mail/scilla/server/bayes"
@@ -32,45 +31,16 @@ func Bands() []Band {
 	}
 }
 
-// Calibration maps the classifier's outcome onto a score:
-// A·clamp(logit(Prob), ±L) + B·LogOdds + D·clamp(linear, ±L) + C, where
-// linear is the database's linear model's log-odds. The values come from
-// `scilla-db fit` on the training split (cross-validated), never the test
-// split.
-type Calibration struct {
-	A, B, C, D, L float64
-}
-
-// DefaultCalibration returns the fitted calibration.
-func DefaultCalibration() Calibration {
-	return Calibration{A: 0.354, B: 1.716, C: -0.429, D: 0.512, L: 8}
-}
-
-// Features returns the calibration's inputs for a result and the linear
-// model's log-odds: the clamped logit of the probability, the mean
-// log-odds and the clamped linear log-odds.
-func (c Calibration) Features(r bayes.Result, linear float64) (logit, logOdds, lin float64) {
-	p := min(max(r.Prob, 1e-12), 1-1e-12)
-	return min(max(math.Log(p/(1-p)), -c.L), c.L), r.LogOdds, min(max(linear, -c.L), c.L)
-}
-
-// Score returns the sign's score for a result and the linear log-odds.
-func (c Calibration) Score(r bayes.Result, linear float64) float64 {
-	x, y, z := c.Features(r, linear)
-	return math.Round((c.A*x+c.B*y+c.D*z+c.C)*100) / 100
-}
-
 // Check is the classifier check.
 type Check struct {
 	cl    *bayes.Classifier
 	store *bayes.Store
 	bands []Band
-	cal   Calibration
 }
 
 // New returns the check. store may be nil (no local learning).
 func New(store *bayes.Store) *Check {
-	return &Check{cl: bayes.NewClassifier(bayes.DefaultParams()), store: store, bands: Bands(), cal: DefaultCalibration()}
+	return &Check{cl: bayes.NewClassifier(bayes.DefaultParams()), store: store, bands: Bands()}
 }
 
 // Name implements engine.Check.
@@ -89,7 +59,7 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 	r := c.cl.Classify(toks, in.DB.Tokens, local)
 	lin := in.DB.Weights.Score(toks)
 	b := c.band(r.Prob)
-	score := c.cal.Score(r, lin)
+	score := in.DB.Calibration.Score(r, lin)
 	if score == 0 {
 		return engine.Result{}, nil
 	}

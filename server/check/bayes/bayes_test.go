@@ -99,3 +99,27 @@ func TestRcptDomain(t *testing.T) {
 		}
 	}
 }
+
+// The sign's score follows the database's calibration, so a database
+// trained on other mail can carry coefficients of its own.
+func TestDatabaseCalibration(t *testing.T) {
+	db, err := contentdb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.Calibration == (bayes.Calibration{}) {
+		t.Fatal("default database without a calibration")
+	}
+	c := New(nil)
+	spam := read(t, "spam1.eml")
+	s, _ := score(t, c, db, spam, "u@example.com")
+	doubled := *db
+	doubled.Calibration.Logit *= 2
+	doubled.Calibration.LogOdds *= 2
+	doubled.Calibration.Linear *= 2
+	doubled.Calibration.Const *= 2
+	s2, _ := score(t, c, &doubled, spam, "u@example.com")
+	if d := s2 - 2*s; d < -0.02 || d > 0.02 {
+		t.Errorf("doubled calibration: %.2f, want about 2 × %.2f", s2, s)
+	}
+}

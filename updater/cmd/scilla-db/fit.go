@@ -16,7 +16,7 @@ import (
 
 	"github.com/scilla-mail/scilla/server/bayes"
 	"github.com/scilla-mail/scilla/server/check"
-	bayescheck "github.com/scilla-mail/scilla/server/check/bayes"
+	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/contentdb/build"
 	"github.com/scilla-mail/scilla/server/contentdb/corpus"
 	"github.com/scilla-mail/scilla/server/engine"
@@ -53,7 +53,7 @@ func runFit(args []string, out io.Writer) error {
 	temporal := fs.Bool("temporal", false, "fit on the training side of eval's -temporal split only, so that `eval -temporal -rules DIR` measures the fitted scores on spam they have not seen")
 	older := fs.Int("older", 60, olderHelp)
 	hamFold := fs.Int("hamfold", 0, hamFoldHelp)
-	fixCal := fs.Bool("fixcal", false, "keep the classifier's calibration (bayes.A, B, C, D) as it is and fit only the other signs")
+	fixCal := fs.Bool("fixcal", false, "keep the classifier's calibration (BAYES_CAL_* in the sign scores) as it is and fit only the other signs")
 	unsure := fs.Float64("unsure", 0, "weight of a copy of every message whose classifier outcome is replaced by \"no evidence\", so rules are fitted for the spam the classifier has not seen yet")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -71,7 +71,7 @@ func runFit(args []string, out io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cal := bayescheck.DefaultCalibration()
+	cal := dbs[0].Calibration
 	cl := bayes.NewClassifier(bayes.DefaultParams())
 	mine := map[string]bool{}
 	prior := map[string]float64{}
@@ -102,10 +102,11 @@ func runFit(args []string, out io.Writer) error {
 		}
 		caps[name] = f
 	}
-	// Fixed features 0..3: bayes logit, bayes log-odds, constant, linear
-	// log-odds.
+	// Fixed features 0..3: the classifier's calibration inputs (logit,
+	// mean log-odds, linear log-odds, constant), named as in the scores.
 	const nfixed = 4
-	names := []string{"bayes.A", "bayes.B", "bayes.C", "bayes.D"}
+	calNames := contentdb.CalibrationNames()
+	names := slices.Clone(calNames[:])
 	index := map[string]int{}
 	type row struct {
 		dense  [nfixed]float64
@@ -133,7 +134,7 @@ func runFit(args []string, out io.Writer) error {
 			r := row{spam: it.Spam, weight: 1}
 			toks := bayes.Tokens(message.Parse(it.Raw, message.DefaultLimits))
 			x, y, z := cal.Features(cl.Classify(toks, d.Tokens), d.Weights.Score(toks))
-			r.dense = [nfixed]float64{x, y, 1, z}
+			r.dense = [nfixed]float64{x, y, z, 1}
 			for _, sg := range gv.Signs {
 				switch {
 				case strings.HasPrefix(sg.Name, "BAYES_"):
@@ -159,14 +160,14 @@ func runFit(args []string, out io.Writer) error {
 		x, y, z := cal.Features(bayes.Result{Prob: 0.5}, 0)
 		for i, n := 0, len(rows); i < n; i++ {
 			r := rows[i]
-			r.dense = [nfixed]float64{x, y, 1, z}
+			r.dense = [nfixed]float64{x, y, z, 1}
 			r.weight = *unsure
 			rows = append(rows, r)
 		}
 	}
 	w := make([]float64, len(names))
 	w0 := make([]float64, len(names))
-	w[0], w[1], w[2], w[3] = cal.A, cal.B, cal.C, cal.D
+	w[0], w[1], w[2], w[3] = cal.Logit, cal.LogOdds, cal.Linear, cal.Const
 	for j, n := range names[nfixed:] {
 		w0[j+nfixed] = prior[n]
 		w[j+nfixed] = prior[n]
@@ -247,8 +248,15 @@ func runFit(args []string, out io.Writer) error {
 	}
 	printMetrics(out, "fitted score (cv)", scored)
 	fmt.Fprintf(out, "at 4.5: recall %.1f%%, ham FP %d of %d\n", 100*float64(recStd)/float64(nspam), fpStd, nham)
-	fmt.Fprintf(out, "bayes calibration: A: %.3f, B: %.3f, C: %.3f, D: %.3f\n", w[0], w[1], w[2], w[3])
 	scores := map[string]float64{}
+	fmt.Fprint(out, "classifier calibration:")
+	for j, n := range calNames {
+		fmt.Fprintf(out, " %s %.3f", n, w[j])
+		if !*fixCal {
+			scores[n] = math.Round(w[j]*1000) / 1000
+		}
+	}
+	fmt.Fprintln(out)
 	order := slices.Clone(names[nfixed:])
 	slices.Sort(order)
 	for _, n := range order {
@@ -266,10 +274,11 @@ func runFit(args []string, out io.Writer) error {
 
 var ruleLine = regexp.MustCompile(`^([A-Z][A-Z0-9_]+)(\s+)(-?[0-9.]+)(\s|$)`)
 
-// rewriteScores replaces the score of every fitted rule and sign in the
-// sources (the *.rules files and the sign scores), leaving the rest of each
-// line as written.
+// rewriteScores replaces the score of every fitted rule and sign, and the
+// classifier's calibration, in the sources (the *.rules files and the sign
+// scores), leaving the rest of each line as written.
 func rewriteScores(dir string, scores map[string]float64) error {
+	written := map[string]bool{}
 	files, err := filepath.Glob(filepath.Join(dir, "*.rules"))
 	if err != nil {
 		return err
@@ -286,14 +295,25 @@ func rewriteScores(dir string, scores map[string]float64) error {
 			if m == nil {
 				continue
 			}
-			s, ok := scores[l[m[2]:m[3]]]
+			name := l[m[2]:m[3]]
+			s, ok := scores[name]
 			if !ok {
 				continue
 			}
-			lines[i] = l[:m[6]] + strconv.FormatFloat(s, 'f', 1, 64) + l[m[7]:]
+			prec := 1
+			if strings.HasPrefix(name, "BAYES_CAL_") {
+				prec = 3
+			}
+			lines[i] = l[:m[6]] + strconv.FormatFloat(s, 'f', prec, 64) + l[m[7]:]
+			written[name] = true
 		}
 		if err := os.WriteFile(f, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 			return err
+		}
+	}
+	for n := range scores {
+		if !written[n] {
+			return fmt.Errorf("fit: %s has no line in %s to rewrite", n, dir)
 		}
 	}
 	return nil

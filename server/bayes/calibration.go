@@ -1,0 +1,38 @@
+package bayes
+
+import "math"
+
+// Calibration maps the classifier's outcome onto the bayes sign's score:
+// Logit·clamp(logit(Prob), ±Clamp) + LogOdds·Result.LogOdds +
+// Linear·clamp(linear, ±Clamp) + Const, where linear is the linear model's
+// log-odds. It belongs to a database: `scilla-db fit` fits it with the rule
+// scores (cross-validated on the training split, never the test split) and
+// writes it into the database's sign scores, because a classifier trained on
+// other mail needs other coefficients.
+type Calibration struct {
+	Logit, LogOdds, Linear, Const float64
+	// Clamp bounds the logit and the linear log-odds, so that one long
+	// message cannot outweigh every other sign.
+	Clamp float64
+}
+
+// DefaultCalibration returns the calibration used when a database does not
+// carry one: the fit of the default database.
+func DefaultCalibration() Calibration {
+	return Calibration{Logit: 0.354, LogOdds: 1.716, Linear: 0.512, Const: -0.429, Clamp: 8}
+}
+
+// Features returns the calibration's inputs for a result and the linear
+// model's log-odds: the clamped logit of the probability, the mean log-odds
+// and the clamped linear log-odds.
+func (c Calibration) Features(r Result, linear float64) (logit, logOdds, lin float64) {
+	p := min(max(r.Prob, 1e-12), 1-1e-12)
+	return min(max(math.Log(p/(1-p)), -c.Clamp), c.Clamp), r.LogOdds, min(max(linear, -c.Clamp), c.Clamp)
+}
+
+// Score returns the sign's score for a result and the linear log-odds,
+// rounded to hundredths.
+func (c Calibration) Score(r Result, linear float64) float64 {
+	x, y, z := c.Features(r, linear)
+	return math.Round((c.Logit*x+c.LogOdds*y+c.Linear*z+c.Const)*100) / 100
+}
