@@ -224,3 +224,31 @@ func BenchmarkScanRoundTrip(b *testing.B) {
 		})
 	}
 }
+
+func TestNetworksAllows(t *testing.T) {
+	nets, err := NewNetworks([]string{"127.0.0.0/8", "2001:db8::/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		addr net.Addr
+		want bool
+	}{
+		{nil, false},
+		{&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 4000}, true},
+		{&net.TCPAddr{IP: net.ParseIP("127.0.0.1").To4(), Port: 4000}, true}, // 4-byte form
+		{&net.TCPAddr{IP: net.ParseIP("::ffff:127.0.0.1"), Port: 4000}, true},
+		{&net.TCPAddr{IP: net.ParseIP("10.0.0.1"), Port: 4000}, false},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 4000}, true},
+		{&net.TCPAddr{IP: net.ParseIP("2001:db9::1"), Port: 4000}, false},
+		{&net.TCPAddr{Port: 4000}, false}, // no address
+		{&net.UnixAddr{Name: "/run/scillad.sock", Net: "unix"}, true},
+		{&UnixPeer{Addr: &net.UnixAddr{Name: "@", Net: "unix"}}, true},
+		{&net.UDPAddr{IP: net.ParseIP("127.0.0.1"), Port: 53}, true}, // any other kind: by its string
+		{&net.UDPAddr{IP: net.ParseIP("10.0.0.1"), Port: 53}, false},
+	} {
+		if got := nets.Allows(tc.addr); got != tc.want {
+			t.Errorf("Allows(%v) = %v, want %v", tc.addr, got, tc.want)
+		}
+	}
+}

@@ -105,14 +105,25 @@ func (n *Networks) Allows(addr net.Addr) bool {
 	if addr == nil {
 		return false
 	}
-	if _, ok := addr.(*UnixPeer); ok || addr.Network() == "unix" {
+	var ip netip.Addr
+	switch a := addr.(type) {
+	case *UnixPeer:
 		return true
+	case *net.TCPAddr:
+		// Every TCP caller: read the address as it is rather than format
+		// and parse it back (a string per scan).
+		ip = a.AddrPort().Addr()
+	default:
+		if addr.Network() == "unix" {
+			return true
+		}
+		ap, err := netip.ParseAddrPort(addr.String())
+		if err != nil {
+			return false
+		}
+		ip = ap.Addr()
 	}
-	ap, err := netip.ParseAddrPort(addr.String())
-	if err != nil {
-		return false
-	}
-	ip := ap.Addr().Unmap()
+	ip = ip.Unmap()
 	for _, p := range *n.p.Load() {
 		if p.Contains(ip) {
 			return true
