@@ -81,8 +81,11 @@ func ParseListenAddress(addr string) (network, address string, err error) {
 // Every connection's writes are batched and sent when the session next
 // reads: the end-of-message reply (a dozen header changes and the final
 // answer) leaves in one segment instead of two small writes per packet.
+// Connections are accepted with raw syscalls (rawconn.AcceptListener):
+// Postfix opens one per SMTP session, and accepting through net would wake
+// the runtime's monitor thread for each.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.srv.Serve(batchListener{ln})
+	err := s.srv.Serve(batchListener{rawconn.AcceptListener(ln)})
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}
@@ -96,14 +99,13 @@ func (l batchListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc, _ := c.(*net.TCPConn)
-	if tc != nil {
-		_ = tc.SetNoDelay(true)
-	}
-	c = rawconn.Wrap(c) // cheaper reads and writes (see rawconn)
+	// Accepted through rawconn.AcceptListener: raw-syscall reads and
+	// writes, and on TCP no Nagle delay.
 	raw := &socketReader{c: c}
-	if tc != nil {
-		raw.tcp, _ = tc.SyscallConn()
+	if _, tcp := c.LocalAddr().(*net.TCPAddr); tcp {
+		if sc, ok := c.(syscall.Conn); ok {
+			raw.tcp, _ = sc.SyscallConn()
+		}
 	}
 	return &batchConn{Conn: c, r: &frameGuard{r: bufio.NewReaderSize(raw, 4<<10)}, w: bufio.NewWriterSize(c, 4<<10)}, nil
 }
