@@ -1,8 +1,6 @@
 package contentdb
 
 import (
-	"github.com/scilla-mail/scilla/server/bayes"
-
 	"bufio"
 	"bytes"
 	"fmt"
@@ -10,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/scilla-mail/scilla/server/bayes"
 )
 
 // maxSignScore bounds a score in the scores file: a sign is evidence, not a
