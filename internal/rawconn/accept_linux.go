@@ -54,7 +54,7 @@ func (l *acceptListener) Accept() (net.Conn, error) {
 		f.Close()
 		return nil, &net.OpError{Op: "accept", Net: l.Addr().Network(), Addr: l.Addr(), Err: err}
 	}
-	return &conn{Conn: &fileConn{f: f, local: l.Addr(), remote: remote}, rc: rc}, nil
+	return &conn{Conn: &fileConn{f: f, rc: rc, l: l, local: l.Addr(), remote: remote}, rc: rc}, nil
 }
 
 // setTCPDefaults gives an accepted TCP socket what net gives one: no Nagle
@@ -111,6 +111,8 @@ func ntohs(p uint16) uint16 { return p>>8 | p<<8 }
 // conn does not replace (Close, addresses, deadlines).
 type fileConn struct {
 	f             *os.File
+	rc            syscall.RawConn // f's
+	l             *acceptListener
 	local, remote net.Addr
 	closed        atomic.Bool
 }
@@ -118,11 +120,25 @@ type fileConn struct {
 func (c *fileConn) Read(p []byte) (int, error)  { return c.f.Read(p) }
 func (c *fileConn) Write(p []byte) (int, error) { return c.f.Write(p) }
 
+// Close shuts the socket down with a raw shutdown(2): the peer sees the
+// end of the stream now, as after close(2). A deadline in the past then
+// ends any read or write waiting on the connection, and every later one
+// (conn reports them as net.ErrClosed). The descriptor itself is released
+// with a batch of others (see AcceptListener): closing it is a
+// blocking-path syscall.
 func (c *fileConn) Close() error {
 	if c.closed.Swap(true) {
 		return &net.OpError{Op: "close", Net: c.local.Network(), Source: c.local, Addr: c.remote, Err: net.ErrClosed}
 	}
-	return c.f.Close()
+	var errno syscall.Errno
+	if err := c.rc.Control(func(fd uintptr) {
+		_, _, errno = syscall.RawSyscall(syscall.SYS_SHUTDOWN, fd, syscall.SHUT_RDWR, 0)
+	}); err != nil || errno != 0 && errno != syscall.ENOTCONN {
+		return c.f.Close() // as a plain close would have
+	}
+	_ = c.f.SetDeadline(time.Unix(1, 0))
+	c.l.retire(c.f)
+	return nil
 }
 
 func (c *fileConn) isClosed() bool { return c.closed.Load() }

@@ -12,6 +12,7 @@ package rawconn
 import (
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 )
@@ -68,8 +69,10 @@ func (c *conn) opError(op string, err error) error {
 // such calls: accept4, a second accept4 that finds the queue empty, and
 // getsockname). A server that gets a connection per message from a mostly
 // idle peer, as a milter does from Postfix, otherwise wakes sysmon for
-// every connection (see the package doc). Closing a connection still
-// does.
+// every connection (see the package doc). Closing a connection would
+// too, so Close shuts the socket down at once (the peer sees the end of
+// the stream, waiting reads and writes return) and the descriptors of up
+// to closeBatch shut-down connections are released together.
 //
 // The connections read and write with raw syscalls as Wrap's do. TCP
 // connections get what net gives an accepted TCP connection (no Nagle
@@ -101,14 +104,48 @@ type acceptListener struct {
 	rc     syscall.RawConn // file's
 	tcp    bool
 	closed atomic.Bool
+
+	mu      sync.Mutex
+	retired []*os.File // shut-down connections not yet closed
 }
 
+// closeBatch is how many shut-down connections wait to be closed together.
+const closeBatch = 32
+
 // Close closes both descriptors of the listening socket (the duplicate
-// first, which ends a waiting Accept).
+// first, which ends a waiting Accept) and those of the shut-down
+// connections; connections closed later are closed at once.
 func (l *acceptListener) Close() error {
 	if l.closed.Swap(true) {
 		return l.Listener.Close() // net's error for a second Close
 	}
 	l.file.Close()
+	l.mu.Lock()
+	retired := l.retired
+	l.retired = nil
+	l.mu.Unlock()
+	for _, f := range retired {
+		f.Close()
+	}
 	return l.Listener.Close()
+}
+
+// retire closes f, a shut-down connection, with the next closeBatch-1
+// others.
+func (l *acceptListener) retire(f *os.File) {
+	l.mu.Lock()
+	if l.closed.Load() {
+		l.mu.Unlock()
+		f.Close()
+		return
+	}
+	l.retired = append(l.retired, f)
+	var batch []*os.File
+	if len(l.retired) >= closeBatch {
+		batch, l.retired = l.retired, nil
+	}
+	l.mu.Unlock()
+	for _, f := range batch {
+		f.Close()
+	}
 }

@@ -2,6 +2,7 @@ package rawconn
 
 import (
 	"io"
+	"net"
 	"os"
 	"syscall"
 	"unsafe"
@@ -34,6 +35,9 @@ func (c *conn) Read(p []byte) (int, error) {
 	case errno != 0:
 		return 0, c.opError("read", os.NewSyscallError("read", errno))
 	case n == 0:
+		if cl, ok := c.Conn.(interface{ isClosed() bool }); ok && cl.isClosed() {
+			return 0, c.opError("read", net.ErrClosed) // shut down by Close
+		}
 		return 0, io.EOF
 	}
 	return n, nil
