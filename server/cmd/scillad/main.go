@@ -1,7 +1,7 @@
 // Command scillad is the Scilla filtration server: it answers gRPC Scan calls
 // from mail-server plug-ins and the admin CLI.
 //
-//	scillad [-config FILE] [-state-dir DIR] [-cpuprofile FILE]
+//	scillad [-config FILE] [-state-dir DIR] [-procs N] [-cpuprofile FILE]
 //	scillad -print-config [-config FILE]
 //	scillad -check-config FILE
 //
@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
@@ -35,8 +36,13 @@ func run() int {
 		printConfig = flag.Bool("print-config", false, "print the effective config and exit")
 		checkConfig = flag.String("check-config", "", "validate a config file and exit")
 		cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for performance work)")
+		procs       = flag.Int("procs", 0, "CPUs scillad runs Go code on at once (GOMAXPROCS); 0 = one while scillad is nearly idle, all as soon as it gets busy; the GOMAXPROCS environment variable overrides")
 	)
 	flag.Parse()
+	if *procs < 0 {
+		fmt.Fprintf(os.Stderr, "-procs %d: want 0 (adapt to the load) or more\n", *procs)
+		return 2
+	}
 
 	if *checkConfig != "" {
 		if _, err := config.Load(*checkConfig); err != nil {
@@ -99,6 +105,13 @@ func run() int {
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		if *procs > 0 {
+			runtime.GOMAXPROCS(*procs)
+		} else {
+			go daemon.AdaptProcs(ctx, runtime.GOMAXPROCS(0), daemon.ProcsInterval, log)
+		}
 	}
 	go func() {
 		for range hup {
