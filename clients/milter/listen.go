@@ -81,9 +81,9 @@ func ParseListenAddress(addr string) (network, address string, err error) {
 // Every connection's writes are batched and sent when the session next
 // reads: the end-of-message reply (a dozen header changes and the final
 // answer) leaves in one segment instead of two small writes per packet.
-// Connections are accepted with raw syscalls (rawconn.AcceptListener):
-// Postfix opens one per SMTP session, and accepting through net would wake
-// the runtime's monitor thread for each.
+// Connections are accepted and closed through rawconn.AcceptListener:
+// Postfix opens one per SMTP session, and accepting and closing them
+// through net would wake the runtime's monitor thread twice for each.
 func (s *Server) Serve(ln net.Listener) error {
 	err := s.srv.Serve(batchListener{rawconn.AcceptListener(ln)})
 	if errors.Is(err, net.ErrClosed) {
