@@ -31,20 +31,22 @@ const (
 )
 
 // AdaptProcs sets GOMAXPROCS to 1 and then, every interval until ctx is
-// done, to max while the process uses procsUp CPUs or more and back to 1
-// when it has used less than procsDown for procsDownAfter intervals. It
-// returns at once, changing nothing, when max is 1 or less or the process's
-// CPU time cannot be read. log may be nil.
-func AdaptProcs(ctx context.Context, max int, interval time.Duration, log *slog.Logger) {
+// done, back to the runtime's default (all CPUs, or the container's limit,
+// which the runtime then follows again) while the process uses procsUp CPUs
+// or more, and to 1 again when it has used less than procsDown for
+// procsDownAfter intervals. It returns at once, changing nothing, when the
+// current setting is 1 or the process's CPU time cannot be read. Call it
+// only when the GOMAXPROCS environment variable is not set. log may be nil.
+func AdaptProcs(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	lastCPU, err := cpuTime()
-	if max <= 1 || err != nil {
+	if runtime.GOMAXPROCS(0) <= 1 || err != nil {
 		return
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cur, low := 1, 0
-	runtime.GOMAXPROCS(cur)
+	wide, low := false, 0
+	runtime.GOMAXPROCS(1)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	last := time.Now()
@@ -59,32 +61,37 @@ func AdaptProcs(ctx context.Context, max int, interval time.Duration, log *slog.
 			}
 			used := float64(c-lastCPU) / float64(now.Sub(last))
 			last, lastCPU = now, c
-			next, nextLow := nextProcs(cur, max, used, low)
-			if next != cur {
-				runtime.GOMAXPROCS(next)
-				log.Debug("GOMAXPROCS changed", "from", cur, "to", next, "cpu_use", used)
+			next, nextLow := nextWide(wide, used, low)
+			if next != wide {
+				if next {
+					runtime.SetDefaultGOMAXPROCS()
+				} else {
+					runtime.GOMAXPROCS(1)
+				}
+				log.Debug("GOMAXPROCS changed", "procs", runtime.GOMAXPROCS(0), "cpu_use", used)
 			}
-			cur, low = next, nextLow
+			wide, low = next, nextLow
 		}
 	}
 }
 
-// nextProcs decides the next GOMAXPROCS from the current one, the CPU use
-// of the last interval (in CPUs) and how many intervals in a row it has
-// been under procsDown; it returns the new count of those.
-func nextProcs(cur, max int, used float64, low int) (int, int) {
+// nextWide decides whether the next interval runs on all CPUs (wide) or on
+// one, from the current choice, the CPU use of the last interval (in CPUs)
+// and how many intervals in a row it has been under procsDown; it returns
+// the new count of those.
+func nextWide(wide bool, used float64, low int) (bool, int) {
 	if used < procsDown {
 		low++
 	} else {
 		low = 0
 	}
 	switch {
-	case cur == 1 && used >= procsUp:
-		return max, 0
-	case cur > 1 && low >= procsDownAfter:
-		return 1, 0
+	case !wide && used >= procsUp:
+		return true, 0
+	case wide && low >= procsDownAfter:
+		return false, 0
 	}
-	return cur, low
+	return wide, low
 }
 
 // cpuTime returns the user and system CPU time the process has used so

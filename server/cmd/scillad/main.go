@@ -110,7 +110,7 @@ func run() int {
 		if *procs > 0 {
 			runtime.GOMAXPROCS(*procs)
 		} else {
-			go daemon.AdaptProcs(ctx, runtime.GOMAXPROCS(0), daemon.ProcsInterval, log)
+			go daemon.AdaptProcs(ctx, daemon.ProcsInterval, log)
 		}
 	}
 	go func() {
