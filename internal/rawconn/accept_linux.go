@@ -33,7 +33,7 @@ func (l *acceptListener) Accept() (net.Conn, error) {
 		}
 	})
 	switch {
-	case l.closed.Load():
+	case err != nil && l.closed.Load():
 		err = net.ErrClosed // as net reports it (the *os.File says "use of closed file")
 	case err == nil && errno != 0:
 		err = os.NewSyscallError("accept4", errno)
