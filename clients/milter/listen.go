@@ -85,14 +85,17 @@ func ParseListenAddress(addr string) (network, address string, err error) {
 // Postfix opens one per SMTP session, and accepting and closing them
 // through net would wake the runtime's monitor thread twice for each.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.srv.Serve(batchListener{rawconn.AcceptListener(ln)})
+	err := s.srv.Serve(batchListener{rawconn.AcceptListener(ln), s.idle})
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}
 	return err
 }
 
-type batchListener struct{ net.Listener }
+type batchListener struct {
+	net.Listener
+	idle time.Duration
+}
 
 func (l batchListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
@@ -101,13 +104,13 @@ func (l batchListener) Accept() (net.Conn, error) {
 	}
 	// Accepted through rawconn.AcceptListener: raw-syscall reads and
 	// writes, and on TCP no Nagle delay.
-	raw := &socketReader{c: c}
+	raw := &socketReader{c: c, idle: l.idle}
 	if _, tcp := c.LocalAddr().(*net.TCPAddr); tcp {
 		if sc, ok := c.(syscall.Conn); ok {
 			raw.tcp, _ = sc.SyscallConn()
 		}
 	}
-	return &batchConn{Conn: c, r: &frameGuard{r: bufio.NewReaderSize(raw, 4<<10)}, w: bufio.NewWriterSize(c, 4<<10)}, nil
+	return &batchConn{Conn: c, sr: raw, r: &frameGuard{r: bufio.NewReaderSize(raw, 4<<10)}, w: bufio.NewWriterSize(c, 4<<10)}, nil
 }
 
 // Timeouts of a milter connection. Postfix keeps the connection for the
@@ -127,18 +130,24 @@ const (
 type socketReader struct {
 	c     net.Conn
 	tcp   syscall.RawConn // nil unless TCP
+	idle  time.Duration
 	armed time.Time
 }
 
 func (s *socketReader) Read(p []byte) (int, error) {
 	if now := time.Now(); now.Sub(s.armed) > time.Minute {
-		_ = s.c.SetReadDeadline(now.Add(idleTimeout))
-		s.armed = now
+		s.arm(now)
 	}
 	if s.tcp != nil {
 		setQuickAck(s.tcp)
 	}
 	return s.c.Read(p)
+}
+
+// arm sets the idle deadline from now.
+func (s *socketReader) arm(now time.Time) {
+	_ = s.c.SetReadDeadline(now.Add(s.idle))
+	s.armed = now
 }
 
 // maxPacket bounds one milter packet. Postfix sends body chunks of at most
@@ -213,6 +222,7 @@ func (g *frameGuard) Buffered() int { return len(g.pkt) - g.off + g.r.Buffered()
 // before a read belongs to one answer.
 type batchConn struct {
 	net.Conn
+	sr *socketReader
 	r  *frameGuard
 	mu sync.Mutex
 	w  *bufio.Writer
@@ -257,6 +267,18 @@ func (c *batchConn) Read(p []byte) (int, error) {
 		}
 	}
 	return c.r.Read(p)
+}
+
+// SetReadDeadline passes the library's deadline on; when the library
+// clears it (go-milter does after negotiating, with no read timeout of its
+// own) the idle deadline takes its place at once, so a peer that negotiates
+// and then says nothing is still dropped after the idle time.
+func (c *batchConn) SetReadDeadline(t time.Time) error {
+	if t.IsZero() {
+		c.sr.arm(time.Now())
+		return nil
+	}
+	return c.Conn.SetReadDeadline(t)
 }
 
 func (c *batchConn) Close() error {

@@ -25,6 +25,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	gomilter "github.com/d--j/go-milter"
 
@@ -61,6 +62,9 @@ type Server struct {
 	sizeLimit int
 	sessions  atomic.Int64
 	runs      *gopool.Pool // scans run on reused goroutines (see check)
+	// idle is how long an MTA connection may stay silent (idleTimeout;
+	// tests shorten it).
+	idle time.Duration
 }
 
 // New returns a milter server that scans with c. hostname is reported to
@@ -73,7 +77,7 @@ func newServer(c scanner, hostname string, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{scan: c, log: log, hostname: hostname, sizeLimit: int(c.Settings().SizeLimit), runs: new(gopool.Pool)}
+	s := &Server{scan: c, log: log, hostname: hostname, sizeLimit: int(c.Settings().SizeLimit), runs: new(gopool.Pool), idle: idleTimeout}
 	s.srv = gomilter.NewServer(
 		gomilter.WithMilter(func() gomilter.Milter { return &session{srv: s, counts: map[string]int{}} }),
 		gomilter.WithActions(actions),

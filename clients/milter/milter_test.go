@@ -370,3 +370,36 @@ func TestHeaderWireForm(t *testing.T) {
 		}
 	}
 }
+
+// A peer that negotiates and then says nothing is dropped after the idle
+// time: the milter library clears its own read deadline after negotiating.
+func TestMilterIdlePeerDropped(t *testing.T) {
+	srv := newServer(&fakeScanner{settings: clients.DefaultSettings()}, "t", nil)
+	srv.idle = 300 * time.Millisecond
+	ln, err := Listen("inet:127.0.0.1:0", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte{0, 0, 0, 13, 'O', 0, 0, 0, 6, 0, 0, 1, 0xff, 0, 0x1f, 0xff, 0xff})
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	buf := make([]byte, 512)
+	for {
+		if _, err := c.Read(buf); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("silent peer still connected after 5 s")
+			}
+			break
+		}
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Errorf("dropped after %v, before the idle time", d)
+	}
+}
