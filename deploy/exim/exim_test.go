@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/scilla-mail/scilla/internal/freeport"
 )
 
 const gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
@@ -81,16 +83,6 @@ func binaries(t *testing.T) string {
 		t.Fatalf("build scillad/scilla-pipe: %v", buildErr)
 	}
 	return binDir
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // sharedTemp is where files for Exim's delivery user go: /tmp, which that
@@ -226,17 +218,17 @@ func startScillad(t *testing.T, dir string, withSpamd bool) *scillad {
 	t.Helper()
 	bin := binaries(t)
 	os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(policyYAML), 0o644)
-	port := freePort(t)
-	s := &scillad{grpc: fmt.Sprintf("127.0.0.1:%d", port)}
+	ports := freeport.GetN(t, 2) // gRPC, spamd
+	s := &scillad{grpc: fmt.Sprintf("127.0.0.1:%d", ports[0])}
 	cfg := fmt.Sprintf("server:\n  listen: [\"tcp:%s\"]\n  state_dir: %s\n  policy_file: %s\n",
 		s.grpc, filepath.Join(dir, "state"), filepath.Join(dir, "policy.yaml"))
 	if withSpamd {
-		s.spamdPort = freePort(t)
+		s.spamdPort = ports[1]
 		cfg += fmt.Sprintf("spamd:\n  listen: [\"tcp:127.0.0.1:%d\"]\n", s.spamdPort)
 	}
 	path := filepath.Join(dir, "scillad.yaml")
 	os.WriteFile(path, []byte(cfg), 0o644)
-	s.proc = start(t, "scillad", port, filepath.Join(bin, "scillad"), "-config", path)
+	s.proc = start(t, "scillad", ports[0], filepath.Join(bin, "scillad"), "-config", path)
 	if withSpamd {
 		waitPort(t, s.spamdPort)
 	}
@@ -286,8 +278,9 @@ func startExim(t *testing.T, opt eximOptions) *eximRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &eximRig{t: t, bin: bin, dir: dir, conf: filepath.Join(dir, "exim.conf"), port: freePort(t)}
-	reinject := freePort(t)
+	ports := freeport.GetN(t, 2) // Exim, re-injection
+	r := &eximRig{t: t, bin: bin, dir: dir, conf: filepath.Join(dir, "exim.conf"), port: ports[0]}
+	reinject := ports[1]
 	var b strings.Builder
 	fmt.Fprintf(&b, "SCILLA_PIPE = %s\n", filepath.Join(binaries(t), "scilla-pipe"))
 	fmt.Fprintf(&b, "SCILLA_CONFIG = %s\n", opt.scillaConfig)

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/scilla-mail/scilla/internal/freeport"
 )
 
 // Require skips the test unless Postfix, swaks and root are available.
@@ -41,25 +43,13 @@ func Require(t testing.TB) {
 	}
 }
 
-// FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort(t testing.TB) int { return FreePorts(t, 1)[0] }
+// FreePort returns a loopback TCP port that was free a moment ago
+// (freeport.Get).
+func FreePort(t testing.TB) int { return freeport.Get(t) }
 
 // FreePorts returns n distinct loopback TCP ports that were free a moment
-// ago. Ask for every port a setup needs at once: ports handed out by
-// separate calls may repeat while none of them is bound yet.
-func FreePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	for i := 0; i < n; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
-}
+// ago (freeport.GetN): ask for every port a setup needs at once.
+func FreePorts(t testing.TB, n int) []int { return freeport.GetN(t, n) }
 
 // Instance is a running Postfix.
 type Instance struct {
