@@ -127,6 +127,17 @@ func printMetrics(out io.Writer, name string, s []corpus.Scored) {
 // ages (spam changes faster than ham, as between the corpus's two spam
 // collections).
 func newerSpam(items []corpus.Item, olderPct int) map[int]bool {
+	spam := spamByDate(items)
+	newer := map[int]bool{}
+	for _, i := range spam[len(spam)*olderPct/100:] {
+		newer[i] = true
+	}
+	return newer
+}
+
+// spamByDate returns the positions of the spam in items, oldest first by
+// the Date field (undated ones first, in list order).
+func spamByDate(items []corpus.Item) []int {
 	type dated struct {
 		i int
 		t time.Time
@@ -139,11 +150,11 @@ func newerSpam(items []corpus.Item, olderPct int) map[int]bool {
 		}
 	}
 	sort.SliceStable(spam, func(a, b int) bool { return spam[a].t.Before(spam[b].t) })
-	newer := map[int]bool{}
-	for _, d := range spam[len(spam)*olderPct/100:] {
-		newer[d.i] = true
+	out := make([]int, len(spam))
+	for r, d := range spam {
+		out[r] = d.i
 	}
-	return newer
+	return out
 }
 
 // heldOut reports whether list entry i is on the test side of a temporal
@@ -190,20 +201,9 @@ func foldsOf(items []corpus.Item, k int, blocked bool) []int {
 	if !blocked {
 		return fold
 	}
-	type dated struct {
-		i int
-		t time.Time
-	}
-	var spam []dated
-	for i, it := range items {
-		if it.Spam {
-			d, _ := mail.ParseDate(message.Parse(it.Raw, message.DefaultLimits).Header.Get("Date"))
-			spam = append(spam, dated{i, d})
-		}
-	}
-	sort.SliceStable(spam, func(a, b int) bool { return spam[a].t.Before(spam[b].t) })
-	for r, d := range spam {
-		fold[d.i] = r * k / len(spam)
+	spam := spamByDate(items)
+	for r, i := range spam {
+		fold[i] = r * k / len(spam)
 	}
 	return fold
 }
