@@ -3,6 +3,7 @@ package milter_test
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,12 +17,15 @@ import (
 	gomilter "github.com/d--j/go-milter"
 
 	pt "github.com/scilla-mail/scilla/clients/internal/postfixtest"
+	"github.com/scilla-mail/scilla/clients/milter"
 )
 
 // BenchmarkPostfixThroughput measures how fast a real Postfix accepts
 // small messages from smtp-source (1,000 messages, 4 connections in
-// parallel) without a milter, and through scilla-milter over a unix and an
-// inet socket with the real scillad behind it. Run it with
+// parallel) without a milter ("none"), through a milter that accepts
+// everything unchanged ("null", Postfix's own cost of a milter: the ceiling),
+// and through scilla-milter over a unix and an inet socket with the real
+// scillad behind it. Run it with
 // `make bench-clients-postfix` (or -benchtime 1x): one iteration is 1,000
 // messages. Besides msg/s it reports the CPU time per message of
 // scilla-milter, of scillad and of the whole machine (busy time from
@@ -47,12 +51,15 @@ func BenchmarkPostfixThroughput(b *testing.B) {
 	if v := os.Getenv("SCILLA_BENCH_SESSIONS"); v != "" {
 		sessions = v
 	}
-	for _, kind := range []string{"none", "unix", "inet"} {
+	for _, kind := range []string{"none", "null", "unix", "inet"} {
 		b.Run(kind, func(b *testing.B) {
 			var r *rig
-			if kind == "none" {
+			switch kind {
+			case "none":
 				r = &rig{pf: pt.Start(b, pt.Config{Relay: "discard:"})}
-			} else {
+			case "null":
+				r = &rig{pf: pt.Start(b, pt.Config{Relay: "discard:", Main: nullMilter(b)})}
+			default:
 				// Postfix discards after queueing, so delivery does not
 				// compete with the measured path for the two cores.
 				args := append([]string{"-server", sd.Addr}, strings.Fields(os.Getenv("SCILLA_BENCH_MILTER_ARGS"))...)
@@ -372,4 +379,29 @@ func contextSwitches(pid int) int64 {
 		}
 	}
 	return n
+}
+
+// nullMilter starts, in the benchmark's process, a milter that accepts every
+// message without a change but asks Postfix for the same events and
+// no-reply options as scilla-milter (milter.NullServer), and returns the
+// documented main.cf fragment pointing at it: Postfix's own cost of having
+// a milter, the ceiling scilla-milter's figures are read against.
+func nullMilter(b *testing.B) map[string]string {
+	b.Helper()
+	dir, err := os.MkdirTemp("", "scilla-null-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	sock := filepath.Join(dir, "null.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	os.Chmod(sock, 0o666)
+	srv := milter.NullServer()
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { srv.Close() })
+	return pt.MainSnippet(b, "main.cf.milter", "unix:/scilla/milter.sock", "unix:"+sock)
 }
