@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"time"
 
+	gomilter "github.com/d--j/go-milter"
+
 	"github.com/scilla-mail/scilla/clients"
 	"github.com/scilla-mail/scilla/clients/milter"
 )
@@ -49,6 +51,12 @@ func run() error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// The milter library's own warnings (a peer that vanished or fell
+	// silent, a command out of order) go to the same log, not through the
+	// standard logger in another format.
+	gomilter.LogWarning = func(format string, v ...any) {
+		log.Warn(fmt.Sprintf(format, v...), "from", "go-milter")
+	}
 
 	settings, err := cf.Settings()
 	if err != nil {
