@@ -162,10 +162,19 @@ func verdictScenario(t *testing.T, addr string, sink *pt.Sink) (send sender, ham
 func TestPostfixMilterOnErrorAccept(t *testing.T) {
 	pt.Require(t)
 	r := startRig(t, "inet", nil, "-server", fmt.Sprintf("tcp:127.0.0.1:%d", pt.FreePort(t)), "-on-error", "accept", "-connect-timeout", "1s")
-	if out, err := pt.Swaks(t, r.pf.Addr(), "--from", "a@example.net", "--to", "bob@example.com", "--header", "Subject: unscanned", "--header", "X-SpamTest-Info: forged"); err != nil {
+	notProcessedScenario(t, r.pf.Addr(), r.sink)
+}
+
+// notProcessedScenario sends one message with a forged X-SpamTest-Info
+// through the MTA at addr, whose milter cannot reach a scanner and accepts
+// on error, and checks that sink got it tagged Not processed (the forged
+// tag replaced).
+func notProcessedScenario(t *testing.T, addr string, sink *pt.Sink) {
+	t.Helper()
+	if out, err := pt.Swaks(t, addr, "--from", "a@example.net", "--to", "bob@example.com", "--header", "Subject: unscanned", "--header", "X-SpamTest-Info: forged"); err != nil {
 		t.Fatalf("swaks: %v\n%s", err, out)
 	}
-	m := r.sink.Wait(1, 20*time.Second)
+	m := sink.Wait(1, 20*time.Second)
 	if len(m) != 1 || strings.Join(m[0].Headers("X-SpamTest-Info"), "|") != "Not processed" {
 		t.Fatalf("want one message tagged Not processed, got %d\n%s", len(m), headOf(m))
 	}

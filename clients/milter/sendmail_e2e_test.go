@@ -101,13 +101,7 @@ func TestSendmailMilterOnErrorAccept(t *testing.T) {
 	smt.Require(t)
 	requireSwaks(t)
 	r := startSendmailRig(t, "-server", fmt.Sprintf("tcp:127.0.0.1:%d", pt.FreePort(t)), "-on-error", "accept", "-connect-timeout", "1s")
-	if out, err := pt.Swaks(t, r.sm.Addr(), "--from", "a@example.net", "--to", "bob@example.com", "--header", "Subject: unscanned", "--header", "X-SpamTest-Info: forged"); err != nil {
-		t.Fatalf("swaks: %v\n%s", err, out)
-	}
-	m := r.sink.Wait(1, 20*time.Second)
-	if len(m) != 1 || strings.Join(m[0].Headers("X-SpamTest-Info"), "|") != "Not processed" {
-		t.Fatalf("want one message tagged Not processed, got %d\n%s", len(m), headOf(m))
-	}
+	notProcessedScenario(t, r.sm.Addr(), r.sink)
 }
 
 // TestSendmailMilterSessionMacros sends three messages in one SMTP session
