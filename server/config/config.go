@@ -23,6 +23,7 @@ import (
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/pool"
 	"github.com/scilla-mail/scilla/server/spamd"
+	"github.com/scilla-mail/scilla/updater/update"
 )
 
 // Config is the whole scillad configuration.
@@ -38,6 +39,9 @@ type Config struct {
 	DNS      dns.Config     `yaml:"dns"`
 	// Content is the content filtration database and the learning store.
 	Content contentdb.Config `yaml:"content"`
+	// Update keeps the content database current from a publisher's
+	// source; off while update.source is empty.
+	Update update.Config `yaml:"update"`
 	// License is where licence keys live and which issuers are trusted.
 	License licensing.Config `yaml:"license"`
 	// Spamd is the optional spamd/rspamd-protocol listener for Exim's
@@ -150,6 +154,7 @@ func Default() *Config {
 		DNS:      dns.DefaultConfig(),
 		License:  licensing.DefaultConfig(),
 		Content:  contentdb.DefaultConfig(),
+		Update:   update.DefaultConfig(),
 		Analysis: message.DefaultConfig(),
 		Spamd:    spamd.DefaultConfig(),
 		Client:   clients.DefaultSettings(),
@@ -180,6 +185,20 @@ func (c *Config) resolvePaths(dir string) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
+}
+
+// Validate implements conf.Validator for the checks that span sections.
+func (c *Config) Validate() []error {
+	var errs []error
+	if c.Update.Enabled() {
+		if len(c.Content.TrustedKeys) == 0 {
+			errs = append(errs, conf.Errorf("update.source", "needs content.trusted_keys: updates must be signed by a publisher key listed there"))
+		}
+		if c.Content.Dir != "" {
+			errs = append(errs, conf.Errorf("update.source", "and content.dir exclude each other: with updates on, scillad serves the installed version from STATE_DIR/db; set content.dir to \"\""))
+		}
+	}
+	return errs
 }
 
 // Validate implements conf.Validator.
