@@ -59,6 +59,7 @@ type Daemon struct {
 	license  *licensing.Manager
 	learned  *bayes.Store
 	spamd    *spamd.Server
+	updates  *updates
 	started  time.Time
 }
 
@@ -108,7 +109,7 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := cfg.Content.Open()
+	db, err := openDatabase(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("content database: %w", err)
 	}
@@ -152,6 +153,7 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 		return nil, err
 	}
 	license := grpcapi.NewLicenseServer(d.license)
+	d.updates = newUpdates(d)
 	admin := grpcapi.NewAdmin(grpcapi.AdminDeps{
 		Learner: bayes.RPC{Store: d.learned},
 		License: d.license,
@@ -163,6 +165,7 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 			_, err := d.ReloadPolicy()
 			return err
 		},
+		Updater: d.updates,
 	})
 	grpcMetrics := grpcapi.NewServerMetrics(reg)
 	newServer := func(extra ...grpc.ServerOption) *grpcapi.Server {
@@ -314,12 +317,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	} else {
 		close(spamdDone)
 	}
+	updCtx, stopUpdates := context.WithCancel(context.Background())
+	updDone := d.updates.start(updCtx)
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 		err = fmt.Errorf("serve: %w", err)
 	}
+	stopUpdates()
+	<-updDone
 	stopSpamd()
 	<-spamdDone
 	d.shutdown()
@@ -382,7 +389,7 @@ func (d *Daemon) Reload(context.Context) ([]string, error) {
 		d.log.Error("reload refused: invalid policy, the old one keeps serving", "err", err)
 		return nil, err
 	}
-	db, err := cfg.Content.Open()
+	db, err := openDatabase(cfg, d.log)
 	if err != nil {
 		d.log.Error("reload refused: invalid content database, the old one keeps serving", "err", err)
 		return nil, fmt.Errorf("content database: %w", err)

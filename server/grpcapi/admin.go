@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -30,6 +31,17 @@ type Learner interface {
 	Learn(ctx context.Context, req *scillav1.LearnRequest) (*scillav1.LearnResponse, error)
 }
 
+// Updater runs content database updates for the Update RPC and reports
+// their state for Status.
+type Updater interface {
+	// Update checks the source and installs a newer version, or with
+	// rollback makes the previous version current. Errors that are gRPC
+	// statuses are returned as they are; others as FAILED_PRECONDITION.
+	Update(ctx context.Context, rollback bool) (*scillav1.UpdateResponse, error)
+	// UpdateStatus is nil when updates are off.
+	UpdateStatus() *scillav1.UpdateStatus
+}
+
 // AdminDeps are what the Admin service reports on and acts through. Nil
 // function and interface fields make the matching calls Unimplemented.
 type AdminDeps struct {
@@ -42,6 +54,9 @@ type AdminDeps struct {
 	ReloadPolicy func(ctx context.Context) error
 	Learner      Learner
 	License      LicenseStatus
+	// Updater runs content database updates; nil makes Update
+	// Unimplemented.
+	Updater Updater
 }
 
 // Admin implements scillav1.AdminServiceServer. Authentication is done by
@@ -76,6 +91,9 @@ func (a *Admin) Status(ctx context.Context, _ *scillav1.StatusRequest) (*scillav
 	if !snap.DB.Created.IsZero() {
 		resp.DatabaseCreated = timestamppb.New(snap.DB.Created)
 	}
+	if a.d.Updater != nil {
+		resp.Update = a.d.Updater.UpdateStatus()
+	}
 	if a.d.License != nil {
 		resp.LicenseState = a.d.License.State()
 		resp.Warnings = append(resp.Warnings, a.d.License.Warnings()...)
@@ -105,6 +123,24 @@ func (a *Admin) ReloadPolicy(ctx context.Context, _ *scillav1.ReloadPolicyReques
 	}
 	p := a.d.Engine.Snapshot().Policy
 	return &scillav1.ReloadPolicyResponse{PolicySource: p.Source, Groups: uint32(len(p.Groups))}, nil
+}
+
+// Update implements the Update RPC.
+func (a *Admin) Update(ctx context.Context, req *scillav1.UpdateRequest) (*scillav1.UpdateResponse, error) {
+	if a.d.Updater == nil {
+		return nil, status.Error(codes.Unimplemented, "database updates are not available")
+	}
+	resp, err := a.d.Updater.Update(ctx, req.GetRollback())
+	if err != nil {
+		if _, ok := status.FromError(err); ok {
+			return nil, err
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, status.Errorf(codes.DeadlineExceeded, "update did not finish in time, the installed database keeps serving: %v", err)
+		}
+		return nil, status.Errorf(codes.FailedPrecondition, "update failed, the installed database keeps serving: %v", err)
+	}
+	return resp, nil
 }
 
 // Learn implements the Learn RPC.

@@ -159,9 +159,7 @@ func (u *Updater) Update(ctx context.Context) (res Result, err error) {
 	}
 	if u.o.Licence != nil {
 		if err := u.o.Licence.AllowsDatabase(m.Created); err != nil {
-			u.o.Log.Error("database update refused by the licence; the installed database keeps serving",
-				"version", m.Version, "created", m.Created, "err", err)
-			return res, fmt.Errorf("update to %s: %w", m.Version, err)
+			return res, fmt.Errorf("update to %s (created %s) refused: %w", m.Version, m.Created.UTC().Format(time.RFC3339), err)
 		}
 	}
 

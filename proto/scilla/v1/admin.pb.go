@@ -224,8 +224,10 @@ type StatusResponse struct {
 	PolicySource    string                 `protobuf:"bytes,6,opt,name=policy_source,json=policySource,proto3" json:"policy_source,omitempty"`
 	PolicyLoaded    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=policy_loaded,json=policyLoaded,proto3" json:"policy_loaded,omitempty"`
 	// Licence state summary, e.g. "active commercial, expires 2027-01-01".
-	LicenseState  string   `protobuf:"bytes,8,opt,name=license_state,json=licenseState,proto3" json:"license_state,omitempty"`
-	Warnings      []string `protobuf:"bytes,9,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	LicenseState string   `protobuf:"bytes,8,opt,name=license_state,json=licenseState,proto3" json:"license_state,omitempty"`
+	Warnings     []string `protobuf:"bytes,9,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// Content database updates; unset when update.source is empty.
+	Update        *UpdateStatus `protobuf:"bytes,10,opt,name=update,proto3" json:"update,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -323,6 +325,105 @@ func (x *StatusResponse) GetWarnings() []string {
 	return nil
 }
 
+func (x *StatusResponse) GetUpdate() *UpdateStatus {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
+// UpdateStatus is the state of content database updates.
+type UpdateStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The configured source (update.source).
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// When the last update run started; unset before the first.
+	LastAttempt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=last_attempt,json=lastAttempt,proto3" json:"last_attempt,omitempty"`
+	// Whether the last run succeeded (installed a version or found none newer).
+	LastOk bool `protobuf:"varint,3,opt,name=last_ok,json=lastOk,proto3" json:"last_ok,omitempty"`
+	// What the last run did, e.g. "installed 2026112202 (from 2026112201)",
+	// "up to date", or why it failed.
+	LastResult string `protobuf:"bytes,4,opt,name=last_result,json=lastResult,proto3" json:"last_result,omitempty"`
+	// When the next scheduled run starts.
+	NextAttempt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=next_attempt,json=nextAttempt,proto3" json:"next_attempt,omitempty"`
+	// The installed version kept for rollback; empty when there is none.
+	PreviousVersion string `protobuf:"bytes,6,opt,name=previous_version,json=previousVersion,proto3" json:"previous_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateStatus) Reset() {
+	*x = UpdateStatus{}
+	mi := &file_scilla_v1_admin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateStatus) ProtoMessage() {}
+
+func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_scilla_v1_admin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
+func (*UpdateStatus) Descriptor() ([]byte, []int) {
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *UpdateStatus) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *UpdateStatus) GetLastAttempt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastAttempt
+	}
+	return nil
+}
+
+func (x *UpdateStatus) GetLastOk() bool {
+	if x != nil {
+		return x.LastOk
+	}
+	return false
+}
+
+func (x *UpdateStatus) GetLastResult() string {
+	if x != nil {
+		return x.LastResult
+	}
+	return ""
+}
+
+func (x *UpdateStatus) GetNextAttempt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextAttempt
+	}
+	return nil
+}
+
+func (x *UpdateStatus) GetPreviousVersion() string {
+	if x != nil {
+		return x.PreviousVersion
+	}
+	return ""
+}
+
 type ReloadRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -331,7 +432,7 @@ type ReloadRequest struct {
 
 func (x *ReloadRequest) Reset() {
 	*x = ReloadRequest{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[3]
+	mi := &file_scilla_v1_admin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -343,7 +444,7 @@ func (x *ReloadRequest) String() string {
 func (*ReloadRequest) ProtoMessage() {}
 
 func (x *ReloadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[3]
+	mi := &file_scilla_v1_admin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -356,7 +457,7 @@ func (x *ReloadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadRequest.ProtoReflect.Descriptor instead.
 func (*ReloadRequest) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{4}
 }
 
 type ReloadResponse struct {
@@ -369,7 +470,7 @@ type ReloadResponse struct {
 
 func (x *ReloadResponse) Reset() {
 	*x = ReloadResponse{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[4]
+	mi := &file_scilla_v1_admin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -381,7 +482,7 @@ func (x *ReloadResponse) String() string {
 func (*ReloadResponse) ProtoMessage() {}
 
 func (x *ReloadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[4]
+	mi := &file_scilla_v1_admin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -394,7 +495,7 @@ func (x *ReloadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadResponse.ProtoReflect.Descriptor instead.
 func (*ReloadResponse) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ReloadResponse) GetReloaded() []string {
@@ -402,6 +503,126 @@ func (x *ReloadResponse) GetReloaded() []string {
 		return x.Reloaded
 	}
 	return nil
+}
+
+type UpdateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Make the previous installed version current again instead of checking
+	// the source. The version rolled back from is not installed again; a
+	// newer one is.
+	Rollback      bool `protobuf:"varint,1,opt,name=rollback,proto3" json:"rollback,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateRequest) Reset() {
+	*x = UpdateRequest{}
+	mi := &file_scilla_v1_admin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateRequest) ProtoMessage() {}
+
+func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_scilla_v1_admin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
+func (*UpdateRequest) Descriptor() ([]byte, []int) {
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UpdateRequest) GetRollback() bool {
+	if x != nil {
+		return x.Rollback
+	}
+	return false
+}
+
+type UpdateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The version installed after the call.
+	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// The version installed before it; equal to version when nothing changed.
+	PreviousVersion string `protobuf:"bytes,2,opt,name=previous_version,json=previousVersion,proto3" json:"previous_version,omitempty"`
+	// Whether the server switched to another version.
+	Changed bool `protobuf:"varint,3,opt,name=changed,proto3" json:"changed,omitempty"`
+	// One line on what was done, e.g. "installed 2026112202: 1 file fetched
+	// (2 KiB), 5 reused" or "up to date".
+	Result        string `protobuf:"bytes,4,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateResponse) Reset() {
+	*x = UpdateResponse{}
+	mi := &file_scilla_v1_admin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateResponse) ProtoMessage() {}
+
+func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_scilla_v1_admin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
+func (*UpdateResponse) Descriptor() ([]byte, []int) {
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UpdateResponse) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *UpdateResponse) GetPreviousVersion() string {
+	if x != nil {
+		return x.PreviousVersion
+	}
+	return ""
+}
+
+func (x *UpdateResponse) GetChanged() bool {
+	if x != nil {
+		return x.Changed
+	}
+	return false
+}
+
+func (x *UpdateResponse) GetResult() string {
+	if x != nil {
+		return x.Result
+	}
+	return ""
 }
 
 type ReloadPolicyRequest struct {
@@ -412,7 +633,7 @@ type ReloadPolicyRequest struct {
 
 func (x *ReloadPolicyRequest) Reset() {
 	*x = ReloadPolicyRequest{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[5]
+	mi := &file_scilla_v1_admin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -424,7 +645,7 @@ func (x *ReloadPolicyRequest) String() string {
 func (*ReloadPolicyRequest) ProtoMessage() {}
 
 func (x *ReloadPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[5]
+	mi := &file_scilla_v1_admin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -437,7 +658,7 @@ func (x *ReloadPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadPolicyRequest.ProtoReflect.Descriptor instead.
 func (*ReloadPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{8}
 }
 
 type ReloadPolicyResponse struct {
@@ -450,7 +671,7 @@ type ReloadPolicyResponse struct {
 
 func (x *ReloadPolicyResponse) Reset() {
 	*x = ReloadPolicyResponse{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[6]
+	mi := &file_scilla_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -462,7 +683,7 @@ func (x *ReloadPolicyResponse) String() string {
 func (*ReloadPolicyResponse) ProtoMessage() {}
 
 func (x *ReloadPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[6]
+	mi := &file_scilla_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -475,7 +696,7 @@ func (x *ReloadPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadPolicyResponse.ProtoReflect.Descriptor instead.
 func (*ReloadPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReloadPolicyResponse) GetPolicySource() string {
@@ -505,7 +726,7 @@ type LearnRequest struct {
 
 func (x *LearnRequest) Reset() {
 	*x = LearnRequest{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[7]
+	mi := &file_scilla_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +738,7 @@ func (x *LearnRequest) String() string {
 func (*LearnRequest) ProtoMessage() {}
 
 func (x *LearnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[7]
+	mi := &file_scilla_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +751,7 @@ func (x *LearnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LearnRequest.ProtoReflect.Descriptor instead.
 func (*LearnRequest) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *LearnRequest) GetLabel() Label {
@@ -570,7 +791,7 @@ type LearnResponse struct {
 
 func (x *LearnResponse) Reset() {
 	*x = LearnResponse{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[8]
+	mi := &file_scilla_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -582,7 +803,7 @@ func (x *LearnResponse) String() string {
 func (*LearnResponse) ProtoMessage() {}
 
 func (x *LearnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[8]
+	mi := &file_scilla_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +816,7 @@ func (x *LearnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LearnResponse.ProtoReflect.Descriptor instead.
 func (*LearnResponse) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LearnResponse) GetLearned() uint32 {
@@ -649,7 +870,7 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"\brecycled\x18\x05 \x01(\x04R\brecycled\x12\x16\n" +
 	"\x06queued\x18\x06 \x01(\rR\x06queued\x12\x14\n" +
 	"\x05scans\x18\a \x01(\x04R\x05scans\x12#\n" +
-	"\rnot_processed\x18\b \x01(\x04R\fnotProcessed\"\xa1\x03\n" +
+	"\rnot_processed\x18\b \x01(\x04R\fnotProcessed\"\xd2\x03\n" +
 	"\x0eStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x121\n" +
 	"\x06uptime\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06uptime\x12)\n" +
@@ -659,10 +880,27 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"\rpolicy_source\x18\x06 \x01(\tR\fpolicySource\x12?\n" +
 	"\rpolicy_loaded\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fpolicyLoaded\x12#\n" +
 	"\rlicense_state\x18\b \x01(\tR\flicenseState\x12\x1a\n" +
-	"\bwarnings\x18\t \x03(\tR\bwarnings\"\x0f\n" +
+	"\bwarnings\x18\t \x03(\tR\bwarnings\x12/\n" +
+	"\x06update\x18\n" +
+	" \x01(\v2\x17.scilla.v1.UpdateStatusR\x06update\"\x89\x02\n" +
+	"\fUpdateStatus\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12=\n" +
+	"\flast_attempt\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\vlastAttempt\x12\x17\n" +
+	"\alast_ok\x18\x03 \x01(\bR\x06lastOk\x12\x1f\n" +
+	"\vlast_result\x18\x04 \x01(\tR\n" +
+	"lastResult\x12=\n" +
+	"\fnext_attempt\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vnextAttempt\x12)\n" +
+	"\x10previous_version\x18\x06 \x01(\tR\x0fpreviousVersion\"\x0f\n" +
 	"\rReloadRequest\",\n" +
 	"\x0eReloadResponse\x12\x1a\n" +
-	"\breloaded\x18\x01 \x03(\tR\breloaded\"\x15\n" +
+	"\breloaded\x18\x01 \x03(\tR\breloaded\"+\n" +
+	"\rUpdateRequest\x12\x1a\n" +
+	"\brollback\x18\x01 \x01(\bR\brollback\"\x87\x01\n" +
+	"\x0eUpdateResponse\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\x12)\n" +
+	"\x10previous_version\x18\x02 \x01(\tR\x0fpreviousVersion\x12\x18\n" +
+	"\achanged\x18\x03 \x01(\bR\achanged\x12\x16\n" +
+	"\x06result\x18\x04 \x01(\tR\x06result\"\x15\n" +
 	"\x13ReloadPolicyRequest\"S\n" +
 	"\x14ReloadPolicyResponse\x12#\n" +
 	"\rpolicy_source\x18\x01 \x01(\tR\fpolicySource\x12\x16\n" +
@@ -685,12 +923,13 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"LABEL_SPAM\x10\x01\x12\r\n" +
 	"\tLABEL_HAM\x10\x02\x12\x10\n" +
-	"\fLABEL_FORGET\x10\x032\x99\x02\n" +
+	"\fLABEL_FORGET\x10\x032\xd8\x02\n" +
 	"\fAdminService\x12=\n" +
 	"\x06Status\x12\x18.scilla.v1.StatusRequest\x1a\x19.scilla.v1.StatusResponse\x12=\n" +
 	"\x06Reload\x12\x18.scilla.v1.ReloadRequest\x1a\x19.scilla.v1.ReloadResponse\x12O\n" +
 	"\fReloadPolicy\x12\x1e.scilla.v1.ReloadPolicyRequest\x1a\x1f.scilla.v1.ReloadPolicyResponse\x12:\n" +
-	"\x05Learn\x12\x17.scilla.v1.LearnRequest\x1a\x18.scilla.v1.LearnResponseB8Z6github.com/scilla-mail/scilla/proto/scilla/v1;scillav1b\x06proto3"
+	"\x05Learn\x12\x17.scilla.v1.LearnRequest\x1a\x18.scilla.v1.LearnResponse\x12=\n" +
+	"\x06Update\x12\x18.scilla.v1.UpdateRequest\x1a\x19.scilla.v1.UpdateResponseB8Z6github.com/scilla-mail/scilla/proto/scilla/v1;scillav1b\x06proto3"
 
 var (
 	file_scilla_v1_admin_proto_rawDescOnce sync.Once
@@ -705,40 +944,48 @@ func file_scilla_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_scilla_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_scilla_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_scilla_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_scilla_v1_admin_proto_goTypes = []any{
 	(Label)(0),                    // 0: scilla.v1.Label
 	(*StatusRequest)(nil),         // 1: scilla.v1.StatusRequest
 	(*PoolStatus)(nil),            // 2: scilla.v1.PoolStatus
 	(*StatusResponse)(nil),        // 3: scilla.v1.StatusResponse
-	(*ReloadRequest)(nil),         // 4: scilla.v1.ReloadRequest
-	(*ReloadResponse)(nil),        // 5: scilla.v1.ReloadResponse
-	(*ReloadPolicyRequest)(nil),   // 6: scilla.v1.ReloadPolicyRequest
-	(*ReloadPolicyResponse)(nil),  // 7: scilla.v1.ReloadPolicyResponse
-	(*LearnRequest)(nil),          // 8: scilla.v1.LearnRequest
-	(*LearnResponse)(nil),         // 9: scilla.v1.LearnResponse
-	(*durationpb.Duration)(nil),   // 10: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*UpdateStatus)(nil),          // 4: scilla.v1.UpdateStatus
+	(*ReloadRequest)(nil),         // 5: scilla.v1.ReloadRequest
+	(*ReloadResponse)(nil),        // 6: scilla.v1.ReloadResponse
+	(*UpdateRequest)(nil),         // 7: scilla.v1.UpdateRequest
+	(*UpdateResponse)(nil),        // 8: scilla.v1.UpdateResponse
+	(*ReloadPolicyRequest)(nil),   // 9: scilla.v1.ReloadPolicyRequest
+	(*ReloadPolicyResponse)(nil),  // 10: scilla.v1.ReloadPolicyResponse
+	(*LearnRequest)(nil),          // 11: scilla.v1.LearnRequest
+	(*LearnResponse)(nil),         // 12: scilla.v1.LearnResponse
+	(*durationpb.Duration)(nil),   // 13: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
 }
 var file_scilla_v1_admin_proto_depIdxs = []int32{
-	10, // 0: scilla.v1.StatusResponse.uptime:type_name -> google.protobuf.Duration
+	13, // 0: scilla.v1.StatusResponse.uptime:type_name -> google.protobuf.Duration
 	2,  // 1: scilla.v1.StatusResponse.pool:type_name -> scilla.v1.PoolStatus
-	11, // 2: scilla.v1.StatusResponse.database_created:type_name -> google.protobuf.Timestamp
-	11, // 3: scilla.v1.StatusResponse.policy_loaded:type_name -> google.protobuf.Timestamp
-	0,  // 4: scilla.v1.LearnRequest.label:type_name -> scilla.v1.Label
-	1,  // 5: scilla.v1.AdminService.Status:input_type -> scilla.v1.StatusRequest
-	4,  // 6: scilla.v1.AdminService.Reload:input_type -> scilla.v1.ReloadRequest
-	6,  // 7: scilla.v1.AdminService.ReloadPolicy:input_type -> scilla.v1.ReloadPolicyRequest
-	8,  // 8: scilla.v1.AdminService.Learn:input_type -> scilla.v1.LearnRequest
-	3,  // 9: scilla.v1.AdminService.Status:output_type -> scilla.v1.StatusResponse
-	5,  // 10: scilla.v1.AdminService.Reload:output_type -> scilla.v1.ReloadResponse
-	7,  // 11: scilla.v1.AdminService.ReloadPolicy:output_type -> scilla.v1.ReloadPolicyResponse
-	9,  // 12: scilla.v1.AdminService.Learn:output_type -> scilla.v1.LearnResponse
-	9,  // [9:13] is the sub-list for method output_type
-	5,  // [5:9] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	14, // 2: scilla.v1.StatusResponse.database_created:type_name -> google.protobuf.Timestamp
+	14, // 3: scilla.v1.StatusResponse.policy_loaded:type_name -> google.protobuf.Timestamp
+	4,  // 4: scilla.v1.StatusResponse.update:type_name -> scilla.v1.UpdateStatus
+	14, // 5: scilla.v1.UpdateStatus.last_attempt:type_name -> google.protobuf.Timestamp
+	14, // 6: scilla.v1.UpdateStatus.next_attempt:type_name -> google.protobuf.Timestamp
+	0,  // 7: scilla.v1.LearnRequest.label:type_name -> scilla.v1.Label
+	1,  // 8: scilla.v1.AdminService.Status:input_type -> scilla.v1.StatusRequest
+	5,  // 9: scilla.v1.AdminService.Reload:input_type -> scilla.v1.ReloadRequest
+	9,  // 10: scilla.v1.AdminService.ReloadPolicy:input_type -> scilla.v1.ReloadPolicyRequest
+	11, // 11: scilla.v1.AdminService.Learn:input_type -> scilla.v1.LearnRequest
+	7,  // 12: scilla.v1.AdminService.Update:input_type -> scilla.v1.UpdateRequest
+	3,  // 13: scilla.v1.AdminService.Status:output_type -> scilla.v1.StatusResponse
+	6,  // 14: scilla.v1.AdminService.Reload:output_type -> scilla.v1.ReloadResponse
+	10, // 15: scilla.v1.AdminService.ReloadPolicy:output_type -> scilla.v1.ReloadPolicyResponse
+	12, // 16: scilla.v1.AdminService.Learn:output_type -> scilla.v1.LearnResponse
+	8,  // 17: scilla.v1.AdminService.Update:output_type -> scilla.v1.UpdateResponse
+	13, // [13:18] is the sub-list for method output_type
+	8,  // [8:13] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_scilla_v1_admin_proto_init() }
@@ -752,7 +999,7 @@ func file_scilla_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scilla_v1_admin_proto_rawDesc), len(file_scilla_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	AdminService_Reload_FullMethodName       = "/scilla.v1.AdminService/Reload"
 	AdminService_ReloadPolicy_FullMethodName = "/scilla.v1.AdminService/ReloadPolicy"
 	AdminService_Learn_FullMethodName        = "/scilla.v1.AdminService/Learn"
+	AdminService_Update_FullMethodName       = "/scilla.v1.AdminService/Update"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -39,6 +40,10 @@ type AdminServiceClient interface {
 	ReloadPolicy(ctx context.Context, in *ReloadPolicyRequest, opts ...grpc.CallOption) (*ReloadPolicyResponse, error)
 	// Learn trains the local classifier with messages of a known label.
 	Learn(ctx context.Context, in *LearnRequest, opts ...grpc.CallOption) (*LearnResponse, error)
+	// Update checks the update source now and installs a newer content
+	// database, or with rollback makes the previous installed version current
+	// again. The running server switches to the result without a restart.
+	Update(ctx context.Context, in *UpdateRequest, opts ...grpc.CallOption) (*UpdateResponse, error)
 }
 
 type adminServiceClient struct {
@@ -89,6 +94,16 @@ func (c *adminServiceClient) Learn(ctx context.Context, in *LearnRequest, opts .
 	return out, nil
 }
 
+func (c *adminServiceClient) Update(ctx context.Context, in *UpdateRequest, opts ...grpc.CallOption) (*UpdateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateResponse)
+	err := c.cc.Invoke(ctx, AdminService_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -103,6 +118,10 @@ type AdminServiceServer interface {
 	ReloadPolicy(context.Context, *ReloadPolicyRequest) (*ReloadPolicyResponse, error)
 	// Learn trains the local classifier with messages of a known label.
 	Learn(context.Context, *LearnRequest) (*LearnResponse, error)
+	// Update checks the update source now and installs a newer content
+	// database, or with rollback makes the previous installed version current
+	// again. The running server switches to the result without a restart.
+	Update(context.Context, *UpdateRequest) (*UpdateResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -124,6 +143,9 @@ func (UnimplementedAdminServiceServer) ReloadPolicy(context.Context, *ReloadPoli
 }
 func (UnimplementedAdminServiceServer) Learn(context.Context, *LearnRequest) (*LearnResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Learn not implemented")
+}
+func (UnimplementedAdminServiceServer) Update(context.Context, *UpdateRequest) (*UpdateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -218,6 +240,24 @@ func _AdminService_Learn_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).Update(ctx, req.(*UpdateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -240,6 +280,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Learn",
 			Handler:    _AdminService_Learn_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _AdminService_Update_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
