@@ -3,6 +3,7 @@
 //	scilla scan [--server ADDR] [--from A] [--rcpt A]... [--ip IP] [--helo H] [--json] FILE|-
 //	scilla status [--server ADDR]
 //	scilla reload
+//	scilla update [--rollback]
 //	scilla learn --spam|--ham|--forget FILE...
 //	scilla policy check FILE | scilla policy reload
 //	scilla license install FILE | remove --all|--reserve | info
@@ -27,6 +28,7 @@ func commands() map[string]command {
 		"scan":    {cmdScan, "scan a message and print the verdict"},
 		"status":  {cmdStatus, "show the server's state"},
 		"reload":  {cmdReload, "reload config, policy and content database"},
+		"update":  {cmdUpdate, "update the content database now, or roll it back"},
 		"learn":   {cmdLearn, "train the classifier with spam or ham"},
 		"policy":  {cmdPolicy, "check a policy file, or reload the server's"},
 		"license": {cmdLicense, "install, remove or show licence keys"},
@@ -50,7 +52,7 @@ func main() {
 
 func usage(cmds map[string]command) {
 	fmt.Fprintln(os.Stderr, "usage: scilla COMMAND [flags] [args]\n\ncommands:")
-	for _, name := range []string{"scan", "status", "reload", "learn", "policy", "license"} {
+	for _, name := range []string{"scan", "status", "reload", "update", "learn", "policy", "license"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, cmds[name].help)
 	}
 }

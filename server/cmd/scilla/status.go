@@ -34,6 +34,19 @@ func cmdStatus(args []string) int {
 		fmt.Printf(" (created %s)", st.GetDatabaseCreated().AsTime().UTC().Format(time.RFC3339))
 	}
 	fmt.Println()
+	if u := st.GetUpdate(); u != nil {
+		fmt.Printf("updates:   from %s", u.GetSource())
+		if u.GetPreviousVersion() != "" {
+			fmt.Printf(", %s kept for rollback", u.GetPreviousVersion())
+		}
+		fmt.Println()
+		if u.GetLastAttempt() != nil {
+			fmt.Printf("  last:    %s %s\n", u.GetLastAttempt().AsTime().Local().Format(time.RFC3339), u.GetLastResult())
+		}
+		if u.GetNextAttempt() != nil {
+			fmt.Printf("  next:    %s\n", u.GetNextAttempt().AsTime().Local().Format(time.RFC3339))
+		}
+	}
 	fmt.Printf("policy:    %s (loaded %s)\n", st.GetPolicySource(), st.GetPolicyLoaded().AsTime().Local().Format(time.RFC3339))
 	if st.GetLicenseState() != "" {
 		fmt.Printf("licence:   %s\n", st.GetLicenseState())
