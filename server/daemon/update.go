@@ -258,7 +258,14 @@ func describe(res update.Result, rollback bool) string {
 	case !res.Changed:
 		return fmt.Sprintf("%s (%s)", res.Note, res.To)
 	case res.From == "":
-		return fmt.Sprintf("installed %s: %d files fetched (%d bytes)", res.To, res.Fetched, res.Bytes)
+		return fmt.Sprintf("installed %s: %s fetched (%d bytes)", res.To, files(res.Fetched), res.Bytes)
 	}
-	return fmt.Sprintf("installed %s (from %s): %d files fetched (%d bytes), %d reused", res.To, res.From, res.Fetched, res.Bytes, res.Reused)
+	return fmt.Sprintf("installed %s (from %s): %s fetched (%d bytes), %d reused", res.To, res.From, files(res.Fetched), res.Bytes, res.Reused)
+}
+
+func files(n int) string {
+	if n == 1 {
+		return "1 file"
+	}
+	return fmt.Sprintf("%d files", n)
 }

@@ -125,7 +125,7 @@ func TestUpdatesEndToEnd(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	cancel()
 	wg.Wait()
-	if err != nil || resp.GetVersion() != "2026112202" || resp.GetPreviousVersion() != "2026112201" || !strings.Contains(resp.GetResult(), "1 files fetched") {
+	if err != nil || resp.GetVersion() != "2026112202" || resp.GetPreviousVersion() != "2026112201" || !strings.Contains(resp.GetResult(), "1 file fetched") {
 		t.Fatalf("Update to B: %v, %v", resp, err)
 	}
 	if failures.Load() > 0 || scans.Load() == 0 {

@@ -155,7 +155,7 @@ func (s *Store) setLink(link, version string) error {
 func (s *Store) switchTo(version string) error {
 	cur, err := s.Current()
 	if err != nil {
-		return err
+		cur = nil // unreadable: nothing worth keeping for rollback
 	}
 	// previous first: if we stop between the two renames, current is
 	// still the old version and previous the same, which is consistent.

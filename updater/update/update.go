@@ -120,7 +120,10 @@ func (u *Updater) Update(ctx context.Context) (res Result, err error) {
 	}
 	cur, err := st.Current()
 	if err != nil {
-		return res, fmt.Errorf("update: installed version: %w", err)
+		// Damaged by hand: install the source's version as on a fresh
+		// install rather than fail on every run.
+		u.o.Log.Warn("database store: the installed version is unreadable; installing afresh", "err", err)
+		cur = nil
 	}
 	if cur != nil {
 		res.From, res.To = cur.Version, cur.Version

@@ -480,3 +480,19 @@ func TestCompareVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestDamagedStore: a `current` link whose version directory was removed by
+// hand does not block updates: the source's version is installed afresh.
+func TestDamagedStore(t *testing.T) {
+	p := newPublisher(t)
+	u, st := newUpdater(t, p.source(), nil)
+	p.publish("2026112201", "a")
+	mustRun(t, u)
+	if err := os.RemoveAll(st.versionPath("2026112201")); err != nil {
+		t.Fatal(err)
+	}
+	if res := mustRun(t, u); !res.Changed || res.From != "" || res.To != "2026112201" {
+		t.Errorf("after damage: %+v", res)
+	}
+	checkStore(t, st, "2026112201")
+}

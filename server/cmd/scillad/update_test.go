@@ -23,7 +23,7 @@ func TestUpdateWithCLI(t *testing.T) {
 	}
 	updatetest.Publish(t, pub, "2026112202", time.Now(), updatetest.Files(t, "b"), key)
 	out, code = scilla(t, "update", "--state-dir", s.state)
-	if code != 0 || !strings.Contains(out, "installed 2026112202 (from 2026112201): 1 files fetched") {
+	if code != 0 || !strings.Contains(out, "installed 2026112202 (from 2026112201): 1 file fetched") {
 		t.Fatalf("second scilla update: exit %d:\n%s", code, out)
 	}
 	out, code = scilla(t, "status", "--state-dir", s.state)
