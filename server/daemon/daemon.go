@@ -153,7 +153,9 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 		return nil, err
 	}
 	license := grpcapi.NewLicenseServer(d.license)
-	d.updates = newUpdates(d)
+	if d.updates, err = newUpdates(d, reg); err != nil {
+		return nil, err
+	}
 	admin := grpcapi.NewAdmin(grpcapi.AdminDeps{
 		Learner: bayes.RPC{Store: d.learned},
 		License: d.license,

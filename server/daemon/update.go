@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -54,10 +55,20 @@ func openDatabase(cfg *config.Config, log *slog.Logger) (*contentdb.DB, error) {
 }
 
 // updates runs content database updates: on a schedule, on the Update RPC,
-// and reports their state for Status. Runs never overlap.
+// and reports their state for Status and as metrics. Runs never overlap.
+//
+//	scilla_update_runs_total{result}                 runs by result: installed, unchanged, rolled_back, failed
+//	scilla_update_duration_seconds{result}           how long runs took
+//	scilla_update_fetched_bytes_total                bytes downloaded from the source
+//	scilla_update_last_success_timestamp_seconds     when a run last succeeded (0 = never)
 type updates struct {
 	d   *Daemon
 	sem chan struct{} // held by the running update
+
+	runs        *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	fetched     prometheus.Counter
+	lastSuccess prometheus.Gauge
 
 	mu     sync.Mutex
 	last   time.Time
@@ -66,8 +77,34 @@ type updates struct {
 	next   time.Time
 }
 
-func newUpdates(d *Daemon) *updates {
-	return &updates{d: d, sem: make(chan struct{}, 1)}
+func newUpdates(d *Daemon, reg prometheus.Registerer) (*updates, error) {
+	u := &updates{
+		d:   d,
+		sem: make(chan struct{}, 1),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scilla_update_runs_total",
+			Help: "Content database update runs by result (installed, unchanged, rolled_back, failed).",
+		}, []string{"result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "scilla_update_duration_seconds",
+			Help:    "Duration of content database update runs by result.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 4, 8),
+		}, []string{"result"}),
+		fetched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scilla_update_fetched_bytes_total",
+			Help: "Bytes downloaded from the content database update source.",
+		}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "scilla_update_last_success_timestamp_seconds",
+			Help: "When a content database update run last succeeded, Unix seconds (0 = never).",
+		}),
+	}
+	for _, c := range []prometheus.Collector{u.runs, u.duration, u.fetched, u.lastSuccess} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("update metrics: %w", err)
+		}
+	}
+	return u, nil
 }
 
 // config returns the daemon's current configuration (it changes on Reload).
@@ -240,6 +277,21 @@ func (u *updates) swap(db *contentdb.DB, log *slog.Logger) {
 }
 
 func (u *updates) record(at time.Time, res update.Result, rollback bool, err error) {
+	result := "unchanged"
+	switch {
+	case err != nil:
+		result = "failed"
+	case rollback:
+		result = "rolled_back"
+	case res.Changed:
+		result = "installed"
+	}
+	u.runs.WithLabelValues(result).Inc()
+	u.duration.WithLabelValues(result).Observe(time.Since(at).Seconds())
+	u.fetched.Add(float64(res.Bytes))
+	if err == nil {
+		u.lastSuccess.Set(float64(time.Now().Unix()))
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.last, u.lastOK = at, err == nil

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -151,6 +152,16 @@ func TestUpdatesEndToEnd(t *testing.T) {
 	// Nothing left to roll back to.
 	if _, err := e.update(true); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("second rollback: %v", err)
+	}
+
+	for result, want := range map[string]float64{"installed": 2, "unchanged": 1, "rolled_back": 1, "failed": 1} {
+		var m dto.Metric
+		if err := e.d.updates.runs.WithLabelValues(result).Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.GetCounter().GetValue(); got != want {
+			t.Errorf("scilla_update_runs_total{result=%q} = %v, want %v", result, got, want)
+		}
 	}
 
 	// After a restart, the installed version is served.
