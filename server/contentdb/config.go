@@ -11,10 +11,11 @@ import (
 
 // Config is the "content" section of scillad's configuration.
 type Config struct {
-	// Dir is the directory of the installed content database (where the
-	// updater installs new versions). Empty uses the database embedded in
-	// scillad. A database that fails verification is refused and the
-	// previous one keeps serving.
+	// Dir is a content database directory to serve, installed by hand.
+	// Empty serves the versions the updater installs under the state
+	// directory (update.source) or else the database embedded in scillad.
+	// A database that fails verification is refused and the previous one
+	// keeps serving.
 	Dir string `yaml:"dir"`
 	// TrustedKeys are base64 ed25519 public keys of database publishers.
 	// When any are listed, a database must carry a manifest signature by one

@@ -1,7 +1,8 @@
 // Command scilla-db builds, verifies and evaluates content filtration
 // database bundles: the publisher's side of DESIGN §7.
 //
-//	scilla-db build  -rules DIR -train LIST -out DIR -version V -created TIME
+//	scilla-db keygen -out PREFIX
+//	scilla-db build  -rules DIR -train LIST -out DIR -version V -created TIME [-key PREFIX.seed]
 //	scilla-db verify DIR
 //	scilla-db eval   -db DIR -list LIST
 //	scilla-db cv     -train LIST
@@ -24,9 +25,11 @@ func main() {
 
 func run(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: scilla-db build|verify|eval|cv|fit|score [flags]")
+		return fmt.Errorf("usage: scilla-db keygen|build|verify|eval|cv|fit|score [flags]")
 	}
 	switch args[0] {
+	case "keygen":
+		return runKeygen(args[1:], out)
 	case "build":
 		return runBuild(args[1:], out)
 	case "verify":
@@ -40,5 +43,5 @@ func run(args []string, out io.Writer) error {
 	case "cv":
 		return runCV(args[1:], out)
 	}
-	return fmt.Errorf("unknown command %q (want build, verify, eval, cv, fit or score)", args[0])
+	return fmt.Errorf("unknown command %q (want keygen, build, verify, eval, cv, fit or score)", args[0])
 }

@@ -34,11 +34,22 @@ func tinyCorpus(t *testing.T) (root, list string) {
 
 func TestBuildSignVerify(t *testing.T) {
 	root, list := tinyCorpus(t)
-	pub, priv, _ := ed25519.GenerateKey(nil)
-	keyFile := filepath.Join(t.TempDir(), "key")
-	os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(priv.Seed())), 0o600)
-	out := filepath.Join(t.TempDir(), "db")
+	prefix := filepath.Join(t.TempDir(), "publisher")
 	var buf bytes.Buffer
+	if err := run([]string{"keygen", "-out", prefix}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"keygen", "-out", prefix}, &buf); err == nil {
+		t.Error("keygen overwrote a signing key")
+	}
+	if fi, err := os.Stat(prefix + ".seed"); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("signing key mode %v, want 0600", fi.Mode().Perm())
+	}
+	keyFile := prefix + ".seed"
+	pubText, _ := os.ReadFile(prefix + ".pub")
+	out := filepath.Join(t.TempDir(), "db")
 	args := []string{"build", "-rules", "../../db-src/rules", "-train", list, "-corpus", root, "-out", out,
 		"-version", "2026112201", "-created", "2026-11-22T00:00:00Z", "-key", keyFile}
 	if err := run(args, &buf); err != nil {
@@ -56,7 +67,7 @@ func TestBuildSignVerify(t *testing.T) {
 	if !bytes.Equal(first, again) {
 		t.Error("build is not reproducible")
 	}
-	good := base64.StdEncoding.EncodeToString(pub)
+	good := strings.TrimSpace(string(pubText))
 	other, _, _ := ed25519.GenerateKey(nil)
 	if err := run([]string{"verify", "-keys", good, out}, &buf); err != nil {
 		t.Errorf("verify with the signing key: %v", err)
