@@ -31,6 +31,6 @@ func cmdUpdate(args []string) int {
 	if err != nil {
 		return fail("update failed: %s", rpcError(sf.server, err))
 	}
-	fmt.Printf("database %s: %s\n", resp.GetVersion(), resp.GetResult())
+	fmt.Println(resp.GetResult())
 	return 0
 }

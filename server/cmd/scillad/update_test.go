@@ -18,7 +18,7 @@ func TestUpdateWithCLI(t *testing.T) {
 
 	updatetest.Publish(t, pub, "2026112201", time.Now(), updatetest.Files(t, "a"), key)
 	out, code := scilla(t, "update", "--state-dir", s.state)
-	if code != 0 || !strings.Contains(out, "database 2026112201: installed 2026112201") {
+	if code != 0 || !strings.Contains(out, "installed 2026112201") {
 		t.Fatalf("scilla update: exit %d:\n%s", code, out)
 	}
 	updatetest.Publish(t, pub, "2026112202", time.Now(), updatetest.Files(t, "b"), key)
@@ -32,7 +32,7 @@ func TestUpdateWithCLI(t *testing.T) {
 		t.Fatalf("scilla status: exit %d:\n%s", code, out)
 	}
 	out, code = scilla(t, "update", "--rollback", "--state-dir", s.state)
-	if code != 0 || !strings.Contains(out, "database 2026112201: rolled back from 2026112202 to 2026112201") {
+	if code != 0 || !strings.Contains(out, "rolled back from 2026112202 to 2026112201") {
 		t.Fatalf("scilla update --rollback: exit %d:\n%s", code, out)
 	}
 	// Admin calls need authentication: not over TCP without a token.
