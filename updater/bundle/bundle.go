@@ -255,12 +255,19 @@ func verifySig(fsys fs.FS, manifest []byte, trusted []ed25519.PublicKey) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrSignature, SignatureName, err)
 	}
-	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sb)))
-	if err != nil || len(sig) != ed25519.SignatureSize {
+	return VerifySignature(manifest, sb, trusted)
+}
+
+// VerifySignature checks sig, the contents of a manifest.sig (base64 of an
+// ed25519 signature of the manifest's exact bytes), against the trusted
+// keys. Errors wrap ErrSignature.
+func VerifySignature(manifest, sig []byte, trusted []ed25519.PublicKey) error {
+	s, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sig)))
+	if err != nil || len(s) != ed25519.SignatureSize {
 		return fmt.Errorf("%w: malformed %s", ErrSignature, SignatureName)
 	}
 	for _, k := range trusted {
-		if ed25519.Verify(k, manifest, sig) {
+		if ed25519.Verify(k, manifest, s) {
 			return nil
 		}
 	}

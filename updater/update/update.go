@@ -15,7 +15,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -344,19 +343,8 @@ func VerifyManifest(manifest, sig []byte, trusted []ed25519.PublicKey) (*bundle.
 	if len(trusted) == 0 {
 		return nil, fmt.Errorf("%w: no trusted keys", bundle.ErrSignature)
 	}
-	s, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sig)))
-	if err != nil || len(s) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("%w: malformed %s", bundle.ErrSignature, bundle.SignatureName)
-	}
-	ok := false
-	for _, k := range trusted {
-		if ed25519.Verify(k, manifest, s) {
-			ok = true
-			break
-		}
-	}
-	if !ok {
-		return nil, fmt.Errorf("%w: no trusted key signed this manifest", bundle.ErrSignature)
+	if err := bundle.VerifySignature(manifest, sig, trusted); err != nil {
+		return nil, err
 	}
 	return bundle.ParseManifest(manifest)
 }
