@@ -45,7 +45,7 @@ type Deps struct {
 
 // All returns every check in pipeline order.
 func All(d Deps) []engine.Check {
-	sending := relays.New(d.DNS.ReceivedHeadersToParse, d.DNS.TrustedPrefixes())
+	sending := relays.New(d.DNS.ReceivedHeadersToParse, d.DNS.TrustedPrefixes(), d.DNS.CheckAuthenticated)
 	return []engine.Check{
 		lists.New(sending), // first: a white list hit ends the scan (TRUSTED)
 		gtube.New(),

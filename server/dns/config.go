@@ -52,6 +52,12 @@ type Config struct {
 	// front-end MX in front of the filtered server). They are skipped when
 	// looking for sending IPs, like private and loopback addresses.
 	TrustedRelays []string `yaml:"trusted_relays"`
+	// CheckAuthenticated runs the sending-IP checks (DNSBL, reverse DNS,
+	// SPF, iprev) on clients that authenticated with SMTP AUTH too. Off by
+	// default: an authenticated client is a user submitting from home or on
+	// the move, whose address says nothing about the mail (and is often on
+	// dynamic-address blocklists); the content is checked all the same.
+	CheckAuthenticated bool `yaml:"check_authenticated"`
 	// AuthServID names this server in the Authentication-Results header
 	// (RFC 8601 §2.5) and in the SPF %{r} macro; empty means the host name.
 	AuthServID string `yaml:"authserv_id"`

@@ -46,7 +46,7 @@ func dnsPolicy() *policy.Policy {
 }
 
 func newEngine(t testing.TB, r *dns.Resolver) *engine.Engine {
-	f := relays.New(0, nil)
+	f := relays.New(0, nil, false)
 	checks := []engine.Check{
 		gtube.New(),
 		dnsbl.New(r, f), rdns.New(r, f), spfcheck.New(r, f, "mx.test"), uribl.New(r), dkimcheck.New(r, f, "mx.test"),

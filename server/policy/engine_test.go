@@ -27,7 +27,7 @@ import (
 
 func newEngine(t testing.TB, p *policy.Policy) *engine.Engine {
 	t.Helper()
-	return engine.New(engine.Options{Checks: []engine.Check{lists.New(relays.New(1, nil)), gtube.New()}}, &engine.Snapshot{Policy: p, DB: contentdb.Empty()})
+	return engine.New(engine.Options{Checks: []engine.Check{lists.New(relays.New(1, nil, false)), gtube.New()}}, &engine.Snapshot{Policy: p, DB: contentdb.Empty()})
 }
 
 func readMsg(t testing.TB, name string) []byte {

@@ -1,8 +1,10 @@
 // Package relays finds the IP addresses a message came from: the connecting
 // client of the SMTP envelope and, when configured, the hosts named in the
 // newest Received headers. Addresses that say nothing about the sender —
-// private, loopback, link-local, shared (CGNAT) and the administrator's own
-// trusted relays — are skipped. It only reads headers; it never queries DNS.
+// private, loopback, link-local, shared (CGNAT), the administrator's own
+// trusted relays and clients that authenticated (SMTP AUTH: the user's own
+// address at home or on the move) — are skipped. It only reads headers; it
+// never queries DNS.
 package relays
 
 import (
@@ -14,14 +16,16 @@ import (
 
 // Finder finds sending IPs. It is immutable and safe for concurrent use.
 type Finder struct {
-	received int
-	trusted  []netip.Prefix
+	received  int
+	trusted   []netip.Prefix
+	checkAuth bool
 }
 
 // New returns a Finder that also reads the newest received Received headers
-// (0: the envelope client only) and skips the trusted prefixes.
-func New(received int, trusted []netip.Prefix) *Finder {
-	return &Finder{received: max(received, 0), trusted: trusted}
+// (0: the envelope client only) and skips the trusted prefixes. Clients that
+// authenticated are skipped unless checkAuthenticated is set.
+func New(received int, trusted []netip.Prefix, checkAuthenticated bool) *Finder {
+	return &Finder{received: max(received, 0), trusted: trusted, checkAuth: checkAuthenticated}
 }
 
 // shared is the RFC 6598 shared address space (carrier-grade NAT).
@@ -45,12 +49,20 @@ func (f *Finder) Skipped(ip netip.Addr) bool {
 
 // SendingIPs returns the envelope client and the IPs of the newest Received
 // headers (as many as configured), in that order, without duplicates and
-// without skipped addresses.
-func (f *Finder) SendingIPs(client netip.Addr, h message.Header) []netip.Addr {
+// without skipped addresses. authUser is the envelope's authenticated user:
+// when set, the client is a submitting user, not a relay that says anything
+// about the mail, and is skipped with every Received hop from the same
+// address; so is a hop whose Received header records an authenticated
+// submission (RFC 3848: "with ESMTPA", "ESMTPSA", "LMTPA", "LMTPSA").
+func (f *Finder) SendingIPs(client netip.Addr, authUser string, h message.Header) []netip.Addr {
 	var out []netip.Addr
+	var submitter netip.Addr
+	if authUser != "" && !f.checkAuth {
+		submitter = client.Unmap()
+	}
 	add := func(ip netip.Addr) {
 		ip = ip.Unmap()
-		if f.Skipped(ip) {
+		if f.Skipped(ip) || (submitter.IsValid() && ip == submitter) {
 			return
 		}
 		for _, o := range out {
@@ -66,6 +78,9 @@ func (f *Finder) SendingIPs(client netip.Addr, h message.Header) []netip.Addr {
 			if i >= f.received {
 				break
 			}
+			if !f.checkAuth && authenticatedHop(v) {
+				continue
+			}
 			if ip, ok := ParseReceived(v); ok {
 				add(ip)
 			}
@@ -76,12 +91,29 @@ func (f *Finder) SendingIPs(client netip.Addr, h message.Header) []netip.Addr {
 
 // Origin returns the first sending IP (the envelope client unless it is
 // skipped), or false when there is none.
-func (f *Finder) Origin(client netip.Addr, h message.Header) (netip.Addr, bool) {
-	ips := f.SendingIPs(client, h)
+func (f *Finder) Origin(client netip.Addr, authUser string, h message.Header) (netip.Addr, bool) {
+	ips := f.SendingIPs(client, authUser, h)
 	if len(ips) == 0 {
 		return netip.Addr{}, false
 	}
 	return ips[0], true
+}
+
+// authenticatedHop reports whether a Received header's "with" clause names
+// an authenticated protocol (RFC 3848: ESMTPA, ESMTPSA, LMTPA, LMTPSA).
+func authenticatedHop(v string) bool {
+	f := strings.Fields(asciiLower(v))
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] != "with" {
+			continue
+		}
+		switch strings.TrimRight(f[i+1], ";") {
+		case "esmtpa", "esmtpsa", "lmtpa", "lmtpsa":
+			return true
+		}
+		return false
+	}
+	return false
 }
 
 func receivedValues(h message.Header) []string {

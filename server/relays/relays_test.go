@@ -67,13 +67,64 @@ func TestSendingIPs(t *testing.T) {
 		{"CGNAT skipped", 0, netip.MustParseAddr("100.64.1.1"), nil},
 	}
 	for _, tt := range tests {
-		f := New(tt.received, trusted)
+		f := New(tt.received, trusted, false)
 		var got []string
-		for _, ip := range f.SendingIPs(tt.client, msg.Header) {
+		for _, ip := range f.SendingIPs(tt.client, "", msg.Header) {
 			got = append(got, ip.String())
 		}
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("%s: SendingIPs = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestSendingIPsAuthenticated(t *testing.T) {
+	msg := message.Parse([]byte("Received: from laptop.home (dyn-50.example [203.0.113.50]) by mx.example.com (Postfix) with ESMTPSA id 4F1C;\r\n\tSun, 22 Nov 2026 10:00:00 +0000\r\n"+
+		"Received: from ws1 (ws1.corp [198.51.100.20]) by gw.corp with ESMTPA id 7\r\n"+
+		"Received: from relay (relay.example [192.0.2.9]) by ws1 with ESMTP id 9\r\n"+
+		"Subject: x\r\n\r\nbody\r\n"), message.DefaultLimits)
+	client := netip.MustParseAddr("203.0.113.50")
+	tests := []struct {
+		name      string
+		auth      string
+		received  int
+		checkAuth bool
+		want      []string
+	}{
+		{"authenticated client skipped", "alice", 0, false, nil},
+		{"authenticated client and authenticated hops skipped", "alice", 3, false, []string{"192.0.2.9"}},
+		{"unauthenticated client, authenticated hop skipped", "", 3, false, []string{"203.0.113.50", "192.0.2.9"}},
+		{"check_authenticated checks them all", "alice", 3, true, []string{"203.0.113.50", "198.51.100.20", "192.0.2.9"}},
+	}
+	for _, tt := range tests {
+		f := New(tt.received, nil, tt.checkAuth)
+		var got []string
+		for _, ip := range f.SendingIPs(client, tt.auth, msg.Header) {
+			got = append(got, ip.String())
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: SendingIPs = %v, want %v", tt.name, got, tt.want)
+		}
+		_, ok := f.Origin(client, tt.auth, msg.Header)
+		if ok != (len(tt.want) > 0) {
+			t.Errorf("%s: Origin found one = %v", tt.name, ok)
+		}
+	}
+}
+
+func TestAuthenticatedHop(t *testing.T) {
+	for v, want := range map[string]bool{
+		"from a ([192.0.2.1]) by mx with ESMTPSA id 1":       true,
+		"from a ([192.0.2.1]) by mx WITH esmtpa; Sun, 1 Jan": true,
+		"from a ([192.0.2.1]) by mx with LMTPSA (TLS1.3)":    true,
+		"from a ([192.0.2.1]) by mx with\r\n\tESMTPSA id 1":  true,
+		"from a ([192.0.2.1]) by mx with ESMTPS id 1":        false,
+		"from a ([192.0.2.1]) by mx with ESMTP id 1":         false,
+		"from a ([192.0.2.1]) by mx with esmtpsax":           false,
+		"from a ([192.0.2.1]) by mx id 1":                    false,
+	} {
+		if got := authenticatedHop(v); got != want {
+			t.Errorf("authenticatedHop(%q) = %v, want %v", v, got, want)
 		}
 	}
 }

@@ -99,7 +99,8 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 	}
 
 	// iprev (RFC 8601 §3): does the sending IP's name resolve back to it?
-	if ip, ok := c.relays.Origin(in.Env.ClientIP, in.Msg.Header); ok {
+	origin, haveOrigin := c.relays.Origin(in.Env.ClientIP, in.Env.AuthUser, in.Msg.Header)
+	if ip := origin; haveOrigin {
 		ir := &authres.IPRevResult{IP: ip.String()}
 		ro, err := rdns.Lookup(ctx, c.r, ip)
 		switch {
@@ -151,8 +152,10 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 			Desc: "DKIM signature does not verify"})
 	}
 
-	// DMARC.
-	if from, ok := fromDomain(in.Msg.Header.Get("From")); ok {
+	// DMARC, for mail from outside: internal mail and authenticated
+	// submissions (no sending IP to judge) are the domain's own, often not
+	// signed yet.
+	if from, ok := fromDomain(in.Msg.Header.Get("From")); ok && haveOrigin {
 		unknown := tempFailed || (haveSPF && o.Result == rfc7208.TempError)
 		dr, sign, err := c.dmarc(ctx, from, passed, o, haveSPF, unknown)
 		if err != nil {

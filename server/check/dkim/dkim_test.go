@@ -87,7 +87,7 @@ func setup(t *testing.T) (*fixture, ed25519.PrivateKey, *rsa.PrivateKey) {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Close)
-	return &fixture{c: New(r, relays.New(0, nil), "mx.receiver.example"), srv: srv}, edKey, rsaKey
+	return &fixture{c: New(r, relays.New(0, nil, false), "mx.receiver.example"), srv: srv}, edKey, rsaKey
 }
 
 func (f *fixture) run(t *testing.T, raw []byte, client, mailFrom string) (engine.Result, error) {
@@ -168,6 +168,29 @@ func TestDKIMAndDMARC(t *testing.T) {
 			// The header must parse back (RFC 8601 grammar).
 			if id, _, err := authres.Parse(ar); err != nil || id != "mx.receiver.example" {
 				t.Errorf("header does not parse: %v", err)
+			}
+		})
+	}
+
+	// The domain's own mail, unsigned, from no outside sending IP: an
+	// authenticated user or an internal host. DMARC judges mail from
+	// outside only.
+	for _, c := range []struct{ name, client, auth string }{
+		{"authenticated submission", "203.0.113.5", "alice"},
+		{"internal client", "10.0.0.5", ""},
+	} {
+		t.Run(c.name+": no DMARC judgement", func(t *testing.T) {
+			in := &engine.Input{
+				ScanID: t.Name(), Msg: message.Parse(base, message.DefaultLimits),
+				Env:   &engine.Envelope{ClientIP: netip.MustParseAddr(c.client), MailFrom: "b@shop.example", Helo: "laptop", AuthUser: c.auth},
+				Group: &policy.Group{Settings: &policy.Settings{Methods: policy.Methods{DNS: true}}}, Log: slog.New(slog.DiscardHandler),
+			}
+			res, err := f.c.Run(context.Background(), in)
+			if err != nil || len(res.Signs) != 0 {
+				t.Errorf("signs %v, err %v; want none", res.Signs, err)
+			}
+			if ar := res.Headers[0].Value; strings.Contains(ar, "dmarc=") || strings.Contains(ar, "spf=") {
+				t.Errorf("Authentication-Results judges the sending IP: %s", ar)
 			}
 		})
 	}

@@ -71,7 +71,7 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 			lists = append(lists, l)
 		}
 	}
-	ips := c.relays.SendingIPs(in.Env.ClientIP, in.Msg.Header)
+	ips := c.relays.SendingIPs(in.Env.ClientIP, in.Env.AuthUser, in.Msg.Header)
 	if len(lists) == 0 || len(ips) == 0 {
 		return engine.Result{}, nil
 	}

@@ -68,7 +68,7 @@ func TestRatingSum(t *testing.T) {
 		`66.2.0.192.bl-b.test. A 127.255.255.254`,
 		`66.2.0.192.bl-a.test. A 127.0.0.2`,
 	)
-	c := New(resolver(t, srv), relays.New(0, nil))
+	c := New(resolver(t, srv), relays.New(0, nil, false))
 	s := &policy.Settings{Detection: true, Methods: policy.Methods{DNS: true}, DNSBL: []policy.DNSBLService{
 		{Name: "a", Zone: "bl-a.test", Rating: 60, Returns: []string{"127.0.0.2-127.0.0.11"}, Enabled: true},
 		{Name: "b", Zone: "bl-b.test", Rating: 39, Enabled: true},
@@ -110,6 +110,20 @@ func TestRatingSum(t *testing.T) {
 		})
 	}
 
+	t.Run("authenticated submitter not queried", func(t *testing.T) {
+		in := input("192.0.2.100", plain, s)
+		in.Env.AuthUser = "alice"
+		res, err := c.Run(context.Background(), in)
+		if err != nil || len(res.Signs) != 0 {
+			t.Errorf("got %v, %v; want nothing", res.Signs, err)
+		}
+		checked := New(c.r, relays.New(0, nil, true))
+		res, err = checked.Run(context.Background(), in)
+		if err != nil || len(res.Signs) != 1 || res.Signs[0].Name != "DNSBL_BLACKLISTED" {
+			t.Errorf("with check_authenticated: got %v, %v; want DNSBL_BLACKLISTED", res.Signs, err)
+		}
+	})
+
 	t.Run("switched off for the group", func(t *testing.T) {
 		off := *s
 		off.Methods.DNS = false
@@ -121,11 +135,11 @@ func TestRatingSum(t *testing.T) {
 	t.Run("Received headers", func(t *testing.T) {
 		raw := "Received: from relay (relay [198.51.100.1]) by mx with ESMTP\r\n" +
 			"Received: from bad (bad [192.0.2.100]) by relay with ESMTP\r\n" + plain
-		c1 := New(c.r, relays.New(1, nil))
+		c1 := New(c.r, relays.New(1, nil, false))
 		if res, _ := c1.Run(context.Background(), input("198.51.100.1", raw, s)); len(res.Signs) != 0 {
 			t.Errorf("N=1 reached the second Received header: %v", res.Signs)
 		}
-		c2 := New(c.r, relays.New(2, nil))
+		c2 := New(c.r, relays.New(2, nil, false))
 		if res, _ := c2.Run(context.Background(), input("198.51.100.1", raw, s)); len(res.Signs) != 1 || res.Signs[0].Status != verdict.Blacklisted {
 			t.Errorf("N=2: %v, want BLACKLISTED from the second Received header", res.Signs)
 		}

@@ -145,7 +145,9 @@ func (c *Check) relayIPs(in *engine.Input) []netip.Addr {
 	if c.sending == nil || in.Msg == nil {
 		return nil
 	}
-	ips := c.sending.SendingIPs(in.Env.ClientIP, in.Msg.Header)
+	// The administrator's lists name addresses whatever the client did:
+	// an authenticated submitter is not exempt from them.
+	ips := c.sending.SendingIPs(in.Env.ClientIP, "", in.Msg.Header)
 	if len(ips) > 0 && ips[0] == in.Env.ClientIP.Unmap() {
 		ips = ips[1:]
 	}

@@ -71,7 +71,7 @@ func TestRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := &engine.Input{ScanID: "t", Msg: msg, Group: tt.g, Env: &engine.Envelope{MailFrom: tt.from, ClientIP: netip.MustParseAddr(tt.ip)}}
-			r, err := New(relays.New(tt.received, nil)).Run(context.Background(), in)
+			r, err := New(relays.New(tt.received, nil, false)).Run(context.Background(), in)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -47,7 +47,7 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 	if c.r == nil || !in.Group.Settings.Methods.DNS {
 		return engine.Result{}, nil
 	}
-	ip, ok := c.relays.Origin(in.Env.ClientIP, in.Msg.Header)
+	ip, ok := c.relays.Origin(in.Env.ClientIP, in.Env.AuthUser, in.Msg.Header)
 	if !ok {
 		return engine.Result{}, nil
 	}

@@ -38,7 +38,7 @@ func TestReverseDNS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	c := New(r, relays.New(0, nil))
+	c := New(r, relays.New(0, nil, false))
 	s := &policy.Settings{Detection: true, Methods: policy.Methods{DNS: true}}
 	tests := []struct {
 		ip, want string

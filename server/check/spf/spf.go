@@ -86,7 +86,7 @@ func Sign(r rfc7208.Result) string {
 // reports false when there is no public sending IP to check (internal mail)
 // or no identity at all.
 func Evaluate(ctx context.Context, r *dns.Resolver, f *relays.Finder, in *engine.Input, receiver string) (rfc7208.Outcome, bool) {
-	ip, ok := f.Origin(in.Env.ClientIP, in.Msg.Header)
+	ip, ok := f.Origin(in.Env.ClientIP, in.Env.AuthUser, in.Msg.Header)
 	if !ok || (in.Env.MailFrom == "" && in.Env.Helo == "") {
 		return rfc7208.Outcome{}, false
 	}

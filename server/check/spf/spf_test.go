@@ -35,26 +35,31 @@ func TestSPFSigns(t *testing.T) {
 	}
 	defer r.Close()
 	trusted := []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
-	c := New(r, relays.New(1, trusted), "mx.receiver.test")
+	c := New(r, relays.New(1, trusted, false), "mx.receiver.test")
 	tests := []struct {
 		ip, from, helo, received, want string
 		err                            bool
+		auth                           string
 	}{
-		{"192.0.2.7", "a@example.test", "x", "", "SPF_PASS", false},
-		{"203.0.113.7", "a@example.test", "x", "", "SPF_SOFTFAIL", false},
-		{"203.0.113.7", "a@strict.test", "x", "", "SPF_FAIL", false},
-		{"203.0.113.7", "a@broken.test", "x", "", "SPF_PERMERROR", false},
-		{"203.0.113.7", "a@none.test", "x", "", "SPF_NONE", false},
-		{"203.0.113.7", "a@slow.test", "x", "", "", true},
-		{"2001:db8::25", "", "helo.example.test", "", "SPF_PASS", false},
-		{"10.1.1.1", "a@strict.test", "x", "", "", false},
+		{"192.0.2.7", "a@example.test", "x", "", "SPF_PASS", false, ""},
+		{"203.0.113.7", "a@example.test", "x", "", "SPF_SOFTFAIL", false, ""},
+		{"203.0.113.7", "a@strict.test", "x", "", "SPF_FAIL", false, ""},
+		{"203.0.113.7", "a@broken.test", "x", "", "SPF_PERMERROR", false, ""},
+		{"203.0.113.7", "a@none.test", "x", "", "SPF_NONE", false, ""},
+		{"203.0.113.7", "a@slow.test", "x", "", "", true, ""},
+		{"2001:db8::25", "", "helo.example.test", "", "SPF_PASS", false, ""},
+		{"10.1.1.1", "a@strict.test", "x", "", "", false, ""},
 		// The client is a trusted relay: SPF is checked for the IP it got the mail from.
-		{"198.51.100.5", "a@strict.test", "relay", "Received: from o (o [192.0.2.1]) by relay\r\n", "SPF_PASS", false},
+		{"198.51.100.5", "a@strict.test", "relay", "Received: from o (o [192.0.2.1]) by relay\r\n", "SPF_PASS", false, ""},
+		// An authenticated user submitting from anywhere: not an SPF question.
+		{"203.0.113.7", "a@strict.test", "laptop", "", "", false, "alice"},
+		// Nor is the hop where a trusted relay took an authenticated submission.
+		{"198.51.100.5", "a@strict.test", "relay", "Received: from laptop (l [203.0.113.7]) by relay with ESMTPSA id 1\r\n", "", false, ""},
 	}
 	for _, tt := range tests {
 		in := &engine.Input{
 			ScanID: tt.ip + tt.from, Msg: message.Parse([]byte(tt.received+"Subject: x\r\n\r\nx"), message.DefaultLimits),
-			Env:   &engine.Envelope{ClientIP: netip.MustParseAddr(tt.ip), MailFrom: tt.from, Helo: tt.helo},
+			Env:   &engine.Envelope{ClientIP: netip.MustParseAddr(tt.ip), MailFrom: tt.from, Helo: tt.helo, AuthUser: tt.auth},
 			Group: &policy.Group{Settings: &policy.Settings{Methods: policy.Methods{DNS: true}}}, Log: slog.New(slog.DiscardHandler),
 		}
 		res, err := c.Run(context.Background(), in)
