@@ -40,6 +40,9 @@ func (r RPC) Learn(ctx context.Context, req *scillav1.LearnRequest) (*scillav1.L
 	}
 	res, err := r.Store.Learn(ctx, req.GetDomain(), label, req.GetMessages())
 	if err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			return nil, status.Error(codes.Unavailable, err.Error())
+		}
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, status.FromContextError(err).Err()
 		}

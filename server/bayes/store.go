@@ -65,7 +65,8 @@ var ErrLabel = errors.New("bayes: unknown label")
 // counts. Reads at scan time come from immutable in-memory snapshots, so
 // learning never blocks a scan.
 type Store struct {
-	db     *bolt.DB
+	db     *bolt.DB   // nil when remote is set
+	remote *remote    // learning shared through Redis; nil = local only
 	mu     sync.Mutex // serialises Learn
 	tables sync.Map   // domain → *atomic.Pointer[table]
 	limits message.Limits
@@ -136,8 +137,15 @@ func OpenStore(path string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the file, or stops the Redis sync loop of a shared store
+// (the Redis client is the caller's to close).
+func (s *Store) Close() error {
+	if s.remote != nil {
+		s.remote.close()
+		return nil
+	}
+	return s.db.Close()
+}
 
 func (s *Store) ptr(domain string) *atomic.Pointer[table] {
 	if p, ok := s.tables.Load(domain); ok {
@@ -232,17 +240,16 @@ func (s *Store) Learn(ctx context.Context, domain string, label Label, raw [][]b
 		return LearnResult{}, fmt.Errorf("%w %d", ErrLabel, label)
 	}
 	domain = strings.ToLower(strings.TrimSpace(domain))
-	type item struct {
-		key  [32]byte
-		toks []string
-	}
-	items := make([]item, 0, len(raw))
+	items := make([]learnItem, 0, len(raw))
 	for _, r := range raw {
 		if err := ctx.Err(); err != nil {
 			return LearnResult{}, fmt.Errorf("learn: %w", err)
 		}
 		m := message.Parse(r, s.limits)
-		items = append(items, item{MessageKey(m), Tokens(m)})
+		items = append(items, learnItem{MessageKey(m), Tokens(m)})
+	}
+	if s.remote != nil {
+		return s.learnShared(ctx, domain, label, items)
 	}
 
 	s.mu.Lock()

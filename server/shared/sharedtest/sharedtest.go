@@ -1,0 +1,121 @@
+// Package sharedtest starts a throw-away redis-server for tests: on
+// 127.0.0.1 and a free port, in a temporary directory, without
+// persistence. Tests skip when redis-server is not installed.
+package sharedtest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/scilla-mail/scilla/internal/conf"
+	"github.com/scilla-mail/scilla/internal/freeport"
+	"github.com/scilla-mail/scilla/server/shared"
+)
+
+// Server is a running redis-server.
+type Server struct {
+	t    testing.TB
+	bin  string
+	dir  string
+	Port int
+	cmd  *exec.Cmd
+}
+
+// Start starts redis-server, stopped when the test ends. It skips the
+// test when redis-server is not installed.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not installed (Debian package redis-server; .ci/install.d/50-redis.sh): skipping the shared-state test")
+	}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), Port: freeport.Get(t)}
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Addr is the server's HOST:PORT.
+func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
+
+// Start (re)starts the server on its port, empty.
+func (s *Server) Start() {
+	s.t.Helper()
+	if s.cmd != nil {
+		return
+	}
+	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.dir,
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", "--protected-mode", "yes")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("start redis-server: %v", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, bufio.NewReader(out)) }()
+	s.cmd = cmd
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", s.Addr(), time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			s.t.Fatalf("redis-server on %s did not start: %v", s.Addr(), err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop kills the server (its data is gone: no persistence).
+func (s *Server) Stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Config returns a redis section for the server with short timeouts.
+func (s *Server) Config() shared.Config {
+	c := shared.DefaultConfig()
+	c.Address = s.Addr()
+	c.Timeout = conf.Duration(500 * time.Millisecond)
+	c.SyncInterval = conf.Duration(200 * time.Millisecond)
+	return c
+}
+
+// Client returns a client for the server, closed when the test ends.
+func (s *Server) Client(t testing.TB) *shared.Client {
+	t.Helper()
+	c, err := shared.New(s.Config(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Flush empties the server.
+func (s *Server) Flush(t testing.TB) {
+	t.Helper()
+	c := s.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Redis().FlushAll(ctx).Err(); err != nil {
+		t.Fatal(fmt.Errorf("flushall: %w", err))
+	}
+}
