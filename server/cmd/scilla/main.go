@@ -4,7 +4,7 @@
 //	scilla status [--server ADDR]
 //	scilla reload
 //	scilla update [--rollback]
-//	scilla learn --spam|--ham|--forget FILE...
+//	scilla learn --spam|--ham|--forget FILE|DIR|MBOX|-...
 //	scilla policy check FILE | scilla policy reload
 //	scilla license install FILE | remove --all|--reserve | info
 //
