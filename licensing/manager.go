@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/scilla-mail/scilla/server/shared"
 	"github.com/scilla-mail/scilla/server/verdict"
 )
 
@@ -127,6 +128,9 @@ type Manager struct {
 	server   bool
 	snap     atomic.Pointer[snapshot]
 	prunedAt atomic.Uint32
+	// shared is the usage shared through Redis; nil = this server alone.
+	// Guarded by flushMu.
+	shared *sharedUsage
 
 	mu     sync.Mutex // serialises key changes
 	stamp  string     // guarded by mu: the licence directory at the last load
@@ -145,9 +149,30 @@ type Manager struct {
 // flushes usage, promotes the reserve key and picks up keys changed by hand
 // in the licence directory. A nil clock means time.Now. Close stops it.
 func Open(stateDir string, cfg Config, clock Clock, log *slog.Logger) (*Manager, error) {
+	return OpenShared(stateDir, cfg, clock, log, nil)
+}
+
+// OpenShared is Open with the usage counted across the servers sharing
+// Redis through c (nil = this server alone): the protected mailboxes and
+// the daily traffic of all of them count against the limits. Each flush
+// sends this server's changes and reads the totals back; while Redis is
+// unreachable, usage is counted here and merged when it is back.
+func OpenShared(stateDir string, cfg Config, clock Clock, log *slog.Logger, c *shared.Client) (*Manager, error) {
 	m, err := open(stateDir, cfg, clock, log, true)
 	if err != nil {
 		return nil, err
+	}
+	if c != nil {
+		node, err := m.store.nodeID()
+		if err != nil {
+			m.store.close()
+			return nil, err
+		}
+		m.shared = newSharedUsage(c, node)
+		// Adopt the cluster's salt and totals before the first scan.
+		if err := m.Flush(); err != nil {
+			m.log.Error("cannot save licence usage; will retry", "err", err)
+		}
 	}
 	go m.run()
 	return m, nil
@@ -432,6 +457,11 @@ func (m *Manager) Flush() error {
 		m.prunedAt.Store(today)
 	}
 	c := m.usage.take()
+	if m.shared != nil {
+		// A failure is logged once per outage by the client; the changes
+		// wait for the next flush.
+		m.shared.c.Report("license", m.syncShared(c, today))
+	}
 	if err := m.store.save(c.seen, c.gone, c.traffic); err != nil {
 		m.usage.giveBack(c)
 		return err

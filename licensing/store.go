@@ -3,6 +3,7 @@ package licensing
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -27,6 +28,7 @@ var (
 	kSalt         = []byte("salt")
 	kTrialStarted = []byte("trial_started")
 	kKeyInstalled = []byte("key_installed")
+	kNodeID       = []byte("node_id")
 )
 
 // store is the persistent licence state: the salt for mailbox hashes, when
@@ -219,4 +221,45 @@ func dayKey(day uint32) []byte {
 	var k [4]byte
 	binary.BigEndian.PutUint32(k[:], day)
 	return k[:]
+}
+
+// adoptSalt replaces the salt with a cluster's and forgets the mailboxes
+// hashed with the old one, in one transaction.
+func (s *store) adoptSalt(salt []byte) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bMeta).Put(kSalt, salt); err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(bMailboxes); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucket(bMailboxes)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("adopt the shared mailbox salt: %w", err)
+	}
+	return nil
+}
+
+// nodeID returns this server's name in shared usage, made once.
+func (s *store) nodeID() (string, error) {
+	var id string
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bMeta)
+		if v := meta.Get(kNodeID); len(v) > 0 {
+			id = string(v)
+			return nil
+		}
+		b := make([]byte, 8)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		id = hex.EncodeToString(b)
+		return meta.Put(kNodeID, []byte(id))
+	})
+	if err != nil {
+		return "", fmt.Errorf("licence state: node id: %w", err)
+	}
+	return id, nil
 }

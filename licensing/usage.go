@@ -19,10 +19,14 @@ const nShards = 64
 // first time a mailbox is seen on a day. Changes are collected for the
 // background flush, so the scan path never touches the disk.
 type usage struct {
-	salt   []byte
+	salt   atomic.Pointer[[]byte]
 	shards [nShards]shard
-	// count is the number of mailboxes in the shards.
+	// count is the number of mailboxes in the shards, plus extra.
 	count atomic.Int64
+	// extra is the number of mailboxes other servers sharing the usage
+	// (Redis) counted that are not in the shards, as of the last sync. It
+	// is changed only under the manager's flushMu.
+	extra atomic.Int64
 	today atomic.Pointer[dayCount]
 
 	mu sync.Mutex // guards rolled
@@ -39,12 +43,26 @@ type shard struct {
 }
 
 type dayCount struct {
-	day   uint32
+	day uint32
+	// bytes is the day's traffic: this server's own plus foreign.
 	bytes atomic.Uint64
+	// foreign is what the other servers sharing the usage counted, as of
+	// the last sync (changed only under the manager's flushMu).
+	foreign atomic.Uint64
+}
+
+// own returns the traffic this server counted itself.
+func (dc *dayCount) own() uint64 {
+	b, f := dc.bytes.Load(), dc.foreign.Load()
+	if f > b {
+		return 0
+	}
+	return b - f
 }
 
 func newUsage(salt []byte, seen map[mailbox]uint32, day uint32, bytesToday uint64) *usage {
-	u := &usage{salt: salt}
+	u := &usage{}
+	u.salt.Store(&salt)
 	for i := range u.shards {
 		u.shards[i].seen = map[mailbox]uint32{}
 		u.shards[i].dirty = map[mailbox]uint32{}
@@ -66,7 +84,7 @@ func dayNumber(t time.Time) uint32 { return uint32(t.Unix() / 86400) }
 // compared case-insensitively so one mailbox is not counted twice.
 func (u *usage) hash(addr string) mailbox {
 	var buf [320]byte
-	b := append(buf[:0], u.salt...)
+	b := append(buf[:0], *u.salt.Load()...)
 	addr = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(addr), "<"), ">"))
 	for i := 0; i < len(addr); i++ {
 		c := addr[i]
@@ -180,12 +198,12 @@ func (u *usage) take() changes {
 	}
 	u.mu.Lock()
 	for _, dc := range u.rolled {
-		c.traffic[dc.day] = dc.bytes.Load()
+		c.traffic[dc.day] = dc.own()
 	}
 	u.rolled = nil
 	u.mu.Unlock()
 	dc := u.today.Load()
-	c.traffic[dc.day] = dc.bytes.Load()
+	c.traffic[dc.day] = dc.own()
 	return c
 }
 
@@ -220,4 +238,69 @@ func (u *usage) giveBack(c changes) {
 		}
 	}
 	u.mu.Unlock()
+}
+
+// reset forgets every mailbox and hashes with salt from now on: mailboxes
+// hashed with another salt cannot be matched (joining a cluster whose salt
+// differs).
+func (u *usage) reset(salt []byte) {
+	u.salt.Store(&salt)
+	for i := range u.shards {
+		sh := &u.shards[i]
+		sh.mu.Lock()
+		sh.seen, sh.dirty, sh.gone = map[mailbox]uint32{}, map[mailbox]uint32{}, nil
+		sh.mu.Unlock()
+	}
+	u.count.Store(0)
+	u.extra.Store(0)
+}
+
+// all returns every counted mailbox with its day.
+func (u *usage) all() map[mailbox]uint32 {
+	out := map[mailbox]uint32{}
+	for i := range u.shards {
+		sh := &u.shards[i]
+		sh.mu.RLock()
+		for h, d := range sh.seen {
+			out[h] = d
+		}
+		sh.mu.RUnlock()
+	}
+	return out
+}
+
+// setExtra sets how many mailboxes counted elsewhere are not in the
+// shards. Under the manager's flushMu.
+func (u *usage) setExtra(n int64) {
+	old := u.extra.Swap(n)
+	u.count.Add(n - old)
+}
+
+// setForeign sets the traffic the other servers counted on dc's day.
+// Under the manager's flushMu.
+func (u *usage) setForeign(dc *dayCount, n uint64) {
+	old := dc.foreign.Load()
+	if n >= old {
+		dc.bytes.Add(n - old)
+	} else {
+		dc.bytes.Add(^(old - n - 1)) // subtract
+	}
+	dc.foreign.Store(n)
+}
+
+// merge adds mailboxes counted by other servers (not marked for the local
+// flush: they are already in the shared count) and moves known ones to a
+// newer day.
+func (u *usage) merge(in map[mailbox]uint32) {
+	for h, d := range in {
+		sh := &u.shards[h[0]%nShards]
+		sh.mu.Lock()
+		if cur, ok := sh.seen[h]; !ok {
+			sh.seen[h] = d
+			u.count.Add(1)
+		} else if cur < d {
+			sh.seen[h] = d
+		}
+		sh.mu.Unlock()
+	}
 }
