@@ -22,6 +22,7 @@ import (
 	"github.com/scilla-mail/scilla/server/grpcapi"
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/pool"
+	"github.com/scilla-mail/scilla/server/shared"
 	"github.com/scilla-mail/scilla/server/spamd"
 	"github.com/scilla-mail/scilla/updater/update"
 )
@@ -47,6 +48,9 @@ type Config struct {
 	// Spamd is the optional spamd/rspamd-protocol listener for Exim's
 	// `spam =` ACL condition and other spamd clients.
 	Spamd spamd.Config `yaml:"spamd"`
+	// Redis is the Redis server several scillad share learning and
+	// licence usage through; off while redis.address is empty.
+	Redis shared.Config `yaml:"redis"`
 	// Client is the section read by the mail-server plug-ins (see the
 	// clients documentation); scillad only validates it, so one file can
 	// serve both.
@@ -157,6 +161,7 @@ func Default() *Config {
 		Update:   update.DefaultConfig(),
 		Analysis: message.DefaultConfig(),
 		Spamd:    spamd.DefaultConfig(),
+		Redis:    shared.DefaultConfig(),
 		Client:   clients.DefaultSettings(),
 	}
 }
@@ -180,7 +185,7 @@ func (c *Config) validateAll(name string) error {
 
 // resolvePaths makes relative file paths relative to the config file.
 func (c *Config) resolvePaths(dir string) {
-	for _, p := range []*string{&c.Server.PolicyFile, &c.Content.Dir, &c.Admin.TokenFile, &c.Server.TLS.CertFile, &c.Server.TLS.KeyFile, &c.Server.TLS.ClientCAFile} {
+	for _, p := range []*string{&c.Server.PolicyFile, &c.Content.Dir, &c.Admin.TokenFile, &c.Server.TLS.CertFile, &c.Server.TLS.KeyFile, &c.Server.TLS.ClientCAFile, &c.Redis.PasswordFile, &c.Redis.CAFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

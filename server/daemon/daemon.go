@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/scilla-mail/scilla/licensing"
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
@@ -36,6 +37,7 @@ import (
 	"github.com/scilla-mail/scilla/server/grpcapi"
 	"github.com/scilla-mail/scilla/server/policy"
 	"github.com/scilla-mail/scilla/server/pool"
+	"github.com/scilla-mail/scilla/server/shared"
 	"github.com/scilla-mail/scilla/server/spamd"
 )
 
@@ -58,6 +60,7 @@ type Daemon struct {
 	resolver *dns.Resolver
 	license  *licensing.Manager
 	learned  *bayes.Store
+	redis    *shared.Client // nil = a single server
 	spamd    *spamd.Server
 	updates  *updates
 	started  time.Time
@@ -113,12 +116,23 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("content database: %w", err)
 	}
-	if d.learned, err = bayes.OpenStore(cfg.Content.LearnPath(cfg.Server.StateDir)); err != nil {
-		return nil, fmt.Errorf("learning store: %w", err)
-	}
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cfg.Redis.Enabled() {
+		// Several servers: learning and licence usage are shared through
+		// Redis; the local learning file is not used (docs/cluster.md).
+		shared.RouteLibraryLog(log)
+		if d.redis, err = shared.New(cfg.Redis, log); err != nil {
+			return nil, err
+		}
+		if err := d.redis.Register(reg); err != nil {
+			return nil, err
+		}
+		d.learned = bayes.OpenShared(d.redis, log)
+		log.Info("learning and licence usage shared through Redis", "address", cfg.Redis.Address, "key_prefix", cfg.Redis.KeyPrefix)
+	} else if d.learned, err = bayes.OpenStore(cfg.Content.LearnPath(cfg.Server.StateDir)); err != nil {
+		return nil, fmt.Errorf("learning store: %w", err)
+	}
 
 	deps := check.Deps{Log: log, DNS: cfg.DNS, Learned: d.learned}
 	if cfg.DNS.Enabled {
@@ -131,7 +145,7 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	if checks == nil {
 		checks = check.All(deps)
 	}
-	if d.license, err = licensing.Open(cfg.Server.StateDir, cfg.License, nil, log); err != nil {
+	if d.license, err = licensing.OpenShared(cfg.Server.StateDir, cfg.License, nil, log, d.redis); err != nil {
 		return nil, fmt.Errorf("licence: %w", err)
 	}
 	if err := d.license.Register(reg); err != nil {
@@ -156,7 +170,8 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	if d.updates, err = newUpdates(d, reg); err != nil {
 		return nil, err
 	}
-	admin := grpcapi.NewAdmin(grpcapi.AdminDeps{
+	admin := adminServer{redis: d.redis, address: cfg.Redis.Address}
+	admin.Admin = grpcapi.NewAdmin(grpcapi.AdminDeps{
 		Learner: bayes.RPC{Store: d.learned},
 		License: d.license,
 		Engine:  d.eng,
@@ -239,6 +254,28 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	return d, nil
 }
 
+// adminServer adds the Redis connection's state to Admin.Status.
+type adminServer struct {
+	*grpcapi.Admin
+	redis   *shared.Client
+	address string
+}
+
+// Status implements scillav1.AdminServiceServer.
+func (a adminServer) Status(ctx context.Context, req *scillav1.StatusRequest) (*scillav1.StatusResponse, error) {
+	resp, err := a.Admin.Status(ctx, req)
+	if err != nil || a.redis == nil {
+		return resp, err
+	}
+	st := a.redis.Status()
+	rs := &scillav1.RedisStatus{Address: a.address, Reachable: st.Reachable, LastError: st.LastError}
+	if !st.LastSync.IsZero() {
+		rs.LastSync = timestamppb.New(st.LastSync)
+	}
+	resp.Redis = rs
+	return resp, nil
+}
+
 func limits(c *config.Config) grpcapi.Limits {
 	return grpcapi.Limits{MaxMessageBytes: c.Server.MaxMessageBytes, Deadline: c.Scan.Deadline.D()}
 }
@@ -296,6 +333,9 @@ func (d *Daemon) release() {
 	}
 	if d.learned != nil {
 		_ = d.learned.Close()
+	}
+	if d.redis != nil {
+		_ = d.redis.Close()
 	}
 }
 
@@ -373,6 +413,9 @@ func (d *Daemon) shutdown() {
 	if err := d.learned.Close(); err != nil {
 		d.log.Warn("learning store close", "err", err)
 	}
+	if d.redis != nil {
+		_ = d.redis.Close()
+	}
 	d.log.Info("stopped")
 }
 
@@ -417,9 +460,10 @@ func (d *Daemon) Reload(context.Context) ([]string, error) {
 		d.log.Info("database changed", "from", old.DB.Version, "to", db.Version)
 	}
 	if fmt.Sprint(cfg.Server.Listen) != fmt.Sprint(d.cfg.Server.Listen) || cfg.Metrics.Listen != d.cfg.Metrics.Listen ||
-		cfg.Server.StateDir != d.cfg.Server.StateDir || fmt.Sprint(cfg.DNS) != fmt.Sprint(d.cfg.DNS) || cfg.Server.TLS != d.cfg.Server.TLS {
-		d.log.Warn("listen addresses, TLS, state_dir and the dns section change only on restart")
-		done = append(done, "listen addresses, TLS, metrics address, state_dir and dns unchanged until restart")
+		cfg.Server.StateDir != d.cfg.Server.StateDir || fmt.Sprint(cfg.DNS) != fmt.Sprint(d.cfg.DNS) || cfg.Server.TLS != d.cfg.Server.TLS ||
+		cfg.Redis != d.cfg.Redis {
+		d.log.Warn("listen addresses, TLS, state_dir and the dns and redis sections change only on restart")
+		done = append(done, "listen addresses, TLS, metrics address, state_dir, dns and redis unchanged until restart")
 	}
 	d.cfg = cfg
 	d.log.Info("reloaded", "parts", done)

@@ -195,3 +195,17 @@ func (c *Client) Status() Status {
 
 // Close closes the connections.
 func (c *Client) Close() error { return c.rdb.Close() }
+
+// RouteLibraryLog sends go-redis's own messages (a failed dial per
+// attempt, pool notices) to log at debug level instead of the standard
+// logger: outages are logged once by Report. go-redis has one logger per
+// process, so the daemon calls this once.
+func RouteLibraryLog(log *slog.Logger) {
+	redis.SetLogger(libLog{log.With("subsystem", "redis", "from", "go-redis")})
+}
+
+type libLog struct{ log *slog.Logger }
+
+func (l libLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...))
+}

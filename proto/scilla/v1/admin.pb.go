@@ -227,7 +227,10 @@ type StatusResponse struct {
 	LicenseState string   `protobuf:"bytes,8,opt,name=license_state,json=licenseState,proto3" json:"license_state,omitempty"`
 	Warnings     []string `protobuf:"bytes,9,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	// Content database updates; unset when update.source is empty.
-	Update        *UpdateStatus `protobuf:"bytes,10,opt,name=update,proto3" json:"update,omitempty"`
+	Update *UpdateStatus `protobuf:"bytes,10,opt,name=update,proto3" json:"update,omitempty"`
+	// State shared with other servers through Redis; unset when the redis
+	// section is off (a single server).
+	Redis         *RedisStatus `protobuf:"bytes,11,opt,name=redis,proto3" json:"redis,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -332,6 +335,87 @@ func (x *StatusResponse) GetUpdate() *UpdateStatus {
 	return nil
 }
 
+func (x *StatusResponse) GetRedis() *RedisStatus {
+	if x != nil {
+		return x.Redis
+	}
+	return nil
+}
+
+// RedisStatus is the connection to the Redis server several scillad share
+// learning and licence usage through.
+type RedisStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The configured address (redis.address).
+	Address string `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	// Whether the last sync succeeded.
+	Reachable bool `protobuf:"varint,2,opt,name=reachable,proto3" json:"reachable,omitempty"`
+	// When a sync last succeeded; unset before the first.
+	LastSync *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=last_sync,json=lastSync,proto3" json:"last_sync,omitempty"`
+	// The last failure, empty when there was none since the start.
+	LastError     string `protobuf:"bytes,4,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedisStatus) Reset() {
+	*x = RedisStatus{}
+	mi := &file_scilla_v1_admin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedisStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedisStatus) ProtoMessage() {}
+
+func (x *RedisStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_scilla_v1_admin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedisStatus.ProtoReflect.Descriptor instead.
+func (*RedisStatus) Descriptor() ([]byte, []int) {
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RedisStatus) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *RedisStatus) GetReachable() bool {
+	if x != nil {
+		return x.Reachable
+	}
+	return false
+}
+
+func (x *RedisStatus) GetLastSync() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSync
+	}
+	return nil
+}
+
+func (x *RedisStatus) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
 // UpdateStatus is the state of content database updates.
 type UpdateStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -354,7 +438,7 @@ type UpdateStatus struct {
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[3]
+	mi := &file_scilla_v1_admin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +450,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[3]
+	mi := &file_scilla_v1_admin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +463,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *UpdateStatus) GetSource() string {
@@ -432,7 +516,7 @@ type ReloadRequest struct {
 
 func (x *ReloadRequest) Reset() {
 	*x = ReloadRequest{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[4]
+	mi := &file_scilla_v1_admin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -444,7 +528,7 @@ func (x *ReloadRequest) String() string {
 func (*ReloadRequest) ProtoMessage() {}
 
 func (x *ReloadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[4]
+	mi := &file_scilla_v1_admin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -457,7 +541,7 @@ func (x *ReloadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadRequest.ProtoReflect.Descriptor instead.
 func (*ReloadRequest) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{5}
 }
 
 type ReloadResponse struct {
@@ -470,7 +554,7 @@ type ReloadResponse struct {
 
 func (x *ReloadResponse) Reset() {
 	*x = ReloadResponse{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[5]
+	mi := &file_scilla_v1_admin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -482,7 +566,7 @@ func (x *ReloadResponse) String() string {
 func (*ReloadResponse) ProtoMessage() {}
 
 func (x *ReloadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[5]
+	mi := &file_scilla_v1_admin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -495,7 +579,7 @@ func (x *ReloadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadResponse.ProtoReflect.Descriptor instead.
 func (*ReloadResponse) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ReloadResponse) GetReloaded() []string {
@@ -517,7 +601,7 @@ type UpdateRequest struct {
 
 func (x *UpdateRequest) Reset() {
 	*x = UpdateRequest{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[6]
+	mi := &file_scilla_v1_admin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +613,7 @@ func (x *UpdateRequest) String() string {
 func (*UpdateRequest) ProtoMessage() {}
 
 func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[6]
+	mi := &file_scilla_v1_admin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +626,7 @@ func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRequest) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateRequest) GetRollback() bool {
@@ -569,7 +653,7 @@ type UpdateResponse struct {
 
 func (x *UpdateResponse) Reset() {
 	*x = UpdateResponse{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[7]
+	mi := &file_scilla_v1_admin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -581,7 +665,7 @@ func (x *UpdateResponse) String() string {
 func (*UpdateResponse) ProtoMessage() {}
 
 func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[7]
+	mi := &file_scilla_v1_admin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -594,7 +678,7 @@ func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResponse) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateResponse) GetVersion() string {
@@ -633,7 +717,7 @@ type ReloadPolicyRequest struct {
 
 func (x *ReloadPolicyRequest) Reset() {
 	*x = ReloadPolicyRequest{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[8]
+	mi := &file_scilla_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +729,7 @@ func (x *ReloadPolicyRequest) String() string {
 func (*ReloadPolicyRequest) ProtoMessage() {}
 
 func (x *ReloadPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[8]
+	mi := &file_scilla_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +742,7 @@ func (x *ReloadPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadPolicyRequest.ProtoReflect.Descriptor instead.
 func (*ReloadPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 type ReloadPolicyResponse struct {
@@ -671,7 +755,7 @@ type ReloadPolicyResponse struct {
 
 func (x *ReloadPolicyResponse) Reset() {
 	*x = ReloadPolicyResponse{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[9]
+	mi := &file_scilla_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -683,7 +767,7 @@ func (x *ReloadPolicyResponse) String() string {
 func (*ReloadPolicyResponse) ProtoMessage() {}
 
 func (x *ReloadPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[9]
+	mi := &file_scilla_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -696,7 +780,7 @@ func (x *ReloadPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadPolicyResponse.ProtoReflect.Descriptor instead.
 func (*ReloadPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReloadPolicyResponse) GetPolicySource() string {
@@ -726,7 +810,7 @@ type LearnRequest struct {
 
 func (x *LearnRequest) Reset() {
 	*x = LearnRequest{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[10]
+	mi := &file_scilla_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -738,7 +822,7 @@ func (x *LearnRequest) String() string {
 func (*LearnRequest) ProtoMessage() {}
 
 func (x *LearnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[10]
+	mi := &file_scilla_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +835,7 @@ func (x *LearnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LearnRequest.ProtoReflect.Descriptor instead.
 func (*LearnRequest) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LearnRequest) GetLabel() Label {
@@ -791,7 +875,7 @@ type LearnResponse struct {
 
 func (x *LearnResponse) Reset() {
 	*x = LearnResponse{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[11]
+	mi := &file_scilla_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +887,7 @@ func (x *LearnResponse) String() string {
 func (*LearnResponse) ProtoMessage() {}
 
 func (x *LearnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[11]
+	mi := &file_scilla_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -816,7 +900,7 @@ func (x *LearnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LearnResponse.ProtoReflect.Descriptor instead.
 func (*LearnResponse) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *LearnResponse) GetLearned() uint32 {
@@ -870,7 +954,7 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"\brecycled\x18\x05 \x01(\x04R\brecycled\x12\x16\n" +
 	"\x06queued\x18\x06 \x01(\rR\x06queued\x12\x14\n" +
 	"\x05scans\x18\a \x01(\x04R\x05scans\x12#\n" +
-	"\rnot_processed\x18\b \x01(\x04R\fnotProcessed\"\xd2\x03\n" +
+	"\rnot_processed\x18\b \x01(\x04R\fnotProcessed\"\x80\x04\n" +
 	"\x0eStatusResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x121\n" +
 	"\x06uptime\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06uptime\x12)\n" +
@@ -882,7 +966,14 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"\rlicense_state\x18\b \x01(\tR\flicenseState\x12\x1a\n" +
 	"\bwarnings\x18\t \x03(\tR\bwarnings\x12/\n" +
 	"\x06update\x18\n" +
-	" \x01(\v2\x17.scilla.v1.UpdateStatusR\x06update\"\x89\x02\n" +
+	" \x01(\v2\x17.scilla.v1.UpdateStatusR\x06update\x12,\n" +
+	"\x05redis\x18\v \x01(\v2\x16.scilla.v1.RedisStatusR\x05redis\"\x9d\x01\n" +
+	"\vRedisStatus\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x1c\n" +
+	"\treachable\x18\x02 \x01(\bR\treachable\x127\n" +
+	"\tlast_sync\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\blastSync\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x04 \x01(\tR\tlastError\"\x89\x02\n" +
 	"\fUpdateStatus\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12=\n" +
 	"\flast_attempt\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\vlastAttempt\x12\x17\n" +
@@ -944,48 +1035,51 @@ func file_scilla_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_scilla_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_scilla_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_scilla_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_scilla_v1_admin_proto_goTypes = []any{
 	(Label)(0),                    // 0: scilla.v1.Label
 	(*StatusRequest)(nil),         // 1: scilla.v1.StatusRequest
 	(*PoolStatus)(nil),            // 2: scilla.v1.PoolStatus
 	(*StatusResponse)(nil),        // 3: scilla.v1.StatusResponse
-	(*UpdateStatus)(nil),          // 4: scilla.v1.UpdateStatus
-	(*ReloadRequest)(nil),         // 5: scilla.v1.ReloadRequest
-	(*ReloadResponse)(nil),        // 6: scilla.v1.ReloadResponse
-	(*UpdateRequest)(nil),         // 7: scilla.v1.UpdateRequest
-	(*UpdateResponse)(nil),        // 8: scilla.v1.UpdateResponse
-	(*ReloadPolicyRequest)(nil),   // 9: scilla.v1.ReloadPolicyRequest
-	(*ReloadPolicyResponse)(nil),  // 10: scilla.v1.ReloadPolicyResponse
-	(*LearnRequest)(nil),          // 11: scilla.v1.LearnRequest
-	(*LearnResponse)(nil),         // 12: scilla.v1.LearnResponse
-	(*durationpb.Duration)(nil),   // 13: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*RedisStatus)(nil),           // 4: scilla.v1.RedisStatus
+	(*UpdateStatus)(nil),          // 5: scilla.v1.UpdateStatus
+	(*ReloadRequest)(nil),         // 6: scilla.v1.ReloadRequest
+	(*ReloadResponse)(nil),        // 7: scilla.v1.ReloadResponse
+	(*UpdateRequest)(nil),         // 8: scilla.v1.UpdateRequest
+	(*UpdateResponse)(nil),        // 9: scilla.v1.UpdateResponse
+	(*ReloadPolicyRequest)(nil),   // 10: scilla.v1.ReloadPolicyRequest
+	(*ReloadPolicyResponse)(nil),  // 11: scilla.v1.ReloadPolicyResponse
+	(*LearnRequest)(nil),          // 12: scilla.v1.LearnRequest
+	(*LearnResponse)(nil),         // 13: scilla.v1.LearnResponse
+	(*durationpb.Duration)(nil),   // 14: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_scilla_v1_admin_proto_depIdxs = []int32{
-	13, // 0: scilla.v1.StatusResponse.uptime:type_name -> google.protobuf.Duration
+	14, // 0: scilla.v1.StatusResponse.uptime:type_name -> google.protobuf.Duration
 	2,  // 1: scilla.v1.StatusResponse.pool:type_name -> scilla.v1.PoolStatus
-	14, // 2: scilla.v1.StatusResponse.database_created:type_name -> google.protobuf.Timestamp
-	14, // 3: scilla.v1.StatusResponse.policy_loaded:type_name -> google.protobuf.Timestamp
-	4,  // 4: scilla.v1.StatusResponse.update:type_name -> scilla.v1.UpdateStatus
-	14, // 5: scilla.v1.UpdateStatus.last_attempt:type_name -> google.protobuf.Timestamp
-	14, // 6: scilla.v1.UpdateStatus.next_attempt:type_name -> google.protobuf.Timestamp
-	0,  // 7: scilla.v1.LearnRequest.label:type_name -> scilla.v1.Label
-	1,  // 8: scilla.v1.AdminService.Status:input_type -> scilla.v1.StatusRequest
-	5,  // 9: scilla.v1.AdminService.Reload:input_type -> scilla.v1.ReloadRequest
-	9,  // 10: scilla.v1.AdminService.ReloadPolicy:input_type -> scilla.v1.ReloadPolicyRequest
-	11, // 11: scilla.v1.AdminService.Learn:input_type -> scilla.v1.LearnRequest
-	7,  // 12: scilla.v1.AdminService.Update:input_type -> scilla.v1.UpdateRequest
-	3,  // 13: scilla.v1.AdminService.Status:output_type -> scilla.v1.StatusResponse
-	6,  // 14: scilla.v1.AdminService.Reload:output_type -> scilla.v1.ReloadResponse
-	10, // 15: scilla.v1.AdminService.ReloadPolicy:output_type -> scilla.v1.ReloadPolicyResponse
-	12, // 16: scilla.v1.AdminService.Learn:output_type -> scilla.v1.LearnResponse
-	8,  // 17: scilla.v1.AdminService.Update:output_type -> scilla.v1.UpdateResponse
-	13, // [13:18] is the sub-list for method output_type
-	8,  // [8:13] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	15, // 2: scilla.v1.StatusResponse.database_created:type_name -> google.protobuf.Timestamp
+	15, // 3: scilla.v1.StatusResponse.policy_loaded:type_name -> google.protobuf.Timestamp
+	5,  // 4: scilla.v1.StatusResponse.update:type_name -> scilla.v1.UpdateStatus
+	4,  // 5: scilla.v1.StatusResponse.redis:type_name -> scilla.v1.RedisStatus
+	15, // 6: scilla.v1.RedisStatus.last_sync:type_name -> google.protobuf.Timestamp
+	15, // 7: scilla.v1.UpdateStatus.last_attempt:type_name -> google.protobuf.Timestamp
+	15, // 8: scilla.v1.UpdateStatus.next_attempt:type_name -> google.protobuf.Timestamp
+	0,  // 9: scilla.v1.LearnRequest.label:type_name -> scilla.v1.Label
+	1,  // 10: scilla.v1.AdminService.Status:input_type -> scilla.v1.StatusRequest
+	6,  // 11: scilla.v1.AdminService.Reload:input_type -> scilla.v1.ReloadRequest
+	10, // 12: scilla.v1.AdminService.ReloadPolicy:input_type -> scilla.v1.ReloadPolicyRequest
+	12, // 13: scilla.v1.AdminService.Learn:input_type -> scilla.v1.LearnRequest
+	8,  // 14: scilla.v1.AdminService.Update:input_type -> scilla.v1.UpdateRequest
+	3,  // 15: scilla.v1.AdminService.Status:output_type -> scilla.v1.StatusResponse
+	7,  // 16: scilla.v1.AdminService.Reload:output_type -> scilla.v1.ReloadResponse
+	11, // 17: scilla.v1.AdminService.ReloadPolicy:output_type -> scilla.v1.ReloadPolicyResponse
+	13, // 18: scilla.v1.AdminService.Learn:output_type -> scilla.v1.LearnResponse
+	9,  // 19: scilla.v1.AdminService.Update:output_type -> scilla.v1.UpdateResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_scilla_v1_admin_proto_init() }
@@ -999,7 +1093,7 @@ func file_scilla_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scilla_v1_admin_proto_rawDesc), len(file_scilla_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -48,6 +48,23 @@ func cmdStatus(args []string) int {
 		}
 	}
 	fmt.Printf("policy:    %s (loaded %s)\n", st.GetPolicySource(), st.GetPolicyLoaded().AsTime().Local().Format(time.RFC3339))
+	if r := st.GetRedis(); r != nil {
+		state := "reachable"
+		if !r.GetReachable() {
+			state = "UNREACHABLE (scans go on with the last synced state; learning fails until it is back)"
+		}
+		fmt.Printf("redis:     %s, %s\n", r.GetAddress(), state)
+		if r.GetLastSync() != nil {
+			fmt.Printf("  synced:  %s\n", r.GetLastSync().AsTime().Local().Format(time.RFC3339))
+		} else {
+			fmt.Printf("  synced:  never since the start\n")
+		}
+		if !r.GetReachable() && r.GetLastError() != "" {
+			fmt.Printf("  error:   %s\n", r.GetLastError())
+		}
+	} else {
+		fmt.Printf("redis:     off (learning and licence usage are local)\n")
+	}
 	if st.GetLicenseState() != "" {
 		fmt.Printf("licence:   %s\n", st.GetLicenseState())
 	}
