@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/scilla-mail/scilla/server/fuzzy"
 	"github.com/scilla-mail/scilla/server/message"
 )
 
@@ -72,10 +74,21 @@ type Store struct {
 	limits message.Limits
 }
 
-// table is an immutable snapshot of one domain's learned counts.
+// table is an immutable snapshot of one domain's learned counts and the
+// fuzzy signatures of the messages learned as spam.
 type table struct {
 	spam, ham uint32
 	tokens    map[string]Counts
+	sigs      map[[32]byte]fuzzy.Signature // by message key
+	fuzzy     *fuzzy.Index                 // over sigs; nil when empty
+}
+
+// withSigs sets t's signatures and indexes them.
+func (t *table) withSigs(sigs map[[32]byte]fuzzy.Signature) {
+	t.sigs, t.fuzzy = sigs, nil
+	if len(sigs) > 0 {
+		t.fuzzy = fuzzy.NewIndex(slices.Collect(maps.Values(sigs)))
+	}
 }
 
 // Totals implements Source.
@@ -98,6 +111,7 @@ var (
 	bucketDomains = []byte("domains")
 	bucketTokens  = []byte("tokens")
 	bucketMsgs    = []byte("msgs")
+	bucketFuzzy   = []byte("fuzzy")
 	keyTotals     = []byte("totals")
 )
 
@@ -160,6 +174,21 @@ func readTable(b *bolt.Bucket) (*table, error) {
 	if v := b.Get(keyTotals); len(v) == 8 {
 		t.spam, t.ham = binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])
 	}
+	if fb := b.Bucket(bucketFuzzy); fb != nil {
+		sigs := map[[32]byte]fuzzy.Signature{}
+		err := fb.ForEach(func(k, v []byte) error {
+			sig, ok := decodeSig(v)
+			if len(k) != 32 || !ok {
+				return fmt.Errorf("fuzzy signature %x: bad value", k)
+			}
+			sigs[[32]byte(k)] = sig
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		t.withSigs(sigs)
+	}
 	tb := b.Bucket(bucketTokens)
 	if tb == nil {
 		return t, nil
@@ -172,6 +201,48 @@ func readTable(b *bolt.Bucket) (*table, error) {
 		return nil
 	})
 	return t, err
+}
+
+// encodeSig and decodeSig store a fuzzy signature as 4·K big-endian bytes.
+func encodeSig(sig *fuzzy.Signature) []byte {
+	b := make([]byte, 0, 4*fuzzy.K)
+	for _, v := range sig {
+		b = binary.BigEndian.AppendUint32(b, v)
+	}
+	return b
+}
+
+func decodeSig(b []byte) (sig fuzzy.Signature, ok bool) {
+	if len(b) != 4*fuzzy.K {
+		return sig, false
+	}
+	for i := range sig {
+		sig[i] = binary.BigEndian.Uint32(b[4*i:])
+	}
+	return sig, true
+}
+
+// FuzzyBest returns the highest similarity of sig to the fuzzy signature
+// of a message learned as spam, globally or for the domain (0 when none is
+// close). Like Source it reads immutable snapshots only.
+func (s *Store) FuzzyBest(domain string, sig *fuzzy.Signature) float64 {
+	if s == nil {
+		return 0
+	}
+	best, _ := s.ptr("").Load().fuzzyIndex().Best(sig)
+	if domain = strings.ToLower(domain); domain != "" {
+		if d, _ := s.ptr(domain).Load().fuzzyIndex().Best(sig); d > best {
+			best = d
+		}
+	}
+	return best
+}
+
+func (t *table) fuzzyIndex() *fuzzy.Index {
+	if t == nil {
+		return nil
+	}
+	return t.fuzzy
 }
 
 // Source returns the learned counts a scan for the domain uses: the global
@@ -246,7 +317,9 @@ func (s *Store) Learn(ctx context.Context, domain string, label Label, raw [][]b
 			return LearnResult{}, fmt.Errorf("learn: %w", err)
 		}
 		m := message.Parse(r, s.limits)
-		items = append(items, learnItem{MessageKey(m), Tokens(m)})
+		it := learnItem{key: MessageKey(m), toks: Tokens(m)}
+		it.sig, it.hasSig = fuzzy.Sign(m.Text)
+		items = append(items, it)
 	}
 	if s.remote != nil {
 		return s.learnShared(ctx, domain, label, items)
@@ -257,10 +330,16 @@ func (s *Store) Learn(ctx context.Context, domain string, label Label, raw [][]b
 	p := s.ptr(domain)
 	old := p.Load()
 	next := &table{tokens: map[string]Counts{}}
+	sigs := map[[32]byte]fuzzy.Signature{}
 	if old != nil {
 		next.spam, next.ham = old.spam, old.ham
 		next.tokens = maps.Clone(old.tokens)
+		sigs = maps.Clone(old.sigs)
+		if sigs == nil {
+			sigs = map[[32]byte]fuzzy.Signature{}
+		}
 	}
+	sigsChanged := false
 	var res LearnResult
 	changed := map[string]struct{}{}
 	apply := func(toks []string, spam bool, sign int) {
@@ -301,7 +380,29 @@ func (s *Store) Learn(ctx context.Context, domain string, label Label, raw [][]b
 		if err != nil {
 			return err
 		}
+		fuzzB, err := db.CreateBucketIfNotExists(bucketFuzzy)
+		if err != nil {
+			return err
+		}
+		// A message learned as spam keeps its fuzzy signature; ham and
+		// forget drop it.
+		setSig := func(it learnItem, keep bool) error {
+			_, had := sigs[it.key]
+			switch {
+			case keep && it.hasSig && !had:
+				sigs[it.key], sigsChanged = it.sig, true
+				return fuzzB.Put(it.key[:], encodeSig(&it.sig))
+			case !keep && had:
+				delete(sigs, it.key)
+				sigsChanged = true
+				return fuzzB.Delete(it.key[:])
+			}
+			return nil
+		}
 		for _, it := range items {
+			if err := setSig(it, label == LabelSpam); err != nil {
+				return err
+			}
 			prev := msgs.Get(it.key[:])
 			var prevLabel Label
 			var prevToks []string
@@ -358,6 +459,11 @@ func (s *Store) Learn(ctx context.Context, domain string, label Label, raw [][]b
 	})
 	if err != nil {
 		return LearnResult{}, fmt.Errorf("learn %s for %q: %w", label, domain, err)
+	}
+	if sigsChanged || old == nil {
+		next.withSigs(sigs)
+	} else {
+		next.sigs, next.fuzzy = old.sigs, old.fuzzy
 	}
 	p.Store(next)
 	res.SpamTotal, res.HamTotal = uint64(next.spam), uint64(next.ham)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/scilla-mail/scilla/server/fuzzy"
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/shared"
 )
@@ -25,7 +26,8 @@ var ErrUnavailable = errors.New("bayes: the shared learning store (Redis) is una
 //	PREFIX bayes:domains           set of domain names that have learned
 //	PREFIX bayes:d:NAME:tokens     hash "S"+token / "H"+token → count, "#S"/"#H" → message totals
 //	PREFIX bayes:d:NAME:msgs       hash message key → label byte + tokens joined by NUL
-//	PREFIX bayes:d:NAME:version    counter, incremented by every learn that changed counts
+//	PREFIX bayes:d:NAME:fuzzy      hash message key → fuzzy signature of a message learned as spam
+//	PREFIX bayes:d:NAME:version    counter, incremented by every learn that changed something
 //	PREFIX bayes:changed           pub/sub channel: NAME after each change
 //
 // One Lua script applies a Learn call atomically with the same rules as
@@ -44,9 +46,9 @@ type remote struct {
 	versions map[string]int64
 }
 
-// learnScript: KEYS tokens, msgs, version, domains, channel; ARGV label,
-// domain name, then key and tokens per message. It returns learned,
-// unchanged, relabelled, spam total, ham total.
+// learnScript: KEYS tokens, msgs, version, domains, channel, fuzzy; ARGV
+// label, domain name, then key, tokens and fuzzy signature ("" = none) per
+// message. It returns learned, unchanged, relabelled, spam total, ham total.
 var learnScript = redis.NewScript(`
 local label = ARGV[1]
 local function split(s)
@@ -75,9 +77,14 @@ local function apply(toks, lab, sign)
     end
   end
 end
-local learned, unchanged, relabelled = 0, 0, 0
-for i = 3, #ARGV, 2 do
-  local key, toks = ARGV[i], ARGV[i + 1]
+local learned, unchanged, relabelled, sigs = 0, 0, 0, 0
+for i = 3, #ARGV, 3 do
+  local key, toks, sig = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if label == '1' then
+    if sig ~= '' then sigs = sigs + redis.call('HSETNX', KEYS[6], key, sig) end
+  else
+    sigs = sigs + redis.call('HDEL', KEYS[6], key)
+  end
   local prev = redis.call('HGET', KEYS[2], key)
   local prevLabel = nil
   if prev then prevLabel = string.sub(prev, 1, 1) end
@@ -102,7 +109,7 @@ for i = 3, #ARGV, 2 do
     redis.call('HSET', KEYS[2], key, label .. toks)
   end
 end
-if learned + relabelled > 0 then
+if learned + relabelled + sigs > 0 then
   redis.call('INCR', KEYS[3])
   redis.call('SADD', KEYS[4], ARGV[2])
   redis.call('PUBLISH', KEYS[5], ARGV[2])
@@ -218,10 +225,11 @@ func domainOf(name string) string {
 func (s *Store) reload(ctx context.Context, name string) error {
 	r := s.remote
 	var ver *redis.StringCmd
-	var all *redis.MapStringStringCmd
+	var all, fz *redis.MapStringStringCmd
 	_, err := r.c.Redis().TxPipelined(ctx, func(p redis.Pipeliner) error {
 		ver = p.Get(ctx, r.key(name, "version"))
 		all = p.HGetAll(ctx, r.key(name, "tokens"))
+		fz = p.HGetAll(ctx, r.key(name, "fuzzy"))
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -253,14 +261,23 @@ func (s *Store) reload(ctx context.Context, name string) error {
 		}
 		t.tokens[f[1:]] = c
 	}
+	sigs := make(map[[32]byte]fuzzy.Signature, len(fz.Val()))
+	for k, v := range fz.Val() {
+		if sig, ok := decodeSig([]byte(v)); ok && len(k) == 32 {
+			sigs[[32]byte([]byte(k))] = sig
+		}
+	}
+	t.withSigs(sigs)
 	s.ptr(domainOf(name)).Store(t)
 	r.versions[name] = v
 	return nil
 }
 
 type learnItem struct {
-	key  [32]byte
-	toks []string
+	key    [32]byte
+	toks   []string
+	sig    fuzzy.Signature // the text's fuzzy signature, when hasSig
+	hasSig bool
 }
 
 // learnShared applies one Learn call to Redis atomically, then reloads the
@@ -271,7 +288,7 @@ func (s *Store) learnShared(ctx context.Context, domain string, label Label, ite
 	if name == "" {
 		name = globalKey
 	}
-	args := make([]any, 0, 2+2*len(items))
+	args := make([]any, 0, 2+3*len(items))
 	args = append(args, strconv.Itoa(int(label)), name)
 	for _, it := range items {
 		var b strings.Builder
@@ -284,10 +301,14 @@ func (s *Store) learnShared(ctx context.Context, domain string, label Label, ite
 			}
 			b.WriteString(t)
 		}
-		args = append(args, string(it.key[:]), b.String())
+		var sig string
+		if it.hasSig {
+			sig = string(encodeSig(&it.sig))
+		}
+		args = append(args, string(it.key[:]), b.String(), sig)
 	}
 	keys := []string{r.key(name, "tokens"), r.key(name, "msgs"), r.key(name, "version"),
-		r.c.Key("bayes", "domains"), r.c.Key("bayes", "changed")}
+		r.c.Key("bayes", "domains"), r.c.Key("bayes", "changed"), r.key(name, "fuzzy")}
 	// A big batch runs longer than one plain command.
 	lctx, cancel := context.WithTimeout(ctx, r.c.Timeout()+time.Duration(len(items))*time.Millisecond)
 	defer cancel()

@@ -56,7 +56,7 @@ func All(d Deps) []engine.Check {
 		obscene.New(),     // OBSCENE sign for the [--Obscene--] tag
 		rulescheck.New(),
 		bayescheck.New(d.Learned),
-		fuzzycheck.New(),
+		fuzzycheck.New(d.Learned),
 		imagecheck.New(),
 		// Network checks (engine.Waiter): started first, concurrently.
 		dnsbl.New(d.Resolver, sending),

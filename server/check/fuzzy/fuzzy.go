@@ -1,11 +1,15 @@
 // Package fuzzy is the engine check that compares the message text's fuzzy
-// signature with the signatures of known spam in the content database. A
-// close match means the message is a known spam with a few words changed.
+// signature with the signatures of known spam: the content database's and
+// those of messages learned as spam (`scilla learn --spam`, globally or
+// for the recipients' domain, shared between servers through Redis when it
+// is on). A close match means the message is a known spam with a few words
+// changed.
 package fuzzy
 
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/fuzzy"
@@ -22,34 +26,75 @@ var levels = []struct {
 	{0.50, "FUZZY_SPAM_LOW", 0.8},
 }
 
-// Check is the fuzzy-signature check.
-type Check struct{}
+// Learned are the fuzzy signatures of messages learned as spam
+// (*bayes.Store implements it).
+type Learned interface {
+	// FuzzyBest returns the highest similarity of sig to a signature
+	// learned globally or for the domain; it must not block.
+	FuzzyBest(domain string, sig *fuzzy.Signature) float64
+}
 
-// New returns the check.
-func New() *Check { return &Check{} }
+// Check is the fuzzy-signature check.
+type Check struct {
+	learned Learned
+}
+
+// New returns the check; learned may be nil (no learning).
+func New(learned Learned) *Check { return &Check{learned: learned} }
 
 // Name implements engine.Check.
 func (*Check) Name() string { return "fuzzy" }
 
 // Run implements engine.Check.
-func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
-	if in.DB == nil || in.DB.Fuzzy.Len() == 0 {
+func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
+	hasDB := in.DB != nil && in.DB.Fuzzy.Len() > 0
+	if !hasDB && c.learned == nil {
 		return engine.Result{}, nil
 	}
 	sig, ok := fuzzy.Sign(in.Msg.Text)
 	if !ok {
 		return engine.Result{}, nil
 	}
-	sim, _ := in.DB.Fuzzy.Best(&sig)
+	var sim float64
+	if hasDB {
+		sim, _ = in.DB.Fuzzy.Best(&sig)
+	}
+	what := "known spam"
+	if c.learned != nil {
+		if l := c.learned.FuzzyBest(rcptDomain(in.Env), &sig); l > sim {
+			sim, what = l, "spam learned here"
+		}
+	}
 	for _, l := range levels {
 		if sim >= l.min {
 			return engine.Result{Signs: []engine.Sign{{
 				Name:   l.name,
 				Score:  l.score,
-				Desc:   fmt.Sprintf("Text %.0f%% similar to known spam", sim*100),
+				Desc:   fmt.Sprintf("Text %.0f%% similar to %s", sim*100, what),
 				Method: "fuzzy",
 			}}}, nil
 		}
 	}
 	return engine.Result{}, nil
+}
+
+// rcptDomain is the recipients' domain when they share one, else "" (the
+// global learning only), as for the bayes check.
+func rcptDomain(env *engine.Envelope) string {
+	if env == nil {
+		return ""
+	}
+	dom := ""
+	for i, r := range env.Rcpts {
+		at := strings.LastIndexByte(r, '@')
+		if at < 0 {
+			return ""
+		}
+		d := strings.ToLower(strings.TrimSuffix(r[at+1:], ">"))
+		if i > 0 && d != dom {
+			return ""
+		}
+		dom = d
+	}
+	return dom
 }

@@ -2,9 +2,11 @@ package fuzzy
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/scilla-mail/scilla/server/bayes"
 	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/contentdb/contentdbtest"
 	"github.com/scilla-mail/scilla/server/engine"
@@ -47,7 +49,7 @@ func TestModifiedSpamMatches(t *testing.T) {
 	for _, c := range cases {
 		raw := "From: a@example.net\r\nSubject: hi\r\n\r\n" + c.text
 		in := &engine.Input{ScanID: "t", Msg: message.Parse([]byte(raw), message.DefaultLimits), Env: &engine.Envelope{}, Group: policy.Default().All(), DB: db}
-		r, err := New().Run(context.Background(), in)
+		r, err := New(nil).Run(context.Background(), in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,6 +63,59 @@ func TestModifiedSpamMatches(t *testing.T) {
 		// A changed spam may score as a closer match than asked; it must match.
 		if got != c.want && !(c.want == "FUZZY_SPAM" && got == "FUZZY_SPAM_HIGH") {
 			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestLearnedSpamMatches: a message learned as spam (scilla learn --spam)
+// is matched by its fuzzy signature, for its domain or globally; learning
+// it as ham or forgetting it removes the signature.
+func TestLearnedSpamMatches(t *testing.T) {
+	store, err := bayes.OpenStore(filepath.Join(t.TempDir(), "learn.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	msg := []byte("From: a@example.net\r\nSubject: trip\r\nMessage-ID: <1@example.net>\r\n\r\n" + known)
+	changed := strings.NewReplacer("seven", "nine", "luxury", "deluxe").Replace(known)
+	check := New(store)
+	ctx := context.Background()
+	steps := []struct {
+		name   string
+		domain string // learned for
+		label  bayes.Label
+		rcpt   string
+		want   string
+	}{
+		{"nothing learned", "", 0, "u@example.com", ""},
+		{"learned as spam for example.com", "example.com", bayes.LabelSpam, "u@example.com", "FUZZY_SPAM"},
+		{"not for another domain", "", 0, "u@other.org", ""},
+		{"relabelled ham", "example.com", bayes.LabelHam, "u@example.com", ""},
+		{"learned as spam globally", "", bayes.LabelSpam, "u@other.org", "FUZZY_SPAM"},
+		{"forgotten", "", bayes.LabelForget, "u@other.org", ""},
+	}
+	for _, st := range steps {
+		if st.label != 0 {
+			if _, err := store.Learn(ctx, st.domain, st.label, [][]byte{msg}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		raw := "From: b@example.net\r\nSubject: again\r\n\r\n" + changed
+		in := &engine.Input{ScanID: "t", Msg: message.Parse([]byte(raw), message.DefaultLimits),
+			Env: &engine.Envelope{Rcpts: []string{st.rcpt}}, Group: policy.Default().All()}
+		r, err := check.Run(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if len(r.Signs) > 0 {
+			got = r.Signs[0].Name
+			if !strings.Contains(r.Signs[0].Desc, "learned here") {
+				t.Errorf("%s: desc %q does not say the spam was learned", st.name, r.Signs[0].Desc)
+			}
+		}
+		if got != st.want && !(st.want == "FUZZY_SPAM" && got == "FUZZY_SPAM_HIGH") {
+			t.Errorf("%s: got %q, want %q", st.name, got, st.want)
 		}
 	}
 }
