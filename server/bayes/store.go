@@ -60,8 +60,9 @@ type LearnResult struct {
 // ErrLabel is returned for a label Learn does not know.
 var ErrLabel = errors.New("bayes: unknown label")
 
-// Store holds locally learned token counts, per protected domain ("" is the
-// global table every scan uses), persisted in a bbolt file. Learning the same
+// Store holds learned token counts, per protected domain ("" is the global
+// table every scan uses), persisted in a bbolt file (OpenStore) or, for
+// several servers, kept in Redis and shared by them (OpenShared). Learning the same
 // message twice does not count twice (messages are keyed by a hash of their
 // identifying fields and body) and learning it with the other label moves its
 // counts. Reads at scan time come from immutable in-memory snapshots, so

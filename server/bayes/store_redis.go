@@ -292,14 +292,16 @@ func (s *Store) learnShared(ctx context.Context, domain string, label Label, ite
 	args = append(args, strconv.Itoa(int(label)), name)
 	for _, it := range items {
 		var b strings.Builder
-		for i, t := range it.toks {
-			if strings.IndexByte(t, 0) >= 0 {
+		n := 0
+		for _, t := range it.toks {
+			if t == "" || strings.IndexByte(t, 0) >= 0 {
 				continue // NUL separates tokens in Redis
 			}
-			if i > 0 && b.Len() > 0 {
+			if n > 0 {
 				b.WriteByte(0)
 			}
 			b.WriteString(t)
+			n++
 		}
 		var sig string
 		if it.hasSig {
