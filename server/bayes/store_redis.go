@@ -2,12 +2,14 @@ package bayes
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -29,6 +31,7 @@ var ErrUnavailable = errors.New("bayes: the shared learning store (Redis) is una
 //	PREFIX bayes:d:NAME:fuzzy      hash message key → fuzzy signature of a message learned as spam
 //	PREFIX bayes:d:NAME:version    counter, incremented by every learn that changed something
 //	PREFIX bayes:changed           pub/sub channel: NAME after each change
+//	PREFIX bayes:generation        random, set by the first server to sync (see remote.gen)
 //
 // One Lua script applies a Learn call atomically with the same rules as
 // the bbolt store (the message key's recorded label decides add, skip or
@@ -42,8 +45,12 @@ type remote struct {
 	done chan struct{}
 	poke chan struct{}
 
-	mu       sync.Mutex // serialises syncs; guards versions
+	mu       sync.Mutex // serialises syncs; guards versions and gen
 	versions map[string]int64
+	// gen is the generation of the data in Redis, a random value the first
+	// server to sync sets: a Redis that lost its data gets a new one, so
+	// versions counted again from 1 are not taken for the old ones.
+	gen string
 }
 
 // learnScript: KEYS tokens, msgs, version, domains, channel, fuzzy; ARGV
@@ -174,6 +181,20 @@ func (s *Store) Sync(ctx context.Context) error {
 	ctx, cancel := r.c.Context(ctx)
 	defer cancel()
 	rdb := r.c.Redis()
+	genKey := r.c.Key("bayes", "generation")
+	var gen *redis.StringCmd
+	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.SetNX(ctx, genKey, rand.Text(), 0)
+		gen = p.Get(ctx, genKey)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sync learning: generation: %w", err)
+	}
+	if gen.Val() != r.gen {
+		clear(r.versions) // reload everything
+		r.gen = gen.Val()
+	}
 	names, err := rdb.SMembers(ctx, r.c.Key("bayes", "domains")).Result()
 	if err != nil {
 		return fmt.Errorf("sync learning: list domains: %w", err)
@@ -205,13 +226,21 @@ func (s *Store) Sync(ctx context.Context) error {
 	}
 	// A domain gone from Redis (flushed by hand, a Redis that lost its
 	// data) is gone here too: Redis is the truth.
-	for n := range r.versions {
-		if !present[n] {
+	s.tables.Range(func(k, v any) bool {
+		if n := nameOf(k.(string)); !present[n] && v.(*atomic.Pointer[table]).Load() != nil {
 			delete(r.versions, n)
-			s.ptr(domainOf(n)).Store(nil)
+			v.(*atomic.Pointer[table]).Store(nil)
 		}
-	}
+		return true
+	})
 	return nil
+}
+
+func nameOf(domain string) string {
+	if domain == "" {
+		return globalKey
+	}
+	return domain
 }
 
 func domainOf(name string) string {
