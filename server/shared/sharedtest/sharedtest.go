@@ -38,6 +38,9 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Skip("redis-server is not installed (Debian package redis-server; .ci/install.d/50-redis.sh): skipping the shared-state test")
 	}
+	// go-redis logs every failed dial to the standard logger; the tests
+	// stop Redis on purpose.
+	shared.RouteLibraryLog(slog.New(slog.DiscardHandler))
 	s := &Server{t: t, bin: bin, dir: t.TempDir(), Port: freeport.Get(t)}
 	s.Start()
 	t.Cleanup(s.Stop)
