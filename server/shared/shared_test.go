@@ -59,7 +59,7 @@ func TestReportOncePerOutage(t *testing.T) {
 	for name, want := range map[string]float64{
 		"scilla_redis_sync_errors_total{part=bayes}":   3,
 		"scilla_redis_sync_errors_total{part=license}": 2,
-		"scilla_redis_up":                              0,
+		"scilla_redis_up": 0,
 	} {
 		if got[name] != want {
 			t.Errorf("%s = %v, want %v", name, got[name], want)
