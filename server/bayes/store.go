@@ -239,6 +239,19 @@ func (s *Store) FuzzyBest(domain string, sig *fuzzy.Signature) float64 {
 	return best
 }
 
+// HasFuzzy reports whether a fuzzy signature is learned globally or for
+// the domain.
+func (s *Store) HasFuzzy(domain string) bool {
+	if s == nil {
+		return false
+	}
+	if s.ptr("").Load().fuzzyIndex().Len() > 0 {
+		return true
+	}
+	domain = strings.ToLower(domain)
+	return domain != "" && s.ptr(domain).Load().fuzzyIndex().Len() > 0
+}
+
 func (t *table) fuzzyIndex() *fuzzy.Index {
 	if t == nil {
 		return nil

@@ -29,6 +29,9 @@ var levels = []struct {
 // Learned are the fuzzy signatures of messages learned as spam
 // (*bayes.Store implements it).
 type Learned interface {
+	// HasFuzzy reports whether any signature is learned globally or for
+	// the domain, so a scan without any skips signing the text.
+	HasFuzzy(domain string) bool
 	// FuzzyBest returns the highest similarity of sig to a signature
 	// learned globally or for the domain; it must not block.
 	FuzzyBest(domain string, sig *fuzzy.Signature) float64
@@ -48,7 +51,9 @@ func (*Check) Name() string { return "fuzzy" }
 // Run implements engine.Check.
 func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	hasDB := in.DB != nil && in.DB.Fuzzy.Len() > 0
-	if !hasDB && c.learned == nil {
+	domain := rcptDomain(in.Env)
+	hasLearned := c.learned != nil && c.learned.HasFuzzy(domain)
+	if !hasDB && !hasLearned {
 		return engine.Result{}, nil
 	}
 	sig, ok := fuzzy.Sign(in.Msg.Text)
@@ -60,8 +65,8 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 		sim, _ = in.DB.Fuzzy.Best(&sig)
 	}
 	what := "known spam"
-	if c.learned != nil {
-		if l := c.learned.FuzzyBest(rcptDomain(in.Env), &sig); l > sim {
+	if hasLearned {
+		if l := c.learned.FuzzyBest(domain, &sig); l > sim {
 			sim, what = l, "spam learned here"
 		}
 	}
