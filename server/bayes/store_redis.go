@@ -178,7 +178,9 @@ func (s *Store) Sync(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ctx, cancel := r.c.Context(ctx)
+	// Each table is reloaded with a timeout of its own, after the listing.
+	parent := ctx
+	ctx, cancel := r.c.Context(parent)
 	defer cancel()
 	rdb := r.c.Redis()
 	genKey := r.c.Key("bayes", "generation")
@@ -220,7 +222,10 @@ func (s *Store) Sync(ctx context.Context) error {
 		}
 	}
 	for _, n := range changed {
-		if err := s.reload(ctx, n); err != nil {
+		rctx, cancel := r.c.Context(parent)
+		err := s.reload(rctx, n)
+		cancel()
+		if err != nil {
 			return err
 		}
 	}
@@ -359,9 +364,11 @@ func (s *Store) learnShared(ctx context.Context, domain string, label Label, ite
 	}
 	res := LearnResult{Learned: int(vals[0]), Unchanged: int(vals[1]), Relabelled: int(vals[2]),
 		SpamTotal: uint64(vals[3]), HamTotal: uint64(vals[4])}
+	rctx, rcancel := r.c.Context(ctx)
 	r.mu.Lock()
-	err = s.reload(lctx, name)
+	err = s.reload(rctx, name)
 	r.mu.Unlock()
+	rcancel()
 	if err != nil {
 		// Learned all the same; the next sync brings the table.
 		r.log.Warn("learned in Redis but could not reload the table; the next sync will", "domain", domain, "err", err)
