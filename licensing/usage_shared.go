@@ -31,10 +31,9 @@ import (
 // and the checks use the last totals plus this server's own counting.
 type sharedUsage struct {
 	c *shared.Client
-	// saltOK: the cluster's salt is in use (checked at the first contact).
-	saltOK bool
 	// pushAll: send every mailbox counted here at the next sync (after the
-	// start, when Redis may not have what was counted offline).
+	// start, when Redis may not have what was counted offline, and when
+	// Redis lost its data).
 	pushAll bool
 	// seen are mailbox changes not yet in Redis.
 	seen map[mailbox]uint32
@@ -70,32 +69,37 @@ func (m *Manager) syncShared(c changes, today uint32) error {
 	ctx, cancel := sh.c.Context(context.Background())
 	defer cancel()
 	rdb := sh.c.Redis()
-	if !sh.saltOK {
-		local := *m.usage.salt.Load()
-		key := sh.c.Key("license", "salt")
-		if err := rdb.SetNX(ctx, key, local, 0).Err(); err != nil {
-			return fmt.Errorf("sync licence usage: set the shared salt: %w", err)
+	// The salt is checked at every sync: a Redis that lost its data gets
+	// this server's (the cluster's) salt back.
+	mine := *m.usage.salt.Load()
+	saltKey := sh.c.Key("license", "salt")
+	var salt *redis.StringCmd
+	var set *redis.BoolCmd
+	if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		set = p.SetNX(ctx, saltKey, mine, 0)
+		salt = p.Get(ctx, saltKey)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("sync licence usage: the shared salt: %w", err)
+	}
+	cluster, _ := salt.Bytes()
+	if len(cluster) < 16 {
+		return fmt.Errorf("sync licence usage: the shared salt in %s is too short (%d bytes)", saltKey, len(cluster))
+	}
+	if set.Val() {
+		// A new or emptied Redis: it gets everything counted here.
+		sh.pushAll = true
+	}
+	if !bytes.Equal(cluster, mine) {
+		// Hashes made with another salt cannot be matched: this server's
+		// own earlier mailboxes are dropped, the cluster's count stands.
+		if err := m.store.adoptSalt(cluster); err != nil {
+			return err
 		}
-		cluster, err := rdb.Get(ctx, key).Bytes()
-		if err != nil {
-			return fmt.Errorf("sync licence usage: read the shared salt: %w", err)
-		}
-		if len(cluster) < 16 {
-			return fmt.Errorf("sync licence usage: the shared salt in %s is too short (%d bytes)", key, len(cluster))
-		}
-		if !bytes.Equal(cluster, local) {
-			// Hashes made with another salt cannot be matched: this
-			// server's own earlier mailboxes are dropped, the cluster's
-			// count stands.
-			if err := m.store.adoptSalt(cluster); err != nil {
-				return err
-			}
-			m.usage.reset(cluster)
-			clear(sh.seen)
-			clear(c.seen) // not saved locally either
-			m.log.Info("licence usage joins the shared count in Redis: mailboxes counted only here before are dropped")
-		}
-		sh.saltOK = true
+		m.usage.reset(cluster)
+		clear(sh.seen)
+		clear(c.seen) // not saved locally either
+		m.log.Info("licence usage joins the shared count in Redis: mailboxes counted only here before are dropped")
 	}
 	if sh.pushAll {
 		for h, d := range m.usage.all() {
@@ -106,7 +110,7 @@ func (m *Manager) syncShared(c changes, today uint32) error {
 	}
 	minDay := today - (windowDays - 1)
 	mbKey := sh.c.Key("license", "mailboxes")
-	local := m.usage.count.Load() - m.usage.extra.Load()
+	counted := m.usage.count.Load() - m.usage.extra.Load()
 	var cnt *redis.IntCmd
 	var tot *redis.MapStringStringCmd
 	_, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -136,7 +140,7 @@ func (m *Manager) syncShared(c changes, today uint32) error {
 			delete(sh.traffic, day)
 		}
 	}
-	if cnt.Val() > local {
+	if cnt.Val() > counted {
 		// Other servers counted mailboxes this one has not seen: fetch the
 		// set, so a mailbox counted elsewhere is not refused here as new
 		// when the limit is reached.
@@ -151,9 +155,9 @@ func (m *Manager) syncShared(c changes, today uint32) error {
 			}
 		}
 		m.usage.merge(in)
-		local = m.usage.count.Load() - m.usage.extra.Load()
+		counted = m.usage.count.Load() - m.usage.extra.Load()
 	}
-	m.usage.setExtra(max(0, cnt.Val()-local))
+	m.usage.setExtra(max(0, cnt.Val()-counted))
 	if dc := m.usage.day(today); dc.day == today {
 		var foreign uint64
 		for node, v := range tot.Val() {
