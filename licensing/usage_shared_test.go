@@ -113,3 +113,39 @@ func TestSharedUsage(t *testing.T) {
 	flush(a, b)
 	check("after A restarted", want{10, 51})
 }
+
+// TestSharedUsageRedisLostData: a Redis restarted empty gets the salt,
+// the mailboxes and today's traffic back from the servers at their next
+// flush.
+func TestSharedUsageRedisLostData(t *testing.T) {
+	srv := sharedtest.Start(t)
+	ea, eb := newEnv(t, false), newEnv(t, false)
+	eb.iss, eb.cfg, eb.clock = ea.iss, ea.cfg, ea.clock
+	a, b := ea.openShared(srv.Client(t)), eb.openShared(srv.Client(t))
+	key := ea.key("SC-0", 0, t0.AddDate(1, 0, 0), 0)
+	install(t, a, key, SlotActive)
+	install(t, b, key, SlotActive)
+	a.Admit(rcpts(0, 4), 100)
+	b.Admit(rcpts(2, 6), 200)
+	for _, m := range []*Manager{a, b, a} {
+		m.Flush()
+	}
+	srv.Stop()
+	srv.Start()
+	for _, m := range []*Manager{b, a, b} {
+		m.Flush()
+	}
+	for name, m := range map[string]*Manager{"A": a, "B": b} {
+		if info := m.Info(); info.MailboxesUsed != 6 || info.BytesToday != 300 {
+			t.Errorf("node %s after Redis lost its data: %d mailboxes, %d bytes; want 6, 300", name, info.MailboxesUsed, info.BytesToday)
+		}
+	}
+	// Both still hash with one salt: a mailbox counted on A is known on B.
+	b.Admit(rcpts(0, 1), 1)
+	for _, m := range []*Manager{b, a} {
+		m.Flush()
+	}
+	if n := a.Info().MailboxesUsed; n != 6 {
+		t.Errorf("after B saw a mailbox A counted: %d mailboxes, want 6", n)
+	}
+}
