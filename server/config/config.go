@@ -24,6 +24,7 @@ import (
 	"github.com/scilla-mail/scilla/server/pool"
 	"github.com/scilla-mail/scilla/server/shared"
 	"github.com/scilla-mail/scilla/server/spamd"
+	"github.com/scilla-mail/scilla/server/stats"
 	"github.com/scilla-mail/scilla/updater/update"
 )
 
@@ -51,6 +52,9 @@ type Config struct {
 	// Redis is the Redis server several scillad share learning and
 	// licence usage through; off while redis.address is empty.
 	Redis shared.Config `yaml:"redis"`
+	// Stats is where scan statistics (scilla stats) are kept and for how
+	// long.
+	Stats stats.Config `yaml:"stats"`
 	// Client is the section read by the mail-server plug-ins (see the
 	// clients documentation); scillad only validates it, so one file can
 	// serve both.
@@ -162,6 +166,7 @@ func Default() *Config {
 		Analysis: message.DefaultConfig(),
 		Spamd:    spamd.DefaultConfig(),
 		Redis:    shared.DefaultConfig(),
+		Stats:    stats.DefaultConfig(),
 		Client:   clients.DefaultSettings(),
 	}
 }
