@@ -77,6 +77,58 @@ func (Label) EnumDescriptor() ([]byte, []int) {
 	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{0}
 }
 
+// Resolution is the size of the buckets of a statistics series.
+type Resolution int32
+
+const (
+	// Hour.
+	Resolution_RESOLUTION_UNSPECIFIED Resolution = 0
+	Resolution_RESOLUTION_HOUR        Resolution = 1
+	// UTC day.
+	Resolution_RESOLUTION_DAY Resolution = 2
+)
+
+// Enum value maps for Resolution.
+var (
+	Resolution_name = map[int32]string{
+		0: "RESOLUTION_UNSPECIFIED",
+		1: "RESOLUTION_HOUR",
+		2: "RESOLUTION_DAY",
+	}
+	Resolution_value = map[string]int32{
+		"RESOLUTION_UNSPECIFIED": 0,
+		"RESOLUTION_HOUR":        1,
+		"RESOLUTION_DAY":         2,
+	}
+)
+
+func (x Resolution) Enum() *Resolution {
+	p := new(Resolution)
+	*p = x
+	return p
+}
+
+func (x Resolution) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Resolution) Descriptor() protoreflect.EnumDescriptor {
+	return file_scilla_v1_admin_proto_enumTypes[1].Descriptor()
+}
+
+func (Resolution) Type() protoreflect.EnumType {
+	return &file_scilla_v1_admin_proto_enumTypes[1]
+}
+
+func (x Resolution) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Resolution.Descriptor instead.
+func (Resolution) EnumDescriptor() ([]byte, []int) {
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
 type StatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -938,11 +990,619 @@ func (x *LearnResponse) GetHamTotal() uint64 {
 	return 0
 }
 
+type StatisticsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The range; from is rounded down and to up to whole buckets. Unset to =
+	// now; unset from = 24 hours before to.
+	From       *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	Resolution Resolution             `protobuf:"varint,3,opt,name=resolution,proto3,enum=scilla.v1.Resolution" json:"resolution,omitempty"`
+	// Only this group; 0 = every group.
+	GroupId uint32 `protobuf:"varint,4,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// How many of the most frequent signs to return; 0 = 10.
+	Top           uint32 `protobuf:"varint,5,opt,name=top,proto3" json:"top,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatisticsRequest) Reset() {
+	*x = StatisticsRequest{}
+	mi := &file_scilla_v1_admin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatisticsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatisticsRequest) ProtoMessage() {}
+
+func (x *StatisticsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_scilla_v1_admin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatisticsRequest.ProtoReflect.Descriptor instead.
+func (*StatisticsRequest) Descriptor() ([]byte, []int) {
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *StatisticsRequest) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *StatisticsRequest) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *StatisticsRequest) GetResolution() Resolution {
+	if x != nil {
+		return x.Resolution
+	}
+	return Resolution_RESOLUTION_UNSPECIFIED
+}
+
+func (x *StatisticsRequest) GetGroupId() uint32 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *StatisticsRequest) GetTop() uint32 {
+	if x != nil {
+		return x.Top
+	}
+	return 0
+}
+
+// StatusCount is the group results with one status and their recipients.
+type StatusCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        Status                 `protobuf:"varint,1,opt,name=status,proto3,enum=scilla.v1.Status" json:"status,omitempty"`
+	Results       uint64                 `protobuf:"varint,2,opt,name=results,proto3" json:"results,omitempty"`
+	Recipients    uint64                 `protobuf:"varint,3,opt,name=recipients,proto3" json:"recipients,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatusCount) Reset() {
+	*x = StatusCount{}
+	mi := &file_scilla_v1_admin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatusCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatusCount) ProtoMessage() {}
+
+func (x *StatusCount) ProtoReflect() protoreflect.Message {
+	mi := &file_scilla_v1_admin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatusCount.ProtoReflect.Descriptor instead.
+func (*StatusCount) Descriptor() ([]byte, []int) {
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *StatusCount) GetStatus() Status {
+	if x != nil {
+		return x.Status
+	}
+	return Status_STATUS_UNSPECIFIED
+}
+
+func (x *StatusCount) GetResults() uint64 {
+	if x != nil {
+		return x.Results
+	}
+	return 0
+}
+
+func (x *StatusCount) GetRecipients() uint64 {
+	if x != nil {
+		return x.Recipients
+	}
+	return 0
+}
+
+// InfoCount is the group results with one info and their recipients.
+type InfoCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Info          Info                   `protobuf:"varint,1,opt,name=info,proto3,enum=scilla.v1.Info" json:"info,omitempty"`
+	Results       uint64                 `protobuf:"varint,2,opt,name=results,proto3" json:"results,omitempty"`
+	Recipients    uint64                 `protobuf:"varint,3,opt,name=recipients,proto3" json:"recipients,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InfoCount) Reset() {
+	*x = InfoCount{}
+	mi := &file_scilla_v1_admin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InfoCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InfoCount) ProtoMessage() {}
+
+func (x *InfoCount) ProtoReflect() protoreflect.Message {
+	mi := &file_scilla_v1_admin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InfoCount.ProtoReflect.Descriptor instead.
+func (*InfoCount) Descriptor() ([]byte, []int) {
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *InfoCount) GetInfo() Info {
+	if x != nil {
+		return x.Info
+	}
+	return Info_INFO_UNSPECIFIED
+}
+
+func (x *InfoCount) GetResults() uint64 {
+	if x != nil {
+		return x.Results
+	}
+	return 0
+}
+
+func (x *InfoCount) GetRecipients() uint64 {
+	if x != nil {
+		return x.Recipients
+	}
+	return 0
+}
+
+// NameCount is a sign or method and how often it was counted.
+type NameCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Count         uint64                 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NameCount) Reset() {
+	*x = NameCount{}
+	mi := &file_scilla_v1_admin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NameCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NameCount) ProtoMessage() {}
+
+func (x *NameCount) ProtoReflect() protoreflect.Message {
+	mi := &file_scilla_v1_admin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NameCount.ProtoReflect.Descriptor instead.
+func (*NameCount) Descriptor() ([]byte, []int) {
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *NameCount) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NameCount) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// GroupStatistics is one group's share of the range.
+type GroupStatistics struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	GroupId uint32                 `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// The name when the group was last seen in the range.
+	GroupName string `protobuf:"bytes,2,opt,name=group_name,json=groupName,proto3" json:"group_name,omitempty"`
+	// Messages with a result for the group, and the recipients they covered.
+	Results    uint64 `protobuf:"varint,3,opt,name=results,proto3" json:"results,omitempty"`
+	Recipients uint64 `protobuf:"varint,4,opt,name=recipients,proto3" json:"recipients,omitempty"`
+	Bytes      uint64 `protobuf:"varint,5,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// Only the statuses with results.
+	Statuses      []*StatusCount `protobuf:"bytes,6,rep,name=statuses,proto3" json:"statuses,omitempty"`
+	Infos         []*InfoCount   `protobuf:"bytes,7,rep,name=infos,proto3" json:"infos,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupStatistics) Reset() {
+	*x = GroupStatistics{}
+	mi := &file_scilla_v1_admin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupStatistics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupStatistics) ProtoMessage() {}
+
+func (x *GroupStatistics) ProtoReflect() protoreflect.Message {
+	mi := &file_scilla_v1_admin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupStatistics.ProtoReflect.Descriptor instead.
+func (*GroupStatistics) Descriptor() ([]byte, []int) {
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GroupStatistics) GetGroupId() uint32 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *GroupStatistics) GetGroupName() string {
+	if x != nil {
+		return x.GroupName
+	}
+	return ""
+}
+
+func (x *GroupStatistics) GetResults() uint64 {
+	if x != nil {
+		return x.Results
+	}
+	return 0
+}
+
+func (x *GroupStatistics) GetRecipients() uint64 {
+	if x != nil {
+		return x.Recipients
+	}
+	return 0
+}
+
+func (x *GroupStatistics) GetBytes() uint64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *GroupStatistics) GetStatuses() []*StatusCount {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+func (x *GroupStatistics) GetInfos() []*InfoCount {
+	if x != nil {
+		return x.Infos
+	}
+	return nil
+}
+
+// StatisticsTotals are the sums over the range.
+type StatisticsTotals struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Messages scanned (with group_id: messages with a result for the group).
+	Messages uint64 `protobuf:"varint,1,opt,name=messages,proto3" json:"messages,omitempty"`
+	// Recipients over every group result.
+	Recipients uint64 `protobuf:"varint,2,opt,name=recipients,proto3" json:"recipients,omitempty"`
+	Bytes      uint64 `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// Group results by status and by info (when not rated); only those
+	// with results, in enum order.
+	Statuses []*StatusCount `protobuf:"bytes,4,rep,name=statuses,proto3" json:"statuses,omitempty"`
+	Infos    []*InfoCount   `protobuf:"bytes,5,rep,name=infos,proto3" json:"infos,omitempty"`
+	// Group results by what decided (X-SpamTest-Method), most first.
+	Methods []*NameCount `protobuf:"bytes,6,rep,name=methods,proto3" json:"methods,omitempty"`
+	// By group id.
+	Groups        []*GroupStatistics `protobuf:"bytes,7,rep,name=groups,proto3" json:"groups,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatisticsTotals) Reset() {
+	*x = StatisticsTotals{}
+	mi := &file_scilla_v1_admin_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatisticsTotals) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatisticsTotals) ProtoMessage() {}
+
+func (x *StatisticsTotals) ProtoReflect() protoreflect.Message {
+	mi := &file_scilla_v1_admin_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatisticsTotals.ProtoReflect.Descriptor instead.
+func (*StatisticsTotals) Descriptor() ([]byte, []int) {
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *StatisticsTotals) GetMessages() uint64 {
+	if x != nil {
+		return x.Messages
+	}
+	return 0
+}
+
+func (x *StatisticsTotals) GetRecipients() uint64 {
+	if x != nil {
+		return x.Recipients
+	}
+	return 0
+}
+
+func (x *StatisticsTotals) GetBytes() uint64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *StatisticsTotals) GetStatuses() []*StatusCount {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+func (x *StatisticsTotals) GetInfos() []*InfoCount {
+	if x != nil {
+		return x.Infos
+	}
+	return nil
+}
+
+func (x *StatisticsTotals) GetMethods() []*NameCount {
+	if x != nil {
+		return x.Methods
+	}
+	return nil
+}
+
+func (x *StatisticsTotals) GetGroups() []*GroupStatistics {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+// StatisticsPoint is one bucket of the series.
+type StatisticsPoint struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Start    *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
+	Messages uint64                 `protobuf:"varint,2,opt,name=messages,proto3" json:"messages,omitempty"`
+	// Only the statuses with results, in enum order.
+	Statuses      []*StatusCount `protobuf:"bytes,3,rep,name=statuses,proto3" json:"statuses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatisticsPoint) Reset() {
+	*x = StatisticsPoint{}
+	mi := &file_scilla_v1_admin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatisticsPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatisticsPoint) ProtoMessage() {}
+
+func (x *StatisticsPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_scilla_v1_admin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatisticsPoint.ProtoReflect.Descriptor instead.
+func (*StatisticsPoint) Descriptor() ([]byte, []int) {
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *StatisticsPoint) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *StatisticsPoint) GetMessages() uint64 {
+	if x != nil {
+		return x.Messages
+	}
+	return 0
+}
+
+func (x *StatisticsPoint) GetStatuses() []*StatusCount {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+type StatisticsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The range covered, in whole buckets.
+	From       *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	Resolution Resolution             `protobuf:"varint,3,opt,name=resolution,proto3,enum=scilla.v1.Resolution" json:"resolution,omitempty"`
+	Totals     *StatisticsTotals      `protobuf:"bytes,4,opt,name=totals,proto3" json:"totals,omitempty"`
+	// The most frequent signs (rules and checks), most first.
+	TopSigns []*NameCount `protobuf:"bytes,5,rep,name=top_signs,json=topSigns,proto3" json:"top_signs,omitempty"`
+	// Sign hits not kept by name (over 2,000 distinct names in an hour).
+	OtherSignHits uint64 `protobuf:"varint,6,opt,name=other_sign_hits,json=otherSignHits,proto3" json:"other_sign_hits,omitempty"`
+	// One point per bucket of the range, empty ones included.
+	Series        []*StatisticsPoint `protobuf:"bytes,7,rep,name=series,proto3" json:"series,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatisticsResponse) Reset() {
+	*x = StatisticsResponse{}
+	mi := &file_scilla_v1_admin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatisticsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatisticsResponse) ProtoMessage() {}
+
+func (x *StatisticsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_scilla_v1_admin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatisticsResponse.ProtoReflect.Descriptor instead.
+func (*StatisticsResponse) Descriptor() ([]byte, []int) {
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *StatisticsResponse) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *StatisticsResponse) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *StatisticsResponse) GetResolution() Resolution {
+	if x != nil {
+		return x.Resolution
+	}
+	return Resolution_RESOLUTION_UNSPECIFIED
+}
+
+func (x *StatisticsResponse) GetTotals() *StatisticsTotals {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
+func (x *StatisticsResponse) GetTopSigns() []*NameCount {
+	if x != nil {
+		return x.TopSigns
+	}
+	return nil
+}
+
+func (x *StatisticsResponse) GetOtherSignHits() uint64 {
+	if x != nil {
+		return x.OtherSignHits
+	}
+	return 0
+}
+
+func (x *StatisticsResponse) GetSeries() []*StatisticsPoint {
+	if x != nil {
+		return x.Series
+	}
+	return nil
+}
+
 var File_scilla_v1_admin_proto protoreflect.FileDescriptor
 
 const file_scilla_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x15scilla/v1/admin.proto\x12\tscilla.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x0f\n" +
+	"\x15scilla/v1/admin.proto\x12\tscilla.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17scilla/v1/scanner.proto\"\x0f\n" +
 	"\rStatusRequest\"\xde\x01\n" +
 	"\n" +
 	"PoolStatus\x12\x1f\n" +
@@ -1008,19 +1668,84 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"relabelled\x12\x1d\n" +
 	"\n" +
 	"spam_total\x18\x04 \x01(\x04R\tspamTotal\x12\x1b\n" +
-	"\tham_total\x18\x05 \x01(\x04R\bhamTotal*O\n" +
+	"\tham_total\x18\x05 \x01(\x04R\bhamTotal\"\xd3\x01\n" +
+	"\x11StatisticsRequest\x12.\n" +
+	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x125\n" +
+	"\n" +
+	"resolution\x18\x03 \x01(\x0e2\x15.scilla.v1.ResolutionR\n" +
+	"resolution\x12\x19\n" +
+	"\bgroup_id\x18\x04 \x01(\rR\agroupId\x12\x10\n" +
+	"\x03top\x18\x05 \x01(\rR\x03top\"r\n" +
+	"\vStatusCount\x12)\n" +
+	"\x06status\x18\x01 \x01(\x0e2\x11.scilla.v1.StatusR\x06status\x12\x18\n" +
+	"\aresults\x18\x02 \x01(\x04R\aresults\x12\x1e\n" +
+	"\n" +
+	"recipients\x18\x03 \x01(\x04R\n" +
+	"recipients\"j\n" +
+	"\tInfoCount\x12#\n" +
+	"\x04info\x18\x01 \x01(\x0e2\x0f.scilla.v1.InfoR\x04info\x12\x18\n" +
+	"\aresults\x18\x02 \x01(\x04R\aresults\x12\x1e\n" +
+	"\n" +
+	"recipients\x18\x03 \x01(\x04R\n" +
+	"recipients\"5\n" +
+	"\tNameCount\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\"\xfb\x01\n" +
+	"\x0fGroupStatistics\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\rR\agroupId\x12\x1d\n" +
+	"\n" +
+	"group_name\x18\x02 \x01(\tR\tgroupName\x12\x18\n" +
+	"\aresults\x18\x03 \x01(\x04R\aresults\x12\x1e\n" +
+	"\n" +
+	"recipients\x18\x04 \x01(\x04R\n" +
+	"recipients\x12\x14\n" +
+	"\x05bytes\x18\x05 \x01(\x04R\x05bytes\x122\n" +
+	"\bstatuses\x18\x06 \x03(\v2\x16.scilla.v1.StatusCountR\bstatuses\x12*\n" +
+	"\x05infos\x18\a \x03(\v2\x14.scilla.v1.InfoCountR\x05infos\"\xa8\x02\n" +
+	"\x10StatisticsTotals\x12\x1a\n" +
+	"\bmessages\x18\x01 \x01(\x04R\bmessages\x12\x1e\n" +
+	"\n" +
+	"recipients\x18\x02 \x01(\x04R\n" +
+	"recipients\x12\x14\n" +
+	"\x05bytes\x18\x03 \x01(\x04R\x05bytes\x122\n" +
+	"\bstatuses\x18\x04 \x03(\v2\x16.scilla.v1.StatusCountR\bstatuses\x12*\n" +
+	"\x05infos\x18\x05 \x03(\v2\x14.scilla.v1.InfoCountR\x05infos\x12.\n" +
+	"\amethods\x18\x06 \x03(\v2\x14.scilla.v1.NameCountR\amethods\x122\n" +
+	"\x06groups\x18\a \x03(\v2\x1a.scilla.v1.GroupStatisticsR\x06groups\"\x93\x01\n" +
+	"\x0fStatisticsPoint\x120\n" +
+	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12\x1a\n" +
+	"\bmessages\x18\x02 \x01(\x04R\bmessages\x122\n" +
+	"\bstatuses\x18\x03 \x03(\v2\x16.scilla.v1.StatusCountR\bstatuses\"\xeb\x02\n" +
+	"\x12StatisticsResponse\x12.\n" +
+	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x125\n" +
+	"\n" +
+	"resolution\x18\x03 \x01(\x0e2\x15.scilla.v1.ResolutionR\n" +
+	"resolution\x123\n" +
+	"\x06totals\x18\x04 \x01(\v2\x1b.scilla.v1.StatisticsTotalsR\x06totals\x121\n" +
+	"\ttop_signs\x18\x05 \x03(\v2\x14.scilla.v1.NameCountR\btopSigns\x12&\n" +
+	"\x0fother_sign_hits\x18\x06 \x01(\x04R\rotherSignHits\x122\n" +
+	"\x06series\x18\a \x03(\v2\x1a.scilla.v1.StatisticsPointR\x06series*O\n" +
 	"\x05Label\x12\x15\n" +
 	"\x11LABEL_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"LABEL_SPAM\x10\x01\x12\r\n" +
 	"\tLABEL_HAM\x10\x02\x12\x10\n" +
-	"\fLABEL_FORGET\x10\x032\xd8\x02\n" +
+	"\fLABEL_FORGET\x10\x03*Q\n" +
+	"\n" +
+	"Resolution\x12\x1a\n" +
+	"\x16RESOLUTION_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fRESOLUTION_HOUR\x10\x01\x12\x12\n" +
+	"\x0eRESOLUTION_DAY\x10\x022\xa3\x03\n" +
 	"\fAdminService\x12=\n" +
 	"\x06Status\x12\x18.scilla.v1.StatusRequest\x1a\x19.scilla.v1.StatusResponse\x12=\n" +
 	"\x06Reload\x12\x18.scilla.v1.ReloadRequest\x1a\x19.scilla.v1.ReloadResponse\x12O\n" +
 	"\fReloadPolicy\x12\x1e.scilla.v1.ReloadPolicyRequest\x1a\x1f.scilla.v1.ReloadPolicyResponse\x12:\n" +
 	"\x05Learn\x12\x17.scilla.v1.LearnRequest\x1a\x18.scilla.v1.LearnResponse\x12=\n" +
-	"\x06Update\x12\x18.scilla.v1.UpdateRequest\x1a\x19.scilla.v1.UpdateResponseB8Z6github.com/scilla-mail/scilla/proto/scilla/v1;scillav1b\x06proto3"
+	"\x06Update\x12\x18.scilla.v1.UpdateRequest\x1a\x19.scilla.v1.UpdateResponse\x12I\n" +
+	"\n" +
+	"Statistics\x12\x1c.scilla.v1.StatisticsRequest\x1a\x1d.scilla.v1.StatisticsResponseB8Z6github.com/scilla-mail/scilla/proto/scilla/v1;scillav1b\x06proto3"
 
 var (
 	file_scilla_v1_admin_proto_rawDescOnce sync.Once
@@ -1034,52 +1759,84 @@ func file_scilla_v1_admin_proto_rawDescGZIP() []byte {
 	return file_scilla_v1_admin_proto_rawDescData
 }
 
-var file_scilla_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_scilla_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_scilla_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_scilla_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_scilla_v1_admin_proto_goTypes = []any{
 	(Label)(0),                    // 0: scilla.v1.Label
-	(*StatusRequest)(nil),         // 1: scilla.v1.StatusRequest
-	(*PoolStatus)(nil),            // 2: scilla.v1.PoolStatus
-	(*StatusResponse)(nil),        // 3: scilla.v1.StatusResponse
-	(*RedisStatus)(nil),           // 4: scilla.v1.RedisStatus
-	(*UpdateStatus)(nil),          // 5: scilla.v1.UpdateStatus
-	(*ReloadRequest)(nil),         // 6: scilla.v1.ReloadRequest
-	(*ReloadResponse)(nil),        // 7: scilla.v1.ReloadResponse
-	(*UpdateRequest)(nil),         // 8: scilla.v1.UpdateRequest
-	(*UpdateResponse)(nil),        // 9: scilla.v1.UpdateResponse
-	(*ReloadPolicyRequest)(nil),   // 10: scilla.v1.ReloadPolicyRequest
-	(*ReloadPolicyResponse)(nil),  // 11: scilla.v1.ReloadPolicyResponse
-	(*LearnRequest)(nil),          // 12: scilla.v1.LearnRequest
-	(*LearnResponse)(nil),         // 13: scilla.v1.LearnResponse
-	(*durationpb.Duration)(nil),   // 14: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(Resolution)(0),               // 1: scilla.v1.Resolution
+	(*StatusRequest)(nil),         // 2: scilla.v1.StatusRequest
+	(*PoolStatus)(nil),            // 3: scilla.v1.PoolStatus
+	(*StatusResponse)(nil),        // 4: scilla.v1.StatusResponse
+	(*RedisStatus)(nil),           // 5: scilla.v1.RedisStatus
+	(*UpdateStatus)(nil),          // 6: scilla.v1.UpdateStatus
+	(*ReloadRequest)(nil),         // 7: scilla.v1.ReloadRequest
+	(*ReloadResponse)(nil),        // 8: scilla.v1.ReloadResponse
+	(*UpdateRequest)(nil),         // 9: scilla.v1.UpdateRequest
+	(*UpdateResponse)(nil),        // 10: scilla.v1.UpdateResponse
+	(*ReloadPolicyRequest)(nil),   // 11: scilla.v1.ReloadPolicyRequest
+	(*ReloadPolicyResponse)(nil),  // 12: scilla.v1.ReloadPolicyResponse
+	(*LearnRequest)(nil),          // 13: scilla.v1.LearnRequest
+	(*LearnResponse)(nil),         // 14: scilla.v1.LearnResponse
+	(*StatisticsRequest)(nil),     // 15: scilla.v1.StatisticsRequest
+	(*StatusCount)(nil),           // 16: scilla.v1.StatusCount
+	(*InfoCount)(nil),             // 17: scilla.v1.InfoCount
+	(*NameCount)(nil),             // 18: scilla.v1.NameCount
+	(*GroupStatistics)(nil),       // 19: scilla.v1.GroupStatistics
+	(*StatisticsTotals)(nil),      // 20: scilla.v1.StatisticsTotals
+	(*StatisticsPoint)(nil),       // 21: scilla.v1.StatisticsPoint
+	(*StatisticsResponse)(nil),    // 22: scilla.v1.StatisticsResponse
+	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
+	(Status)(0),                   // 25: scilla.v1.Status
+	(Info)(0),                     // 26: scilla.v1.Info
 }
 var file_scilla_v1_admin_proto_depIdxs = []int32{
-	14, // 0: scilla.v1.StatusResponse.uptime:type_name -> google.protobuf.Duration
-	2,  // 1: scilla.v1.StatusResponse.pool:type_name -> scilla.v1.PoolStatus
-	15, // 2: scilla.v1.StatusResponse.database_created:type_name -> google.protobuf.Timestamp
-	15, // 3: scilla.v1.StatusResponse.policy_loaded:type_name -> google.protobuf.Timestamp
-	5,  // 4: scilla.v1.StatusResponse.update:type_name -> scilla.v1.UpdateStatus
-	4,  // 5: scilla.v1.StatusResponse.redis:type_name -> scilla.v1.RedisStatus
-	15, // 6: scilla.v1.RedisStatus.last_sync:type_name -> google.protobuf.Timestamp
-	15, // 7: scilla.v1.UpdateStatus.last_attempt:type_name -> google.protobuf.Timestamp
-	15, // 8: scilla.v1.UpdateStatus.next_attempt:type_name -> google.protobuf.Timestamp
+	23, // 0: scilla.v1.StatusResponse.uptime:type_name -> google.protobuf.Duration
+	3,  // 1: scilla.v1.StatusResponse.pool:type_name -> scilla.v1.PoolStatus
+	24, // 2: scilla.v1.StatusResponse.database_created:type_name -> google.protobuf.Timestamp
+	24, // 3: scilla.v1.StatusResponse.policy_loaded:type_name -> google.protobuf.Timestamp
+	6,  // 4: scilla.v1.StatusResponse.update:type_name -> scilla.v1.UpdateStatus
+	5,  // 5: scilla.v1.StatusResponse.redis:type_name -> scilla.v1.RedisStatus
+	24, // 6: scilla.v1.RedisStatus.last_sync:type_name -> google.protobuf.Timestamp
+	24, // 7: scilla.v1.UpdateStatus.last_attempt:type_name -> google.protobuf.Timestamp
+	24, // 8: scilla.v1.UpdateStatus.next_attempt:type_name -> google.protobuf.Timestamp
 	0,  // 9: scilla.v1.LearnRequest.label:type_name -> scilla.v1.Label
-	1,  // 10: scilla.v1.AdminService.Status:input_type -> scilla.v1.StatusRequest
-	6,  // 11: scilla.v1.AdminService.Reload:input_type -> scilla.v1.ReloadRequest
-	10, // 12: scilla.v1.AdminService.ReloadPolicy:input_type -> scilla.v1.ReloadPolicyRequest
-	12, // 13: scilla.v1.AdminService.Learn:input_type -> scilla.v1.LearnRequest
-	8,  // 14: scilla.v1.AdminService.Update:input_type -> scilla.v1.UpdateRequest
-	3,  // 15: scilla.v1.AdminService.Status:output_type -> scilla.v1.StatusResponse
-	7,  // 16: scilla.v1.AdminService.Reload:output_type -> scilla.v1.ReloadResponse
-	11, // 17: scilla.v1.AdminService.ReloadPolicy:output_type -> scilla.v1.ReloadPolicyResponse
-	13, // 18: scilla.v1.AdminService.Learn:output_type -> scilla.v1.LearnResponse
-	9,  // 19: scilla.v1.AdminService.Update:output_type -> scilla.v1.UpdateResponse
-	15, // [15:20] is the sub-list for method output_type
-	10, // [10:15] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	24, // 10: scilla.v1.StatisticsRequest.from:type_name -> google.protobuf.Timestamp
+	24, // 11: scilla.v1.StatisticsRequest.to:type_name -> google.protobuf.Timestamp
+	1,  // 12: scilla.v1.StatisticsRequest.resolution:type_name -> scilla.v1.Resolution
+	25, // 13: scilla.v1.StatusCount.status:type_name -> scilla.v1.Status
+	26, // 14: scilla.v1.InfoCount.info:type_name -> scilla.v1.Info
+	16, // 15: scilla.v1.GroupStatistics.statuses:type_name -> scilla.v1.StatusCount
+	17, // 16: scilla.v1.GroupStatistics.infos:type_name -> scilla.v1.InfoCount
+	16, // 17: scilla.v1.StatisticsTotals.statuses:type_name -> scilla.v1.StatusCount
+	17, // 18: scilla.v1.StatisticsTotals.infos:type_name -> scilla.v1.InfoCount
+	18, // 19: scilla.v1.StatisticsTotals.methods:type_name -> scilla.v1.NameCount
+	19, // 20: scilla.v1.StatisticsTotals.groups:type_name -> scilla.v1.GroupStatistics
+	24, // 21: scilla.v1.StatisticsPoint.start:type_name -> google.protobuf.Timestamp
+	16, // 22: scilla.v1.StatisticsPoint.statuses:type_name -> scilla.v1.StatusCount
+	24, // 23: scilla.v1.StatisticsResponse.from:type_name -> google.protobuf.Timestamp
+	24, // 24: scilla.v1.StatisticsResponse.to:type_name -> google.protobuf.Timestamp
+	1,  // 25: scilla.v1.StatisticsResponse.resolution:type_name -> scilla.v1.Resolution
+	20, // 26: scilla.v1.StatisticsResponse.totals:type_name -> scilla.v1.StatisticsTotals
+	18, // 27: scilla.v1.StatisticsResponse.top_signs:type_name -> scilla.v1.NameCount
+	21, // 28: scilla.v1.StatisticsResponse.series:type_name -> scilla.v1.StatisticsPoint
+	2,  // 29: scilla.v1.AdminService.Status:input_type -> scilla.v1.StatusRequest
+	7,  // 30: scilla.v1.AdminService.Reload:input_type -> scilla.v1.ReloadRequest
+	11, // 31: scilla.v1.AdminService.ReloadPolicy:input_type -> scilla.v1.ReloadPolicyRequest
+	13, // 32: scilla.v1.AdminService.Learn:input_type -> scilla.v1.LearnRequest
+	9,  // 33: scilla.v1.AdminService.Update:input_type -> scilla.v1.UpdateRequest
+	15, // 34: scilla.v1.AdminService.Statistics:input_type -> scilla.v1.StatisticsRequest
+	4,  // 35: scilla.v1.AdminService.Status:output_type -> scilla.v1.StatusResponse
+	8,  // 36: scilla.v1.AdminService.Reload:output_type -> scilla.v1.ReloadResponse
+	12, // 37: scilla.v1.AdminService.ReloadPolicy:output_type -> scilla.v1.ReloadPolicyResponse
+	14, // 38: scilla.v1.AdminService.Learn:output_type -> scilla.v1.LearnResponse
+	10, // 39: scilla.v1.AdminService.Update:output_type -> scilla.v1.UpdateResponse
+	22, // 40: scilla.v1.AdminService.Statistics:output_type -> scilla.v1.StatisticsResponse
+	35, // [35:41] is the sub-list for method output_type
+	29, // [29:35] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_scilla_v1_admin_proto_init() }
@@ -1087,13 +1844,14 @@ func file_scilla_v1_admin_proto_init() {
 	if File_scilla_v1_admin_proto != nil {
 		return
 	}
+	file_scilla_v1_scanner_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scilla_v1_admin_proto_rawDesc), len(file_scilla_v1_admin_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   13,
+			NumEnums:      2,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

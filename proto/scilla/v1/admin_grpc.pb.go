@@ -24,6 +24,7 @@ const (
 	AdminService_ReloadPolicy_FullMethodName = "/scilla.v1.AdminService/ReloadPolicy"
 	AdminService_Learn_FullMethodName        = "/scilla.v1.AdminService/Learn"
 	AdminService_Update_FullMethodName       = "/scilla.v1.AdminService/Update"
+	AdminService_Statistics_FullMethodName   = "/scilla.v1.AdminService/Statistics"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -44,6 +45,11 @@ type AdminServiceClient interface {
 	// database, or with rollback makes the previous installed version current
 	// again. The running server switches to the result without a restart.
 	Update(ctx context.Context, in *UpdateRequest, opts ...grpc.CallOption) (*UpdateResponse, error)
+	// Statistics adds up the scans of a time range, kept per UTC hour in the
+	// state directory: messages, recipients and bytes, results by status,
+	// info, method and group, the most frequent signs, and a series per hour
+	// or day.
+	Statistics(ctx context.Context, in *StatisticsRequest, opts ...grpc.CallOption) (*StatisticsResponse, error)
 }
 
 type adminServiceClient struct {
@@ -104,6 +110,16 @@ func (c *adminServiceClient) Update(ctx context.Context, in *UpdateRequest, opts
 	return out, nil
 }
 
+func (c *adminServiceClient) Statistics(ctx context.Context, in *StatisticsRequest, opts ...grpc.CallOption) (*StatisticsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatisticsResponse)
+	err := c.cc.Invoke(ctx, AdminService_Statistics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -122,6 +138,11 @@ type AdminServiceServer interface {
 	// database, or with rollback makes the previous installed version current
 	// again. The running server switches to the result without a restart.
 	Update(context.Context, *UpdateRequest) (*UpdateResponse, error)
+	// Statistics adds up the scans of a time range, kept per UTC hour in the
+	// state directory: messages, recipients and bytes, results by status,
+	// info, method and group, the most frequent signs, and a series per hour
+	// or day.
+	Statistics(context.Context, *StatisticsRequest) (*StatisticsResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -146,6 +167,9 @@ func (UnimplementedAdminServiceServer) Learn(context.Context, *LearnRequest) (*L
 }
 func (UnimplementedAdminServiceServer) Update(context.Context, *UpdateRequest) (*UpdateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedAdminServiceServer) Statistics(context.Context, *StatisticsRequest) (*StatisticsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Statistics not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -258,6 +282,24 @@ func _AdminService_Update_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_Statistics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StatisticsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).Statistics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_Statistics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).Statistics(ctx, req.(*StatisticsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -284,6 +326,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Update",
 			Handler:    _AdminService_Update_Handler,
+		},
+		{
+			MethodName: "Statistics",
+			Handler:    _AdminService_Statistics_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
