@@ -39,6 +39,7 @@ import (
 	"github.com/scilla-mail/scilla/server/pool"
 	"github.com/scilla-mail/scilla/server/shared"
 	"github.com/scilla-mail/scilla/server/spamd"
+	"github.com/scilla-mail/scilla/server/stats"
 )
 
 // Daemon is a running scillad.
@@ -63,6 +64,7 @@ type Daemon struct {
 	redis    *shared.Client // nil = a single server
 	spamd    *spamd.Server
 	updates  *updates
+	stats    *stats.Store
 	started  time.Time
 }
 
@@ -161,7 +163,10 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	if d.nets, err = grpcapi.NewNetworks(cfg.Server.AllowedNetworks); err != nil {
 		return nil, err
 	}
-	d.scanner = grpcapi.NewScanner(d.eng, d.pool, grpcapi.NewMetrics(reg, d.pool), log, limits(cfg))
+	if d.stats, err = stats.Open(cfg.Stats.Path(cfg.Server.StateDir), stats.Options{Retention: cfg.Stats.Retention.D(), Log: log}); err != nil {
+		return nil, err
+	}
+	d.scanner = grpcapi.NewScanner(d.eng, d.pool, grpcapi.NewMetrics(reg, d.pool), log, limits(cfg)).WithStats(d.stats)
 	auth, err := grpcapi.NewAdminAuth(cfg.Admin.TokenFile, cfg.Admin.UnixSocketUIDs)
 	if err != nil {
 		return nil, err
@@ -183,6 +188,7 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 			return err
 		},
 		Updater: d.updates,
+		Stats:   d.stats,
 	})
 	grpcMetrics := grpcapi.NewServerMetrics(reg)
 	newServer := func(extra ...grpc.ServerOption) *grpcapi.Server {
@@ -337,6 +343,9 @@ func (d *Daemon) release() {
 	if d.redis != nil {
 		_ = d.redis.Close()
 	}
+	if d.stats != nil {
+		_ = d.stats.Close()
+	}
 }
 
 // Run serves until ctx is done, then drains: new calls are refused, scans
@@ -361,6 +370,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	updCtx, stopUpdates := context.WithCancel(context.Background())
 	updDone := d.updates.start(updCtx)
+	statsCtx, stopStats := context.WithCancel(context.Background())
+	statsDone := make(chan struct{})
+	go func() { defer close(statsDone); d.stats.Run(statsCtx) }()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -369,6 +381,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	stopUpdates()
 	<-updDone
+	stopStats()
+	<-statsDone
 	stopSpamd()
 	<-spamdDone
 	d.shutdown()
@@ -412,6 +426,10 @@ func (d *Daemon) shutdown() {
 	}
 	if err := d.learned.Close(); err != nil {
 		d.log.Warn("learning store close", "err", err)
+	}
+	// After the drain, so the scans that finished in it are counted.
+	if err := d.stats.Close(); err != nil {
+		d.log.Warn("statistics close", "err", err)
 	}
 	if d.redis != nil {
 		_ = d.redis.Close()

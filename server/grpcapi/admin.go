@@ -13,6 +13,7 @@ import (
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/pool"
+	"github.com/scilla-mail/scilla/server/stats"
 )
 
 // Version is scillad's version, set at build time with -ldflags.
@@ -57,6 +58,8 @@ type AdminDeps struct {
 	// Updater runs content database updates; nil makes Update
 	// Unimplemented.
 	Updater Updater
+	// Stats answers Statistics; nil makes it Unimplemented.
+	Stats *stats.Store
 }
 
 // Admin implements scillav1.AdminServiceServer. Authentication is done by

@@ -24,6 +24,7 @@ import (
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/headers"
 	"github.com/scilla-mail/scilla/server/pool"
+	"github.com/scilla-mail/scilla/server/stats"
 	"github.com/scilla-mail/scilla/server/verdict"
 )
 
@@ -42,6 +43,7 @@ type Scanner struct {
 	pool    *pool.Pool
 	metrics *Metrics
 	log     *slog.Logger
+	stats   *stats.Store
 	limits  atomic.Pointer[Limits]
 }
 
@@ -49,6 +51,13 @@ type Scanner struct {
 func NewScanner(eng *engine.Engine, p *pool.Pool, m *Metrics, log *slog.Logger, lim Limits) *Scanner {
 	s := &Scanner{eng: eng, pool: p, metrics: m, log: log}
 	s.limits.Store(&lim)
+	return s
+}
+
+// WithStats makes every scan recorded in st for the Statistics call; call it
+// before serving.
+func (s *Scanner) WithStats(st *stats.Store) *Scanner {
+	s.stats = st
 	return s
 }
 
@@ -109,6 +118,7 @@ func (s *Scanner) Scan(ctx context.Context, req *scillav1.ScanRequest) (*scillav
 	v.Elapsed = time.Since(start)
 	resp := s.response(v, env)
 	s.metrics.observe(v, err)
+	s.stats.Record(v, len(req.GetMessage()))
 	if s.log.Enabled(ctx, slog.LevelInfo) {
 		s.log.LogAttrs(ctx, slog.LevelInfo, "scanned", slog.String("scan_id", scanID), slog.String("queue_id", env.QueueID),
 			slog.String("from", env.MailFrom), slog.Int("rcpts", len(env.Rcpts)), slog.Int("bytes", len(req.GetMessage())),

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/policy"
 	"github.com/scilla-mail/scilla/server/pool"
+	"github.com/scilla-mail/scilla/server/stats"
 )
 
 const ham = "From: a@example.org\r\nTo: b@example.com\r\nSubject: hello\r\n\r\nSee you tomorrow.\r\n"
@@ -60,9 +62,13 @@ func start(t testing.TB, lim Limits, pcfg pool.Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	st, err := stats.Open(filepath.Join(t.TempDir(), "stats.db"), stats.Options{Retention: time.Hour, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := NewServer(Options{Log: log, MaxMessageBytes: lim.MaxMessageBytes, AllowedNetworks: nets})
-	scillav1.RegisterScannerServiceServer(srv, NewScanner(eng, p, nil, log, lim))
-	scillav1.RegisterAdminServiceServer(srv, NewAdmin(AdminDeps{Engine: eng, Pool: p, Started: time.Now()}))
+	scillav1.RegisterScannerServiceServer(srv, NewScanner(eng, p, nil, log, lim).WithStats(st))
+	scillav1.RegisterAdminServiceServer(srv, NewAdmin(AdminDeps{Engine: eng, Pool: p, Started: time.Now(), Stats: st}))
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +83,7 @@ func start(t testing.TB, lim Limits, pcfg pool.Config) *fixture {
 		conn.Close()
 		srv.Stop()
 		_ = p.Close(context.Background())
+		_ = st.Close()
 	})
 	return &fixture{client: scillav1.NewScannerServiceClient(conn), admin: scillav1.NewAdminServiceClient(conn), pool: p, nets: nets}
 }
