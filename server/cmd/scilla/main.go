@@ -7,6 +7,7 @@
 //	scilla learn --spam|--ham|--forget FILE|DIR|MBOX|-...
 //	scilla policy check FILE | scilla policy reload
 //	scilla license install FILE | remove --all|--reserve | info
+//	scilla stats [--since 24h|7d] [--from DATE --to DATE] [--by hour|day] [--group N] [--top N] [--json]
 //
 // The server address is tcp:HOST:PORT or unix:/PATH (default
 // tcp:127.0.0.1:2277, or $SCILLA_SERVER). Admin calls send the token from
@@ -32,6 +33,7 @@ func commands() map[string]command {
 		"learn":   {cmdLearn, "train the classifier with spam or ham"},
 		"policy":  {cmdPolicy, "check a policy file, or reload the server's"},
 		"license": {cmdLicense, "install, remove or show licence keys"},
+		"stats":   {cmdStats, "show scan statistics for a time range"},
 	}
 }
 
@@ -52,7 +54,7 @@ func main() {
 
 func usage(cmds map[string]command) {
 	fmt.Fprintln(os.Stderr, "usage: scilla COMMAND [flags] [args]\n\ncommands:")
-	for _, name := range []string{"scan", "status", "reload", "update", "learn", "policy", "license"} {
+	for _, name := range []string{"scan", "status", "reload", "update", "learn", "policy", "license", "stats"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, cmds[name].help)
 	}
 }
