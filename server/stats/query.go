@@ -127,7 +127,7 @@ func (r *Report) add(p *Point, h *Hour, group uint32) {
 		p.Messages += h.Messages
 	}
 	for id, g := range h.Groups {
-		if group != 0 && id != group {
+		if group != 0 && id != group || g.Results == 0 {
 			continue
 		}
 		if group != 0 {

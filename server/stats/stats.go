@@ -79,7 +79,9 @@ type Hour struct {
 
 func newHour() *Hour { return &Hour{Groups: map[uint32]*Group{}} }
 
-// reset empties h for reuse, keeping its maps' room.
+// reset empties h for reuse. Its groups stay, zeroed, with their maps'
+// room, so recording into a reused hour does not allocate; merge and
+// Report.add skip groups without results.
 func (h *Hour) reset() {
 	h.Messages, h.Bytes, h.signs = 0, 0, 0
 	for _, g := range h.Groups {
@@ -87,7 +89,6 @@ func (h *Hour) reset() {
 		clear(g.Signs)
 		*g = Group{Method: g.Method, Signs: g.Signs}
 	}
-	clear(h.Groups)
 }
 
 // record adds one scan's verdict.
@@ -145,6 +146,9 @@ func (h *Hour) merge(o *Hour) {
 	h.Messages += o.Messages
 	h.Bytes += o.Bytes
 	for id, og := range o.Groups {
+		if og.Results == 0 {
+			continue
+		}
 		g := h.Groups[id]
 		if g == nil {
 			g = newGroup(og.Name)

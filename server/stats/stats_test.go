@@ -332,3 +332,35 @@ func BenchmarkRecord(b *testing.B) {
 		}
 	})
 }
+
+// TestReuseAfterFlush: an hour reused after a flush records without
+// allocating, and the groups it kept from before do not show.
+func TestReuseAfterFlush(t *testing.T) {
+	var c clock
+	c.set("2026-11-22T10:00:00Z")
+	s := open(t, filepath.Join(t.TempDir(), "stats.db"), &c)
+	defer s.Close()
+	s.Record(scan(spam(all, 1, "GTUBE"), ham(sales, 1)), 1)
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	c.set("2026-11-22T11:00:00Z")
+	v := scan(spam(all, 1, "GTUBE"))
+	if n := testing.AllocsPerRun(100, func() { s.Record(v, 1) }); n != 0 {
+		t.Errorf("Record allocates %v times in a reused hour", n)
+	}
+	for _, flush := range []bool{false, true} {
+		if flush {
+			if err := s.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r, err := s.Query(Query{From: ts("2026-11-22T11:00:00Z"), To: ts("2026-11-22T12:00:00Z")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Groups) != 1 || r.Groups[1] == nil || r.Messages != 101 || r.Groups[1].Name != "All" {
+			t.Errorf("flushed=%v: %d messages, groups %v", flush, r.Messages, r.Groups)
+		}
+	}
+}

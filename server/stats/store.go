@@ -159,15 +159,15 @@ func (s *Store) Flush() error {
 				continue
 			}
 			k := hourKey(key)
+			disk := newHour()
 			if old := b.Get(k); old != nil {
-				disk, err := decodeHour(old)
-				if err != nil {
+				var err error
+				if disk, err = decodeHour(old); err != nil {
 					return fmt.Errorf("hour %s: %w", time.Unix(key, 0).UTC().Format(time.RFC3339), err)
 				}
-				disk.merge(h)
-				h = disk
 			}
-			buf, err := json.Marshal(h)
+			disk.merge(h)
+			buf, err := json.Marshal(disk)
 			if err != nil {
 				return fmt.Errorf("encode hour: %w", err)
 			}
