@@ -479,9 +479,9 @@ func (d *Daemon) Reload(context.Context) ([]string, error) {
 	}
 	if fmt.Sprint(cfg.Server.Listen) != fmt.Sprint(d.cfg.Server.Listen) || cfg.Metrics.Listen != d.cfg.Metrics.Listen ||
 		cfg.Server.StateDir != d.cfg.Server.StateDir || fmt.Sprint(cfg.DNS) != fmt.Sprint(d.cfg.DNS) || cfg.Server.TLS != d.cfg.Server.TLS ||
-		cfg.Redis != d.cfg.Redis {
-		d.log.Warn("listen addresses, TLS, state_dir and the dns and redis sections change only on restart")
-		done = append(done, "listen addresses, TLS, metrics address, state_dir, dns and redis unchanged until restart")
+		cfg.Redis != d.cfg.Redis || cfg.Stats != d.cfg.Stats {
+		d.log.Warn("listen addresses, TLS, state_dir and the dns, redis and stats sections change only on restart")
+		done = append(done, "listen addresses, TLS, metrics address, state_dir, dns, redis and stats unchanged until restart")
 	}
 	d.cfg = cfg
 	d.log.Info("reloaded", "parts", done)
