@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"strings"
 
 	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/message"
@@ -52,6 +53,28 @@ type Envelope struct {
 	Rcpts    []string
 	AuthUser string
 	QueueID  string
+}
+
+// RcptDomain returns the recipients' common domain, "" when they differ
+// or e is nil: learning is kept per protected domain, and a message for
+// several domains uses the global learning only.
+func (e *Envelope) RcptDomain() string {
+	if e == nil {
+		return ""
+	}
+	dom := ""
+	for i, r := range e.Rcpts {
+		at := strings.LastIndexByte(r, '@')
+		if at < 0 {
+			return ""
+		}
+		d := strings.ToLower(strings.TrimSuffix(r[at+1:], ">"))
+		if i > 0 && d != dom {
+			return ""
+		}
+		dom = d
+	}
+	return dom
 }
 
 // Input is what a check sees. Everything in it is read-only.

@@ -9,7 +9,6 @@ package bayes
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/scilla-mail/scilla/server/bayes"
 	"github.com/scilla-mail/scilla/server/engine"
@@ -54,7 +53,7 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 	toks := bayes.Tokens(in.Msg)
 	var local bayes.Source
 	if c.store != nil {
-		local = c.store.Source(rcptDomain(in.Env))
+		local = c.store.Source(in.Env.RcptDomain())
 	}
 	r := c.cl.Classify(toks, in.DB.Tokens, local)
 	lin := in.DB.Weights.Score(toks)
@@ -78,26 +77,4 @@ func (c *Check) band(p float64) Band {
 		}
 	}
 	return c.bands[len(c.bands)-1]
-}
-
-// rcptDomain returns the recipients' common domain, "" when they differ:
-// learning is kept per protected domain, and a message for several domains
-// is rated with the global counts only.
-func rcptDomain(env *engine.Envelope) string {
-	if env == nil {
-		return ""
-	}
-	dom := ""
-	for i, r := range env.Rcpts {
-		at := strings.LastIndexByte(r, '@')
-		if at < 0 {
-			return ""
-		}
-		d := strings.ToLower(strings.TrimSuffix(r[at+1:], ">"))
-		if i > 0 && d != dom {
-			return ""
-		}
-		dom = d
-	}
-	return dom
 }

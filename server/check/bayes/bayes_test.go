@@ -83,23 +83,6 @@ func TestLearningMovesScore(t *testing.T) {
 	}
 }
 
-func TestRcptDomain(t *testing.T) {
-	cases := []struct {
-		rcpts []string
-		want  string
-	}{
-		{[]string{"a@Example.com", "<b@example.com>"}, "example.com"},
-		{[]string{"a@example.com", "b@other.org"}, ""},
-		{[]string{"postmaster"}, ""},
-		{nil, ""},
-	}
-	for _, c := range cases {
-		if got := rcptDomain(&engine.Envelope{Rcpts: c.rcpts}); got != c.want {
-			t.Errorf("%v: got %q, want %q", c.rcpts, got, c.want)
-		}
-	}
-}
-
 // The sign's score follows the database's calibration, so a database
 // trained on other mail can carry coefficients of its own.
 func TestDatabaseCalibration(t *testing.T) {

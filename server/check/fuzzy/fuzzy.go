@@ -9,7 +9,6 @@ package fuzzy
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/fuzzy"
@@ -51,7 +50,7 @@ func (*Check) Name() string { return "fuzzy" }
 // Run implements engine.Check.
 func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	hasDB := in.DB != nil && in.DB.Fuzzy.Len() > 0
-	domain := rcptDomain(in.Env)
+	domain := in.Env.RcptDomain()
 	hasLearned := c.learned != nil && c.learned.HasFuzzy(domain)
 	if !hasDB && !hasLearned {
 		return engine.Result{}, nil
@@ -81,25 +80,4 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 		}
 	}
 	return engine.Result{}, nil
-}
-
-// rcptDomain is the recipients' domain when they share one, else "" (the
-// global learning only), as for the bayes check.
-func rcptDomain(env *engine.Envelope) string {
-	if env == nil {
-		return ""
-	}
-	dom := ""
-	for i, r := range env.Rcpts {
-		at := strings.LastIndexByte(r, '@')
-		if at < 0 {
-			return ""
-		}
-		d := strings.ToLower(strings.TrimSuffix(r[at+1:], ">"))
-		if i > 0 && d != dom {
-			return ""
-		}
-		dom = d
-	}
-	return dom
 }
