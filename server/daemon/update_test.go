@@ -21,6 +21,7 @@ import (
 
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
 	"github.com/scilla-mail/scilla/server/config"
+	"github.com/scilla-mail/scilla/server/contentdb/contentdbtest"
 	"github.com/scilla-mail/scilla/updater/update/updatetest"
 )
 
@@ -57,7 +58,7 @@ func newUpdateEnv(t *testing.T) *updateEnv {
 }
 
 func (e *updateEnv) publish(version, marker string) {
-	updatetest.Publish(e.t, e.pub, version, time.Now().Add(-time.Hour), updatetest.Files(e.t, marker), updatetest.Key("daemon"))
+	updatetest.Publish(e.t, e.pub, version, time.Now().Add(-time.Hour), contentdbtest.Files(e.t, marker), updatetest.Key("daemon"))
 }
 
 // scanVersion returns the database version a scan reports.
@@ -185,7 +186,7 @@ func TestUpdatesEndToEnd(t *testing.T) {
 // the RPC with the reason, the database keeps serving, and Status says so.
 func TestUpdateRefused(t *testing.T) {
 	e := newUpdateEnv(t)
-	updatetest.Publish(t, e.pub, "2026112201", time.Now(), updatetest.Files(t, "a"), updatetest.Key("mallory"))
+	updatetest.Publish(t, e.pub, "2026112201", time.Now(), contentdbtest.Files(t, "a"), updatetest.Key("mallory"))
 	_, err := e.update(false)
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "bad signature") {
 		t.Fatalf("Update with a bad signature: %v", err)

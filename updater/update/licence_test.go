@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scilla-mail/scilla/licensing"
+	"github.com/scilla-mail/scilla/server/contentdb/contentdbtest"
 	"github.com/scilla-mail/scilla/updater/update/updatetest"
 )
 
@@ -51,7 +52,7 @@ func TestLicenceExpired(t *testing.T) {
 	p := newPublisher(t)
 	u, st := newUpdater(t, p.source(), m)
 	pub := func(version string, created time.Time) {
-		updatetest.Publish(t, p.dir, version, created, updatetest.Files(t, version), p.key)
+		updatetest.Publish(t, p.dir, version, created, contentdbtest.Files(t, version), p.key)
 	}
 
 	pub("2026112201", expiry.Add(-time.Hour))

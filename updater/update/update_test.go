@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/contentdb/contentdbtest"
 	"github.com/scilla-mail/scilla/updater/bundle"
 	"github.com/scilla-mail/scilla/updater/update/updatetest"
 )
@@ -74,7 +75,7 @@ func (p *publisher) serve(w http.ResponseWriter, r *http.Request) {
 // publish replaces the published bundle with version, whose rules file
 // carries marker.
 func (p *publisher) publish(version, marker string) *bundle.Manifest {
-	return updatetest.Publish(p.t, p.dir, version, created, updatetest.Files(p.t, marker), p.key)
+	return updatetest.Publish(p.t, p.dir, version, created, contentdbtest.Files(p.t, marker), p.key)
 }
 
 func (p *publisher) requests() map[string]int {
@@ -230,10 +231,10 @@ func TestRefusedBundles(t *testing.T) {
 		want  error
 	}{
 		{"bad signature", func(p *publisher) {
-			updatetest.Publish(t, p.dir, "2026112202", created, updatetest.Files(t, "b"), other)
+			updatetest.Publish(t, p.dir, "2026112202", created, contentdbtest.Files(t, "b"), other)
 		}, bundle.ErrSignature},
 		{"unsigned", func(p *publisher) {
-			updatetest.Publish(t, p.dir, "2026112202", created, updatetest.Files(t, "b"), nil)
+			updatetest.Publish(t, p.dir, "2026112202", created, contentdbtest.Files(t, "b"), nil)
 		}, bundle.ErrSignature},
 		{"tampered file", func(p *publisher) {
 			p.publish("2026112202", "b")
@@ -260,7 +261,7 @@ func TestRefusedBundles(t *testing.T) {
 			resign(t, p, `"version": "2026112202"`, `"version": ".."`)
 		}, bundle.ErrManifest},
 		{"database that does not load", func(p *publisher) {
-			files := updatetest.Files(t, "b")
+			files := contentdbtest.Files(t, "b")
 			files[contentdb.RulesFile] = []byte("this is not a rule file\n")
 			updatetest.Publish(t, p.dir, "2026112202", created, files, p.key)
 		}, bundle.ErrManifest},
@@ -419,15 +420,15 @@ func TestDirectorySource(t *testing.T) {
 			}
 			u, st := newUpdater(t, src, nil)
 			key := updatetest.Key("publisher")
-			updatetest.Publish(t, dir, "2026112201", created, updatetest.Files(t, "a"), key)
+			updatetest.Publish(t, dir, "2026112201", created, contentdbtest.Files(t, "a"), key)
 			mustRun(t, u)
 			checkStore(t, st, "2026112201")
-			updatetest.Publish(t, dir, "2026112202", created, updatetest.Files(t, "b"), key)
+			updatetest.Publish(t, dir, "2026112202", created, contentdbtest.Files(t, "b"), key)
 			if res := mustRun(t, u); res.Fetched != 1 || res.To != "2026112202" {
 				t.Errorf("second version: %+v", res)
 			}
 			// A file bigger than its manifest entry is refused.
-			updatetest.Publish(t, dir, "2026112203", created, updatetest.Files(t, "c"), key)
+			updatetest.Publish(t, dir, "2026112203", created, contentdbtest.Files(t, "c"), key)
 			write(t, filepath.Join(dir, contentdb.RulesFile), strings.Repeat("x", 1<<16))
 			if _, err := runOnce(t, u); !errors.Is(err, bundle.ErrIntegrity) {
 				t.Errorf("oversized file: %v", err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scilla-mail/scilla/server/contentdb/contentdbtest"
 	"github.com/scilla-mail/scilla/updater/update/updatetest"
 )
 
@@ -16,12 +17,12 @@ func TestUpdateWithCLI(t *testing.T) {
 	key := updatetest.Key("cli")
 	s := startServer(t, "content:\n  trusted_keys: [\""+updatetest.PublicKey("cli")+"\"]\nupdate:\n  source: file://"+pub+"\n")
 
-	updatetest.Publish(t, pub, "2026112201", time.Now(), updatetest.Files(t, "a"), key)
+	updatetest.Publish(t, pub, "2026112201", time.Now(), contentdbtest.Files(t, "a"), key)
 	out, code := scilla(t, "update", "--state-dir", s.state)
 	if code != 0 || !strings.Contains(out, "installed 2026112201") {
 		t.Fatalf("scilla update: exit %d:\n%s", code, out)
 	}
-	updatetest.Publish(t, pub, "2026112202", time.Now(), updatetest.Files(t, "b"), key)
+	updatetest.Publish(t, pub, "2026112202", time.Now(), contentdbtest.Files(t, "b"), key)
 	out, code = scilla(t, "update", "--state-dir", s.state)
 	if code != 0 || !strings.Contains(out, "installed 2026112202 (from 2026112201): 1 file fetched") {
 		t.Fatalf("second scilla update: exit %d:\n%s", code, out)

@@ -15,20 +15,10 @@ import (
 )
 
 // DB returns the database of version made of files; each bundle file not
-// in files is empty (one rule that never matches, no tokens, no weights, no
-// signatures, no sign scores).
+// in files is as Files makes it.
 func DB(t testing.TB, version string, files map[string][]byte) *contentdb.DB {
 	t.Helper()
-	tok, _ := bayes.NewBuilder().Model(1).MarshalBinary()
-	wts, _ := bayes.TrainWeights(nil, nil, bayes.DefaultTrainParams()).MarshalBinary()
-	all := map[string][]byte{
-		contentdb.RulesFile:   []byte("[x]\nX_RULE 1 body: never matches this -- x\n"),
-		contentdb.TokensFile:  tok,
-		contentdb.WeightsFile: wts,
-		contentdb.FuzzyFile:   fuzzy.Marshal(nil),
-		contentdb.ImagesFile:  imghash.Marshal(nil),
-		contentdb.ScoresFile:  nil,
-	}
+	all := Files(t, "")
 	for name, b := range files {
 		all[name] = b
 	}
@@ -41,4 +31,32 @@ func DB(t testing.TB, version string, files map[string][]byte) *contentdb.DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// Files returns the data files of a database that loads: one rule that
+// never matches (its text holds marker, so databases made with different
+// markers differ in the rules file only), no tokens, no weights, no
+// signatures, no sign scores.
+func Files(t testing.TB, marker string) map[string][]byte {
+	t.Helper()
+	tok, err := bayes.NewBuilder().Model(1).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wts, err := bayes.TrainWeights(nil, nil, bayes.DefaultTrainParams()).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "never matches this"
+	if marker != "" {
+		text += " " + marker
+	}
+	return map[string][]byte{
+		contentdb.RulesFile:   []byte("[x]\nX_RULE 1 body: " + text + " -- x\n"),
+		contentdb.TokensFile:  tok,
+		contentdb.WeightsFile: wts,
+		contentdb.FuzzyFile:   fuzzy.Marshal(nil),
+		contentdb.ImagesFile:  imghash.Marshal(nil),
+		contentdb.ScoresFile:  nil,
+	}
 }

@@ -1,6 +1,6 @@
 // Package updatetest publishes small signed content database bundles for
-// tests of the updater and of scillad's updates: the same empty-but-valid
-// files as server/contentdb/contentdbtest, written by updater/bundle.
+// tests of the updater and of scillad's updates: contentdbtest's
+// empty-but-valid files, written and signed by updater/bundle.
 package updatetest
 
 import (
@@ -11,10 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scilla-mail/scilla/server/bayes"
-	"github.com/scilla-mail/scilla/server/contentdb"
-	"github.com/scilla-mail/scilla/server/fuzzy"
-	"github.com/scilla-mail/scilla/server/imghash"
 	"github.com/scilla-mail/scilla/updater/bundle"
 )
 
@@ -28,30 +24,6 @@ func Key(name string) ed25519.PrivateKey {
 // content.trusted_keys lists it.
 func PublicKey(name string) string {
 	return base64.StdEncoding.EncodeToString(Key(name).Public().(ed25519.PublicKey))
-}
-
-// Files returns the data files of a database that loads: one rule that
-// never matches (its text holds marker, so databases with different
-// markers differ in the rules file only), no tokens, no weights, no
-// signatures, no sign scores.
-func Files(t testing.TB, marker string) map[string][]byte {
-	t.Helper()
-	tok, err := bayes.NewBuilder().Model(1).MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wts, err := bayes.TrainWeights(nil, nil, bayes.DefaultTrainParams()).MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return map[string][]byte{
-		contentdb.RulesFile:   []byte("[x]\nX_RULE 1 body: never matches this " + marker + " -- x\n"),
-		contentdb.TokensFile:  tok,
-		contentdb.WeightsFile: wts,
-		contentdb.FuzzyFile:   fuzzy.Marshal(nil),
-		contentdb.ImagesFile:  imghash.Marshal(nil),
-		contentdb.ScoresFile:  nil,
-	}
 }
 
 // Publish replaces the bundle in dir with files as version, signed with
