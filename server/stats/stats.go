@@ -15,6 +15,7 @@ package stats
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"time"
 
@@ -174,7 +175,7 @@ func (h *Hour) mergeGroup(g, o *Group) {
 		g.Method[m] += n
 	}
 	// Sorted, so which names the cap keeps does not depend on map order.
-	for _, name := range sortedKeys(o.Signs) {
+	for _, name := range slices.Sorted(maps.Keys(o.Signs)) {
 		h.hit(g, name, o.Signs[name])
 	}
 	g.OtherSigns += o.OtherSigns
@@ -192,15 +193,6 @@ func (h *Hour) countSigns() {
 		}
 		h.signs += len(g.Signs)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }
 
 // NameCount is a name (sign or method) and how often it was counted.
