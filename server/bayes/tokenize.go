@@ -157,24 +157,22 @@ func (t *tokenizer) header(h message.Header) {
 	rcvd := 0
 	for _, f := range h {
 		name := strings.ToLower(f.Name)
+		if deliveryField(name) {
+			continue
+		}
 		if len(name) > 40 {
 			name = name[:40]
 		}
 		t.add("h:" + name)
 		v := strings.ToLower(f.Value)
 		switch name {
-		case "from", "reply-to", "sender", "return-path":
+		case "from", "reply-to", "sender":
 			t.address(name, f.Value)
 		case "to", "cc":
 			n := strings.Count(v, "@")
 			t.add(name + ":n:" + bucket(n))
 			if strings.Contains(v, "undisclosed") {
 				t.add(name + ":undisclosed")
-			}
-			if list, err := mail.ParseAddressList(f.Value); err == nil && len(list) > 0 {
-				if at := strings.LastIndexByte(list[0].Address, '@'); at >= 0 {
-					t.add(name + ":dom:" + strings.ToLower(list[0].Address[at+1:]))
-				}
 			}
 		case "x-mailer", "user-agent", "x-mimeole", "x-msmail-priority", "x-priority", "precedence", "importance", "content-transfer-encoding", "mime-version":
 			t.words(name+":", v, false)
@@ -228,6 +226,22 @@ func (t *tokenizer) header(h message.Header) {
 		}
 	}
 	t.add("rcvd:n:" + bucket(rcvd))
+}
+
+// deliveryField reports whether a header field is written where the mail
+// is received rather than by its sender: by final delivery (Return-Path,
+// Delivered-To), the mailbox store (X-Status, X-Keywords) or the receiving
+// site's own filters (X-Spam-*, X-Virus-Scanned). A scan at the MTA comes
+// before any of them, and in training mail they describe the site that
+// collected it, not spam.
+func deliveryField(name string) bool {
+	switch name {
+	case "return-path", "delivered-to", "x-delivered-to", "x-original-to", "envelope-to", "x-envelope-to",
+		"x-mdaemon-deliver-to", "delivery-date", "status", "x-status", "x-keywords", "x-uid", "x-uidl",
+		"x-mozilla-status", "x-mozilla-status2", "x-sieve", "x-spam", "x-virus-scanned", "x-mime-autoconverted":
+		return true
+	}
+	return strings.HasPrefix(name, "x-spam-")
 }
 
 // address tokenizes a sender-like field: the domain, the local part's shape

@@ -56,8 +56,8 @@ func runCV(args []string, out io.Writer) error {
 	folds := *k
 	if *temporal {
 		folds = 1
-		newer := newerSpam(items, *older)
-		inTest = func(_, i int) bool { return heldOut(newer, i, items[i].Spam, *hamFold) }
+		newer, newest := newerSpam(items, *older), newestHam(items)
+		inTest = func(_, i int) bool { return heldOut(newer, newest, i, items[i].Spam, *hamFold) }
 	}
 	for f := 0; f < folds; f++ {
 		b := bayes.NewBuilder()
@@ -127,7 +127,7 @@ func printMetrics(out io.Writer, name string, s []corpus.Scored) {
 // ages (spam changes faster than ham, as between the corpus's two spam
 // collections).
 func newerSpam(items []corpus.Item, olderPct int) map[int]bool {
-	spam := spamByDate(items)
+	spam := byDate(items, true)
 	newer := map[int]bool{}
 	for _, i := range spam[len(spam)*olderPct/100:] {
 		newer[i] = true
@@ -135,16 +135,26 @@ func newerSpam(items []corpus.Item, olderPct int) map[int]bool {
 	return newer
 }
 
-// spamByDate returns the positions of the spam in items, oldest first by
-// the Date field (undated ones first, in list order).
-func spamByDate(items []corpus.Item) []int {
+// newestHam returns the positions of the newest fifth of the ham by Date.
+func newestHam(items []corpus.Item) map[int]bool {
+	ham := byDate(items, false)
+	newest := map[int]bool{}
+	for _, i := range ham[len(ham)*4/5:] {
+		newest[i] = true
+	}
+	return newest
+}
+
+// byDate returns the positions of the spam (or ham) in items, oldest first
+// by the Date field (undated ones first, in list order).
+func byDate(items []corpus.Item, wantSpam bool) []int {
 	type dated struct {
 		i int
 		t time.Time
 	}
 	var spam []dated
 	for i, it := range items {
-		if it.Spam {
+		if it.Spam == wantSpam {
 			d, _ := mail.ParseDate(message.Parse(it.Raw, message.DefaultLimits).Header.Get("Date"))
 			spam = append(spam, dated{i, d})
 		}
@@ -159,9 +169,12 @@ func spamByDate(items []corpus.Item) []int {
 
 // heldOut reports whether list entry i is on the test side of a temporal
 // split: newer spam, and the hamFold-th of every five ham.
-func heldOut(newer map[int]bool, i int, spam bool, hamFold int) bool {
+func heldOut(newer, newest map[int]bool, i int, spam bool, hamFold int) bool {
 	if spam {
 		return newer[i]
+	}
+	if hamFold == 5 {
+		return newest[i]
 	}
 	return i%5 == hamFold
 }
@@ -171,8 +184,9 @@ func heldOut(newer map[int]bool, i int, spam bool, hamFold int) bool {
 // of ham).
 func temporalSplit(items []corpus.Item, olderPct, hamFold int) (train, test []corpus.Item) {
 	newer := newerSpam(items, olderPct)
+	newest := newestHam(items)
 	for i, it := range items {
-		if heldOut(newer, i, it.Spam, hamFold) {
+		if heldOut(newer, newest, i, it.Spam, hamFold) {
 			test = append(test, it)
 		} else {
 			train = append(train, it)
@@ -183,7 +197,7 @@ func temporalSplit(items []corpus.Item, olderPct, hamFold int) (train, test []co
 
 const olderHelp = "with -temporal: the percentage of spam (oldest first) trained on"
 
-const hamFoldHelp = "with -temporal: which fifth of the ham (0-4) is held out; running all five scans every ham once"
+const hamFoldHelp = "with -temporal: which fifth of the ham (0-4) is held out, running all five scans every ham once; 5 holds out the newest fifth by Date, so both classes are newer than what trained them"
 
 const blockedHelp = "fold the spam by date (each fold a period of time) instead of by list position, so no campaign is on both sides of a fold"
 
@@ -201,7 +215,7 @@ func foldsOf(items []corpus.Item, k int, blocked bool) []int {
 	if !blocked {
 		return fold
 	}
-	spam := spamByDate(items)
+	spam := byDate(items, true)
 	for r, i := range spam {
 		fold[i] = r * k / len(spam)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/scilla-mail/scilla/server/contentdb/corpus"
@@ -37,10 +38,26 @@ func TestFoldsOf(t *testing.T) {
 			}
 		})
 	}
-	train, test := temporalSplit(items, 60, 0)
-	// The newer 40 % of four spams is the newest two (days 20 and 30); ham
-	// at positions divisible by 5 (position 5: the ham of day 3).
-	if len(test) != 3 || len(train) != 5 {
-		t.Errorf("temporal split: %d train, %d test", len(train), len(test))
+	splits := []struct {
+		hamFold int
+		want    string // the days of the held-out items, in list order
+	}{
+		// The newer 40 % of four spams is the newest two (days 20 and 30);
+		// ham at positions divisible by 5 (position 5: the ham of day 3).
+		{0, "[30 20 3]"},
+		// The newest fifth of the four hams: the ham of day 4.
+		{5, "[30 20 4]"},
+	}
+	for _, sp := range splits {
+		train, test := temporalSplit(items, 60, sp.hamFold)
+		var days []int
+		for _, it := range test {
+			var d int
+			fmt.Sscanf(strings.SplitN(string(it.Raw), "Date: ", 2)[1], "%d", &d)
+			days = append(days, d)
+		}
+		if fmt.Sprint(days) != sp.want || len(train)+len(test) != len(items) {
+			t.Errorf("temporal split, ham fold %d: held out days %v (%d trained), want %s", sp.hamFold, days, len(train), sp.want)
+		}
 	}
 }
