@@ -83,12 +83,15 @@ func TestTokensPrefixesAndLimits(t *testing.T) {
 
 // TestTokensIgnoreReceivingSite checks that a message gives the same tokens
 // before and after delivery: what the receiving end writes (the recipients'
-// domain, Return-Path, Delivered-To, mailbox flags, its own filters' fields)
+// domain, Return-Path, Delivered-To, its own Received hops, mailbox flags,
+// its own filters' fields)
 // describes the site that collected it, and a scan at the MTA never sees it.
 func TestTokensIgnoreReceivingSite(t *testing.T) {
 	body := "From: Ann <ann@example.org>\r\nSubject: lunch\r\n\r\nSee you at noon.\r\n"
-	sent := "To: bob@site-a.example\r\n" + body
+	sent := "Received: from [10.0.0.7] by mail.example.org; Fri, 6 Sep 2002 14:51:10 +0200\r\nTo: bob@site-a.example\r\n" + body
 	delivered := "Return-Path: <ann@example.org>\r\nDelivered-To: bob@site-b.example\r\n" +
+		"Received: from localhost by store.site-b.example; Fri, 6 Sep 2002 07:51:17 -0500\r\n" +
+		"Received: from mx.site-b.example by localhost; Fri, 6 Sep 2002 07:51:15 -0500\r\n" +
 		"X-Spam-Status: No, score=-2.6\r\nX-Virus-Scanned: by amavisd\r\nStatus: RO\r\n" +
 		"X-Status: A\r\nX-Keywords: \r\nTo: bob@site-b.example\r\n" + body
 	a := Tokens(message.Parse([]byte(sent), message.DefaultLimits))

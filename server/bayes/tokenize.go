@@ -151,10 +151,10 @@ func (t *tokenizer) words(prefix, s string, body bool) {
 
 // header adds tokens for the header fields that separate spam from ham in
 // practice: the names of all fields present (mailing-list and mailer fields
-// are strong hints), sender and recipient shape, mailer, content type and
-// the number of Received fields.
+// are strong hints), sender and recipient shape, mailer and content type.
+// Received fields give no tokens: their hosts and their number depend on
+// the receiving site and on where in it the message is scanned.
 func (t *tokenizer) header(h message.Header) {
-	rcvd := 0
 	for _, f := range h {
 		name := strings.ToLower(f.Name)
 		if deliveryField(name) {
@@ -186,12 +186,6 @@ func (t *tokenizer) header(h message.Header) {
 			t.add("ct:" + strings.TrimSpace(v))
 		case "message-id":
 			t.msgid(v)
-		case "received":
-			// Only the count: the relay hosts are the collecting site's own
-			// and say more about where the training mail was gathered than
-			// about spam (SpamBayes leaves them out by default too; on the
-			// training split cross-validation is unchanged without them).
-			rcvd++
 		case "date":
 			// Time zone and shape of the Date field reveal the sending software.
 			fs := strings.Fields(v)
@@ -225,7 +219,6 @@ func (t *tokenizer) header(h message.Header) {
 			}
 		}
 	}
-	t.add("rcvd:n:" + bucket(rcvd))
 }
 
 // deliveryField reports whether a header field is written where the mail
