@@ -93,6 +93,7 @@ func TestTokensIgnoreReceivingSite(t *testing.T) {
 		"Received: from localhost by store.site-b.example; Fri, 6 Sep 2002 07:51:17 -0500\r\n" +
 		"Received: from mx.site-b.example by localhost; Fri, 6 Sep 2002 07:51:15 -0500\r\n" +
 		"X-Spam-Status: No, score=-2.6\r\nX-Virus-Scanned: by amavisd\r\nStatus: RO\r\n" +
+		"X-Spamtest-Status: Not detected\r\nX-Spamtest-Method: none\r\nX-Rspamd-Score: 0.1\r\n" +
 		"X-Status: A\r\nX-Keywords: \r\nTo: bob@site-b.example\r\n" + body
 	a := Tokens(message.Parse([]byte(sent), message.DefaultLimits))
 	b := Tokens(message.Parse([]byte(delivered), message.DefaultLimits))

@@ -224,17 +224,23 @@ func (t *tokenizer) header(h message.Header) {
 // deliveryField reports whether a header field is written where the mail
 // is received rather than by its sender: by final delivery (Return-Path,
 // Delivered-To), the mailbox store (X-Status, X-Keywords) or the receiving
-// site's own filters (X-Spam-*, X-Virus-Scanned). A scan at the MTA comes
-// before any of them, and in training mail they describe the site that
-// collected it, not spam.
+// site's filters, Scilla's own X-Spamtest-* included. A scan at the MTA
+// comes before any of them; in training mail they describe the site that
+// collected it, and in mail learned from a user's folders the verdict of
+// the last scan, which learning must not feed back into the next.
 func deliveryField(name string) bool {
 	switch name {
 	case "return-path", "delivered-to", "x-delivered-to", "x-original-to", "envelope-to", "x-envelope-to",
 		"x-mdaemon-deliver-to", "delivery-date", "status", "x-status", "x-keywords", "x-uid", "x-uidl",
-		"x-mozilla-status", "x-mozilla-status2", "x-sieve", "x-spam", "x-virus-scanned", "x-mime-autoconverted":
+		"x-mozilla-status", "x-mozilla-status2", "x-sieve", "x-mime-autoconverted", "x-bogosity":
 		return true
 	}
-	return strings.HasPrefix(name, "x-spam-")
+	for _, p := range []string{"x-spam", "x-rspamd-", "x-dspam-", "x-amavis-", "x-virus-"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // address tokenizes a sender-like field: the domain, the local part's shape
