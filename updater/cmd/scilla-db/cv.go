@@ -152,23 +152,24 @@ func byDate(items []corpus.Item, wantSpam bool) []int {
 		i int
 		t time.Time
 	}
-	var spam []dated
+	var list []dated
 	for i, it := range items {
 		if it.Spam == wantSpam {
 			d, _ := mail.ParseDate(message.Parse(it.Raw, message.DefaultLimits).Header.Get("Date"))
-			spam = append(spam, dated{i, d})
+			list = append(list, dated{i, d})
 		}
 	}
-	sort.SliceStable(spam, func(a, b int) bool { return spam[a].t.Before(spam[b].t) })
-	out := make([]int, len(spam))
-	for r, d := range spam {
+	sort.SliceStable(list, func(a, b int) bool { return list[a].t.Before(list[b].t) })
+	out := make([]int, len(list))
+	for r, d := range list {
 		out[r] = d.i
 	}
 	return out
 }
 
 // heldOut reports whether list entry i is on the test side of a temporal
-// split: newer spam, and the hamFold-th of every five ham.
+// split: newer spam, and the hamFold-th of every five ham (hamFold 5: the
+// newest ham).
 func heldOut(newer, newest map[int]bool, i int, spam bool, hamFold int) bool {
 	if spam {
 		return newer[i]
