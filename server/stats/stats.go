@@ -23,8 +23,9 @@ import (
 	"github.com/scilla-mail/scilla/server/verdict"
 )
 
-// MaxSigns is how many distinct sign names one hour keeps (over every
-// group); hits of further names are counted in OtherSigns.
+// MaxSigns is how many sign counters one hour keeps over all its groups (a
+// name seen in two groups takes two), which bounds its size; hits of
+// further names are counted in the group's OtherSigns.
 const MaxSigns = 2000
 
 // NumStatus and NumInfo size the per-status and per-info arrays; the index
@@ -73,8 +74,8 @@ type Hour struct {
 	Bytes    uint64 `json:"bytes"`
 	// Groups by group id.
 	Groups map[uint32]*Group `json:"groups"`
-	// signs is the number of distinct sign names over every group, for
-	// the MaxSigns cap.
+	// signs is the number of sign counters over every group, for the
+	// MaxSigns cap.
 	signs int
 }
 

@@ -207,7 +207,7 @@ func TestPrune(t *testing.T) {
 	}
 }
 
-// TestSignCap: an hour keeps MaxSigns distinct names, over every group and
+// TestSignCap: an hour keeps MaxSigns sign counters, over every group and
 // across flushes; the rest count as other.
 func TestSignCap(t *testing.T) {
 	var c clock
