@@ -163,7 +163,11 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	if d.nets, err = grpcapi.NewNetworks(cfg.Server.AllowedNetworks); err != nil {
 		return nil, err
 	}
-	if d.stats, err = stats.Open(cfg.Stats.Path(cfg.Server.StateDir), stats.Options{Retention: cfg.Stats.Retention.D(), Log: log}); err != nil {
+	statsOpts := stats.Options{Retention: cfg.Stats.Retention.D(), Log: log}
+	if d.redis != nil {
+		statsOpts.Cluster = stats.NewShared(d.redis, cfg.Stats.Retention.D())
+	}
+	if d.stats, err = stats.Open(cfg.Stats.Path(cfg.Server.StateDir), statsOpts); err != nil {
 		return nil, err
 	}
 	d.scanner = grpcapi.NewScanner(d.eng, d.pool, grpcapi.NewMetrics(reg, d.pool), log, limits(cfg)).WithStats(d.stats)

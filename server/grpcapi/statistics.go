@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -60,8 +61,13 @@ func (a *Admin) Statistics(ctx context.Context, req *scillav1.StatisticsRequest)
 	if top > maxTopSigns {
 		return nil, status.Errorf(codes.InvalidArgument, "top: %d is over %d", top, maxTopSigns)
 	}
-	r, err := a.d.Stats.Query(stats.Query{From: from, To: to, Day: res == scillav1.Resolution_RESOLUTION_DAY, Group: req.GetGroupId()})
-	if err != nil {
+	r, err := a.d.Stats.Query(stats.Query{From: from, To: to, Day: res == scillav1.Resolution_RESOLUTION_DAY, Group: req.GetGroupId(), Cluster: req.GetCluster()})
+	switch {
+	case errors.Is(err, stats.ErrNoCluster):
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
+	case err != nil && req.GetCluster():
+		return nil, status.Errorf(codes.Unavailable, "%v", err)
+	case err != nil:
 		return nil, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	resp := &scillav1.StatisticsResponse{
@@ -69,6 +75,7 @@ func (a *Admin) Statistics(ctx context.Context, req *scillav1.StatisticsRequest)
 		To:            timestamppb.New(r.To),
 		Resolution:    res,
 		OtherSignHits: r.OtherSigns,
+		Servers:       uint32(r.Servers),
 		Totals: &scillav1.StatisticsTotals{
 			Messages:   r.Messages,
 			Recipients: r.Recipients,

@@ -1,7 +1,9 @@
 package stats
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,7 +22,12 @@ type Query struct {
 	Day bool
 	// Group limits everything to one group id; 0 = every group.
 	Group uint32
+	// Cluster adds the hours of every server sharing the store's Cluster.
+	Cluster bool
 }
+
+// ErrNoCluster is returned for a cluster query by a store without a Cluster.
+var ErrNoCluster = errors.New("statistics are not shared: cluster statistics need the redis section")
 
 // Report is the sum of the hours in a query's range.
 type Report struct {
@@ -39,6 +46,9 @@ type Report struct {
 	Groups map[uint32]*Group
 	// Series has one point per bucket of the range, empty ones included.
 	Series []Point
+	// Servers is how many servers' counts the report adds up: 1, or with
+	// Query.Cluster this one and every other with counts in the range.
+	Servers int
 }
 
 // Point is one bucket of a report's series.
@@ -63,13 +73,17 @@ func (s *Store) Query(q Query) (*Report, error) {
 	if (to-from)/step > MaxPoints {
 		return nil, fmt.Errorf("query statistics: %d points is over %d; use a shorter range or days", (to-from)/step, MaxPoints)
 	}
+	if q.Cluster && s.cluster == nil {
+		return nil, ErrNoCluster
+	}
 	r := &Report{
-		From:   time.Unix(from, 0).UTC(),
-		To:     time.Unix(to, 0).UTC(),
-		Method: map[string]uint64{},
-		Signs:  map[string]uint64{},
-		Groups: map[uint32]*Group{},
-		Series: make([]Point, (to-from)/step),
+		From:    time.Unix(from, 0).UTC(),
+		To:      time.Unix(to, 0).UTC(),
+		Method:  map[string]uint64{},
+		Signs:   map[string]uint64{},
+		Groups:  map[uint32]*Group{},
+		Series:  make([]Point, (to-from)/step),
+		Servers: 1,
 	}
 	for i := range r.Series {
 		r.Series[i].Start = time.Unix(from+int64(i)*step, 0).UTC()
@@ -103,6 +117,31 @@ func (s *Store) Query(q Query) (*Report, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("query statistics: %w", err)
+	}
+	if q.Cluster {
+		ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+		defer cancel()
+		// Only the hours the cluster can still hold are asked for.
+		others, err := s.cluster.Others(ctx, s.node, max(from, hourOf(s.now().Add(-s.retention))), to)
+		if err != nil {
+			return nil, fmt.Errorf("query statistics: %w", err)
+		}
+		for node, nodeHours := range others {
+			for key, b := range nodeHours {
+				h, err := decodeHour(b)
+				if err != nil {
+					return nil, fmt.Errorf("query statistics: server %s, hour %s: %w", node, time.Unix(key, 0).UTC().Format(time.RFC3339), err)
+				}
+				if d := hours[key]; d != nil {
+					d.merge(h)
+				} else {
+					hours[key] = h
+				}
+			}
+			if len(nodeHours) > 0 {
+				r.Servers++
+			}
+		}
 	}
 	s.mu.Lock()
 	for key, h := range s.pending {

@@ -2,12 +2,16 @@ package stats
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -60,9 +64,19 @@ type Options struct {
 	Log       *slog.Logger
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
+	// Cluster, when set, receives this server's hours at every flush, and
+	// queries can add up every server's (Query.Cluster).
+	Cluster Cluster
 }
 
-var hoursBucket = []byte("hours")
+var (
+	hoursBucket = []byte("hours")
+	metaBucket  = []byte("meta")
+	nodeIDKey   = []byte("node")
+)
+
+// clusterTimeout bounds one exchange with the cluster.
+const clusterTimeout = 10 * time.Second
 
 // Store records scans and answers queries over the hours kept in its file.
 // Its methods are safe for concurrent use. A nil *Store records nothing.
@@ -73,8 +87,16 @@ type Store struct {
 	retention time.Duration
 
 	// flushMu orders Flush and Query, so a query never misses a delta
-	// that is being written.
+	// that is being written. It also guards the cluster fields.
 	flushMu sync.Mutex
+
+	cluster Cluster
+	node    string // this server's name in the cluster
+	// unsynced are hours written to the file and not yet to the cluster,
+	// encoded; pushAll sends every hour of the file at the next flush (at
+	// the start, and when the cluster lost this server's data).
+	unsynced map[int64][]byte
+	pushAll  bool
 
 	mu      sync.Mutex // guards the fields below
 	curKey  int64      // the hour cur counts, Unix seconds
@@ -90,15 +112,31 @@ func Open(path string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open statistics %s: %w", path, err)
 	}
+	var node string
 	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(hoursBucket)
-		return err
+		if _, err := tx.CreateBucketIfNotExists(hoursBucket); err != nil {
+			return err
+		}
+		meta, err := tx.CreateBucketIfNotExists(metaBucket)
+		if err != nil {
+			return err
+		}
+		if node = string(meta.Get(nodeIDKey)); node == "" {
+			b := make([]byte, 8)
+			if _, err := rand.Read(b); err != nil {
+				return err
+			}
+			node = hex.EncodeToString(b)
+			return meta.Put(nodeIDKey, []byte(node))
+		}
+		return nil
 	}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("prepare statistics %s: %w", path, err)
 	}
 	s := &Store{db: db, log: o.Log, now: o.Now, retention: o.Retention,
-		pending: map[int64]*Hour{}, spare: map[int64]*Hour{}, curKey: -1}
+		pending: map[int64]*Hour{}, spare: map[int64]*Hour{}, curKey: -1,
+		cluster: o.Cluster, node: node, unsynced: map[int64][]byte{}, pushAll: true}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -152,6 +190,7 @@ func (s *Store) Flush() error {
 	s.mu.Unlock()
 
 	oldest := hourOf(s.now().Add(-s.retention))
+	written := map[int64][]byte{}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(hoursBucket)
 		for key, h := range delta {
@@ -174,6 +213,7 @@ func (s *Store) Flush() error {
 			if err := b.Put(k, buf); err != nil {
 				return err
 			}
+			written[key] = buf
 		}
 		c := b.Cursor()
 		for k, _ := c.First(); k != nil && int64(binary.BigEndian.Uint64(k)) < oldest; k, _ = c.First() {
@@ -207,7 +247,51 @@ func (s *Store) Flush() error {
 	if err != nil {
 		return fmt.Errorf("flush statistics: %w", err)
 	}
+	if s.cluster != nil {
+		s.share(written, oldest)
+	}
 	return nil
+}
+
+// share sends the hours just written, and those a failed share left, to
+// the cluster. A failure keeps them for the next flush; the cluster
+// client reports it. flushMu is held.
+func (s *Store) share(written map[int64][]byte, oldest int64) {
+	maps.Copy(s.unsynced, written)
+	full := s.pushAll
+	if full {
+		err := s.db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket(hoursBucket).ForEach(func(k, v []byte) error {
+				if key := int64(binary.BigEndian.Uint64(k)); s.unsynced[key] == nil {
+					s.unsynced[key] = slices.Clone(v)
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			s.log.Warn("statistics not shared: reading the file", "err", err)
+			return
+		}
+		s.pushAll = false
+	}
+	for key := range s.unsynced {
+		if key < oldest {
+			delete(s.unsynced, key)
+		}
+	}
+	if len(s.unsynced) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	defer cancel()
+	known, err := s.cluster.Put(ctx, s.node, s.unsynced)
+	if err != nil {
+		return
+	}
+	clear(s.unsynced)
+	// A cluster that did not know this server lost what it had sent
+	// before: send everything again next time.
+	s.pushAll = !known && !full
 }
 
 // Run flushes every FlushInterval until ctx is done.

@@ -1000,7 +1000,10 @@ type StatisticsRequest struct {
 	// Only this group; 0 = every group.
 	GroupId uint32 `protobuf:"varint,4,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	// How many of the most frequent signs to return; 0 = 10.
-	Top           uint32 `protobuf:"varint,5,opt,name=top,proto3" json:"top,omitempty"`
+	Top uint32 `protobuf:"varint,5,opt,name=top,proto3" json:"top,omitempty"`
+	// Add up every server sharing this one's Redis (the redis section),
+	// not this server alone.
+	Cluster       bool `protobuf:"varint,6,opt,name=cluster,proto3" json:"cluster,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1068,6 +1071,13 @@ func (x *StatisticsRequest) GetTop() uint32 {
 		return x.Top
 	}
 	return 0
+}
+
+func (x *StatisticsRequest) GetCluster() bool {
+	if x != nil {
+		return x.Cluster
+	}
+	return false
 }
 
 // StatusCount is the group results with one status and their recipients.
@@ -1511,10 +1521,13 @@ type StatisticsResponse struct {
 	Totals     *StatisticsTotals      `protobuf:"bytes,4,opt,name=totals,proto3" json:"totals,omitempty"`
 	// The most frequent signs (rules and checks), most first.
 	TopSigns []*NameCount `protobuf:"bytes,5,rep,name=top_signs,json=topSigns,proto3" json:"top_signs,omitempty"`
-	// Sign hits not kept by name (over 2,000 distinct names in an hour).
+	// Sign hits not kept by name (over 2,000 sign counters in an hour).
 	OtherSignHits uint64 `protobuf:"varint,6,opt,name=other_sign_hits,json=otherSignHits,proto3" json:"other_sign_hits,omitempty"`
 	// One point per bucket of the range, empty ones included.
-	Series        []*StatisticsPoint `protobuf:"bytes,7,rep,name=series,proto3" json:"series,omitempty"`
+	Series []*StatisticsPoint `protobuf:"bytes,7,rep,name=series,proto3" json:"series,omitempty"`
+	// How many servers' counts are added up: 1, or with cluster this one
+	// and every other with counts in the range.
+	Servers       uint32 `protobuf:"varint,8,opt,name=servers,proto3" json:"servers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1598,6 +1611,13 @@ func (x *StatisticsResponse) GetSeries() []*StatisticsPoint {
 	return nil
 }
 
+func (x *StatisticsResponse) GetServers() uint32 {
+	if x != nil {
+		return x.Servers
+	}
+	return 0
+}
+
 var File_scilla_v1_admin_proto protoreflect.FileDescriptor
 
 const file_scilla_v1_admin_proto_rawDesc = "" +
@@ -1668,7 +1688,7 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"relabelled\x12\x1d\n" +
 	"\n" +
 	"spam_total\x18\x04 \x01(\x04R\tspamTotal\x12\x1b\n" +
-	"\tham_total\x18\x05 \x01(\x04R\bhamTotal\"\xd3\x01\n" +
+	"\tham_total\x18\x05 \x01(\x04R\bhamTotal\"\xed\x01\n" +
 	"\x11StatisticsRequest\x12.\n" +
 	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
 	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x125\n" +
@@ -1676,7 +1696,8 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"resolution\x18\x03 \x01(\x0e2\x15.scilla.v1.ResolutionR\n" +
 	"resolution\x12\x19\n" +
 	"\bgroup_id\x18\x04 \x01(\rR\agroupId\x12\x10\n" +
-	"\x03top\x18\x05 \x01(\rR\x03top\"r\n" +
+	"\x03top\x18\x05 \x01(\rR\x03top\x12\x18\n" +
+	"\acluster\x18\x06 \x01(\bR\acluster\"r\n" +
 	"\vStatusCount\x12)\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x11.scilla.v1.StatusR\x06status\x12\x18\n" +
 	"\aresults\x18\x02 \x01(\x04R\aresults\x12\x1e\n" +
@@ -1716,7 +1737,7 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"\x0fStatisticsPoint\x120\n" +
 	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12\x1a\n" +
 	"\bmessages\x18\x02 \x01(\x04R\bmessages\x122\n" +
-	"\bstatuses\x18\x03 \x03(\v2\x16.scilla.v1.StatusCountR\bstatuses\"\xeb\x02\n" +
+	"\bstatuses\x18\x03 \x03(\v2\x16.scilla.v1.StatusCountR\bstatuses\"\x85\x03\n" +
 	"\x12StatisticsResponse\x12.\n" +
 	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
 	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x125\n" +
@@ -1726,7 +1747,8 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"\x06totals\x18\x04 \x01(\v2\x1b.scilla.v1.StatisticsTotalsR\x06totals\x121\n" +
 	"\ttop_signs\x18\x05 \x03(\v2\x14.scilla.v1.NameCountR\btopSigns\x12&\n" +
 	"\x0fother_sign_hits\x18\x06 \x01(\x04R\rotherSignHits\x122\n" +
-	"\x06series\x18\a \x03(\v2\x1a.scilla.v1.StatisticsPointR\x06series*O\n" +
+	"\x06series\x18\a \x03(\v2\x1a.scilla.v1.StatisticsPointR\x06series\x12\x18\n" +
+	"\aservers\x18\b \x01(\rR\aservers*O\n" +
 	"\x05Label\x12\x15\n" +
 	"\x11LABEL_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +

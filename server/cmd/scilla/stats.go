@@ -27,6 +27,7 @@ func cmdStats(args []string) int {
 	by := fs.String("by", "", "series resolution: hour or day (default hour, day for ranges over 3 days)")
 	group := fs.Uint("group", 0, "only this group id; 0 = every group")
 	top := fs.Uint("top", 10, "how many of the most frequent rules to show")
+	cluster := fs.Bool("cluster", false, "add up every server sharing the server's Redis, not the server alone")
 	asJSON := fs.Bool("json", false, "print the response as JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -38,6 +39,7 @@ func cmdStats(args []string) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	req.Cluster = *cluster
 	conn, ctx, done, err := sf.adminConn(30 * time.Second)
 	if err != nil {
 		return fail("%v", err)
@@ -151,6 +153,9 @@ func printStats(w io.Writer, r *scillav1.StatisticsResponse) {
 		layout = "2006-01-02"
 	}
 	fmt.Fprintf(w, "from %s to %s UTC\n\n", r.GetFrom().AsTime().UTC().Format("2006-01-02 15:04"), r.GetTo().AsTime().UTC().Format("2006-01-02 15:04"))
+	if n := r.GetServers(); n > 1 {
+		fmt.Fprintf(w, "servers:    %d\n", n)
+	}
 	fmt.Fprintf(w, "messages:   %d\n", tot.GetMessages())
 	fmt.Fprintf(w, "recipients: %d\n", tot.GetRecipients())
 	fmt.Fprintf(w, "bytes:      %s\n", byteSize(tot.GetBytes()))

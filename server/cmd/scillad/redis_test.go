@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,7 +18,8 @@ var bayesSign = regexp.MustCompile(`"BAYES_[0-9]+"`)
 
 // TestTwoServersShareLearning: two scillad on one Redis; what `scilla
 // learn` teaches the first shows in the second's scans (the BAYES sign
-// changes) after a sync, and `scilla status` shows the connection.
+// changes) after a sync, `scilla status` shows the connection, and
+// `scilla stats --cluster` adds up both servers' scans.
 func TestTwoServersShareLearning(t *testing.T) {
 	redis := sharedtest.Start(t)
 	extra := fmt.Sprintf("redis:\n  address: %s\n  sync_interval: 200ms\n  timeout: 500ms\n", redis.Addr())
@@ -85,5 +88,39 @@ func TestTwoServersShareLearning(t *testing.T) {
 	out, code = scilla(t, "status", "--state-dir", b.state)
 	if code != 0 || !strings.Contains(out, "redis:     "+redis.Addr()+", reachable") || !strings.Contains(out, "synced:") {
 		t.Errorf("status on B: exit %d:\n%s", code, out)
+	}
+
+	// Statistics: A's cluster view adds B's scans once B has flushed
+	// them, as it does when it drains on SIGTERM.
+	scanSign(a)
+	stats := func(s *server, args ...string) (messages uint64, servers uint32) {
+		t.Helper()
+		out, code := scilla(t, append([]string{"stats", "--json", "--state-dir", s.state}, args...)...)
+		var resp struct {
+			Totals struct {
+				Messages uint64 `json:",string"`
+			}
+			Servers uint32
+		}
+		if err := json.Unmarshal([]byte(out), &resp); code != 0 || err != nil {
+			t.Fatalf("stats %v: exit %d, %v:\n%s", args, code, err, out)
+		}
+		return resp.Totals.Messages, resp.Servers
+	}
+	onB, _ := stats(b)
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.cmd.Wait(); err != nil {
+		t.Fatalf("B did not exit cleanly: %v", err)
+	}
+	if n, servers := stats(a); n != 1 || servers != 1 {
+		t.Errorf("A's own statistics: %d messages from %d servers, want 1 from 1", n, servers)
+	}
+	if n, servers := stats(a, "--cluster"); n != 1+onB || servers != 2 {
+		t.Errorf("A's cluster statistics: %d messages from %d servers, want %d from 2", n, servers, 1+onB)
+	}
+	if out, code := scilla(t, "stats", "--cluster", "--state-dir", a.state); code != 0 || !strings.Contains(out, "servers:    2\n") {
+		t.Errorf("stats --cluster: exit %d:\n%s", code, out)
 	}
 }

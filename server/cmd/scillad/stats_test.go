@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -68,6 +69,9 @@ func TestStatsWithCLI(t *testing.T) {
 		}
 	}
 	check("before the restart")
+	if out, code := scilla(t, "stats", "--cluster", "--state-dir", s.state); code == 0 || !strings.Contains(out, "need the redis section") {
+		t.Errorf("stats --cluster without Redis: exit %d:\n%s", code, out)
+	}
 	restart(t, s)
 	check("after the restart")
 	if _, err := os.Stat(filepath.Join(s.state, "stats.db")); err != nil {
