@@ -50,6 +50,8 @@ const putChunk = 100
 
 // Put implements Cluster.
 func (s *Shared) Put(ctx context.Context, node string, hours map[int64][]byte) (bool, error) {
+	ctx, cancel := s.c.Context(ctx)
+	defer cancel()
 	rdb := s.c.Redis()
 	nodes := s.c.Key("stats", "nodes")
 	known, err := rdb.HExists(ctx, nodes, node).Result()
@@ -78,6 +80,8 @@ func (s *Shared) Put(ctx context.Context, node string, hours map[int64][]byte) (
 
 // Others implements Cluster.
 func (s *Shared) Others(ctx context.Context, node string, from, to int64) (map[string]map[int64][]byte, error) {
+	ctx, cancel := s.c.Context(ctx)
+	defer cancel()
 	out := map[string]map[int64][]byte{}
 	for start := from; start < to; start += putChunk * 3600 {
 		end := min(to, start+putChunk*3600)
