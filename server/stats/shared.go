@@ -48,28 +48,29 @@ func NewShared(c *shared.Client, retention time.Duration) *Shared {
 // sends every hour it keeps).
 const putChunk = 100
 
-// Put implements Cluster.
+// Put implements Cluster. Each command and each chunk of hours gets
+// redis.timeout.
 func (s *Shared) Put(ctx context.Context, node string, hours map[int64][]byte) (bool, error) {
-	ctx, cancel := s.c.Context(ctx)
-	defer cancel()
 	rdb := s.c.Redis()
 	nodes := s.c.Key("stats", "nodes")
-	known, err := rdb.HExists(ctx, nodes, node).Result()
-	if err == nil {
-		keys := slices.Sorted(maps.Keys(hours))
-		for len(keys) > 0 && err == nil {
-			chunk := keys[:min(putChunk, len(keys))]
-			keys = keys[len(chunk):]
-			_, err = rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				for _, k := range chunk {
-					key := s.hourKey(k)
-					p.HSet(ctx, key, node, hours[k])
-					p.ExpireAt(ctx, key, time.Unix(k, 0).Add(s.retention+time.Hour))
-				}
-				p.HSet(ctx, nodes, node, time.Now().Unix())
-				return nil
-			})
-		}
+	cctx, cancel := s.c.Context(ctx)
+	known, err := rdb.HExists(cctx, nodes, node).Result()
+	cancel()
+	keys := slices.Sorted(maps.Keys(hours))
+	for len(keys) > 0 && err == nil {
+		chunk := keys[:min(putChunk, len(keys))]
+		keys = keys[len(chunk):]
+		cctx, cancel := s.c.Context(ctx)
+		_, err = rdb.TxPipelined(cctx, func(p redis.Pipeliner) error {
+			for _, k := range chunk {
+				key := s.hourKey(k)
+				p.HSet(cctx, key, node, hours[k])
+				p.ExpireAt(cctx, key, time.Unix(k, 0).Add(s.retention+time.Hour))
+			}
+			p.HSet(cctx, nodes, node, time.Now().Unix())
+			return nil
+		})
+		cancel()
 	}
 	s.c.Report("stats", err)
 	if err != nil {
@@ -78,20 +79,20 @@ func (s *Shared) Put(ctx context.Context, node string, hours map[int64][]byte) (
 	return known, nil
 }
 
-// Others implements Cluster.
+// Others implements Cluster. Each chunk of hours gets redis.timeout.
 func (s *Shared) Others(ctx context.Context, node string, from, to int64) (map[string]map[int64][]byte, error) {
-	ctx, cancel := s.c.Context(ctx)
-	defer cancel()
 	out := map[string]map[int64][]byte{}
 	for start := from; start < to; start += putChunk * 3600 {
 		end := min(to, start+putChunk*3600)
 		cmds := map[int64]*redis.MapStringStringCmd{}
-		_, err := s.c.Redis().Pipelined(ctx, func(p redis.Pipeliner) error {
+		cctx, cancel := s.c.Context(ctx)
+		_, err := s.c.Redis().Pipelined(cctx, func(p redis.Pipeliner) error {
 			for k := start; k < end; k += 3600 {
-				cmds[k] = p.HGetAll(ctx, s.hourKey(k))
+				cmds[k] = p.HGetAll(cctx, s.hourKey(k))
 			}
 			return nil
 		})
+		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("read shared statistics: %w", err)
 		}
