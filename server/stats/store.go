@@ -75,8 +75,9 @@ var (
 	nodeIDKey   = []byte("node")
 )
 
-// clusterTimeout bounds one exchange with the cluster.
-const clusterTimeout = 10 * time.Second
+// clusterTimeout bounds one exchange with the cluster, however many chunks
+// it takes (each command also has redis.timeout).
+const clusterTimeout = 30 * time.Second
 
 // Store records scans and answers queries over the hours kept in its file.
 // Its methods are safe for concurrent use. A nil *Store records nothing.
