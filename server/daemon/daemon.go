@@ -131,7 +131,7 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 			return nil, err
 		}
 		d.learned = bayes.OpenShared(d.redis, log)
-		log.Info("learning and licence usage shared through Redis", "address", cfg.Redis.Address, "key_prefix", cfg.Redis.KeyPrefix)
+		log.Info("learning, licence usage and statistics shared through Redis", "redis", cfg.Redis.Describe(), "key_prefix", cfg.Redis.KeyPrefix)
 	} else if d.learned, err = bayes.OpenStore(cfg.Content.LearnPath(cfg.Server.StateDir)); err != nil {
 		return nil, fmt.Errorf("learning store: %w", err)
 	}
@@ -179,7 +179,7 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	if d.updates, err = newUpdates(d, reg); err != nil {
 		return nil, err
 	}
-	admin := adminServer{redis: d.redis, address: cfg.Redis.Address}
+	admin := adminServer{redis: d.redis, address: cfg.Redis.Describe()}
 	admin.Admin = grpcapi.NewAdmin(grpcapi.AdminDeps{
 		Learner: bayes.RPC{Store: d.learned},
 		License: d.license,
@@ -483,7 +483,7 @@ func (d *Daemon) Reload(context.Context) ([]string, error) {
 	}
 	if fmt.Sprint(cfg.Server.Listen) != fmt.Sprint(d.cfg.Server.Listen) || cfg.Metrics.Listen != d.cfg.Metrics.Listen ||
 		cfg.Server.StateDir != d.cfg.Server.StateDir || fmt.Sprint(cfg.DNS) != fmt.Sprint(d.cfg.DNS) || cfg.Server.TLS != d.cfg.Server.TLS ||
-		cfg.Redis != d.cfg.Redis || cfg.Stats != d.cfg.Stats {
+		fmt.Sprint(cfg.Redis) != fmt.Sprint(d.cfg.Redis) || cfg.Stats != d.cfg.Stats {
 		d.log.Warn("listen addresses, TLS, state_dir and the dns, redis and stats sections change only on restart")
 		done = append(done, "listen addresses, TLS, metrics address, state_dir, dns, redis and stats unchanged until restart")
 	}

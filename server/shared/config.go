@@ -13,8 +13,12 @@ import (
 // used only when Address is set; a single server needs none of it.
 type Config struct {
 	// Address is the Redis server, "HOST:PORT" or "unix:/PATH"; "" = off
-	// (learning and licence usage stay in the state directory).
+	// (learning and licence usage stay in the state directory) unless
+	// Sentinel names the server instead.
 	Address string `yaml:"address"`
+	// Sentinel finds the Redis master through Redis Sentinel, which
+	// promotes a replica when the master fails; instead of Address.
+	Sentinel Sentinel `yaml:"sentinel"`
 	// Username for Redis ACLs (AUTH username password); "" = the default user.
 	Username string `yaml:"username"`
 	// PasswordFile holds the password (trailing newline ignored), so the
@@ -37,6 +41,17 @@ type Config struct {
 	SyncInterval conf.Duration `yaml:"sync_interval"`
 }
 
+// Sentinel is the `redis.sentinel` subsection.
+type Sentinel struct {
+	// Master is the name the sentinels monitor the master under.
+	Master string `yaml:"master"`
+	// Addresses are sentinels, "HOST:PORT" each; any one that answers will do.
+	Addresses []string `yaml:"addresses"`
+	// PasswordFile holds the sentinels' own password (their requirepass),
+	// if they have one; "" = none.
+	PasswordFile string `yaml:"password_file"`
+}
+
 // DefaultConfig returns the defaults: off, prefix "scilla:", 2 s per
 // command, a sync every 10 s.
 func DefaultConfig() Config {
@@ -48,7 +63,16 @@ func DefaultConfig() Config {
 }
 
 // Enabled reports whether Redis is configured.
-func (c *Config) Enabled() bool { return c.Address != "" }
+func (c *Config) Enabled() bool { return c.Address != "" || c.Sentinel.Master != "" }
+
+// Describe names the Redis for logs and status: its address, or the
+// master's name and the sentinels.
+func (c *Config) Describe() string {
+	if c.Sentinel.Master != "" {
+		return fmt.Sprintf("sentinel master %s via %s", c.Sentinel.Master, strings.Join(c.Sentinel.Addresses, ","))
+	}
+	return c.Address
+}
 
 // network returns the Go network and address of Address.
 func (c *Config) network() (string, string, error) {
@@ -74,9 +98,26 @@ func (c *Config) Validate() []error {
 			errs = append(errs, conf.Errorf("tls", "not for a unix socket address"))
 		}
 	}
-	if c.PasswordFile != "" {
-		if _, err := os.Stat(c.PasswordFile); err != nil {
-			errs = append(errs, conf.Errorf("password_file", "%v", err))
+	sn := c.Sentinel
+	switch {
+	case sn.Master != "" && c.Address != "":
+		errs = append(errs, conf.Errorf("sentinel.master", "set address or sentinel, not both"))
+	case sn.Master == "" && (len(sn.Addresses) > 0 || sn.PasswordFile != ""):
+		errs = append(errs, conf.Errorf("sentinel.master", "must name the master the sentinels monitor"))
+	case sn.Master != "" && len(sn.Addresses) == 0:
+		errs = append(errs, conf.Errorf("sentinel.addresses", "must list at least one sentinel, HOST:PORT"))
+	}
+	for i, a := range sn.Addresses {
+		if _, _, err := conf.ParseAddress("tcp:" + a); err != nil || strings.HasPrefix(a, "tcp:") {
+			errs = append(errs, conf.Errorf(fmt.Sprintf("sentinel.addresses[%d]", i), "%q: want HOST:PORT", a))
+		}
+	}
+	for _, f := range [][2]string{{"password_file", c.PasswordFile}, {"sentinel.password_file", sn.PasswordFile}} {
+		if f[1] == "" {
+			continue
+		}
+		if _, err := os.Stat(f[1]); err != nil {
+			errs = append(errs, conf.Errorf(f[0], "%v", err))
 		}
 	}
 	if c.CAFile != "" {

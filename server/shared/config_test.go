@@ -35,6 +35,12 @@ func TestConfigValidate(t *testing.T) {
 		{"prefix with a space", "key_prefix: \"a b\"", "redis.key_prefix:"},
 		{"timeout too short", "timeout: 1ms", "redis.timeout: 1ms: want between 10ms and 1m"},
 		{"sync too rare", "sync_interval: 2h", "redis.sync_interval: 2h0m0s: want between 100ms and 1h"},
+		{"sentinel", "sentinel:\n  master: mymaster\n  addresses: [10.0.0.5:26379, 10.0.0.6:26379]\n  password_file: " + pw, ""},
+		{"sentinel and address", "address: r:6379\nsentinel:\n  master: m\n  addresses: [s:26379]", "redis.sentinel.master: set address or sentinel, not both"},
+		{"sentinel without master", "sentinel:\n  addresses: [s:26379]", "redis.sentinel.master: must name the master"},
+		{"sentinel without addresses", "sentinel:\n  master: m", "redis.sentinel.addresses: must list at least one sentinel"},
+		{"sentinel address without port", "sentinel:\n  master: m\n  addresses: [s:26379, s2]", "redis.sentinel.addresses[1]: \"s2\": want HOST:PORT"},
+		{"missing sentinel password file", "sentinel:\n  master: m\n  addresses: [s:26379]\n  password_file: " + filepath.Join(dir, "none"), "redis.sentinel.password_file:"},
 		{"unknown key", "adress: r:6379", "unknown key \"adress\""},
 	}
 	for _, tt := range tests {

@@ -61,37 +61,15 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	network, addr, err := cfg.network()
+	password, err := readSecret(cfg.PasswordFile)
 	if err != nil {
-		return nil, fmt.Errorf("redis: %w", err)
+		return nil, fmt.Errorf("redis: read password_file: %w", err)
 	}
-	opt := &redis.Options{
-		Network:         network,
-		Addr:            addr,
-		Username:        cfg.Username,
-		DB:              cfg.DB,
-		DialTimeout:     cfg.Timeout.D(),
-		ReadTimeout:     cfg.Timeout.D(),
-		WriteTimeout:    cfg.Timeout.D(),
-		MaxRetries:      1,
-		Protocol:        2,
-		DisableIdentity: true,
-		// Maintenance notifications are a Redis Cloud feature.
-		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
-	}
-	if cfg.PasswordFile != "" {
-		b, err := os.ReadFile(cfg.PasswordFile)
-		if err != nil {
-			return nil, fmt.Errorf("redis: read password_file: %w", err)
-		}
-		opt.Password = strings.TrimRight(string(b), "\r\n")
-	}
+	var tc *tls.Config
 	if cfg.TLS {
-		host := addr
-		if i := strings.LastIndexByte(addr, ':'); i > 0 {
-			host = strings.Trim(addr[:i], "[]")
-		}
-		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
+		// The server name comes from each address dialled (the master's
+		// changes under a sentinel).
+		tc = &tls.Config{MinVersion: tls.VersionTLS12}
 		if cfg.CAFile != "" {
 			pem, err := os.ReadFile(cfg.CAFile)
 			if err != nil {
@@ -103,10 +81,52 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 			}
 			tc.RootCAs = pool
 		}
-		opt.TLSConfig = tc
+	}
+	var rdb *redis.Client
+	if sn := cfg.Sentinel; sn.Master != "" {
+		sentinelPassword, err := readSecret(sn.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("redis: read sentinel.password_file: %w", err)
+		}
+		rdb = redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName:       sn.Master,
+			SentinelAddrs:    sn.Addresses,
+			SentinelPassword: sentinelPassword,
+			Username:         cfg.Username,
+			Password:         password,
+			DB:               cfg.DB,
+			DialTimeout:      cfg.Timeout.D(),
+			ReadTimeout:      cfg.Timeout.D(),
+			WriteTimeout:     cfg.Timeout.D(),
+			MaxRetries:       1,
+			Protocol:         2,
+			DisableIdentity:  true,
+			TLSConfig:        tc,
+		})
+	} else {
+		network, addr, err := cfg.network()
+		if err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		rdb = redis.NewClient(&redis.Options{
+			Network:         network,
+			Addr:            addr,
+			Username:        cfg.Username,
+			Password:        password,
+			DB:              cfg.DB,
+			DialTimeout:     cfg.Timeout.D(),
+			ReadTimeout:     cfg.Timeout.D(),
+			WriteTimeout:    cfg.Timeout.D(),
+			MaxRetries:      1,
+			Protocol:        2,
+			DisableIdentity: true,
+			TLSConfig:       tc,
+			// Maintenance notifications are a Redis Cloud feature.
+			MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+		})
 	}
 	c := &Client{
-		rdb:      redis.NewClient(opt),
+		rdb:      rdb,
 		prefix:   cfg.KeyPrefix,
 		timeout:  cfg.Timeout.D(),
 		interval: cfg.SyncInterval.D(),
@@ -114,7 +134,7 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 		down:     map[string]bool{},
 		syncErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scilla_redis_sync_errors_total",
-			Help: "Failed syncs with the shared Redis, by part (bayes, license).",
+			Help: "Failed syncs with the shared Redis, by part (bayes, license, stats).",
 		}, []string{"part"}),
 		up: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "scilla_redis_up",
@@ -125,10 +145,22 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 			Help: "When a sync with the shared Redis last succeeded (Unix time).",
 		}),
 	}
-	for _, p := range []string{"bayes", "license"} {
+	for _, p := range []string{"bayes", "license", "stats"} {
 		c.syncErrors.WithLabelValues(p)
 	}
 	return c, nil
+}
+
+// readSecret returns the first line of a file ("" for no file).
+func readSecret(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
 // Register adds the client's metrics to reg.

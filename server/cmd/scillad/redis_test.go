@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -122,5 +123,26 @@ func TestTwoServersShareLearning(t *testing.T) {
 	}
 	if out, code := scilla(t, "stats", "--cluster", "--state-dir", a.state); code != 0 || !strings.Contains(out, "servers:    2\n") {
 		t.Errorf("stats --cluster: exit %d:\n%s", code, out)
+	}
+}
+
+// TestServerThroughSentinel: scillad finds its Redis through a real Redis
+// Sentinel (redis.sentinel): learning goes to the master the sentinel
+// names, and `scilla status` says how Redis is reached.
+func TestServerThroughSentinel(t *testing.T) {
+	master := sharedtest.Start(t)
+	sentinel := sharedtest.StartSentinel(t, "scilla-test", master)
+	s := startServer(t, fmt.Sprintf("redis:\n  sentinel:\n    master: scilla-test\n    addresses: [%s]\n  timeout: 500ms\n", sentinel.Addr()))
+	out, code := scilla(t, "learn", "--state-dir", s.state, "--spam", "../../bayes/testdata/spam1.eml")
+	if code != 0 || !strings.Contains(out, "learned 1") {
+		t.Fatalf("learn: exit %d:\n%s", code, out)
+	}
+	keys, err := master.Client(t).Redis().Keys(context.Background(), "scilla:bayes:*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Errorf("the master has no learning keys: %v, %v", keys, err)
+	}
+	out, code = scilla(t, "status", "--state-dir", s.state)
+	if want := "redis:     sentinel master scilla-test via " + sentinel.Addr() + ", reachable"; code != 0 || !strings.Contains(out, want) {
+		t.Errorf("status: exit %d, no %q in:\n%s", code, want, out)
 	}
 }

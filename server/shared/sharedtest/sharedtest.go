@@ -10,7 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -21,18 +23,61 @@ import (
 	"github.com/scilla-mail/scilla/server/shared"
 )
 
-// Server is a running redis-server.
+// Server is a running redis-server (or Redis Sentinel).
 type Server struct {
 	t    testing.TB
 	bin  string
 	dir  string
 	Port int
 	cmd  *exec.Cmd
+	// args are the command line after the binary.
+	args []string
 }
 
 // Start starts redis-server, stopped when the test ends. It skips the
 // test when redis-server is not installed.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	s := newServer(t)
+	s.args = []string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.dir,
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", "--protected-mode", "yes"}
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// StartReplica starts a redis-server that replicates master.
+func StartReplica(t testing.TB, master *Server) *Server {
+	t.Helper()
+	s := newServer(t)
+	s.args = []string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.dir,
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", "--protected-mode", "yes",
+		"--replicaof", "127.0.0.1", strconv.Itoa(master.Port)}
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// StartSentinel starts a Redis Sentinel that monitors master under name,
+// alone (quorum 1) and quickly: the master is down after 500 ms without
+// an answer and a replica is promoted then.
+func StartSentinel(t testing.TB, name string, master *Server) *Server {
+	t.Helper()
+	s := newServer(t)
+	cfg := filepath.Join(s.dir, "sentinel.conf")
+	text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %d 1\n"+
+		"sentinel down-after-milliseconds %[3]s 500\nsentinel failover-timeout %[3]s 3000\nsentinel parallel-syncs %[3]s 1\n",
+		s.Port, s.dir, name, master.Port)
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.args = []string{cfg, "--sentinel", "--loglevel", "warning"}
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func newServer(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -41,10 +86,7 @@ func Start(t testing.TB) *Server {
 	// go-redis logs every failed dial to the standard logger; the tests
 	// stop Redis on purpose.
 	shared.RouteLibraryLog(slog.New(slog.DiscardHandler))
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), Port: freeport.Get(t)}
-	s.Start()
-	t.Cleanup(s.Stop)
-	return s
+	return &Server{t: t, bin: bin, dir: t.TempDir(), Port: freeport.Get(t)}
 }
 
 // Addr is the server's HOST:PORT.
@@ -56,8 +98,7 @@ func (s *Server) Start() {
 	if s.cmd != nil {
 		return
 	}
-	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.dir,
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", "--protected-mode", "yes")
+	cmd := exec.Command(s.bin, s.args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		s.t.Fatal(err)
