@@ -20,6 +20,8 @@ const (
 	defaultStatsRange = 24 * time.Hour
 	defaultTopSigns   = 10
 	maxTopSigns       = 1000
+	defaultTopDomains = 10
+	maxTopDomains     = 100000
 )
 
 // Statistics implements the Statistics RPC.
@@ -61,6 +63,13 @@ func (a *Admin) Statistics(ctx context.Context, req *scillav1.StatisticsRequest)
 	if top > maxTopSigns {
 		return nil, status.Errorf(codes.InvalidArgument, "top: %d is over %d", top, maxTopSigns)
 	}
+	topDomains := int(req.GetTopDomains())
+	if topDomains == 0 {
+		topDomains = defaultTopDomains
+	}
+	if topDomains > maxTopDomains {
+		return nil, status.Errorf(codes.InvalidArgument, "top_domains: %d is over %d", topDomains, maxTopDomains)
+	}
 	r, err := a.d.Stats.Query(stats.Query{From: from, To: to, Day: res == scillav1.Resolution_RESOLUTION_DAY, Group: req.GetGroupId(), Cluster: req.GetCluster()})
 	switch {
 	case errors.Is(err, stats.ErrNoCluster):
@@ -74,8 +83,10 @@ func (a *Admin) Statistics(ctx context.Context, req *scillav1.StatisticsRequest)
 		From:          timestamppb.New(r.From),
 		To:            timestamppb.New(r.To),
 		Resolution:    res,
-		OtherSignHits: r.OtherSigns,
-		Servers:       uint32(r.Servers),
+		OtherSignHits:      r.OtherSigns,
+		Servers:            uint32(r.Servers),
+		DomainCount:        uint32(len(r.Domains)),
+		OtherDomainResults: r.OtherDomains.Results,
 		Totals: &scillav1.StatisticsTotals{
 			Messages:   r.Messages,
 			Recipients: r.Recipients,
@@ -89,6 +100,10 @@ func (a *Admin) Statistics(ctx context.Context, req *scillav1.StatisticsRequest)
 	}
 	for _, sg := range stats.Top(r.Signs, top) {
 		resp.TopSigns = append(resp.TopSigns, &scillav1.NameCount{Name: sg.Name, Count: sg.Count})
+	}
+	for _, d := range r.TopDomains(topDomains) {
+		resp.Domains = append(resp.Domains, &scillav1.DomainStatistics{
+			Domain: d.Name, Results: d.Results, Recipients: d.Recipients, Statuses: statusCounts(&d.Status)})
 	}
 	ids := make([]uint32, 0, len(r.Groups))
 	for id := range r.Groups {

@@ -1,10 +1,12 @@
 package stats
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -42,6 +44,10 @@ type Report struct {
 	Signs                       map[string]uint64
 	// OtherSigns are the hits of names over the per-hour cap.
 	OtherSigns uint64
+	// Domains are the results by recipient domain; OtherDomains the
+	// results of domains over the per-hour cap.
+	Domains      map[string]*Domain
+	OtherDomains Count
 	// Groups have their name, counts and per-status counts.
 	Groups map[uint32]*Group
 	// Series has one point per bucket of the range, empty ones included.
@@ -82,6 +88,7 @@ func (s *Store) Query(q Query) (*Report, error) {
 		Method:  map[string]uint64{},
 		Signs:   map[string]uint64{},
 		Groups:  map[uint32]*Group{},
+		Domains: map[string]*Domain{},
 		Series:  make([]Point, (to-from)/step),
 		Servers: 1,
 	}
@@ -201,7 +208,44 @@ func (r *Report) add(p *Point, h *Hour, group uint32) {
 			r.Signs[name] += n
 		}
 		r.OtherSigns += g.OtherSigns
+		for dom, d := range g.Domains {
+			if d.Results == 0 {
+				continue
+			}
+			rd := r.Domains[dom]
+			if rd == nil {
+				rd = &Domain{}
+				r.Domains[dom] = rd
+			}
+			rd.add(d)
+		}
+		r.OtherDomains.add(g.OtherDomains)
 	}
+}
+
+// DomainCount is a recipient domain and its results.
+type DomainCount struct {
+	Name string
+	*Domain
+}
+
+// TopDomains returns the n domains with the most results (all for n < 0),
+// most first, ties by name.
+func (r *Report) TopDomains(n int) []DomainCount {
+	out := make([]DomainCount, 0, len(r.Domains))
+	for name, d := range r.Domains {
+		out = append(out, DomainCount{name, d})
+	}
+	slices.SortFunc(out, func(a, b DomainCount) int {
+		if c := cmp.Compare(b.Results, a.Results); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	if n >= 0 && len(out) > n {
+		out = out[:n]
+	}
+	return out
 }
 
 // floor rounds a Unix time down to a multiple of step (UTC hours and days

@@ -68,8 +68,9 @@ func TestCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Signs["GTUBE"] != 2 || r.Groups[sales.ID] == nil || r.Groups[sales.ID].Results != 1 || r.Bytes != 261 {
-		t.Errorf("cluster report: signs %v, groups %v, %d bytes", r.Signs, r.Groups, r.Bytes)
+	if r.Signs["GTUBE"] != 2 || r.Groups[sales.ID] == nil || r.Groups[sales.ID].Results != 1 || r.Bytes != 261 ||
+		r.Domains["sales.example"] == nil || r.Domains["sales.example"].Recipients != 2 {
+		t.Errorf("cluster report: signs %v, groups %v, domains %v, %d bytes", r.Signs, r.Groups, r.Domains, r.Bytes)
 	}
 
 	// Redis away: flushes keep the counts in the file and send them later.

@@ -1,12 +1,12 @@
 // Package stats keeps scan statistics for the admin Statistics call: per
 // UTC hour, how many messages, recipients and bytes were scanned, the group
-// results by status and info, by group, by method, and how often each sign
-// (rule or check) matched. Hours are kept in a bbolt file and survive
+// results by status and info, by group, by method and by recipient domain,
+// and how often each sign (rule or check) matched. Hours are kept in a bbolt file and survive
 // restarts; hours older than the retention are pruned.
 //
 // Recording is on the scan path, so it is one short critical section that
-// allocates nothing once a group, method and sign have been seen in the
-// hour. What is recorded since the last flush is a delta that Flush adds to
+// allocates nothing once a group, method, sign and domain have been seen in
+// the hour. What is recorded since the last flush is a delta that Flush adds to
 // the file, so the memory held is one or two hours whatever the retention.
 //
 // It deliberately keeps no per-message or per-address data: statistics are
@@ -17,6 +17,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/scilla-mail/scilla/server/engine"
@@ -27,6 +28,11 @@ import (
 // name seen in two groups takes two), which bounds its size; hits of
 // further names are counted in the group's OtherSigns.
 const MaxSigns = 2000
+
+// MaxDomains is how many recipient-domain counters one hour keeps over all
+// its groups; results for further domains are counted in the group's
+// OtherDomains.
+const MaxDomains = 10000
 
 // NumStatus and NumInfo size the per-status and per-info arrays; the index
 // is the verdict.Status or verdict.Info value.
@@ -61,10 +67,28 @@ type Group struct {
 	Signs  map[string]uint64 `json:"s,omitempty"`
 	// OtherSigns counts hits of sign names over MaxSigns.
 	OtherSigns uint64 `json:"o,omitempty"`
+	// Domains are the results by recipient domain: a result counts once
+	// for each domain of its recipients, with that domain's recipients.
+	Domains map[string]*Domain `json:"d,omitempty"`
+	// OtherDomains counts results of domains over MaxDomains.
+	OtherDomains Count `json:"od"`
+}
+
+// Domain is one recipient domain's results.
+type Domain struct {
+	Count
+	Status [NumStatus]Count `json:"st"`
+}
+
+func (d *Domain) add(o *Domain) {
+	d.Count.add(o.Count)
+	for i := range o.Status {
+		d.Status[i].add(o.Status[i])
+	}
 }
 
 func newGroup(name string) *Group {
-	return &Group{Name: name, Method: map[string]uint64{}, Signs: map[string]uint64{}}
+	return &Group{Name: name, Method: map[string]uint64{}, Signs: map[string]uint64{}, Domains: map[string]*Domain{}}
 }
 
 // Hour is the counts of one UTC hour.
@@ -75,8 +99,8 @@ type Hour struct {
 	// Groups by group id.
 	Groups map[uint32]*Group `json:"groups"`
 	// signs is the number of sign counters over every group, for the
-	// MaxSigns cap.
-	signs int
+	// MaxSigns cap; domains likewise for MaxDomains.
+	signs, domains int
 }
 
 func newHour() *Hour { return &Hour{Groups: map[uint32]*Group{}} }
@@ -85,11 +109,12 @@ func newHour() *Hour { return &Hour{Groups: map[uint32]*Group{}} }
 // room, so recording into a reused hour does not allocate; merge and
 // Report.add skip groups without results.
 func (h *Hour) reset() {
-	h.Messages, h.Bytes, h.signs = 0, 0, 0
+	h.Messages, h.Bytes, h.signs, h.domains = 0, 0, 0, 0
 	for _, g := range h.Groups {
 		clear(g.Method)
 		clear(g.Signs)
-		*g = Group{Method: g.Method, Signs: g.Signs}
+		clear(g.Domains)
+		*g = Group{Method: g.Method, Signs: g.Signs, Domains: g.Domains}
 	}
 }
 
@@ -126,7 +151,92 @@ func (h *Hour) record(v *engine.Verdict, bytes int) {
 		for i := range gv.Signs {
 			h.hit(g, gv.Signs[i].Name, 1)
 		}
+		h.recordDomains(g, gv)
 	}
+}
+
+// recordDomains counts the result gv once for each domain of its
+// recipients, with that domain's recipients.
+func (h *Hour) recordDomains(g *Group, gv *engine.GroupVerdict) {
+	rcpts := gv.Recipients
+	one := func(n uint64) *Domain {
+		d := &Domain{Count: Count{Results: 1, Recipients: n}}
+		if s := int(gv.Status); s > 0 && s < NumStatus {
+			d.Status[s] = d.Count
+		}
+		return d
+	}
+	if len(rcpts) > 64 {
+		// Many recipients: count by map rather than comparing pairs.
+		n := map[string]uint64{}
+		for _, r := range rcpts {
+			if dom := domainOf(r); dom != "" {
+				n[strings.ToLower(dom)]++
+			}
+		}
+		for _, dom := range slices.Sorted(maps.Keys(n)) {
+			h.domain(g, dom, one(n[dom]))
+		}
+		return
+	}
+	for i, r := range rcpts {
+		dom := domainOf(r)
+		if dom == "" {
+			continue
+		}
+		counted := false
+		for _, prev := range rcpts[:i] {
+			if strings.EqualFold(domainOf(prev), dom) {
+				counted = true
+				break
+			}
+		}
+		if counted {
+			continue
+		}
+		var n uint64
+		for _, other := range rcpts[i:] {
+			if strings.EqualFold(domainOf(other), dom) {
+				n++
+			}
+		}
+		h.domain(g, dom, one(n))
+	}
+}
+
+// domain adds o to g's counts for the domain dom (any case), within the
+// MaxDomains cap. Finding a domain already counted does not allocate.
+func (h *Hour) domain(g *Group, dom string, o *Domain) {
+	var buf [128]byte
+	key := buf[:0]
+	for i := 0; i < len(dom); i++ {
+		c := dom[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		key = append(key, c)
+	}
+	if d := g.Domains[string(key)]; d != nil {
+		d.add(o)
+		return
+	}
+	if h.domains >= MaxDomains {
+		g.OtherDomains.add(o.Count)
+		return
+	}
+	h.domains++
+	d := &Domain{}
+	d.add(o)
+	g.Domains[string(key)] = d
+}
+
+// domainOf is the domain of an address ("" without one).
+func domainOf(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return ""
+	}
+	return strings.TrimSuffix(addr[at+1:], ".")
 }
 
 // hit counts n hits of a sign in g, within the MaxSigns cap.
@@ -175,16 +285,20 @@ func (h *Hour) mergeGroup(g, o *Group) {
 	for m, n := range o.Method {
 		g.Method[m] += n
 	}
-	// Sorted, so which names the cap keeps does not depend on map order.
+	// Sorted, so which names the caps keep does not depend on map order.
 	for _, name := range slices.Sorted(maps.Keys(o.Signs)) {
 		h.hit(g, name, o.Signs[name])
 	}
 	g.OtherSigns += o.OtherSigns
+	for _, dom := range slices.Sorted(maps.Keys(o.Domains)) {
+		h.domain(g, dom, o.Domains[dom])
+	}
+	g.OtherDomains.add(o.OtherDomains)
 }
 
-// countSigns sets h.signs after decoding.
+// countSigns sets h.signs and h.domains after decoding.
 func (h *Hour) countSigns() {
-	h.signs = 0
+	h.signs, h.domains = 0, 0
 	for _, g := range h.Groups {
 		if g.Method == nil {
 			g.Method = map[string]uint64{}
@@ -192,7 +306,11 @@ func (h *Hour) countSigns() {
 		if g.Signs == nil {
 			g.Signs = map[string]uint64{}
 		}
+		if g.Domains == nil {
+			g.Domains = map[string]*Domain{}
+		}
 		h.signs += len(g.Signs)
+		h.domains += len(g.Domains)
 	}
 }
 

@@ -3,6 +3,7 @@ package stats
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,8 +19,20 @@ var (
 	sales = &policy.Group{ID: 2, Name: "sales"}
 )
 
+// addrs returns n recipients of the group's domain (the first in capitals).
+func addrs(g *policy.Group, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("user%d@%s.example", i, strings.ToLower(g.Name))
+	}
+	if n > 0 {
+		out[0] = strings.ToUpper(out[0])
+	}
+	return out
+}
+
 func spam(g *policy.Group, rcpts int, signs ...string) *engine.GroupVerdict {
-	gv := &engine.GroupVerdict{Group: g, Status: verdict.Spam, Method: "content", Recipients: make([]string, rcpts)}
+	gv := &engine.GroupVerdict{Group: g, Status: verdict.Spam, Method: "content", Recipients: addrs(g, rcpts)}
 	for _, s := range signs {
 		gv.Signs = append(gv.Signs, engine.Sign{Name: s})
 	}
@@ -27,7 +40,7 @@ func spam(g *policy.Group, rcpts int, signs ...string) *engine.GroupVerdict {
 }
 
 func ham(g *policy.Group, rcpts int) *engine.GroupVerdict {
-	return &engine.GroupVerdict{Group: g, Status: verdict.NotDetected, Recipients: make([]string, rcpts)}
+	return &engine.GroupVerdict{Group: g, Status: verdict.NotDetected, Recipients: addrs(g, rcpts)}
 }
 
 func notProcessed(g *policy.Group) *engine.GroupVerdict {
@@ -362,5 +375,59 @@ func TestReuseAfterFlush(t *testing.T) {
 		if len(r.Groups) != 1 || r.Groups[1] == nil || r.Messages != 101 || r.Groups[1].Name != "All" {
 			t.Errorf("flushed=%v: %d messages, groups %v", flush, r.Messages, r.Groups)
 		}
+	}
+}
+
+// TestDomains: a result counts once for each recipient domain, whatever
+// the case of the addresses, with that domain's recipients; the counts
+// survive a flush, merge across hours, follow the group filter and the
+// cap sends further domains to OtherDomains.
+func TestDomains(t *testing.T) {
+	var c clock
+	c.set("2026-11-22T10:00:00Z")
+	s := open(t, filepath.Join(t.TempDir(), "stats.db"), &c)
+	defer s.Close()
+	mixed := &engine.GroupVerdict{Group: all, Status: verdict.Spam,
+		Recipients: []string{"a@Example.ORG", "b@example.org", "c@other.example", "bare"}}
+	s.Record(scan(mixed, ham(sales, 2)), 1)
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	c.set("2026-11-22T11:00:00Z")
+	many := &engine.GroupVerdict{Group: all, Status: verdict.NotDetected}
+	for i := range 70 {
+		many.Recipients = append(many.Recipients, fmt.Sprintf("u%d@%s", i, []string{"example.org", "EXAMPLE.org"}[i%2]))
+	}
+	s.Record(scan(many), 1)
+
+	r, err := s.Query(Query{From: ts("2026-11-22T10:00:00Z"), To: ts("2026-11-22T12:00:00Z")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range r.TopDomains(-1) {
+		got[d.Name] = fmt.Sprintf("%d/%d spam %d", d.Results, d.Recipients, d.Status[verdict.Spam].Results)
+	}
+	want := map[string]string{"example.org": "2/72 spam 1", "other.example": "1/1 spam 1", "sales.example": "1/2 spam 0"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("domains %v, want %v", got, want)
+	}
+	if top := r.TopDomains(1); len(top) != 1 || top[0].Name != "example.org" {
+		t.Errorf("top domain %v", top)
+	}
+	r, err = s.Query(Query{From: ts("2026-11-22T10:00:00Z"), To: ts("2026-11-22T12:00:00Z"), Group: sales.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Domains) != 1 || r.Domains["sales.example"] == nil {
+		t.Errorf("group filter: domains %v", r.Domains)
+	}
+
+	h := newHour()
+	for i := range MaxDomains + 5 {
+		h.record(scan(&engine.GroupVerdict{Group: all, Recipients: []string{fmt.Sprintf("x@d%d.example", i)}}), 1)
+	}
+	if g := h.Groups[all.ID]; len(g.Domains) != MaxDomains || g.OtherDomains.Results != 5 {
+		t.Errorf("cap: %d domains, %d other results", len(g.Domains), g.OtherDomains.Results)
 	}
 }

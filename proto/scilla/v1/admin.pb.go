@@ -1003,7 +1003,9 @@ type StatisticsRequest struct {
 	Top uint32 `protobuf:"varint,5,opt,name=top,proto3" json:"top,omitempty"`
 	// Add up every server sharing this one's Redis (the redis section),
 	// not this server alone.
-	Cluster       bool `protobuf:"varint,6,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Cluster bool `protobuf:"varint,6,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// How many recipient domains to return, most results first; 0 = 10.
+	TopDomains    uint32 `protobuf:"varint,7,opt,name=top_domains,json=topDomains,proto3" json:"top_domains,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1078,6 +1080,13 @@ func (x *StatisticsRequest) GetCluster() bool {
 		return x.Cluster
 	}
 	return false
+}
+
+func (x *StatisticsRequest) GetTopDomains() uint32 {
+	if x != nil {
+		return x.TopDomains
+	}
+	return 0
 }
 
 // StatusCount is the group results with one status and their recipients.
@@ -1255,6 +1264,78 @@ func (x *NameCount) GetCount() uint64 {
 	return 0
 }
 
+// DomainStatistics is one recipient domain's results: a group result
+// counts once for each domain of its recipients, with that domain's
+// recipients.
+type DomainStatistics struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Domain     string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Results    uint64                 `protobuf:"varint,2,opt,name=results,proto3" json:"results,omitempty"`
+	Recipients uint64                 `protobuf:"varint,3,opt,name=recipients,proto3" json:"recipients,omitempty"`
+	// Only the statuses with results.
+	Statuses      []*StatusCount `protobuf:"bytes,4,rep,name=statuses,proto3" json:"statuses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DomainStatistics) Reset() {
+	*x = DomainStatistics{}
+	mi := &file_scilla_v1_admin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DomainStatistics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DomainStatistics) ProtoMessage() {}
+
+func (x *DomainStatistics) ProtoReflect() protoreflect.Message {
+	mi := &file_scilla_v1_admin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DomainStatistics.ProtoReflect.Descriptor instead.
+func (*DomainStatistics) Descriptor() ([]byte, []int) {
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *DomainStatistics) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *DomainStatistics) GetResults() uint64 {
+	if x != nil {
+		return x.Results
+	}
+	return 0
+}
+
+func (x *DomainStatistics) GetRecipients() uint64 {
+	if x != nil {
+		return x.Recipients
+	}
+	return 0
+}
+
+func (x *DomainStatistics) GetStatuses() []*StatusCount {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
 // GroupStatistics is one group's share of the range.
 type GroupStatistics struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -1274,7 +1355,7 @@ type GroupStatistics struct {
 
 func (x *GroupStatistics) Reset() {
 	*x = GroupStatistics{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[17]
+	mi := &file_scilla_v1_admin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1367,7 @@ func (x *GroupStatistics) String() string {
 func (*GroupStatistics) ProtoMessage() {}
 
 func (x *GroupStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[17]
+	mi := &file_scilla_v1_admin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1380,7 @@ func (x *GroupStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupStatistics.ProtoReflect.Descriptor instead.
 func (*GroupStatistics) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{17}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GroupStatistics) GetGroupId() uint32 {
@@ -1373,7 +1454,7 @@ type StatisticsTotals struct {
 
 func (x *StatisticsTotals) Reset() {
 	*x = StatisticsTotals{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[18]
+	mi := &file_scilla_v1_admin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1385,7 +1466,7 @@ func (x *StatisticsTotals) String() string {
 func (*StatisticsTotals) ProtoMessage() {}
 
 func (x *StatisticsTotals) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[18]
+	mi := &file_scilla_v1_admin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1398,7 +1479,7 @@ func (x *StatisticsTotals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatisticsTotals.ProtoReflect.Descriptor instead.
 func (*StatisticsTotals) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{18}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StatisticsTotals) GetMessages() uint64 {
@@ -1463,7 +1544,7 @@ type StatisticsPoint struct {
 
 func (x *StatisticsPoint) Reset() {
 	*x = StatisticsPoint{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[19]
+	mi := &file_scilla_v1_admin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1475,7 +1556,7 @@ func (x *StatisticsPoint) String() string {
 func (*StatisticsPoint) ProtoMessage() {}
 
 func (x *StatisticsPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[19]
+	mi := &file_scilla_v1_admin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1488,7 +1569,7 @@ func (x *StatisticsPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatisticsPoint.ProtoReflect.Descriptor instead.
 func (*StatisticsPoint) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{19}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StatisticsPoint) GetStart() *timestamppb.Timestamp {
@@ -1527,14 +1608,20 @@ type StatisticsResponse struct {
 	Series []*StatisticsPoint `protobuf:"bytes,7,rep,name=series,proto3" json:"series,omitempty"`
 	// How many servers' counts are added up: 1, or with cluster this one
 	// and every other with counts in the range.
-	Servers       uint32 `protobuf:"varint,8,opt,name=servers,proto3" json:"servers,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Servers uint32 `protobuf:"varint,8,opt,name=servers,proto3" json:"servers,omitempty"`
+	// The recipient domains with the most results, most first (top_domains
+	// of them), and how many domains had results in the range.
+	Domains     []*DomainStatistics `protobuf:"bytes,9,rep,name=domains,proto3" json:"domains,omitempty"`
+	DomainCount uint32              `protobuf:"varint,10,opt,name=domain_count,json=domainCount,proto3" json:"domain_count,omitempty"`
+	// Results of domains not kept by name (over 10,000 in an hour).
+	OtherDomainResults uint64 `protobuf:"varint,11,opt,name=other_domain_results,json=otherDomainResults,proto3" json:"other_domain_results,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *StatisticsResponse) Reset() {
 	*x = StatisticsResponse{}
-	mi := &file_scilla_v1_admin_proto_msgTypes[20]
+	mi := &file_scilla_v1_admin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1546,7 +1633,7 @@ func (x *StatisticsResponse) String() string {
 func (*StatisticsResponse) ProtoMessage() {}
 
 func (x *StatisticsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_scilla_v1_admin_proto_msgTypes[20]
+	mi := &file_scilla_v1_admin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +1646,7 @@ func (x *StatisticsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatisticsResponse.ProtoReflect.Descriptor instead.
 func (*StatisticsResponse) Descriptor() ([]byte, []int) {
-	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{20}
+	return file_scilla_v1_admin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StatisticsResponse) GetFrom() *timestamppb.Timestamp {
@@ -1614,6 +1701,27 @@ func (x *StatisticsResponse) GetSeries() []*StatisticsPoint {
 func (x *StatisticsResponse) GetServers() uint32 {
 	if x != nil {
 		return x.Servers
+	}
+	return 0
+}
+
+func (x *StatisticsResponse) GetDomains() []*DomainStatistics {
+	if x != nil {
+		return x.Domains
+	}
+	return nil
+}
+
+func (x *StatisticsResponse) GetDomainCount() uint32 {
+	if x != nil {
+		return x.DomainCount
+	}
+	return 0
+}
+
+func (x *StatisticsResponse) GetOtherDomainResults() uint64 {
+	if x != nil {
+		return x.OtherDomainResults
 	}
 	return 0
 }
@@ -1688,7 +1796,7 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"relabelled\x12\x1d\n" +
 	"\n" +
 	"spam_total\x18\x04 \x01(\x04R\tspamTotal\x12\x1b\n" +
-	"\tham_total\x18\x05 \x01(\x04R\bhamTotal\"\xed\x01\n" +
+	"\tham_total\x18\x05 \x01(\x04R\bhamTotal\"\x8e\x02\n" +
 	"\x11StatisticsRequest\x12.\n" +
 	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
 	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x125\n" +
@@ -1697,7 +1805,9 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"resolution\x12\x19\n" +
 	"\bgroup_id\x18\x04 \x01(\rR\agroupId\x12\x10\n" +
 	"\x03top\x18\x05 \x01(\rR\x03top\x12\x18\n" +
-	"\acluster\x18\x06 \x01(\bR\acluster\"r\n" +
+	"\acluster\x18\x06 \x01(\bR\acluster\x12\x1f\n" +
+	"\vtop_domains\x18\a \x01(\rR\n" +
+	"topDomains\"r\n" +
 	"\vStatusCount\x12)\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x11.scilla.v1.StatusR\x06status\x12\x18\n" +
 	"\aresults\x18\x02 \x01(\x04R\aresults\x12\x1e\n" +
@@ -1712,7 +1822,14 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"recipients\"5\n" +
 	"\tNameCount\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x04R\x05count\"\xfb\x01\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\"\x98\x01\n" +
+	"\x10DomainStatistics\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
+	"\aresults\x18\x02 \x01(\x04R\aresults\x12\x1e\n" +
+	"\n" +
+	"recipients\x18\x03 \x01(\x04R\n" +
+	"recipients\x122\n" +
+	"\bstatuses\x18\x04 \x03(\v2\x16.scilla.v1.StatusCountR\bstatuses\"\xfb\x01\n" +
 	"\x0fGroupStatistics\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\rR\agroupId\x12\x1d\n" +
 	"\n" +
@@ -1737,7 +1854,7 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"\x0fStatisticsPoint\x120\n" +
 	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12\x1a\n" +
 	"\bmessages\x18\x02 \x01(\x04R\bmessages\x122\n" +
-	"\bstatuses\x18\x03 \x03(\v2\x16.scilla.v1.StatusCountR\bstatuses\"\x85\x03\n" +
+	"\bstatuses\x18\x03 \x03(\v2\x16.scilla.v1.StatusCountR\bstatuses\"\x91\x04\n" +
 	"\x12StatisticsResponse\x12.\n" +
 	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
 	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x125\n" +
@@ -1748,7 +1865,11 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"\ttop_signs\x18\x05 \x03(\v2\x14.scilla.v1.NameCountR\btopSigns\x12&\n" +
 	"\x0fother_sign_hits\x18\x06 \x01(\x04R\rotherSignHits\x122\n" +
 	"\x06series\x18\a \x03(\v2\x1a.scilla.v1.StatisticsPointR\x06series\x12\x18\n" +
-	"\aservers\x18\b \x01(\rR\aservers*O\n" +
+	"\aservers\x18\b \x01(\rR\aservers\x125\n" +
+	"\adomains\x18\t \x03(\v2\x1b.scilla.v1.DomainStatisticsR\adomains\x12!\n" +
+	"\fdomain_count\x18\n" +
+	" \x01(\rR\vdomainCount\x120\n" +
+	"\x14other_domain_results\x18\v \x01(\x04R\x12otherDomainResults*O\n" +
 	"\x05Label\x12\x15\n" +
 	"\x11LABEL_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -1782,7 +1903,7 @@ func file_scilla_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_scilla_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_scilla_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_scilla_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_scilla_v1_admin_proto_goTypes = []any{
 	(Label)(0),                    // 0: scilla.v1.Label
 	(Resolution)(0),               // 1: scilla.v1.Resolution
@@ -1803,62 +1924,65 @@ var file_scilla_v1_admin_proto_goTypes = []any{
 	(*StatusCount)(nil),           // 16: scilla.v1.StatusCount
 	(*InfoCount)(nil),             // 17: scilla.v1.InfoCount
 	(*NameCount)(nil),             // 18: scilla.v1.NameCount
-	(*GroupStatistics)(nil),       // 19: scilla.v1.GroupStatistics
-	(*StatisticsTotals)(nil),      // 20: scilla.v1.StatisticsTotals
-	(*StatisticsPoint)(nil),       // 21: scilla.v1.StatisticsPoint
-	(*StatisticsResponse)(nil),    // 22: scilla.v1.StatisticsResponse
-	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
-	(Status)(0),                   // 25: scilla.v1.Status
-	(Info)(0),                     // 26: scilla.v1.Info
+	(*DomainStatistics)(nil),      // 19: scilla.v1.DomainStatistics
+	(*GroupStatistics)(nil),       // 20: scilla.v1.GroupStatistics
+	(*StatisticsTotals)(nil),      // 21: scilla.v1.StatisticsTotals
+	(*StatisticsPoint)(nil),       // 22: scilla.v1.StatisticsPoint
+	(*StatisticsResponse)(nil),    // 23: scilla.v1.StatisticsResponse
+	(*durationpb.Duration)(nil),   // 24: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
+	(Status)(0),                   // 26: scilla.v1.Status
+	(Info)(0),                     // 27: scilla.v1.Info
 }
 var file_scilla_v1_admin_proto_depIdxs = []int32{
-	23, // 0: scilla.v1.StatusResponse.uptime:type_name -> google.protobuf.Duration
+	24, // 0: scilla.v1.StatusResponse.uptime:type_name -> google.protobuf.Duration
 	3,  // 1: scilla.v1.StatusResponse.pool:type_name -> scilla.v1.PoolStatus
-	24, // 2: scilla.v1.StatusResponse.database_created:type_name -> google.protobuf.Timestamp
-	24, // 3: scilla.v1.StatusResponse.policy_loaded:type_name -> google.protobuf.Timestamp
+	25, // 2: scilla.v1.StatusResponse.database_created:type_name -> google.protobuf.Timestamp
+	25, // 3: scilla.v1.StatusResponse.policy_loaded:type_name -> google.protobuf.Timestamp
 	6,  // 4: scilla.v1.StatusResponse.update:type_name -> scilla.v1.UpdateStatus
 	5,  // 5: scilla.v1.StatusResponse.redis:type_name -> scilla.v1.RedisStatus
-	24, // 6: scilla.v1.RedisStatus.last_sync:type_name -> google.protobuf.Timestamp
-	24, // 7: scilla.v1.UpdateStatus.last_attempt:type_name -> google.protobuf.Timestamp
-	24, // 8: scilla.v1.UpdateStatus.next_attempt:type_name -> google.protobuf.Timestamp
+	25, // 6: scilla.v1.RedisStatus.last_sync:type_name -> google.protobuf.Timestamp
+	25, // 7: scilla.v1.UpdateStatus.last_attempt:type_name -> google.protobuf.Timestamp
+	25, // 8: scilla.v1.UpdateStatus.next_attempt:type_name -> google.protobuf.Timestamp
 	0,  // 9: scilla.v1.LearnRequest.label:type_name -> scilla.v1.Label
-	24, // 10: scilla.v1.StatisticsRequest.from:type_name -> google.protobuf.Timestamp
-	24, // 11: scilla.v1.StatisticsRequest.to:type_name -> google.protobuf.Timestamp
+	25, // 10: scilla.v1.StatisticsRequest.from:type_name -> google.protobuf.Timestamp
+	25, // 11: scilla.v1.StatisticsRequest.to:type_name -> google.protobuf.Timestamp
 	1,  // 12: scilla.v1.StatisticsRequest.resolution:type_name -> scilla.v1.Resolution
-	25, // 13: scilla.v1.StatusCount.status:type_name -> scilla.v1.Status
-	26, // 14: scilla.v1.InfoCount.info:type_name -> scilla.v1.Info
-	16, // 15: scilla.v1.GroupStatistics.statuses:type_name -> scilla.v1.StatusCount
-	17, // 16: scilla.v1.GroupStatistics.infos:type_name -> scilla.v1.InfoCount
-	16, // 17: scilla.v1.StatisticsTotals.statuses:type_name -> scilla.v1.StatusCount
-	17, // 18: scilla.v1.StatisticsTotals.infos:type_name -> scilla.v1.InfoCount
-	18, // 19: scilla.v1.StatisticsTotals.methods:type_name -> scilla.v1.NameCount
-	19, // 20: scilla.v1.StatisticsTotals.groups:type_name -> scilla.v1.GroupStatistics
-	24, // 21: scilla.v1.StatisticsPoint.start:type_name -> google.protobuf.Timestamp
-	16, // 22: scilla.v1.StatisticsPoint.statuses:type_name -> scilla.v1.StatusCount
-	24, // 23: scilla.v1.StatisticsResponse.from:type_name -> google.protobuf.Timestamp
-	24, // 24: scilla.v1.StatisticsResponse.to:type_name -> google.protobuf.Timestamp
-	1,  // 25: scilla.v1.StatisticsResponse.resolution:type_name -> scilla.v1.Resolution
-	20, // 26: scilla.v1.StatisticsResponse.totals:type_name -> scilla.v1.StatisticsTotals
-	18, // 27: scilla.v1.StatisticsResponse.top_signs:type_name -> scilla.v1.NameCount
-	21, // 28: scilla.v1.StatisticsResponse.series:type_name -> scilla.v1.StatisticsPoint
-	2,  // 29: scilla.v1.AdminService.Status:input_type -> scilla.v1.StatusRequest
-	7,  // 30: scilla.v1.AdminService.Reload:input_type -> scilla.v1.ReloadRequest
-	11, // 31: scilla.v1.AdminService.ReloadPolicy:input_type -> scilla.v1.ReloadPolicyRequest
-	13, // 32: scilla.v1.AdminService.Learn:input_type -> scilla.v1.LearnRequest
-	9,  // 33: scilla.v1.AdminService.Update:input_type -> scilla.v1.UpdateRequest
-	15, // 34: scilla.v1.AdminService.Statistics:input_type -> scilla.v1.StatisticsRequest
-	4,  // 35: scilla.v1.AdminService.Status:output_type -> scilla.v1.StatusResponse
-	8,  // 36: scilla.v1.AdminService.Reload:output_type -> scilla.v1.ReloadResponse
-	12, // 37: scilla.v1.AdminService.ReloadPolicy:output_type -> scilla.v1.ReloadPolicyResponse
-	14, // 38: scilla.v1.AdminService.Learn:output_type -> scilla.v1.LearnResponse
-	10, // 39: scilla.v1.AdminService.Update:output_type -> scilla.v1.UpdateResponse
-	22, // 40: scilla.v1.AdminService.Statistics:output_type -> scilla.v1.StatisticsResponse
-	35, // [35:41] is the sub-list for method output_type
-	29, // [29:35] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	26, // 13: scilla.v1.StatusCount.status:type_name -> scilla.v1.Status
+	27, // 14: scilla.v1.InfoCount.info:type_name -> scilla.v1.Info
+	16, // 15: scilla.v1.DomainStatistics.statuses:type_name -> scilla.v1.StatusCount
+	16, // 16: scilla.v1.GroupStatistics.statuses:type_name -> scilla.v1.StatusCount
+	17, // 17: scilla.v1.GroupStatistics.infos:type_name -> scilla.v1.InfoCount
+	16, // 18: scilla.v1.StatisticsTotals.statuses:type_name -> scilla.v1.StatusCount
+	17, // 19: scilla.v1.StatisticsTotals.infos:type_name -> scilla.v1.InfoCount
+	18, // 20: scilla.v1.StatisticsTotals.methods:type_name -> scilla.v1.NameCount
+	20, // 21: scilla.v1.StatisticsTotals.groups:type_name -> scilla.v1.GroupStatistics
+	25, // 22: scilla.v1.StatisticsPoint.start:type_name -> google.protobuf.Timestamp
+	16, // 23: scilla.v1.StatisticsPoint.statuses:type_name -> scilla.v1.StatusCount
+	25, // 24: scilla.v1.StatisticsResponse.from:type_name -> google.protobuf.Timestamp
+	25, // 25: scilla.v1.StatisticsResponse.to:type_name -> google.protobuf.Timestamp
+	1,  // 26: scilla.v1.StatisticsResponse.resolution:type_name -> scilla.v1.Resolution
+	21, // 27: scilla.v1.StatisticsResponse.totals:type_name -> scilla.v1.StatisticsTotals
+	18, // 28: scilla.v1.StatisticsResponse.top_signs:type_name -> scilla.v1.NameCount
+	22, // 29: scilla.v1.StatisticsResponse.series:type_name -> scilla.v1.StatisticsPoint
+	19, // 30: scilla.v1.StatisticsResponse.domains:type_name -> scilla.v1.DomainStatistics
+	2,  // 31: scilla.v1.AdminService.Status:input_type -> scilla.v1.StatusRequest
+	7,  // 32: scilla.v1.AdminService.Reload:input_type -> scilla.v1.ReloadRequest
+	11, // 33: scilla.v1.AdminService.ReloadPolicy:input_type -> scilla.v1.ReloadPolicyRequest
+	13, // 34: scilla.v1.AdminService.Learn:input_type -> scilla.v1.LearnRequest
+	9,  // 35: scilla.v1.AdminService.Update:input_type -> scilla.v1.UpdateRequest
+	15, // 36: scilla.v1.AdminService.Statistics:input_type -> scilla.v1.StatisticsRequest
+	4,  // 37: scilla.v1.AdminService.Status:output_type -> scilla.v1.StatusResponse
+	8,  // 38: scilla.v1.AdminService.Reload:output_type -> scilla.v1.ReloadResponse
+	12, // 39: scilla.v1.AdminService.ReloadPolicy:output_type -> scilla.v1.ReloadPolicyResponse
+	14, // 40: scilla.v1.AdminService.Learn:output_type -> scilla.v1.LearnResponse
+	10, // 41: scilla.v1.AdminService.Update:output_type -> scilla.v1.UpdateResponse
+	23, // 42: scilla.v1.AdminService.Statistics:output_type -> scilla.v1.StatisticsResponse
+	37, // [37:43] is the sub-list for method output_type
+	31, // [31:37] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_scilla_v1_admin_proto_init() }
@@ -1873,7 +1997,7 @@ func file_scilla_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scilla_v1_admin_proto_rawDesc), len(file_scilla_v1_admin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ func cmdStats(args []string) int {
 	by := fs.String("by", "", "series resolution: hour or day (default hour, day for ranges over 3 days)")
 	group := fs.Uint("group", 0, "only this group id; 0 = every group")
 	top := fs.Uint("top", 10, "how many of the most frequent rules to show")
+	domains := fs.Uint("domains", 10, "how many recipient domains to show, most results first")
 	cluster := fs.Bool("cluster", false, "add up every server sharing the server's Redis, not the server alone")
 	asJSON := fs.Bool("json", false, "print the response as JSON")
 	if err := fs.Parse(args); err != nil {
@@ -40,6 +41,7 @@ func cmdStats(args []string) int {
 		return fail("%v", err)
 	}
 	req.Cluster = *cluster
+	req.TopDomains = uint32(*domains)
 	conn, ctx, done, err := sf.adminConn(30 * time.Second)
 	if err != nil {
 		return fail("%v", err)
@@ -159,14 +161,11 @@ func printStats(w io.Writer, r *scillav1.StatisticsResponse) {
 	fmt.Fprintf(w, "messages:   %d\n", tot.GetMessages())
 	fmt.Fprintf(w, "recipients: %d\n", tot.GetRecipients())
 	fmt.Fprintf(w, "bytes:      %s\n", byteSize(tot.GetBytes()))
-	var results, spam uint64
+	var results uint64
 	for _, s := range tot.GetStatuses() {
 		results += s.GetResults()
-		if s.GetStatus() == scillav1.Status_STATUS_SPAM || s.GetStatus() == scillav1.Status_STATUS_PROBABLE_SPAM {
-			spam += s.GetResults()
-		}
 	}
-	fmt.Fprintf(w, "spam:       %s of the results (SPAM and PROBABLE_SPAM)\n", percent(spam, results))
+	fmt.Fprintf(w, "spam:       %s of the results (SPAM and PROBABLE_SPAM)\n", percent(spamResults(tot.GetStatuses()), results))
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "\nresults by status:")
@@ -181,13 +180,17 @@ func printStats(w io.Writer, r *scillav1.StatisticsResponse) {
 	if len(tot.GetGroups()) > 0 {
 		fmt.Fprintln(w, "\nby group:")
 		for _, g := range tot.GetGroups() {
-			var gs uint64
-			for _, s := range g.GetStatuses() {
-				if s.GetStatus() == scillav1.Status_STATUS_SPAM || s.GetStatus() == scillav1.Status_STATUS_PROBABLE_SPAM {
-					gs += s.GetResults()
-				}
-			}
-			fmt.Fprintf(tw, "  %08d %s\t%d results\t%d rcpts\t%s spam\n", g.GetGroupId(), g.GetGroupName(), g.GetResults(), g.GetRecipients(), percent(gs, g.GetResults()))
+			fmt.Fprintf(tw, "  %08d %s\t%d results\t%d rcpts\t%s spam\n", g.GetGroupId(), g.GetGroupName(), g.GetResults(), g.GetRecipients(), percent(spamResults(g.GetStatuses()), g.GetResults()))
+		}
+		tw.Flush()
+	}
+	if len(r.GetDomains()) > 0 {
+		fmt.Fprintf(w, "\nby recipient domain (%d of %d):\n", len(r.GetDomains()), r.GetDomainCount())
+		for _, d := range r.GetDomains() {
+			fmt.Fprintf(tw, "  %s\t%d results\t%d rcpts\t%s spam\n", d.GetDomain(), d.GetResults(), d.GetRecipients(), percent(spamResults(d.GetStatuses()), d.GetResults()))
+		}
+		if n := r.GetOtherDomainResults(); n > 0 {
+			fmt.Fprintf(tw, "  (other)\t%d results\n", n)
 		}
 		tw.Flush()
 	}
@@ -227,6 +230,17 @@ func printStats(w io.Writer, r *scillav1.StatisticsResponse) {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+}
+
+// spamResults adds up the SPAM and PROBABLE_SPAM results.
+func spamResults(c []*scillav1.StatusCount) uint64 {
+	var n uint64
+	for _, s := range c {
+		if s.GetStatus() == scillav1.Status_STATUS_SPAM || s.GetStatus() == scillav1.Status_STATUS_PROBABLE_SPAM {
+			n += s.GetResults()
+		}
+	}
+	return n
 }
 
 func percent(n, of uint64) string {

@@ -62,7 +62,7 @@ func TestStatsWithCLI(t *testing.T) {
 		if testing.Verbose() {
 			t.Logf("%s: scilla stats --by day --since 2d:\n%s", when, out)
 		}
-		for _, want := range []string{`messages: +2\n`, `spam: +50\.0 %`, `\n +SPAM +1\b`, `\n +NOT_DETECTED +1\b`, `\n +00000001 All +2 results`, `\n +GTUBE +1\n`, `\n +content +1\n`} {
+		for _, want := range []string{`messages: +2\n`, `spam: +50\.0 %`, `\n +SPAM +1\b`, `\n +NOT_DETECTED +1\b`, `\n +00000001 All +2 results`, `\n +GTUBE +1\n`, `\n +content +1\n`, `by recipient domain \(1 of 1\):\n +example\.com +2 results +2 rcpts +50\.0 % spam\n`} {
 			if code != 0 || !regexp.MustCompile(want).MatchString(out) {
 				t.Errorf("%s: stats: exit %d, no %q in\n%s", when, code, want, out)
 			}
