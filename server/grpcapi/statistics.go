@@ -80,9 +80,9 @@ func (a *Admin) Statistics(ctx context.Context, req *scillav1.StatisticsRequest)
 		return nil, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	resp := &scillav1.StatisticsResponse{
-		From:          timestamppb.New(r.From),
-		To:            timestamppb.New(r.To),
-		Resolution:    res,
+		From:               timestamppb.New(r.From),
+		To:                 timestamppb.New(r.To),
+		Resolution:         res,
 		OtherSignHits:      r.OtherSigns,
 		Servers:            uint32(r.Servers),
 		DomainCount:        uint32(len(r.Domains)),
