@@ -103,7 +103,7 @@ func (a *Admin) Statistics(ctx context.Context, req *scillav1.StatisticsRequest)
 	}
 	for _, d := range r.TopDomains(topDomains) {
 		resp.Domains = append(resp.Domains, &scillav1.DomainStatistics{
-			Domain: d.Name, Results: d.Results, Recipients: d.Recipients, Statuses: statusCounts(&d.Status)})
+			Domain: d.Name, Results: d.Results, Recipients: d.Recipients, SpamResults: d.Spam.Results, SpamRecipients: d.Spam.Recipients})
 	}
 	ids := make([]uint32, 0, len(r.Groups))
 	for id := range r.Groups {

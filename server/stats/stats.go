@@ -30,9 +30,9 @@ import (
 const MaxSigns = 2000
 
 // MaxDomains is how many recipient-domain counters one hour keeps over all
-// its groups; results for further domains are counted in the group's
-// OtherDomains.
-const MaxDomains = 10000
+// its groups (about 30 bytes each in the file); results for further
+// domains are counted in the group's OtherDomains.
+const MaxDomains = 5000
 
 // NumStatus and NumInfo size the per-status and per-info arrays; the index
 // is the verdict.Status or verdict.Info value.
@@ -74,17 +74,17 @@ type Group struct {
 	OtherDomains Count `json:"od"`
 }
 
-// Domain is one recipient domain's results.
+// Domain is one recipient domain's results, and those of them that were
+// spam (SPAM or PROBABLE_SPAM). It is kept small: a site may have
+// thousands of domains.
 type Domain struct {
 	Count
-	Status [NumStatus]Count `json:"st"`
+	Spam Count `json:"s"`
 }
 
 func (d *Domain) add(o *Domain) {
 	d.Count.add(o.Count)
-	for i := range o.Status {
-		d.Status[i].add(o.Status[i])
-	}
+	d.Spam.add(o.Spam)
 }
 
 func newGroup(name string) *Group {
@@ -161,8 +161,8 @@ func (h *Hour) recordDomains(g *Group, gv *engine.GroupVerdict) {
 	rcpts := gv.Recipients
 	one := func(n uint64) *Domain {
 		d := &Domain{Count: Count{Results: 1, Recipients: n}}
-		if s := int(gv.Status); s > 0 && s < NumStatus {
-			d.Status[s] = d.Count
+		if gv.Status == verdict.Spam || gv.Status == verdict.ProbableSpam {
+			d.Spam = d.Count
 		}
 		return d
 	}

@@ -406,9 +406,9 @@ func TestDomains(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, d := range r.TopDomains(-1) {
-		got[d.Name] = fmt.Sprintf("%d/%d spam %d", d.Results, d.Recipients, d.Status[verdict.Spam].Results)
+		got[d.Name] = fmt.Sprintf("%d/%d spam %d/%d", d.Results, d.Recipients, d.Spam.Results, d.Spam.Recipients)
 	}
-	want := map[string]string{"example.org": "2/72 spam 1", "other.example": "1/1 spam 1", "sales.example": "1/2 spam 0"}
+	want := map[string]string{"example.org": "2/72 spam 1/2", "other.example": "1/1 spam 1/1", "sales.example": "1/2 spam 0/0"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("domains %v, want %v", got, want)
 	}

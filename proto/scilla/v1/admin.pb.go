@@ -1272,10 +1272,11 @@ type DomainStatistics struct {
 	Domain     string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
 	Results    uint64                 `protobuf:"varint,2,opt,name=results,proto3" json:"results,omitempty"`
 	Recipients uint64                 `protobuf:"varint,3,opt,name=recipients,proto3" json:"recipients,omitempty"`
-	// Only the statuses with results.
-	Statuses      []*StatusCount `protobuf:"bytes,4,rep,name=statuses,proto3" json:"statuses,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The results with status SPAM or PROBABLE_SPAM, and their recipients.
+	SpamResults    uint64 `protobuf:"varint,4,opt,name=spam_results,json=spamResults,proto3" json:"spam_results,omitempty"`
+	SpamRecipients uint64 `protobuf:"varint,5,opt,name=spam_recipients,json=spamRecipients,proto3" json:"spam_recipients,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DomainStatistics) Reset() {
@@ -1329,11 +1330,18 @@ func (x *DomainStatistics) GetRecipients() uint64 {
 	return 0
 }
 
-func (x *DomainStatistics) GetStatuses() []*StatusCount {
+func (x *DomainStatistics) GetSpamResults() uint64 {
 	if x != nil {
-		return x.Statuses
+		return x.SpamResults
 	}
-	return nil
+	return 0
+}
+
+func (x *DomainStatistics) GetSpamRecipients() uint64 {
+	if x != nil {
+		return x.SpamRecipients
+	}
+	return 0
 }
 
 // GroupStatistics is one group's share of the range.
@@ -1613,7 +1621,7 @@ type StatisticsResponse struct {
 	// of them), and how many domains had results in the range.
 	Domains     []*DomainStatistics `protobuf:"bytes,9,rep,name=domains,proto3" json:"domains,omitempty"`
 	DomainCount uint32              `protobuf:"varint,10,opt,name=domain_count,json=domainCount,proto3" json:"domain_count,omitempty"`
-	// Results of domains not kept by name (over 10,000 in an hour).
+	// Results of domains not kept by name (over 5,000 in an hour).
 	OtherDomainResults uint64 `protobuf:"varint,11,opt,name=other_domain_results,json=otherDomainResults,proto3" json:"other_domain_results,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
@@ -1822,14 +1830,15 @@ const file_scilla_v1_admin_proto_rawDesc = "" +
 	"recipients\"5\n" +
 	"\tNameCount\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x04R\x05count\"\x98\x01\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\"\xb0\x01\n" +
 	"\x10DomainStatistics\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
 	"\aresults\x18\x02 \x01(\x04R\aresults\x12\x1e\n" +
 	"\n" +
 	"recipients\x18\x03 \x01(\x04R\n" +
-	"recipients\x122\n" +
-	"\bstatuses\x18\x04 \x03(\v2\x16.scilla.v1.StatusCountR\bstatuses\"\xfb\x01\n" +
+	"recipients\x12!\n" +
+	"\fspam_results\x18\x04 \x01(\x04R\vspamResults\x12'\n" +
+	"\x0fspam_recipients\x18\x05 \x01(\x04R\x0espamRecipients\"\xfb\x01\n" +
 	"\x0fGroupStatistics\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\rR\agroupId\x12\x1d\n" +
 	"\n" +
@@ -1950,39 +1959,38 @@ var file_scilla_v1_admin_proto_depIdxs = []int32{
 	1,  // 12: scilla.v1.StatisticsRequest.resolution:type_name -> scilla.v1.Resolution
 	26, // 13: scilla.v1.StatusCount.status:type_name -> scilla.v1.Status
 	27, // 14: scilla.v1.InfoCount.info:type_name -> scilla.v1.Info
-	16, // 15: scilla.v1.DomainStatistics.statuses:type_name -> scilla.v1.StatusCount
-	16, // 16: scilla.v1.GroupStatistics.statuses:type_name -> scilla.v1.StatusCount
-	17, // 17: scilla.v1.GroupStatistics.infos:type_name -> scilla.v1.InfoCount
-	16, // 18: scilla.v1.StatisticsTotals.statuses:type_name -> scilla.v1.StatusCount
-	17, // 19: scilla.v1.StatisticsTotals.infos:type_name -> scilla.v1.InfoCount
-	18, // 20: scilla.v1.StatisticsTotals.methods:type_name -> scilla.v1.NameCount
-	20, // 21: scilla.v1.StatisticsTotals.groups:type_name -> scilla.v1.GroupStatistics
-	25, // 22: scilla.v1.StatisticsPoint.start:type_name -> google.protobuf.Timestamp
-	16, // 23: scilla.v1.StatisticsPoint.statuses:type_name -> scilla.v1.StatusCount
-	25, // 24: scilla.v1.StatisticsResponse.from:type_name -> google.protobuf.Timestamp
-	25, // 25: scilla.v1.StatisticsResponse.to:type_name -> google.protobuf.Timestamp
-	1,  // 26: scilla.v1.StatisticsResponse.resolution:type_name -> scilla.v1.Resolution
-	21, // 27: scilla.v1.StatisticsResponse.totals:type_name -> scilla.v1.StatisticsTotals
-	18, // 28: scilla.v1.StatisticsResponse.top_signs:type_name -> scilla.v1.NameCount
-	22, // 29: scilla.v1.StatisticsResponse.series:type_name -> scilla.v1.StatisticsPoint
-	19, // 30: scilla.v1.StatisticsResponse.domains:type_name -> scilla.v1.DomainStatistics
-	2,  // 31: scilla.v1.AdminService.Status:input_type -> scilla.v1.StatusRequest
-	7,  // 32: scilla.v1.AdminService.Reload:input_type -> scilla.v1.ReloadRequest
-	11, // 33: scilla.v1.AdminService.ReloadPolicy:input_type -> scilla.v1.ReloadPolicyRequest
-	13, // 34: scilla.v1.AdminService.Learn:input_type -> scilla.v1.LearnRequest
-	9,  // 35: scilla.v1.AdminService.Update:input_type -> scilla.v1.UpdateRequest
-	15, // 36: scilla.v1.AdminService.Statistics:input_type -> scilla.v1.StatisticsRequest
-	4,  // 37: scilla.v1.AdminService.Status:output_type -> scilla.v1.StatusResponse
-	8,  // 38: scilla.v1.AdminService.Reload:output_type -> scilla.v1.ReloadResponse
-	12, // 39: scilla.v1.AdminService.ReloadPolicy:output_type -> scilla.v1.ReloadPolicyResponse
-	14, // 40: scilla.v1.AdminService.Learn:output_type -> scilla.v1.LearnResponse
-	10, // 41: scilla.v1.AdminService.Update:output_type -> scilla.v1.UpdateResponse
-	23, // 42: scilla.v1.AdminService.Statistics:output_type -> scilla.v1.StatisticsResponse
-	37, // [37:43] is the sub-list for method output_type
-	31, // [31:37] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	16, // 15: scilla.v1.GroupStatistics.statuses:type_name -> scilla.v1.StatusCount
+	17, // 16: scilla.v1.GroupStatistics.infos:type_name -> scilla.v1.InfoCount
+	16, // 17: scilla.v1.StatisticsTotals.statuses:type_name -> scilla.v1.StatusCount
+	17, // 18: scilla.v1.StatisticsTotals.infos:type_name -> scilla.v1.InfoCount
+	18, // 19: scilla.v1.StatisticsTotals.methods:type_name -> scilla.v1.NameCount
+	20, // 20: scilla.v1.StatisticsTotals.groups:type_name -> scilla.v1.GroupStatistics
+	25, // 21: scilla.v1.StatisticsPoint.start:type_name -> google.protobuf.Timestamp
+	16, // 22: scilla.v1.StatisticsPoint.statuses:type_name -> scilla.v1.StatusCount
+	25, // 23: scilla.v1.StatisticsResponse.from:type_name -> google.protobuf.Timestamp
+	25, // 24: scilla.v1.StatisticsResponse.to:type_name -> google.protobuf.Timestamp
+	1,  // 25: scilla.v1.StatisticsResponse.resolution:type_name -> scilla.v1.Resolution
+	21, // 26: scilla.v1.StatisticsResponse.totals:type_name -> scilla.v1.StatisticsTotals
+	18, // 27: scilla.v1.StatisticsResponse.top_signs:type_name -> scilla.v1.NameCount
+	22, // 28: scilla.v1.StatisticsResponse.series:type_name -> scilla.v1.StatisticsPoint
+	19, // 29: scilla.v1.StatisticsResponse.domains:type_name -> scilla.v1.DomainStatistics
+	2,  // 30: scilla.v1.AdminService.Status:input_type -> scilla.v1.StatusRequest
+	7,  // 31: scilla.v1.AdminService.Reload:input_type -> scilla.v1.ReloadRequest
+	11, // 32: scilla.v1.AdminService.ReloadPolicy:input_type -> scilla.v1.ReloadPolicyRequest
+	13, // 33: scilla.v1.AdminService.Learn:input_type -> scilla.v1.LearnRequest
+	9,  // 34: scilla.v1.AdminService.Update:input_type -> scilla.v1.UpdateRequest
+	15, // 35: scilla.v1.AdminService.Statistics:input_type -> scilla.v1.StatisticsRequest
+	4,  // 36: scilla.v1.AdminService.Status:output_type -> scilla.v1.StatusResponse
+	8,  // 37: scilla.v1.AdminService.Reload:output_type -> scilla.v1.ReloadResponse
+	12, // 38: scilla.v1.AdminService.ReloadPolicy:output_type -> scilla.v1.ReloadPolicyResponse
+	14, // 39: scilla.v1.AdminService.Learn:output_type -> scilla.v1.LearnResponse
+	10, // 40: scilla.v1.AdminService.Update:output_type -> scilla.v1.UpdateResponse
+	23, // 41: scilla.v1.AdminService.Statistics:output_type -> scilla.v1.StatisticsResponse
+	36, // [36:42] is the sub-list for method output_type
+	30, // [30:36] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_scilla_v1_admin_proto_init() }

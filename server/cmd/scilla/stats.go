@@ -187,7 +187,7 @@ func printStats(w io.Writer, r *scillav1.StatisticsResponse) {
 	if len(r.GetDomains()) > 0 {
 		fmt.Fprintf(w, "\nby recipient domain (%d of %d):\n", len(r.GetDomains()), r.GetDomainCount())
 		for _, d := range r.GetDomains() {
-			fmt.Fprintf(tw, "  %s\t%d results\t%d rcpts\t%s spam\n", d.GetDomain(), d.GetResults(), d.GetRecipients(), percent(spamResults(d.GetStatuses()), d.GetResults()))
+			fmt.Fprintf(tw, "  %s\t%d results\t%d rcpts\t%s spam\n", d.GetDomain(), d.GetResults(), d.GetRecipients(), percent(d.GetSpamResults(), d.GetResults()))
 		}
 		if n := r.GetOtherDomainResults(); n > 0 {
 			fmt.Fprintf(tw, "  (other)\t%d results\n", n)
