@@ -1,12 +1,10 @@
 package stats
 
 import (
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -232,20 +230,7 @@ type DomainCount struct {
 // TopDomains returns the n domains with the most results (all for n < 0),
 // most first, ties by name.
 func (r *Report) TopDomains(n int) []DomainCount {
-	out := make([]DomainCount, 0, len(r.Domains))
-	for name, d := range r.Domains {
-		out = append(out, DomainCount{name, d})
-	}
-	slices.SortFunc(out, func(a, b DomainCount) int {
-		if c := cmp.Compare(b.Results, a.Results); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Name, b.Name)
-	})
-	if n >= 0 && len(out) > n {
-		out = out[:n]
-	}
-	return out
+	return top(r.Domains, n, func(name string, d *Domain) DomainCount { return DomainCount{name, d} }, func(d *Domain) uint64 { return d.Results })
 }
 
 // floor rounds a Unix time down to a multiple of step (UTC hours and days

@@ -320,20 +320,31 @@ type NameCount struct {
 	Count uint64
 }
 
-// Top returns the n largest counts of m, largest first, ties by name.
+// Top returns the n largest counts of m (all for n < 0), largest first,
+// ties by name.
 func Top(m map[string]uint64, n int) []NameCount {
-	out := make([]NameCount, 0, len(m))
-	for k, c := range m {
-		out = append(out, NameCount{k, c})
+	return top(m, n, func(name string, c uint64) NameCount { return NameCount{name, c} }, func(c uint64) uint64 { return c })
+}
+
+// top returns the n entries of m with the largest count (all for n < 0) as
+// made by item, largest first, ties by name.
+func top[V, T any](m map[string]V, n int, item func(string, V) T, count func(V) uint64) []T {
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
 	}
-	slices.SortFunc(out, func(a, b NameCount) int {
-		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+	slices.SortFunc(names, func(a, b string) int {
+		if c := cmp.Compare(count(m[b]), count(m[a])); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.Name, b.Name)
+		return cmp.Compare(a, b)
 	})
-	if n >= 0 && len(out) > n {
-		out = out[:n]
+	if n >= 0 && len(names) > n {
+		names = names[:n]
+	}
+	out := make([]T, len(names))
+	for i, name := range names {
+		out[i] = item(name, m[name])
 	}
 	return out
 }
