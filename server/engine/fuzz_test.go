@@ -7,22 +7,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/scilla-mail/scilla/server/check"
-	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/engine"
-	"github.com/scilla-mail/scilla/server/policy"
 )
 
 // FuzzScan feeds arbitrary messages to every check of the engine with the
-// default database (the DNS checks have no resolver and stay quiet): no
-// input may crash a check, and every group must get a verdict with a
-// finite score.
+// default database (defaultEngine): no input may crash a check, and every
+// group must get a verdict with a finite score.
 func FuzzScan(f *testing.F) {
-	db, err := contentdb.Default()
-	if err != nil {
-		f.Fatal(err)
-	}
-	e := engine.New(engine.Options{Checks: check.All(check.Deps{})}, &engine.Snapshot{Policy: policy.Default(), DB: db})
+	e := defaultEngine(f)
 	files, _ := filepath.Glob(filepath.Join("testdata", "modern", "*", "*.eml"))
 	for _, name := range files {
 		raw, err := os.ReadFile(name)

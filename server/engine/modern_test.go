@@ -20,12 +20,19 @@ import (
 // testdata/modern/ham must not be flagged, and the scams in
 // testdata/modern/spam (which the 2002 classifier has never seen) must be,
 // by the rules written for them.
-func TestModernMail(t *testing.T) {
+// defaultEngine is the engine with every check, the default policy and the
+// embedded database (the DNS checks have no resolver and stay quiet).
+func defaultEngine(t testing.TB) *engine.Engine {
+	t.Helper()
 	db, err := contentdb.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := engine.New(engine.Options{Checks: check.All(check.Deps{})}, &engine.Snapshot{Policy: policy.Default(), DB: db})
+	return engine.New(engine.Options{Checks: check.All(check.Deps{})}, &engine.Snapshot{Policy: policy.Default(), DB: db})
+}
+
+func TestModernMail(t *testing.T) {
+	e := defaultEngine(t)
 	env := &engine.Envelope{Rcpts: []string{"jane.doe@example.org"}}
 	for _, kind := range []string{"ham", "spam"} {
 		files, err := filepath.Glob(filepath.Join("testdata", "modern", kind, "*.eml"))
