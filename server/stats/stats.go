@@ -1,13 +1,15 @@
 // Package stats keeps scan statistics for the admin Statistics call: per
 // UTC hour, how many messages, recipients and bytes were scanned, the group
 // results by status and info, by group, by method and by recipient domain,
-// and how often each sign (rule or check) matched. Hours are kept in a bbolt file and survive
-// restarts; hours older than the retention are pruned.
+// and how often each sign (rule or check) matched. Hours are kept in a
+// bbolt file and survive restarts; hours older than the retention are
+// pruned. With a Cluster, every server's hours can be added up.
 //
 // Recording is on the scan path, so it is one short critical section that
 // allocates nothing once a group, method, sign and domain have been seen in
-// the hour. What is recorded since the last flush is a delta that Flush adds to
-// the file, so the memory held is one or two hours whatever the retention.
+// the hour. What is recorded since the last flush is a delta that Flush
+// adds to the file, so the memory held is one or two hours whatever the
+// retention.
 //
 // It deliberately keeps no per-message or per-address data: statistics are
 // counts, not a log.
