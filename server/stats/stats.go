@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/verdict"
@@ -213,6 +214,11 @@ func (h *Hour) domain(g *Group, dom string, o *Domain) {
 	key := buf[:0]
 	for i := 0; i < len(dom); i++ {
 		c := dom[i]
+		if c >= utf8.RuneSelf {
+			// A UTF-8 domain (rare): fold it as strings.EqualFold does.
+			key = append(buf[:0], strings.ToLower(dom)...)
+			break
+		}
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}

@@ -388,7 +388,7 @@ func TestDomains(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "stats.db"), &c)
 	defer s.Close()
 	mixed := &engine.GroupVerdict{Group: all, Status: verdict.Spam,
-		Recipients: []string{"a@Example.ORG", "b@example.org", "c@other.example", "bare"}}
+		Recipients: []string{"a@Example.ORG", "b@example.org", "c@other.example", "bare", "d@ÄÖ.example", "e@äö.example"}}
 	s.Record(scan(mixed, ham(sales, 2)), 1)
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
@@ -408,7 +408,7 @@ func TestDomains(t *testing.T) {
 	for _, d := range r.TopDomains(-1) {
 		got[d.Name] = fmt.Sprintf("%d/%d spam %d/%d", d.Results, d.Recipients, d.Spam.Results, d.Spam.Recipients)
 	}
-	want := map[string]string{"example.org": "2/72 spam 1/2", "other.example": "1/1 spam 1/1", "sales.example": "1/2 spam 0/0"}
+	want := map[string]string{"example.org": "2/72 spam 1/2", "other.example": "1/1 spam 1/1", "sales.example": "1/2 spam 0/0", "äö.example": "1/2 spam 1/2"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("domains %v, want %v", got, want)
 	}
