@@ -20,6 +20,17 @@ const (
 	maxText   = 64 << 10
 )
 
+// TokenizerVersion names what Tokens emits. A content database records
+// the version its tables were built with and a server loads only its own
+// (contentdb.TokenizerFile): tables of another tokenizer would be looked
+// up with tokens they never saw, and their calibration fitted for others.
+// Raise it whenever Tokens changes what it emits.
+//
+//  1. up to the 22 Nov 2026 afternoon release;
+//  2. no tokens from what the receiving end writes (deliveryField) nor
+//     from Received fields.
+const TokenizerVersion = 2
+
 // Tokens returns the message's distinct tokens: body words, subject words,
 // selected header fields, URL parts and structure hints. Tokens from
 // different places carry different prefixes ("s:" subject, "h:" header

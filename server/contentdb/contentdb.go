@@ -12,8 +12,11 @@ package contentdb
 import (
 	"crypto/ed25519"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/scilla-mail/scilla/server/bayes"
@@ -31,10 +34,16 @@ const (
 	FuzzyFile   = "fuzzy.sigs"
 	ImagesFile  = "images.sigs"
 	ScoresFile  = "signs.scores"
+	// TokenizerFile holds the bayes.TokenizerVersion the tables were built
+	// with, in decimal; a bundle without it is of version 1.
+	TokenizerFile = "bayes.tokenizer"
 )
 
+// ErrTokenizer is returned for a database built with another tokenizer.
+var ErrTokenizer = errors.New("built with another tokenizer")
+
 // Files lists every file a database bundle must hold.
-var Files = []string{RulesFile, TokensFile, WeightsFile, FuzzyFile, ImagesFile, ScoresFile}
+var Files = []string{RulesFile, TokensFile, WeightsFile, FuzzyFile, ImagesFile, ScoresFile, TokenizerFile}
 
 // DB is one loaded, verified database version.
 type DB struct {
@@ -84,16 +93,39 @@ func LoadDir(dir string, trusted []ed25519.PublicKey) (*DB, error) {
 	return Decode(v)
 }
 
+// tokenizerOf reads the tokenizer file: a decimal version, with a final
+// newline or none; absent is version 1, anything else 0.
+func tokenizerOf(b []byte) int {
+	if b == nil {
+		return 1
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(string(b), "\n"))
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
+}
+
 // Decode builds a database from a verified bundle.
 func Decode(v *bundle.Verified) (*DB, error) {
 	m := v.Manifest
+	fail := func(what string, err error) error {
+		return fmt.Errorf("load content database %s: %s: %w", m.Version, what, err)
+	}
+	// Before the list of files: a database of an earlier release lacks
+	// the tokenizer file, and that is the error to report.
+	switch t := tokenizerOf(v.Files[TokenizerFile]); t {
+	case bayes.TokenizerVersion:
+	case 0:
+		return nil, fail(TokenizerFile, fmt.Errorf("%q is not a tokenizer version", v.Files[TokenizerFile]))
+	default:
+		return nil, fail(TokenizerFile, fmt.Errorf("%w: version %d, this server's is %d; build the database with the scilla-db of the same release (docs/updates.md)",
+			ErrTokenizer, t, bayes.TokenizerVersion))
+	}
 	for _, name := range Files {
 		if _, ok := v.Files[name]; !ok {
 			return nil, fmt.Errorf("load content database %s: %w: %s not in manifest", m.Version, bundle.ErrMissing, name)
 		}
-	}
-	fail := func(what string, err error) error {
-		return fmt.Errorf("load content database %s: %s: %w", m.Version, what, err)
 	}
 	rs, err := rules.Parse(RulesFile, string(v.Files[RulesFile]))
 	if err != nil {

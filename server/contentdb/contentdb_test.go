@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,6 +118,23 @@ func TestRefusesCorruptedDatabase(t *testing.T) {
 			os.RemoveAll(dir)
 			os.Rename(d2, dir)
 		}, bundle.ErrMissing},
+		// A database of an earlier release: no tokenizer file.
+		{"built before tokenizer versions", func(t *testing.T, dir string) {
+			v, _ := bundle.OpenDir(dir, nil)
+			delete(v.Files, contentdb.TokenizerFile)
+			d2 := t.TempDir()
+			bundle.Write(d2, "x", time.Now(), v.Files, nil)
+			os.RemoveAll(dir)
+			os.Rename(d2, dir)
+		}, contentdb.ErrTokenizer},
+		{"built with another tokenizer", func(t *testing.T, dir string) {
+			v, _ := bundle.OpenDir(dir, nil)
+			v.Files[contentdb.TokenizerFile] = []byte(strconv.Itoa(bayes.TokenizerVersion+1) + "\n")
+			d2 := t.TempDir()
+			bundle.Write(d2, "x", time.Now(), v.Files, nil)
+			os.RemoveAll(dir)
+			os.Rename(d2, dir)
+		}, contentdb.ErrTokenizer},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -147,6 +165,7 @@ func TestRefusesCorruptedDatabase(t *testing.T) {
 		{contentdb.ScoresFile, "PHARMA_ONLINE 1\n", "PHARMA_ONLINE is a rule"},
 		{contentdb.ScoresFile, "BAYES_CAL_LOGIT 0.3\nBAYES_CAL_CONST 0\n", "needs all of BAYES_CAL_LOGIT"},
 		{contentdb.WeightsFile, "SCLINR1\n\xff", "weights"},
+		{contentdb.TokenizerFile, "two\n", "not a tokenizer version"},
 	} {
 		dir := copyDefault(t)
 		v, _ := bundle.OpenDir(dir, nil)

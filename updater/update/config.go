@@ -4,17 +4,21 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/scilla-mail/scilla/internal/conf"
+	"github.com/scilla-mail/scilla/server/bayes"
 )
 
 // Config is the `update` section of scillad's configuration.
 type Config struct {
 	// Source is where signed database bundles are published: an http:// or
 	// https:// URL of the directory holding manifest.json, or a local or
-	// network directory (an absolute path or file:///PATH). Empty turns
+	// network directory (an absolute path or file:///PATH). "{tokenizer}"
+	// in it stands for this server's bayes.TokenizerVersion, so that one
+	// publisher can serve the databases of several releases. Empty turns
 	// updates off.
 	Source string `yaml:"source"`
 	// Interval is how often the source is checked (±10 % jitter).
@@ -68,9 +72,11 @@ type SourceSpec struct {
 }
 
 // ParseSource parses an update source: http(s)://HOST/PATH, file:///PATH
-// or an absolute directory path.
+// or an absolute directory path, with "{tokenizer}" replaced by this
+// server's tokenizer version.
 func ParseSource(s string) (SourceSpec, error) {
 	const want = "want http://HOST/PATH, https://HOST/PATH, file:///PATH or an absolute directory path"
+	s = strings.ReplaceAll(s, "{tokenizer}", strconv.Itoa(bayes.TokenizerVersion))
 	if strings.Contains(s, "://") {
 		u, err := url.Parse(s)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scilla-mail/scilla/server/bayes"
 	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/contentdb/contentdbtest"
 	"github.com/scilla-mail/scilla/updater/bundle"
@@ -457,6 +458,14 @@ func TestParseSource(t *testing.T) {
 		if (err == nil) != c.ok || c.ok && (spec.URL != nil) != c.url {
 			t.Errorf("ParseSource(%q) = %+v, %v", c.in, spec, err)
 		}
+	}
+	// One publisher, the databases of several releases: {tokenizer}.
+	v := strconv.Itoa(bayes.TokenizerVersion)
+	if spec, err := ParseSource("https://db.example.com/scilla/t{tokenizer}/"); err != nil || spec.URL.Path != "/scilla/t"+v+"/" {
+		t.Errorf("URL with {tokenizer}: %+v, %v", spec, err)
+	}
+	if spec, err := ParseSource("/srv/scilla-db/{tokenizer}"); err != nil || spec.Dir != "/srv/scilla-db/"+v {
+		t.Errorf("directory with {tokenizer}: %+v, %v", spec, err)
 	}
 }
 

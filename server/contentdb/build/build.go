@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/scilla-mail/scilla/server/bayes"
@@ -121,11 +122,12 @@ func Files(rulesDir string, train []corpus.Item) (map[string][]byte, error) {
 		return nil, err
 	}
 	return map[string][]byte{
-		contentdb.RulesFile:   rs,
-		contentdb.TokensFile:  tok,
-		contentdb.WeightsFile: wts,
-		contentdb.FuzzyFile:   fuzzy.Marshal(sigs),
-		contentdb.ImagesFile:  imghash.Marshal(imgs),
-		contentdb.ScoresFile:  scores,
+		contentdb.RulesFile:     rs,
+		contentdb.TokensFile:    tok,
+		contentdb.WeightsFile:   wts,
+		contentdb.FuzzyFile:     fuzzy.Marshal(sigs),
+		contentdb.ImagesFile:    imghash.Marshal(imgs),
+		contentdb.ScoresFile:    scores,
+		contentdb.TokenizerFile: []byte(strconv.Itoa(bayes.TokenizerVersion) + "\n"),
 	}, nil
 }

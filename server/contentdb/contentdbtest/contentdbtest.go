@@ -4,6 +4,7 @@
 package contentdbtest
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -52,11 +53,12 @@ func Files(t testing.TB, marker string) map[string][]byte {
 		text += " " + marker
 	}
 	return map[string][]byte{
-		contentdb.RulesFile:   []byte("[x]\nX_RULE 1 body: " + text + " -- x\n"),
-		contentdb.TokensFile:  tok,
-		contentdb.WeightsFile: wts,
-		contentdb.FuzzyFile:   fuzzy.Marshal(nil),
-		contentdb.ImagesFile:  imghash.Marshal(nil),
-		contentdb.ScoresFile:  nil,
+		contentdb.RulesFile:     []byte("[x]\nX_RULE 1 body: " + text + " -- x\n"),
+		contentdb.TokensFile:    tok,
+		contentdb.WeightsFile:   wts,
+		contentdb.FuzzyFile:     fuzzy.Marshal(nil),
+		contentdb.ImagesFile:    imghash.Marshal(nil),
+		contentdb.ScoresFile:    nil,
+		contentdb.TokenizerFile: []byte(strconv.Itoa(bayes.TokenizerVersion) + "\n"),
 	}
 }
