@@ -304,9 +304,15 @@ func (h *Hour) mergeGroup(g, o *Group) {
 	g.OtherDomains.add(o.OtherDomains)
 }
 
-// countSigns sets h.signs and h.domains after decoding.
-func (h *Hour) countSigns() {
+// decoded makes a decoded hour whole: groups and domains that are null are
+// dropped, missing maps made, and the counters of the caps set. An hour
+// comes from the file or from another server, so it is outside input.
+func (h *Hour) decoded() {
 	h.signs, h.domains = 0, 0
+	if h.Groups == nil {
+		h.Groups = map[uint32]*Group{}
+	}
+	maps.DeleteFunc(h.Groups, func(_ uint32, g *Group) bool { return g == nil })
 	for _, g := range h.Groups {
 		if g.Method == nil {
 			g.Method = map[string]uint64{}
@@ -317,6 +323,7 @@ func (h *Hour) countSigns() {
 		if g.Domains == nil {
 			g.Domains = map[string]*Domain{}
 		}
+		maps.DeleteFunc(g.Domains, func(_ string, d *Domain) bool { return d == nil })
 		h.signs += len(g.Signs)
 		h.domains += len(g.Domains)
 	}

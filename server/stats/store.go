@@ -331,6 +331,6 @@ func decodeHour(b []byte) (*Hour, error) {
 	if err := json.Unmarshal(b, h); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
-	h.countSigns()
+	h.decoded()
 	return h, nil
 }
