@@ -110,31 +110,12 @@ func TestRefusesCorruptedDatabase(t *testing.T) {
 			b, _ := os.ReadFile(p)
 			os.WriteFile(p, bytes.Replace(b, []byte(`"format": 1`), []byte(`"format": 7`), 1), 0o644)
 		}, bundle.ErrFormat},
-		{"file left out of the manifest", func(t *testing.T, dir string) {
-			v, _ := bundle.OpenDir(dir, nil)
-			delete(v.Files, contentdb.ImagesFile)
-			d2 := t.TempDir()
-			bundle.Write(d2, "x", time.Now(), v.Files, nil)
-			os.RemoveAll(dir)
-			os.Rename(d2, dir)
-		}, bundle.ErrMissing},
+		{"file left out of the manifest", rebuilt(func(files map[string][]byte) { delete(files, contentdb.ImagesFile) }), bundle.ErrMissing},
 		// A database of an earlier release: no tokenizer file.
-		{"built before tokenizer versions", func(t *testing.T, dir string) {
-			v, _ := bundle.OpenDir(dir, nil)
-			delete(v.Files, contentdb.TokenizerFile)
-			d2 := t.TempDir()
-			bundle.Write(d2, "x", time.Now(), v.Files, nil)
-			os.RemoveAll(dir)
-			os.Rename(d2, dir)
-		}, contentdb.ErrTokenizer},
-		{"built with another tokenizer", func(t *testing.T, dir string) {
-			v, _ := bundle.OpenDir(dir, nil)
-			v.Files[contentdb.TokenizerFile] = []byte(strconv.Itoa(bayes.TokenizerVersion+1) + "\n")
-			d2 := t.TempDir()
-			bundle.Write(d2, "x", time.Now(), v.Files, nil)
-			os.RemoveAll(dir)
-			os.Rename(d2, dir)
-		}, contentdb.ErrTokenizer},
+		{"built before tokenizer versions", rebuilt(func(files map[string][]byte) { delete(files, contentdb.TokenizerFile) }), contentdb.ErrTokenizer},
+		{"built with another tokenizer", rebuilt(func(files map[string][]byte) {
+			files[contentdb.TokenizerFile] = []byte(strconv.Itoa(bayes.TokenizerVersion+1) + "\n")
+		}), contentdb.ErrTokenizer},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -151,11 +132,8 @@ func TestRefusesCorruptedDatabase(t *testing.T) {
 	}
 	// A consistent bundle whose rules do not parse is refused too.
 	dir := copyDefault(t)
-	v, _ := bundle.OpenDir(dir, nil)
-	v.Files[contentdb.RulesFile] = []byte("[c]\nBROKEN rule\n")
-	d2 := t.TempDir()
-	bundle.Write(d2, "x", time.Now(), v.Files, nil)
-	if _, err := contentdb.LoadDir(d2, nil); err == nil || !strings.Contains(err.Error(), "rules") {
+	rebuilt(func(files map[string][]byte) { files[contentdb.RulesFile] = []byte("[c]\nBROKEN rule\n") })(t, dir)
+	if _, err := contentdb.LoadDir(dir, nil); err == nil || !strings.Contains(err.Error(), "rules") {
 		t.Errorf("bad rules accepted: %v", err)
 	}
 	// So are consistent bundles with sign scores or linear weights that do
@@ -168,12 +146,30 @@ func TestRefusesCorruptedDatabase(t *testing.T) {
 		{contentdb.TokenizerFile, "two\n", "not a tokenizer version"},
 	} {
 		dir := copyDefault(t)
-		v, _ := bundle.OpenDir(dir, nil)
-		v.Files[c.file] = []byte(c.bad)
-		d2 := t.TempDir()
-		bundle.Write(d2, "x", time.Now(), v.Files, nil)
-		if _, err := contentdb.LoadDir(d2, nil); err == nil || !strings.Contains(err.Error(), c.file) || !strings.Contains(err.Error(), c.want) {
+		rebuilt(func(files map[string][]byte) { files[c.file] = []byte(c.bad) })(t, dir)
+		if _, err := contentdb.LoadDir(dir, nil); err == nil || !strings.Contains(err.Error(), c.file) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %q: got %v, want an error about %q", c.file, c.bad, err, c.want)
+		}
+	}
+}
+
+// rebuilt returns a spoiler that changes a bundle's files and writes it
+// again with a manifest that matches them: consistent, so only decoding can
+// refuse it.
+func rebuilt(change func(files map[string][]byte)) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		v, err := bundle.OpenDir(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		change(v.Files)
+		d2 := t.TempDir()
+		if _, err := bundle.Write(d2, "x", time.Now(), v.Files, nil); err != nil {
+			t.Fatal(err)
+		}
+		os.RemoveAll(dir)
+		if err := os.Rename(d2, dir); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
