@@ -130,38 +130,30 @@ func TestStatisticsRPC(t *testing.T) {
 }
 
 func summarize(r *scillav1.StatisticsResponse) string {
-	var b strings.Builder
 	tot := r.GetTotals()
-	fmt.Fprintf(&b, "msgs=%d rcpts=%d bytes=%d st=[", tot.GetMessages(), tot.GetRecipients(), tot.GetBytes())
-	var parts []string
-	for _, s := range tot.GetStatuses() {
-		parts = append(parts, fmt.Sprintf("%s:%d", strings.TrimPrefix(s.GetStatus().String(), "STATUS_"), s.GetResults()))
+	return fmt.Sprintf("msgs=%d rcpts=%d bytes=%d st=[%s] in=[%s] m=[%s] g=[%s] top=[%s] series=[%s]",
+		tot.GetMessages(), tot.GetRecipients(), tot.GetBytes(),
+		join(tot.GetStatuses(), func(s *scillav1.StatusCount) string {
+			return fmt.Sprintf("%s:%d", strings.TrimPrefix(s.GetStatus().String(), "STATUS_"), s.GetResults())
+		}),
+		join(tot.GetInfos(), func(s *scillav1.InfoCount) string { return fmt.Sprintf("%s:%d", s.GetInfo(), s.GetResults()) }),
+		join(tot.GetMethods(), nameCount),
+		join(tot.GetGroups(), func(g *scillav1.GroupStatistics) string {
+			return fmt.Sprintf("%d/%s:%d", g.GetGroupId(), g.GetGroupName(), g.GetResults())
+		}),
+		join(r.GetTopSigns(), nameCount),
+		join(r.GetSeries(), func(p *scillav1.StatisticsPoint) string {
+			return fmt.Sprintf("%s:%d", p.GetStart().AsTime().Format("15:04Z"), p.GetMessages())
+		}))
+}
+
+func nameCount(n *scillav1.NameCount) string { return fmt.Sprintf("%s:%d", n.GetName(), n.GetCount()) }
+
+// join formats each element and joins them with spaces.
+func join[T any](xs []T, f func(T) string) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = f(x)
 	}
-	b.WriteString(strings.Join(parts, " ") + "] in=[")
-	parts = nil
-	for _, s := range tot.GetInfos() {
-		parts = append(parts, fmt.Sprintf("%s:%d", s.GetInfo(), s.GetResults()))
-	}
-	b.WriteString(strings.Join(parts, " ") + "] m=[")
-	parts = nil
-	for _, m := range tot.GetMethods() {
-		parts = append(parts, fmt.Sprintf("%s:%d", m.GetName(), m.GetCount()))
-	}
-	b.WriteString(strings.Join(parts, " ") + "] g=[")
-	parts = nil
-	for _, g := range tot.GetGroups() {
-		parts = append(parts, fmt.Sprintf("%d/%s:%d", g.GetGroupId(), g.GetGroupName(), g.GetResults()))
-	}
-	b.WriteString(strings.Join(parts, " ") + "] top=[")
-	parts = nil
-	for _, s := range r.GetTopSigns() {
-		parts = append(parts, fmt.Sprintf("%s:%d", s.GetName(), s.GetCount()))
-	}
-	b.WriteString(strings.Join(parts, " ") + "] series=[")
-	parts = nil
-	for _, p := range r.GetSeries() {
-		parts = append(parts, fmt.Sprintf("%s:%d", p.GetStart().AsTime().Format("15:04Z"), p.GetMessages()))
-	}
-	b.WriteString(strings.Join(parts, " ") + "]")
-	return b.String()
+	return strings.Join(parts, " ")
 }
