@@ -13,13 +13,6 @@ import (
 	"github.com/scilla-mail/scilla/server/verdict"
 )
 
-// TestModernMail scans hand-written examples of today's mail with the
-// default database at the Standard level. The training corpus is from
-// 2002, so nothing in it keeps a rule from firing on an invoice, a password
-// reset or a job interview of today: legitimate messages in
-// testdata/modern/ham must not be flagged, and the scams in
-// testdata/modern/spam (which the 2002 classifier has never seen) must be,
-// by the rules written for them.
 // defaultEngine is the engine with every check, the default policy and the
 // embedded database (the DNS checks have no resolver and stay quiet).
 func defaultEngine(t testing.TB) *engine.Engine {
@@ -31,6 +24,13 @@ func defaultEngine(t testing.TB) *engine.Engine {
 	return engine.New(engine.Options{Checks: check.All(check.Deps{})}, &engine.Snapshot{Policy: policy.Default(), DB: db})
 }
 
+// TestModernMail scans hand-written examples of today's mail with the
+// default database at the Standard level. The training corpus is from
+// 2002, so nothing in it keeps a rule from firing on an invoice, a password
+// reset or a job interview of today: legitimate messages in
+// testdata/modern/ham must not be flagged, and the scams in
+// testdata/modern/spam (which the 2002 classifier has never seen) must be,
+// by the rules written for them.
 func TestModernMail(t *testing.T) {
 	e := defaultEngine(t)
 	env := &engine.Envelope{Rcpts: []string{"jane.doe@example.org"}}
