@@ -44,6 +44,7 @@ type info struct {
 	dateOK     bool
 	dateParsed bool
 	addrs      map[string][]message.Address
+	brands     []brand
 }
 
 func (x *info) parsedDate() (time.Time, bool) {
@@ -90,14 +91,19 @@ func Rules() []Rule {
 		{"envelope_mismatch", "ENVELOPE_FROM_MISMATCH", 0.3, "envelope sender domain differs from From", envelopeMismatch},
 		{"forged_mailer", "FORGED_MAILER", 1.5, "X-Mailer claims a program whose headers are missing", forgedMailer},
 		{"random_mailer", "RANDOM_MAILER", 1.5, "X-Mailer is random letters", randomMailer},
+		{"brand_impersonation", "FROM_BRAND_MISMATCH", 2.0, "From name is a brand its address does not belong to", brandImpersonation},
+		{"from_is_recipient", "FROM_IS_RECIPIENT", 1.5, "From is the only recipient, without authenticated submission", fromIsRecipient},
 	}
 }
 
 // Check applies the header rules.
-type Check struct{ rules []Rule }
+type Check struct {
+	rules  []Rule
+	brands []brand
+}
 
 // New returns the header-rules check.
-func New() *Check { return &Check{rules: Rules()} }
+func New() *Check { return &Check{rules: Rules(), brands: brands()} }
 
 // Name implements engine.Check.
 func (*Check) Name() string { return "headers" }
@@ -106,7 +112,7 @@ func (*Check) Name() string { return "headers" }
 func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	var res engine.Result
 	methods := &in.Group.Settings.Methods
-	x := &info{m: in.Msg, env: in.Env}
+	x := &info{m: in.Msg, env: in.Env, brands: c.brands}
 	for _, r := range c.rules {
 		if !methods.RuleOn(r.Name) || !r.match(x) {
 			continue
@@ -248,20 +254,22 @@ func subjectID(x *info) bool {
 		return false
 	}
 	if reTrailingID.MatchString(s) || reHashID.MatchString(s) || reTimestamp.MatchString(s) {
-		return !bugTracker(s)
+		return !numberedByTrade(s)
 	}
 	if loc := reRandomTag.FindStringIndex(s); loc != nil {
 		tag := strings.Trim(s[loc[0]:], "[]() -\t")
-		return len(tag) >= 6 && digitsMixed(tag) && !bugTracker(s)
+		return len(tag) >= 6 && digitsMixed(tag) && !numberedByTrade(s)
 	}
 	return false
 }
 
-// bugTracker spots the numbered subjects of trackers and lists
-// ("[Bug 12345]", "Issue #12345", "[SAtalk] ... r12345").
-func bugTracker(s string) bool {
+// numberedByTrade spots the numbered subjects of trackers, lists and
+// transactions ("[Bug 12345]", "Issue #12345", "[SAtalk] ... r12345",
+// "Your receipt #2291-4410", "Booking confirmation K7QX2M").
+func numberedByTrade(s string) bool {
 	l := strings.ToLower(s)
-	for _, w := range []string{"bug", "issue", "ticket", "patch", "rev", "revision", "build", "changeset", "commit", "pr ", "case", "order", "invoice"} {
+	for _, w := range []string{"bug", "issue", "ticket", "patch", "rev", "revision", "build", "changeset", "commit", "pr ", "case", "order", "invoice",
+		"receipt", "booking", "reservation", "confirmation", "reference", "appointment"} {
 		if strings.Contains(l, w) {
 			return true
 		}
@@ -369,9 +377,14 @@ func regDomain(d string) string {
 	return r
 }
 
-// Outlook and Outlook Express write X-MimeOLE and Message-IDs of a known
-// shape; spam software that borrows their X-Mailer rarely copies both.
-var reOutlookID = regexp.MustCompile(`^<(?:[0-9A-Fa-f]{12}\$[0-9A-Fa-f]{8}\$[0-9A-Fa-f]{8}|[0-9A-Fa-f]{8}\.[0-9A-Fa-f]{8}|[A-Z0-9]{4,}[.$][^@]*)@`)
+// Outlook up to 2007 and Outlook Express write X-MimeOLE and Message-IDs
+// of a known shape; spam software that borrows their X-Mailer rarely
+// copies both. Outlook 2010 and later ("Microsoft Outlook 14.0", 15.0,
+// 16.0) write no X-MimeOLE but always a Thread-Index.
+var (
+	reOutlookID     = regexp.MustCompile(`^<(?:[0-9A-Fa-f]{12}\$[0-9A-Fa-f]{8}\$[0-9A-Fa-f]{8}|[0-9A-Fa-f]{8}\.[0-9A-Fa-f]{8}|[A-Z0-9]{4,}[.$][^@]*)@`)
+	reModernOutlook = regexp.MustCompile(`^microsoft outlook (1[4-9]|[2-9][0-9])\.`)
+)
 
 func forgedMailer(x *info) bool {
 	m := x.m
@@ -379,9 +392,15 @@ func forgedMailer(x *info) bool {
 	if xm == "" {
 		return false
 	}
-	l := strings.ToLower(xm)
-	// Outlook for Windows always writes X-MimeOLE; the Macintosh editions do not.
-	if strings.Contains(l, "microsoft outlook") && !strings.Contains(l, "macintosh") && !strings.Contains(l, "mac os") {
+	l := strings.ToLower(strings.TrimSpace(xm))
+	switch {
+	case reModernOutlook.MatchString(l):
+		if !m.Header.Has("Thread-Index") {
+			return true
+		}
+	case strings.Contains(l, "microsoft outlook") && !strings.Contains(l, "macintosh") && !strings.Contains(l, "mac os"):
+		// Outlook for Windows and Outlook Express; the Macintosh editions
+		// write no X-MimeOLE.
 		id := strings.TrimSpace(m.Header.Get("Message-ID"))
 		if !m.Header.Has("X-MimeOLE") && !reOutlookID.MatchString(id) {
 			return true

@@ -8,6 +8,7 @@ import (
 
 	"github.com/scilla-mail/scilla/server/check/checktest"
 	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/policy"
 )
 
@@ -112,6 +113,58 @@ func TestDocumented(t *testing.T) {
 		row := fmt.Sprintf("| `%s` | `%s` | %.1f |", r.Name, r.Sign, r.Score)
 		if !strings.Contains(string(doc), row) {
 			t.Errorf("docs/analysis.md lacks the row %q", row)
+		}
+	}
+}
+
+// TestBrandImpersonation: a brand in the display name counts only as whole
+// words and only when the address is not at one of the brand's domains.
+func TestBrandImpersonation(t *testing.T) {
+	for _, tc := range []struct {
+		from string
+		want bool
+	}{
+		{`"PayPal" <service@paypal.com>`, false},
+		{`"PayPal" <service@paypal.co.uk>`, false},
+		{`"PayPal Security" <service@paypal-security.example>`, true},
+		{`"Amazon.com" <auto-confirm@amazon.com>`, false},
+		{`"Amazon" <store-news@email.amazon.de>`, false},
+		{`"Microsoft 365" <no-reply@sharepoint-docs-auth.example>`, true},
+		{`"Microsoft account team" <account-security-noreply@accountprotection.microsoft.com>`, false},
+		{`"Bank of America" <alerts@bofa-secure.example>`, true},
+		{`"America's bank" <news@bank.example>`, false},
+		{`"Chase Miller" <chase@example.com>`, false},
+		{`"Market Outlook" <news@markets.example>`, false},
+		{`"DHL Express" <noreply@dhl-zoll.example>`, true},
+		{`"Paypalooza festival" <info@festival.example>`, false},
+		{`service@paypal-security.example`, false},
+	} {
+		raw := "From: " + tc.from + "\r\nTo: user@example.org\r\nSubject: hello\r\n\r\nbody\r\n"
+		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
+		if got := checktest.HasSign(gv, "FROM_BRAND_MISMATCH"); got != tc.want {
+			t.Errorf("From: %s: FROM_BRAND_MISMATCH %v, want %v", tc.from, got, tc.want)
+		}
+	}
+}
+
+// TestFromIsRecipient: the victim's own address as sender counts, unless the
+// recipient sent it through an authenticated submission or others got it too.
+func TestFromIsRecipient(t *testing.T) {
+	raw := checktest.ReadFile(t, "testdata/from_is_recipient.eml")
+	for _, tc := range []struct {
+		name string
+		env  *engine.Envelope
+		want bool
+	}{
+		{"header only", nil, true},
+		{"envelope", &engine.Envelope{Rcpts: []string{"User@Example.org"}}, true},
+		{"authenticated", &engine.Envelope{Rcpts: []string{"user@example.org"}, AuthUser: "user"}, false},
+		{"two recipients", &engine.Envelope{Rcpts: []string{"user@example.org", "boss@example.org"}}, false},
+		{"other recipient", &engine.Envelope{Rcpts: []string{"boss@example.org"}}, false},
+	} {
+		x := &info{m: message.Parse(raw, message.DefaultLimits), env: tc.env}
+		if got := fromIsRecipient(x); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

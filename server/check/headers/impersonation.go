@@ -1,0 +1,113 @@
+package headers
+
+import (
+	"strings"
+	"unicode"
+)
+
+// brand is a sender name phishing borrows, with the registrable-domain
+// labels ("paypal" of paypal.com or paypal.co.uk) its own mail comes from.
+type brand struct {
+	// words are the name as lower-case words, e.g. ["bank", "of", "america"].
+	words  []string
+	labels []string
+}
+
+// brands returns the names most often borrowed by phishing today. A name
+// is matched as whole words of the From display name; its mail must come
+// from a registrable domain whose first label is one of labels. Names that
+// are also common words or first names ("outlook", "chase") are only
+// matched with the word that makes them the brand.
+func brands() []brand {
+	b := func(name string, labels ...string) brand {
+		return brand{words: strings.Fields(name), labels: labels}
+	}
+	ms := []string{"microsoft", "office", "office365", "outlook", "live", "microsoftonline", "onmicrosoft", "sharepoint", "xbox", "skype"}
+	return []brand{
+		b("microsoft", ms...), b("office 365", ms...), b("microsoft 365", ms...), b("microsoft outlook", ms...),
+		b("onedrive", ms...), b("sharepoint", ms...),
+		b("paypal", "paypal"), b("amazon", "amazon", "amazonses", "aws"), b("apple", "apple", "icloud"),
+		b("icloud", "apple", "icloud"), b("netflix", "netflix"), b("dhl", "dhl"), b("fedex", "fedex"),
+		b("ups", "ups"), b("usps", "usps"), b("docusign", "docusign"), b("adobe", "adobe"),
+		b("dropbox", "dropbox", "dropboxmail"), b("google", "google"), b("linkedin", "linkedin"),
+		b("facebook", "facebook", "facebookmail", "meta"), b("instagram", "instagram", "facebookmail", "meta"),
+		b("whatsapp", "whatsapp", "facebookmail", "meta"), b("norton", "norton", "nortonlifelock", "gen"),
+		b("mcafee", "mcafee"), b("coinbase", "coinbase"), b("binance", "binance"), b("metamask", "metamask", "consensys"),
+		b("wells fargo", "wellsfargo"), b("chase bank", "chase", "jpmorgan", "jpmorganchase"),
+		b("bank of america", "bankofamerica", "bofa"), b("american express", "americanexpress", "aexp"),
+		b("spotify", "spotify"), b("airbnb", "airbnb"), b("irs", "irs"), b("hmrc", "hmrc"),
+	}
+}
+
+// brandImpersonation reports a From whose display name names a brand while
+// the address is not at one of the brand's domains ("Microsoft 365"
+// <no-reply@sharepoint-docs-auth.example>), the mark of most phishing today.
+func brandImpersonation(x *info) bool {
+	from := x.addresses("From")
+	if len(from) != 1 || from[0].Name == "" {
+		return false
+	}
+	words := strings.FieldsFunc(strings.ToLower(from[0].Name), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+	at := strings.LastIndexByte(from[0].Addr, '@')
+	if at < 0 {
+		return false
+	}
+	label, _, _ := strings.Cut(regDomain(strings.ToLower(from[0].Addr[at+1:])), ".")
+	for _, b := range x.brands {
+		if !containsRun(words, b.words) {
+			continue
+		}
+		for _, l := range b.labels {
+			if l == label {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// containsRun reports whether run appears in words as consecutive words.
+func containsRun(words, run []string) bool {
+	for i := 0; i+len(run) <= len(words); i++ {
+		match := true
+		for j, w := range run {
+			if words[i+j] != w {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+// fromIsRecipient reports mail "from" its only recipient that the recipient
+// did not send through an authenticated submission: extortion and phishing
+// borrow the victim's own address to look like an internal or a leaked
+// message. People writing to themselves log in to do it.
+func fromIsRecipient(x *info) bool {
+	if x.env != nil && x.env.AuthUser != "" {
+		return false
+	}
+	from := x.addresses("From")
+	if len(from) != 1 || from[0].Addr == "" {
+		return false
+	}
+	var rcpts []string
+	if x.env != nil && len(x.env.Rcpts) > 0 {
+		rcpts = x.env.Rcpts
+	} else {
+		for _, a := range x.addresses("To") {
+			rcpts = append(rcpts, a.Addr)
+		}
+		for _, a := range x.addresses("Cc") {
+			rcpts = append(rcpts, a.Addr)
+		}
+	}
+	return len(rcpts) == 1 && strings.EqualFold(strings.Trim(rcpts[0], "<>"), from[0].Addr)
+}
