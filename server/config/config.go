@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -55,6 +57,9 @@ type Config struct {
 	// Stats is where scan statistics (scilla stats) are kept and for how
 	// long.
 	Stats stats.Config `yaml:"stats"`
+	// Web is the Control Center, the web console; off while web.listen is
+	// empty.
+	Web Web `yaml:"web"`
 	// Client is the section read by the mail-server plug-ins (see the
 	// clients documentation); scillad only validates it, so one file can
 	// serve both.
@@ -79,7 +84,8 @@ type Server struct {
 	TLS TLS `yaml:"tls"`
 }
 
-// TLS is the `server.tls` section.
+// TLS is the `server.tls` section, and the `web.tls` section of the
+// console.
 type TLS struct {
 	// CertFile and KeyFile are the server's PEM certificate chain and key;
 	// both empty = plaintext.
@@ -87,6 +93,7 @@ type TLS struct {
 	KeyFile  string `yaml:"key_file"`
 	// ClientCAFile: clients presenting a certificate signed by this PEM CA
 	// may make admin calls (mTLS); a certificate is not required to scan.
+	// For the console, every browser must present one.
 	ClientCAFile string `yaml:"client_ca_file"`
 }
 
@@ -146,6 +153,45 @@ type Admin struct {
 	UnixSocketUIDs []int `yaml:"unix_socket_uids"`
 }
 
+// Web is the `web` section: the Control Center, a web console served by
+// scillad. It signs in with the admin token (admin.token_file).
+type Web struct {
+	// Listen is the console's HTTP address, e.g. "127.0.0.1:9278"; "" = off.
+	Listen string `yaml:"listen"`
+	// TLS serves the console over HTTPS. ClientCAFile there makes every
+	// browser present a certificate from that CA before it may sign in.
+	TLS TLS `yaml:"tls"`
+}
+
+// Validate implements conf.Validator.
+func (w *Web) Validate() []error {
+	if w.Listen == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(w.Listen)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		return []error{conf.Errorf("listen", "%q: want HOST:PORT (e.g. 127.0.0.1:9278) or empty (off)", w.Listen)}
+	}
+	return nil
+}
+
+// Loopback reports whether Listen is on a loopback address, where only
+// this host can reach the console.
+func (w *Web) Loopback() bool {
+	host, _, err := net.SplitHostPort(w.Listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
 // Default returns the configuration scillad runs with when no file is given.
 func Default() *Config {
 	return &Config{
@@ -190,7 +236,8 @@ func (c *Config) validateAll(name string) error {
 
 // resolvePaths makes relative file paths relative to the config file.
 func (c *Config) resolvePaths(dir string) {
-	for _, p := range []*string{&c.Server.PolicyFile, &c.Content.Dir, &c.Admin.TokenFile, &c.Server.TLS.CertFile, &c.Server.TLS.KeyFile, &c.Server.TLS.ClientCAFile, &c.Redis.PasswordFile, &c.Redis.CAFile} {
+	for _, p := range []*string{&c.Server.PolicyFile, &c.Content.Dir, &c.Admin.TokenFile, &c.Server.TLS.CertFile, &c.Server.TLS.KeyFile, &c.Server.TLS.ClientCAFile,
+		&c.Web.TLS.CertFile, &c.Web.TLS.KeyFile, &c.Web.TLS.ClientCAFile, &c.Redis.PasswordFile, &c.Redis.CAFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -200,6 +247,9 @@ func (c *Config) resolvePaths(dir string) {
 // Validate implements conf.Validator for the checks that span sections.
 func (c *Config) Validate() []error {
 	var errs []error
+	if c.Web.Listen != "" && c.Admin.TokenFile == "" {
+		errs = append(errs, conf.Errorf("web.listen", "needs admin.token_file: the console signs in with the admin token"))
+	}
 	if c.Update.Enabled() {
 		if len(c.Content.TrustedKeys) == 0 {
 			errs = append(errs, conf.Errorf("update.source", "needs content.trusted_keys: updates must be signed by a publisher key listed there"))

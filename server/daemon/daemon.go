@@ -63,6 +63,7 @@ type Daemon struct {
 	learned  *bayes.Store
 	redis    *shared.Client // nil = a single server
 	spamd    *spamd.Server
+	console  *console // nil while web.listen is empty
 	updates  *updates
 	stats    *stats.Store
 	started  time.Time
@@ -218,11 +219,12 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	plain := newServer()
 	tcp := plain
 	if cfg.Server.TLS.Enabled() {
-		creds, err := serverTLS(cfg.Server.TLS)
+		// A client certificate is optional: with one, admin calls need no token.
+		tc, err := tlsConfig("server.tls", cfg.Server.TLS, tls.VerifyClientCertIfGiven)
 		if err != nil {
 			return nil, err
 		}
-		tcp = newServer(grpc.Creds(creds))
+		tcp = newServer(grpc.Creds(credentials.NewTLS(tc)))
 	}
 
 	listen := cfg.Server.Listen
@@ -250,6 +252,11 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 			return d.scanner.Scan(ctx, req)
 		}
 		d.spamd = spamd.New(cfg.Spamd, scan, log).WithMetrics(spamd.NewMetrics(reg))
+	}
+	if cfg.Web.Listen != "" {
+		if d.console, err = openConsole(cfg, admin, license, d.scanner, auth.Token, log); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Metrics.Listen != "" {
 		ml, err := net.Listen("tcp", cfg.Metrics.Listen)
@@ -296,26 +303,28 @@ type served struct {
 	srv *grpcapi.Server
 }
 
-// serverTLS loads the server certificate and, for mTLS, the client CA.
-func serverTLS(c config.TLS) (credentials.TransportCredentials, error) {
+// tlsConfig loads a section's certificate and key and, with its client
+// CA, asks clients for a certificate from that CA as clientAuth says.
+// section names the config section in errors.
+func tlsConfig(section string, c config.TLS, clientAuth tls.ClientAuthType) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("server.tls: %w", err)
+		return nil, fmt.Errorf("%s: %w", section, err)
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if c.ClientCAFile != "" {
 		pem, err := os.ReadFile(c.ClientCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("server.tls.client_ca_file: %w", err)
+			return nil, fmt.Errorf("%s.client_ca_file: %w", section, err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("server.tls.client_ca_file %s: no PEM certificates", c.ClientCAFile)
+			return nil, fmt.Errorf("%s.client_ca_file %s: no PEM certificates", section, c.ClientCAFile)
 		}
 		tc.ClientCAs = pool
-		tc.ClientAuth = tls.VerifyClientCertIfGiven
+		tc.ClientAuth = clientAuth
 	}
-	return credentials.NewTLS(tc), nil
+	return tc, nil
 }
 
 // Addrs returns the listening addresses (useful with port 0 in tests).
@@ -331,6 +340,9 @@ func (d *Daemon) Addrs() []net.Addr {
 func (d *Daemon) release() {
 	for _, l := range d.lis {
 		l.Close()
+	}
+	if d.console != nil {
+		d.console.lis.Close()
 	}
 	if d.pool != nil {
 		_ = d.pool.Close(context.Background())
@@ -355,7 +367,7 @@ func (d *Daemon) release() {
 // Run serves until ctx is done, then drains: new calls are refused, scans
 // in flight get up to pool.drain_delay to finish.
 func (d *Daemon) Run(ctx context.Context) error {
-	errc := make(chan error, len(d.lis)+1)
+	errc := make(chan error, len(d.lis)+2)
 	for _, l := range d.lis {
 		d.log.Info("listening", "addr", l.Addr().Network()+":"+l.Addr().String())
 		go func() { errc <- l.srv.Serve(l.Listener) }()
@@ -371,6 +383,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}()
 	} else {
 		close(spamdDone)
+	}
+	if d.console != nil {
+		go func() {
+			if err := d.console.serve(); err != nil {
+				errc <- err
+			}
+		}()
 	}
 	updCtx, stopUpdates := context.WithCancel(context.Background())
 	updDone := d.updates.start(updCtx)
@@ -403,6 +422,10 @@ func (d *Daemon) shutdown() {
 		s.Health.Shutdown()
 		wg.Add(1)
 		go func() { defer wg.Done(); s.GracefulStop() }()
+	}
+	if d.console != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); d.console.shutdown(drain) }()
 	}
 	stopped := make(chan struct{})
 	go func() { wg.Wait(); close(stopped) }()
@@ -474,6 +497,9 @@ func (d *Daemon) Reload(context.Context) ([]string, error) {
 	d.license.Reload()
 	d.pool.Reconfigure(cfg.Pool)
 	d.scanner.SetLimits(limits(cfg))
+	if d.console != nil {
+		d.console.SetMaxMessageBytes(cfg.Server.MaxMessageBytes)
+	}
 	done = append(done, "config "+nameOr(d.cfgPath, "embedded defaults"))
 	old := d.eng.Snapshot()
 	d.eng.Swap(&engine.Snapshot{Policy: pol, DB: db})
@@ -483,9 +509,9 @@ func (d *Daemon) Reload(context.Context) ([]string, error) {
 	}
 	if fmt.Sprint(cfg.Server.Listen) != fmt.Sprint(d.cfg.Server.Listen) || cfg.Metrics.Listen != d.cfg.Metrics.Listen ||
 		cfg.Server.StateDir != d.cfg.Server.StateDir || fmt.Sprint(cfg.DNS) != fmt.Sprint(d.cfg.DNS) || cfg.Server.TLS != d.cfg.Server.TLS ||
-		fmt.Sprint(cfg.Redis) != fmt.Sprint(d.cfg.Redis) || cfg.Stats != d.cfg.Stats {
-		d.log.Warn("listen addresses, TLS, state_dir and the dns, redis and stats sections change only on restart")
-		done = append(done, "listen addresses, TLS, metrics address, state_dir, dns, redis and stats unchanged until restart")
+		fmt.Sprint(cfg.Redis) != fmt.Sprint(d.cfg.Redis) || cfg.Stats != d.cfg.Stats || cfg.Web != d.cfg.Web {
+		d.log.Warn("listen addresses, TLS, state_dir and the dns, redis, stats and web sections change only on restart")
+		done = append(done, "listen addresses, TLS, metrics address, state_dir, dns, redis, stats and web unchanged until restart")
 	}
 	d.cfg = cfg
 	d.log.Info("reloaded", "parts", done)
