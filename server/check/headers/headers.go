@@ -269,7 +269,7 @@ func subjectID(x *info) bool {
 func numberedByTrade(s string) bool {
 	l := strings.ToLower(s)
 	for _, w := range []string{"bug", "issue", "ticket", "patch", "rev", "revision", "build", "changeset", "commit", "pr ", "case", "order", "invoice",
-		"receipt", "booking", "reservation", "confirmation", "reference", "appointment"} {
+		"receipt", "booking", "reservation", "confirmation", "reference", "appointment", "policy"} {
 		if strings.Contains(l, w) {
 			return true
 		}
@@ -380,10 +380,12 @@ func regDomain(d string) string {
 // Outlook up to 2007 and Outlook Express write X-MimeOLE and Message-IDs
 // of a known shape; spam software that borrows their X-Mailer rarely
 // copies both. Outlook 2010 and later ("Microsoft Outlook 14.0", 15.0,
-// 16.0) write no X-MimeOLE but always a Thread-Index.
+// 16.0) write no X-MimeOLE but a Thread-Index, and through Exchange
+// Online a Message-ID naming its mailbox server.
 var (
-	reOutlookID     = regexp.MustCompile(`^<(?:[0-9A-Fa-f]{12}\$[0-9A-Fa-f]{8}\$[0-9A-Fa-f]{8}|[0-9A-Fa-f]{8}\.[0-9A-Fa-f]{8}|[A-Z0-9]{4,}[.$][^@]*)@`)
-	reModernOutlook = regexp.MustCompile(`^microsoft outlook (1[4-9]|[2-9][0-9])\.`)
+	reExchangeOnlineID = regexp.MustCompile(`(?i)^<[a-z0-9]+@[a-z0-9]+\.[a-z0-9]+\.prod\.outlook\.com>$`)
+	reOutlookID        = regexp.MustCompile(`^<(?:[0-9A-Fa-f]{12}\$[0-9A-Fa-f]{8}\$[0-9A-Fa-f]{8}|[0-9A-Fa-f]{8}\.[0-9A-Fa-f]{8}|[A-Z0-9]{4,}[.$][^@]*)@`)
+	reModernOutlook    = regexp.MustCompile(`^microsoft outlook (1[4-9]|[2-9][0-9])\.`)
 )
 
 func forgedMailer(x *info) bool {
@@ -395,7 +397,8 @@ func forgedMailer(x *info) bool {
 	l := strings.ToLower(strings.TrimSpace(xm))
 	switch {
 	case reModernOutlook.MatchString(l):
-		if !m.Header.Has("Thread-Index") {
+		id := strings.TrimSpace(m.Header.Get("Message-ID"))
+		if !m.Header.Has("Thread-Index") && !reExchangeOnlineID.MatchString(id) {
 			return true
 		}
 	case strings.Contains(l, "microsoft outlook") && !strings.Contains(l, "macintosh") && !strings.Contains(l, "mac os"):
