@@ -24,6 +24,30 @@ func defaultEngine(t testing.TB) *engine.Engine {
 	return engine.New(engine.Options{Checks: check.All(check.Deps{})}, &engine.Snapshot{Policy: policy.Default(), DB: db})
 }
 
+// scanKind scans the messages of dir/kind/*.eml for jane.doe@example.org
+// and calls check with each file's name, its group verdict and whether it
+// was flagged (SPAM or PROBABLE_SPAM).
+func scanKind(t *testing.T, e *engine.Engine, dir, kind string, check func(name string, g *engine.GroupVerdict, flagged bool)) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, kind, "*.eml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no %s in %s: %v", kind, dir, err)
+	}
+	env := &engine.Envelope{Rcpts: []string{"jane.doe@example.org"}}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := e.Scan(context.Background(), "test", env, raw)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		g := v.Groups[0]
+		check(filepath.Base(f), g, g.Status == verdict.Spam || g.Status == verdict.ProbableSpam)
+	}
+}
+
 // TestModernMail scans hand-written examples of today's mail with the
 // default database at the Standard level. The training corpus is from
 // 2002, so nothing in it keeps a rule from firing on an invoice, a password
@@ -33,29 +57,12 @@ func defaultEngine(t testing.TB) *engine.Engine {
 // by the rules written for them.
 func TestModernMail(t *testing.T) {
 	e := defaultEngine(t)
-	env := &engine.Envelope{Rcpts: []string{"jane.doe@example.org"}}
 	for _, kind := range []string{"ham", "spam"} {
-		files, err := filepath.Glob(filepath.Join("testdata", "modern", kind, "*.eml"))
-		if err != nil || len(files) == 0 {
-			t.Fatalf("no %s examples: %v", kind, err)
-		}
-		for _, f := range files {
-			t.Run(kind+"/"+filepath.Base(f), func(t *testing.T) {
-				raw, err := os.ReadFile(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				v, err := e.Scan(context.Background(), "modern", env, raw)
-				if err != nil {
-					t.Fatal(err)
-				}
-				g := v.Groups[0]
-				detected := g.Status == verdict.Spam || g.Status == verdict.ProbableSpam
-				if detected != (kind == "spam") {
-					t.Errorf("%s %.2f, signs %v", g.Status, g.Score, g.Signs)
-				}
-			})
-		}
+		scanKind(t, e, filepath.Join("testdata", "modern"), kind, func(name string, g *engine.GroupVerdict, flagged bool) {
+			if flagged != (kind == "spam") {
+				t.Errorf("%s/%s: %s %.2f, signs %v", kind, name, g.Status, g.Score, g.Signs)
+			}
+		})
 	}
 }
 
@@ -67,43 +74,27 @@ func TestModernMail(t *testing.T) {
 // change that quietly stops recognising today's scams.
 func TestHeldoutMail(t *testing.T) {
 	e := defaultEngine(t)
-	env := &engine.Envelope{Rcpts: []string{"jane.doe@example.org"}}
 	sets, err := filepath.Glob(filepath.Join("testdata", "heldout*"))
 	if err != nil || len(sets) == 0 {
 		t.Fatalf("no held-out sets: %v", err)
 	}
 	for _, set := range sets {
 		t.Run(filepath.Base(set), func(t *testing.T) {
-			for _, kind := range []string{"ham", "spam"} {
-				files, err := filepath.Glob(filepath.Join(set, kind, "*.eml"))
-				if err != nil || len(files) == 0 {
-					t.Fatalf("no %s in %s: %v", kind, set, err)
+			scanKind(t, e, set, "ham", func(name string, g *engine.GroupVerdict, flagged bool) {
+				if flagged {
+					t.Errorf("%s: legitimate mail flagged %s %.2f, signs %v", name, g.Status, g.Score, g.Signs)
 				}
-				detected := 0
-				for _, f := range files {
-					raw, err := os.ReadFile(f)
-					if err != nil {
-						t.Fatal(err)
-					}
-					v, err := e.Scan(context.Background(), "heldout", env, raw)
-					if err != nil {
-						t.Fatal(err)
-					}
-					g := v.Groups[0]
-					if g.Status != verdict.Spam && g.Status != verdict.ProbableSpam {
-						continue
-					}
+			})
+			detected, n := 0, 0
+			scanKind(t, e, set, "spam", func(_ string, _ *engine.GroupVerdict, flagged bool) {
+				n++
+				if flagged {
 					detected++
-					if kind == "ham" {
-						t.Errorf("%s: legitimate mail flagged %s %.2f, signs %v", filepath.Base(f), g.Status, g.Score, g.Signs)
-					}
 				}
-				if kind == "spam" {
-					t.Logf("spam detected: %d of %d", detected, len(files))
-					if 2*detected < len(files) {
-						t.Errorf("only %d of %d spams detected, fewer than half", detected, len(files))
-					}
-				}
+			})
+			t.Logf("spam detected: %d of %d", detected, n)
+			if 2*detected < n {
+				t.Errorf("only %d of %d spams detected, fewer than half", detected, n)
 			}
 		})
 	}
