@@ -19,7 +19,7 @@ type Calibration struct {
 // DefaultCalibration returns the calibration used when a database does not
 // carry one: the fit of the default database.
 func DefaultCalibration() Calibration {
-	return Calibration{Logit: 0.449, LogOdds: 1.189, Linear: 0.471, Const: -0.282, Clamp: 8}
+	return Calibration{Logit: 0.46, LogOdds: 1.139, Linear: 0.472, Const: -0.326, Clamp: 8}
 }
 
 // Features returns the calibration's inputs for a result and the linear

@@ -73,6 +73,12 @@ const (
 	SignHTMLOnly       = "HTML_ONLY"
 )
 
+// Attachment signs.
+const (
+	SignExecutable     = "MIME_EXECUTABLE_ATTACHMENT"
+	SignHTMLAttachment = "HTML_ATTACHMENT"
+)
+
 // RuleNames lists the switch names of this check's signs: the lower-case
 // sign names (policy.Methods.RuleOn).
 func RuleNames() []string {
@@ -83,7 +89,7 @@ func RuleNames() []string {
 		}
 	}
 	for _, n := range []string{SignHiddenText, SignTinyText, SignSameColor, SignSplitWords, SignCommentSplit,
-		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly} {
+		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignExecutable, SignHTMLAttachment} {
 		names = append(names, strings.ToLower(n))
 	}
 	sort.Strings(names)
@@ -150,7 +156,46 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	if m.ImageOnly() {
 		add(SignImageOnly, 1.5, "images and almost no text")
 	}
+	exe, page := attachmentKinds(m)
+	if exe {
+		add(SignExecutable, 3.0, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one")
+	}
+	if page {
+		add(SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg): the usual carrier of a fake sign-in page")
+	}
 	return res, nil
+}
+
+// executableExt are the file types that run when opened on a desktop (or
+// mount a disk image that holds one): legitimate mail does not send them,
+// malware and its droppers do.
+var executableExt = map[string]bool{
+	"exe": true, "scr": true, "com": true, "pif": true, "bat": true, "cmd": true, "cpl": true, "msi": true,
+	"js": true, "jse": true, "vbs": true, "vbe": true, "wsf": true, "wsh": true, "hta": true, "ps1": true,
+	"jar": true, "lnk": true, "iso": true, "img": true, "vhd": true, "vhdx": true,
+}
+
+// attachmentKinds reports whether the message attaches a program (also
+// behind a decoy name such as "invoice.pdf .exe") and whether it attaches
+// a web page.
+func attachmentKinds(m *message.Message) (exe, page bool) {
+	for _, l := range m.Leaves {
+		name := strings.ToLower(strings.TrimSpace(l.Filename))
+		if name == "" {
+			continue
+		}
+		i := strings.LastIndexByte(name, '.')
+		if i < 0 {
+			continue
+		}
+		switch ext := name[i+1:]; {
+		case executableExt[ext]:
+			exe = true
+		case ext == "htm" || ext == "html" || ext == "shtml" || ext == "xhtml" || ext == "svg":
+			page = page || l.Attachment || l.MediaType != "text/html"
+		}
+	}
+	return exe, page
 }
 
 // htmlOnly reports a message whose only text is HTML.

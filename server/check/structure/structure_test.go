@@ -40,6 +40,9 @@ func TestSigns(t *testing.T) {
 		{"mime-bad-base64.eml", "MIME_BAD_BASE64"},
 		{"mime-unknown-charset.eml", "MIME_UNKNOWN_CHARSET"},
 		{"mime-8bit-header.eml", "MIME_HEADER_8BIT"},
+		{"attach-executable.eml", SignExecutable},
+		{"attach-html.eml", SignHTMLAttachment},
+		{"ham-pdf-attachment.eml", ""},
 		{"ham-newsletter.eml", ""},
 		{"corpus-ham.eml", ""},
 	}
