@@ -89,25 +89,13 @@ func containsRun(words, run []string) bool {
 // fromIsRecipient reports mail "from" its only recipient that the recipient
 // did not send through an authenticated submission: extortion and phishing
 // borrow the victim's own address to look like an internal or a leaked
-// message. People writing to themselves log in to do it.
+// message. People writing to themselves log in to do it. Only the
+// envelope's recipients count: newsletters often write their own address
+// in To and send to their subscribers in Bcc.
 func fromIsRecipient(x *info) bool {
-	if x.env != nil && x.env.AuthUser != "" {
+	if x.env == nil || x.env.AuthUser != "" || len(x.env.Rcpts) != 1 {
 		return false
 	}
 	from := x.addresses("From")
-	if len(from) != 1 || from[0].Addr == "" {
-		return false
-	}
-	var rcpts []string
-	if x.env != nil && len(x.env.Rcpts) > 0 {
-		rcpts = x.env.Rcpts
-	} else {
-		for _, a := range x.addresses("To") {
-			rcpts = append(rcpts, a.Addr)
-		}
-		for _, a := range x.addresses("Cc") {
-			rcpts = append(rcpts, a.Addr)
-		}
-	}
-	return len(rcpts) == 1 && strings.EqualFold(strings.Trim(rcpts[0], "<>"), from[0].Addr)
+	return len(from) == 1 && from[0].Addr != "" && strings.EqualFold(strings.Trim(x.env.Rcpts[0], "<>"), from[0].Addr)
 }
