@@ -51,8 +51,12 @@ type Envelope struct {
 	// MailFrom is the envelope sender, "" for the null sender.
 	MailFrom string
 	Rcpts    []string
-	AuthUser string
-	QueueID  string
+	// RcptsFromHeader: Rcpts were taken from the message's To and Cc, not
+	// given by the MTA (scillad's spamd listener); checks that need to know
+	// who receives the message must not rely on them.
+	RcptsFromHeader bool
+	AuthUser        string
+	QueueID         string
 }
 
 // RcptDomain returns the recipients' common domain, "" when they differ

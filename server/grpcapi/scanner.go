@@ -140,6 +140,8 @@ func envelope(e *scillav1.Envelope) *engine.Envelope {
 		MailFrom:   engine.NormalizeAddress(e.GetMailFrom()),
 		AuthUser:   e.GetAuthUser(),
 		QueueID:    e.GetQueueId(),
+
+		RcptsFromHeader: e.GetRcptFromHeader(),
 	}
 	if ip, err := netip.ParseAddr(strings.Trim(e.GetClientIp(), "[]")); err == nil {
 		env.ClientIP = ip.Unmap()

@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -257,5 +259,22 @@ func TestNetworksAllows(t *testing.T) {
 		if got := nets.Allows(tc.addr); got != tc.want {
 			t.Errorf("Allows(%v) = %v, want %v", tc.addr, got, tc.want)
 		}
+	}
+}
+
+// TestEnvelope: the wire envelope becomes the engine's, addresses
+// normalised, the client address unmapped, and recipients the MTA did not
+// give marked as such.
+func TestEnvelope(t *testing.T) {
+	got := envelope(&scillav1.Envelope{
+		ClientIp: "[::ffff:192.0.2.7]", Helo: "mx.example.net", MailFrom: "<Bob@Example.NET>",
+		RcptTo: []string{"<Jane@Example.ORG>"}, AuthUser: "bob", QueueId: "4F2A1", RcptFromHeader: true,
+	})
+	want := &engine.Envelope{
+		ClientIP: netip.MustParseAddr("192.0.2.7"), Helo: "mx.example.net", MailFrom: "Bob@example.net",
+		Rcpts: []string{"Jane@example.org"}, RcptsFromHeader: true, AuthUser: "bob", QueueID: "4F2A1",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("envelope\n got %+v\nwant %+v", got, want)
 	}
 }

@@ -167,18 +167,22 @@ func FuzzReadRequest(f *testing.F) {
 	})
 }
 
+// TestScanRequestRecipients: the MTA's recipients when it sends them,
+// else To and Cc, else the default; anything not from the MTA is marked so
+// that checks do not take it for the envelope.
 func TestScanRequestRecipients(t *testing.T) {
 	tests := []struct {
-		name string
-		hdr  map[string]string
-		msg  string
-		want []string
+		name       string
+		hdr        map[string]string
+		msg        string
+		want       []string
+		fromHeader bool
 	}{
-		{"rspamd envelope", map[string]string{"Rcpt": "<a@example.com>"}, "To: b@example.com\r\n\r\nx", []string{"a@example.com"}},
-		{"To and Cc", nil, "To: \"B\" <b@example.com>\r\nCc: c@example.com\r\n\r\nx", []string{"b@example.com", "c@example.com"}},
-		{"undisclosed recipients", nil, "To: undisclosed-recipients:;\r\n\r\nx", []string{"postmaster@localhost"}},
-		{"no To at all", nil, "Subject: x\r\n\r\nx", []string{"postmaster@localhost"}},
-		{"bare word in To", nil, "To: friend\r\n\r\nx", []string{"postmaster@localhost"}},
+		{"rspamd envelope", map[string]string{"Rcpt": "<a@example.com>"}, "To: b@example.com\r\n\r\nx", []string{"a@example.com"}, false},
+		{"To and Cc", nil, "To: \"B\" <b@example.com>\r\nCc: c@example.com\r\n\r\nx", []string{"b@example.com", "c@example.com"}, true},
+		{"undisclosed recipients", nil, "To: undisclosed-recipients:;\r\n\r\nx", []string{"postmaster@localhost"}, true},
+		{"no To at all", nil, "Subject: x\r\n\r\nx", []string{"postmaster@localhost"}, true},
+		{"bare word in To", nil, "To: friend\r\n\r\nx", []string{"postmaster@localhost"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,9 +190,12 @@ func TestScanRequestRecipients(t *testing.T) {
 			for k, v := range tt.hdr {
 				req.Header.Set(k, v)
 			}
-			got := scanRequest(req, "postmaster@localhost").GetEnvelope().GetRcptTo()
-			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			env := scanRequest(req, "postmaster@localhost").GetEnvelope()
+			if got := env.GetRcptTo(); strings.Join(got, ",") != strings.Join(tt.want, ",") {
 				t.Fatalf("recipients %v, want %v", got, tt.want)
+			}
+			if env.GetRcptFromHeader() != tt.fromHeader {
+				t.Errorf("rcpt_from_header %v, want %v", env.GetRcptFromHeader(), tt.fromHeader)
 			}
 		})
 	}

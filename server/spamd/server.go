@@ -301,6 +301,7 @@ func scanRequest(req *Request, defaultRcpt string) *scillav1.ScanRequest {
 	}
 	if len(env.RcptTo) == 0 {
 		env.RcptTo = headerRecipients(req.Body)
+		env.RcptFromHeader = true
 	}
 	if len(env.RcptTo) == 0 && defaultRcpt != "" {
 		env.RcptTo = []string{defaultRcpt}

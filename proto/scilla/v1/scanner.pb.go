@@ -292,9 +292,14 @@ type Envelope struct {
 	QueueId string  `protobuf:"bytes,7,opt,name=queue_id,json=queueId,proto3" json:"queue_id,omitempty"`
 	MtaKind MtaKind `protobuf:"varint,8,opt,name=mta_kind,json=mtaKind,proto3,enum=scilla.v1.MtaKind" json:"mta_kind,omitempty"`
 	// Name of the MTA host, for logs and statistics.
-	MtaHost       string `protobuf:"bytes,9,opt,name=mta_host,json=mtaHost,proto3" json:"mta_host,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MtaHost string `protobuf:"bytes,9,opt,name=mta_host,json=mtaHost,proto3" json:"mta_host,omitempty"`
+	// rcpt_to was not given by the MTA but taken from the message's To and
+	// Cc fields (scillad's spamd listener does this for clients that send no
+	// recipients): good enough to pick the protected domain and the group,
+	// not proof of who receives the message.
+	RcptFromHeader bool `protobuf:"varint,10,opt,name=rcpt_from_header,json=rcptFromHeader,proto3" json:"rcpt_from_header,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Envelope) Reset() {
@@ -388,6 +393,13 @@ func (x *Envelope) GetMtaHost() string {
 		return x.MtaHost
 	}
 	return ""
+}
+
+func (x *Envelope) GetRcptFromHeader() bool {
+	if x != nil {
+		return x.RcptFromHeader
+	}
+	return false
 }
 
 // ScanRequest carries one message and its envelope.
@@ -883,7 +895,7 @@ var File_scilla_v1_scanner_proto protoreflect.FileDescriptor
 
 const file_scilla_v1_scanner_proto_rawDesc = "" +
 	"\n" +
-	"\x17scilla/v1/scanner.proto\x12\tscilla.v1\x1a\x1egoogle/protobuf/duration.proto\"\x9c\x02\n" +
+	"\x17scilla/v1/scanner.proto\x12\tscilla.v1\x1a\x1egoogle/protobuf/duration.proto\"\xc6\x02\n" +
 	"\bEnvelope\x12\x1b\n" +
 	"\tclient_ip\x18\x01 \x01(\tR\bclientIp\x12'\n" +
 	"\x0fclient_hostname\x18\x02 \x01(\tR\x0eclientHostname\x12\x12\n" +
@@ -893,7 +905,9 @@ const file_scilla_v1_scanner_proto_rawDesc = "" +
 	"\tauth_user\x18\x06 \x01(\tR\bauthUser\x12\x19\n" +
 	"\bqueue_id\x18\a \x01(\tR\aqueueId\x12-\n" +
 	"\bmta_kind\x18\b \x01(\x0e2\x12.scilla.v1.MtaKindR\amtaKind\x12\x19\n" +
-	"\bmta_host\x18\t \x01(\tR\amtaHost\"w\n" +
+	"\bmta_host\x18\t \x01(\tR\amtaHost\x12(\n" +
+	"\x10rcpt_from_header\x18\n" +
+	" \x01(\bR\x0ercptFromHeader\"w\n" +
 	"\vScanRequest\x12/\n" +
 	"\benvelope\x18\x01 \x01(\v2\x13.scilla.v1.EnvelopeR\benvelope\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\fR\amessage\x12\x1d\n" +

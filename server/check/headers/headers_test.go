@@ -159,6 +159,7 @@ func TestFromIsRecipient(t *testing.T) {
 	}{
 		{"no envelope (To is no proof: newsletters write themselves there)", nil, false},
 		{"envelope", &engine.Envelope{Rcpts: []string{"User@Example.org"}}, true},
+		{"recipients from To", &engine.Envelope{Rcpts: []string{"user@example.org"}, RcptsFromHeader: true}, false},
 		{"authenticated", &engine.Envelope{Rcpts: []string{"user@example.org"}, AuthUser: "user"}, false},
 		{"two recipients", &engine.Envelope{Rcpts: []string{"user@example.org", "boss@example.org"}}, false},
 		{"other recipient", &engine.Envelope{Rcpts: []string{"boss@example.org"}}, false},

@@ -89,11 +89,11 @@ func containsRun(words, run []string) bool {
 // fromIsRecipient reports mail "from" its only recipient that the recipient
 // did not send through an authenticated submission: extortion and phishing
 // borrow the victim's own address to look like an internal or a leaked
-// message. People writing to themselves log in to do it. Only the
-// envelope's recipients count: newsletters often write their own address
-// in To and send to their subscribers in Bcc.
+// message. People writing to themselves log in to do it. Only recipients
+// the MTA gave count: newsletters often write their own address in To and
+// send to their subscribers in Bcc.
 func fromIsRecipient(x *info) bool {
-	if x.env == nil || x.env.AuthUser != "" || len(x.env.Rcpts) != 1 {
+	if x.env == nil || x.env.RcptsFromHeader || x.env.AuthUser != "" || len(x.env.Rcpts) != 1 {
 		return false
 	}
 	from := x.addresses("From")
