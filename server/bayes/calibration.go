@@ -14,20 +14,34 @@ type Calibration struct {
 	// Clamp bounds the logit and the linear log-odds, so that one long
 	// message cannot outweigh every other sign.
 	Clamp float64
+	// FullClues is the number of clues at which the logit and the mean
+	// log-odds count in full; with fewer they are scaled down in
+	// proportion (0: never). A message whose words the classifier has
+	// never seen (another language, a new campaign) is judged by a handful
+	// of format tokens, HTML, base64, a time zone, which go together and
+	// say little on their own. 30 was chosen on the train split (nested
+	// temporal recall at the test split's ham mix 95.9 → 96.8 %, blocked
+	// CV unchanged).
+	FullClues int
 }
 
 // DefaultCalibration returns the calibration used when a database does not
 // carry one: the fit of the default database.
 func DefaultCalibration() Calibration {
-	return Calibration{Logit: 0.46, LogOdds: 1.139, Linear: 0.472, Const: -0.326, Clamp: 8}
+	return Calibration{Logit: 0.448, LogOdds: 1.297, Linear: 0.453, Const: -0.284, Clamp: 8, FullClues: 30}
 }
 
 // Features returns the calibration's inputs for a result and the linear
-// model's log-odds: the clamped logit of the probability, the mean log-odds
+// model's log-odds: the clamped logit of the probability and the mean
+// log-odds, both scaled down when there are fewer than FullClues clues,
 // and the clamped linear log-odds.
 func (c Calibration) Features(r Result, linear float64) (logit, logOdds, lin float64) {
 	p := min(max(r.Prob, 1e-12), 1-1e-12)
-	return min(max(math.Log(p/(1-p)), -c.Clamp), c.Clamp), r.LogOdds, min(max(linear, -c.Clamp), c.Clamp)
+	k := 1.0
+	if n := len(r.Clues); n < c.FullClues {
+		k = float64(n) / float64(c.FullClues)
+	}
+	return k * min(max(math.Log(p/(1-p)), -c.Clamp), c.Clamp), k * r.LogOdds, min(max(linear, -c.Clamp), c.Clamp)
 }
 
 // Score returns the sign's score for a result and the linear log-odds,
