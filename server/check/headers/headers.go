@@ -93,6 +93,8 @@ func Rules() []Rule {
 		{"random_mailer", "RANDOM_MAILER", 1.5, "X-Mailer is random letters", randomMailer},
 		{"brand_impersonation", "FROM_BRAND_MISMATCH", 2.0, "From name is a brand its address does not belong to", brandImpersonation},
 		{"from_is_recipient", "FROM_IS_RECIPIENT", 1.5, "From is the only recipient, without authenticated submission", fromIsRecipient},
+		{"freemail_reply_to", "REPLYTO_FREEMAIL", 1.5, "replies go to a free mailbox, the message is from an organisation", freemailReplyTo},
+		{"name_address_mismatch", "FROM_NAME_ADDRESS", 2.0, "From name is an address other than the sender's", nameAddressMismatch},
 	}
 }
 

@@ -170,3 +170,29 @@ func TestFromIsRecipient(t *testing.T) {
 		}
 	}
 }
+
+// TestSenderIdentity: a free-mail Reply-To counts only for mail from an
+// organisation's domain, and a display name only when it shows another
+// address than the sender's.
+func TestSenderIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		header, sign string
+		want         bool
+	}{
+		{"From: Dr. Okoro <director@ministry.example>\r\nReply-To: okoro.office@gmail.com", "REPLYTO_FREEMAIL", true},
+		{"From: Shop <news@shop.example>\r\nReply-To: help@yahoo.co.uk", "REPLYTO_FREEMAIL", true},
+		{"From: Jane <jane.doe@gmail.com>\r\nReply-To: jane.private@outlook.com", "REPLYTO_FREEMAIL", false},
+		{"From: Shop <news@shop.example>\r\nReply-To: support@shop.example", "REPLYTO_FREEMAIL", false},
+		{"From: Shop <news@shop.example>", "REPLYTO_FREEMAIL", false},
+		{"From: \"service@paypal.com\" <billing@secure-pay.example>", "FROM_NAME_ADDRESS", true},
+		{"From: \"Apple Support support@apple.com\" <no-reply@icloud-verify.example>", "FROM_NAME_ADDRESS", true},
+		{"From: \"jane.doe@example.com\" <Jane.Doe@example.com>", "FROM_NAME_ADDRESS", false},
+		{"From: \"Jane Doe via Dev List\" <dev@lists.example>", "FROM_NAME_ADDRESS", false},
+	} {
+		raw := tc.header + "\r\nTo: user@example.org\r\nSubject: hello\r\n\r\nbody\r\n"
+		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
+		if got := checktest.HasSign(gv, tc.sign); got != tc.want {
+			t.Errorf("%q: %s %v, want %v", tc.header, tc.sign, got, tc.want)
+		}
+	}
+}

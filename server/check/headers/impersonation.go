@@ -1,6 +1,7 @@
 package headers
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 )
@@ -50,11 +51,10 @@ func brandImpersonation(x *info) bool {
 	words := strings.FieldsFunc(strings.ToLower(from[0].Name), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	})
-	at := strings.LastIndexByte(from[0].Addr, '@')
-	if at < 0 {
+	label := domainLabel(from[0].Addr)
+	if label == "" {
 		return false
 	}
-	label, _, _ := strings.Cut(regDomain(strings.ToLower(from[0].Addr[at+1:])), ".")
 	for _, b := range x.brands {
 		if !containsRun(words, b.words) {
 			continue
@@ -98,4 +98,52 @@ func fromIsRecipient(x *info) bool {
 	}
 	from := x.addresses("From")
 	return len(from) == 1 && from[0].Addr != "" && strings.EqualFold(strings.Trim(x.env.Rcpts[0], "<>"), from[0].Addr)
+}
+
+// freemailLabels are the first labels of the registrable domains of the big
+// free mailbox providers (gmail.com, outlook.de, yahoo.co.uk...).
+var freemailLabels = map[string]bool{
+	"gmail": true, "googlemail": true, "outlook": true, "hotmail": true, "live": true, "msn": true,
+	"yahoo": true, "ymail": true, "aol": true, "icloud": true, "me": true, "mail": true, "gmx": true,
+	"web": true, "yandex": true, "proton": true, "protonmail": true, "zoho": true, "qq": true,
+	"163": true, "126": true, "naver": true, "hanmail": true, "rediffmail": true,
+}
+
+// domainLabel returns the first label of an address's registrable domain
+// ("paypal" of service@mail.paypal.co.uk), "" without a domain.
+func domainLabel(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return ""
+	}
+	label, _, _ := strings.Cut(regDomain(strings.ToLower(addr[at+1:])), ".")
+	return label
+}
+
+// freemailReplyTo reports replies sent to a free mailbox while the message
+// is from an organisation's domain: the advance-fee letter, the fake
+// invoice and the CEO fraud want the answer where the organisation cannot
+// see it. Organisations answer at their own domains.
+func freemailReplyTo(x *info) bool {
+	from, rt := x.addresses("From"), x.addresses("Reply-To")
+	if len(from) != 1 || len(rt) != 1 {
+		return false
+	}
+	fl, rl := domainLabel(from[0].Addr), domainLabel(rt[0].Addr)
+	return fl != "" && rl != "" && freemailLabels[rl] && !freemailLabels[fl]
+}
+
+var reAddrInName = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+`)
+
+// nameAddressMismatch reports a From whose display name is itself an
+// address other than the one the mail comes from
+// ("support@paypal.com" <x@example.net>): mail programs show the name, so
+// the reader sees the address the sender wants to be taken for.
+func nameAddressMismatch(x *info) bool {
+	from := x.addresses("From")
+	if len(from) != 1 {
+		return false
+	}
+	shown := reAddrInName.FindString(from[0].Name)
+	return shown != "" && !strings.EqualFold(shown, from[0].Addr)
 }
