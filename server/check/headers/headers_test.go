@@ -117,36 +117,6 @@ func TestDocumented(t *testing.T) {
 	}
 }
 
-// TestBrandImpersonation: a brand in the display name counts only as whole
-// words and only when the address is not at one of the brand's domains.
-func TestBrandImpersonation(t *testing.T) {
-	for _, tc := range []struct {
-		from string
-		want bool
-	}{
-		{`"PayPal" <service@paypal.com>`, false},
-		{`"PayPal" <service@paypal.co.uk>`, false},
-		{`"PayPal Security" <service@paypal-security.example>`, true},
-		{`"Amazon.com" <auto-confirm@amazon.com>`, false},
-		{`"Amazon" <store-news@email.amazon.de>`, false},
-		{`"Microsoft 365" <no-reply@sharepoint-docs-auth.example>`, true},
-		{`"Microsoft account team" <account-security-noreply@accountprotection.microsoft.com>`, false},
-		{`"Bank of America" <alerts@bofa-secure.example>`, true},
-		{`"America's bank" <news@bank.example>`, false},
-		{`"Chase Miller" <chase@example.com>`, false},
-		{`"Market Outlook" <news@markets.example>`, false},
-		{`"DHL Express" <noreply@dhl-zoll.example>`, true},
-		{`"Paypalooza festival" <info@festival.example>`, false},
-		{`service@paypal-security.example`, false},
-	} {
-		raw := "From: " + tc.from + "\r\nTo: user@example.org\r\nSubject: hello\r\n\r\nbody\r\n"
-		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
-		if got := checktest.HasSign(gv, "FROM_BRAND_MISMATCH"); got != tc.want {
-			t.Errorf("From: %s: FROM_BRAND_MISMATCH %v, want %v", tc.from, got, tc.want)
-		}
-	}
-}
-
 // TestFromIsRecipient: the victim's own address as sender counts, unless the
 // recipient sent it through an authenticated submission or others got it
 // too; only the envelope tells who got it.
@@ -171,14 +141,29 @@ func TestFromIsRecipient(t *testing.T) {
 	}
 }
 
-// TestSenderIdentity: a free-mail Reply-To counts only for mail from an
-// organisation's domain, and a display name only when it shows another
-// address than the sender's.
+// TestSenderIdentity: a brand in the display name counts only as whole
+// words and only when the address is not at one of the brand's domains; a
+// free-mail Reply-To only for mail from an organisation's domain; a display
+// name only when it shows another address than the sender's.
 func TestSenderIdentity(t *testing.T) {
 	for _, tc := range []struct {
 		header, sign string
 		want         bool
 	}{
+		{"From: \"PayPal\" <service@paypal.com>", "FROM_BRAND_MISMATCH", false},
+		{"From: \"PayPal\" <service@paypal.co.uk>", "FROM_BRAND_MISMATCH", false},
+		{"From: \"PayPal Security\" <service@paypal-security.example>", "FROM_BRAND_MISMATCH", true},
+		{"From: \"Amazon.com\" <auto-confirm@amazon.com>", "FROM_BRAND_MISMATCH", false},
+		{"From: \"Amazon\" <store-news@email.amazon.de>", "FROM_BRAND_MISMATCH", false},
+		{"From: \"Microsoft 365\" <no-reply@sharepoint-docs-auth.example>", "FROM_BRAND_MISMATCH", true},
+		{"From: \"Microsoft account team\" <account-security-noreply@accountprotection.microsoft.com>", "FROM_BRAND_MISMATCH", false},
+		{"From: \"Bank of America\" <alerts@bofa-secure.example>", "FROM_BRAND_MISMATCH", true},
+		{"From: \"America's bank\" <news@bank.example>", "FROM_BRAND_MISMATCH", false},
+		{"From: \"Chase Miller\" <chase@example.com>", "FROM_BRAND_MISMATCH", false},
+		{"From: \"Market Outlook\" <news@markets.example>", "FROM_BRAND_MISMATCH", false},
+		{"From: \"DHL Express\" <noreply@dhl-zoll.example>", "FROM_BRAND_MISMATCH", true},
+		{"From: \"Paypalooza festival\" <info@festival.example>", "FROM_BRAND_MISMATCH", false},
+		{"From: service@paypal-security.example", "FROM_BRAND_MISMATCH", false},
 		{"From: Dr. Okoro <director@ministry.example>\r\nReply-To: okoro.office@gmail.com", "REPLYTO_FREEMAIL", true},
 		{"From: Shop <news@shop.example>\r\nReply-To: help@yahoo.co.uk", "REPLYTO_FREEMAIL", true},
 		{"From: Jane <jane.doe@gmail.com>\r\nReply-To: jane.private@outlook.com", "REPLYTO_FREEMAIL", false},
