@@ -100,13 +100,15 @@ func fromIsRecipient(x *info) bool {
 	return len(from) == 1 && from[0].Addr != "" && strings.EqualFold(strings.Trim(x.env.Rcpts[0], "<>"), from[0].Addr)
 }
 
-// freemailLabels are the first labels of the registrable domains of the big
-// free mailbox providers (gmail.com, outlook.de, yahoo.co.uk...).
-var freemailLabels = map[string]bool{
-	"gmail": true, "googlemail": true, "outlook": true, "hotmail": true, "live": true, "msn": true,
-	"yahoo": true, "ymail": true, "aol": true, "icloud": true, "me": true, "mail": true, "gmx": true,
-	"web": true, "yandex": true, "proton": true, "protonmail": true, "zoho": true, "qq": true,
-	"163": true, "126": true, "naver": true, "hanmail": true, "rediffmail": true,
+// freemail reports whether a registrable domain's first label is one of
+// the big free mailbox providers' (gmail.com, outlook.de, yahoo.co.uk...).
+func freemail(label string) bool {
+	switch label {
+	case "gmail", "googlemail", "outlook", "hotmail", "live", "msn", "yahoo", "ymail", "aol", "icloud", "me",
+		"mail", "gmx", "web", "yandex", "proton", "protonmail", "zoho", "qq", "163", "126", "naver", "hanmail", "rediffmail":
+		return true
+	}
+	return false
 }
 
 // domainLabel returns the first label of an address's registrable domain
@@ -130,7 +132,7 @@ func freemailReplyTo(x *info) bool {
 		return false
 	}
 	fl, rl := domainLabel(from[0].Addr), domainLabel(rt[0].Addr)
-	return fl != "" && rl != "" && freemailLabels[rl] && !freemailLabels[fl]
+	return fl != "" && rl != "" && freemail(rl) && !freemail(fl)
 }
 
 var reAddrInName = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+`)

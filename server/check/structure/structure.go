@@ -166,13 +166,16 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	return res, nil
 }
 
-// executableExt are the file types that run when opened on a desktop (or
+// executable reports the file types that run when opened on a desktop (or
 // mount a disk image that holds one): legitimate mail does not send them,
 // malware and its droppers do.
-var executableExt = map[string]bool{
-	"exe": true, "scr": true, "com": true, "pif": true, "bat": true, "cmd": true, "cpl": true, "msi": true,
-	"js": true, "jse": true, "vbs": true, "vbe": true, "wsf": true, "wsh": true, "hta": true, "ps1": true,
-	"jar": true, "lnk": true, "iso": true, "img": true, "vhd": true, "vhdx": true,
+func executable(ext string) bool {
+	switch ext {
+	case "exe", "scr", "com", "pif", "bat", "cmd", "cpl", "msi", "js", "jse", "vbs", "vbe", "wsf", "wsh",
+		"hta", "ps1", "jar", "lnk", "iso", "img", "vhd", "vhdx":
+		return true
+	}
+	return false
 }
 
 // attachmentKinds reports whether the message attaches a program (also
@@ -189,7 +192,7 @@ func attachmentKinds(m *message.Message) (exe, page bool) {
 			continue
 		}
 		switch ext := name[i+1:]; {
-		case executableExt[ext]:
+		case executable(ext):
 			exe = true
 		case ext == "htm" || ext == "html" || ext == "shtml" || ext == "xhtml" || ext == "svg":
 			page = page || l.Attachment || l.MediaType != "text/html"
