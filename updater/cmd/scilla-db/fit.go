@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -54,6 +56,7 @@ func runFit(args []string, out io.Writer) error {
 	older := fs.Int("older", 60, olderHelp)
 	hamFold := fs.Int("hamfold", 0, hamFoldHelp)
 	fixCal := fs.Bool("fixcal", false, "keep the classifier's calibration (BAYES_CAL_* in the sign scores) as it is and fit only the other signs")
+	priorsFile := fs.String("priors", "", "file of the scores each rule and sign is pulled towards, NAME SCORE a line (default: "+priorsSource+" in -rules when it exists); a name without a line is pulled towards its current score")
 	unsure := fs.Float64("unsure", 0, "weight of a copy of every message whose classifier outcome is replaced by \"no evidence\", so rules are fitted for the spam the classifier has not seen yet")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -90,6 +93,15 @@ func runFit(args []string, out io.Writer) error {
 		prior[name] = v
 		mine[name] = true
 		caps[name] = max(*maxRule, v)
+	}
+	priors, err := readPriors(*priorsFile, *rulesDir)
+	if err != nil {
+		return err
+	}
+	for name, v := range priors {
+		if _, ok := prior[name]; ok {
+			prior[name] = v
+		}
 	}
 	for _, c := range strings.Split(*capList, ",") {
 		name, v, ok := strings.Cut(strings.TrimSpace(c), "=")
@@ -270,6 +282,25 @@ func runFit(args []string, out io.Writer) error {
 		return rewriteScores(*rulesDir, scores)
 	}
 	return nil
+}
+
+// priorsSource is the file of hand-set priors in a rule source directory.
+const priorsSource = "fit.priors"
+
+// readPriors reads the hand-set priors: the named file, else priorsSource
+// in the rule directory when there is one (nil without).
+func readPriors(file, rulesDir string) (map[string]float64, error) {
+	if file == "" {
+		file = filepath.Join(rulesDir, priorsSource)
+		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("fit: priors: %w", err)
+	}
+	return contentdb.ParseScores(file, b)
 }
 
 var ruleLine = regexp.MustCompile(`^([A-Z][A-Z0-9_]+)(\s+)(-?[0-9.]+)(\s|$)`)

@@ -34,3 +34,25 @@ func TestRewriteScores(t *testing.T) {
 		t.Errorf("a fitted name without a line: %v", err)
 	}
 }
+
+// readPriors reads fit.priors from the rule directory when it is there, an
+// explicit file otherwise, and names the file and line of a bad entry.
+func TestReadPriors(t *testing.T) {
+	dir := t.TempDir()
+	if p, err := readPriors("", dir); err != nil || p != nil {
+		t.Fatalf("no priors file: %v, %v; want nil, nil", p, err)
+	}
+	os.WriteFile(filepath.Join(dir, priorsSource), []byte("# hand-set\nX_ONE 1.5\nFORGED_MAILER 3.0\n"), 0o644)
+	p, err := readPriors("", dir)
+	if err != nil || len(p) != 2 || p["X_ONE"] != 1.5 || p["FORGED_MAILER"] != 3 {
+		t.Fatalf("priors %v, %v", p, err)
+	}
+	bad := filepath.Join(dir, "bad.priors")
+	os.WriteFile(bad, []byte("X_ONE one\n"), 0o644)
+	if _, err := readPriors(bad, dir); err == nil || !strings.Contains(err.Error(), "bad.priors:1") {
+		t.Errorf("bad priors: %v, want an error naming bad.priors:1", err)
+	}
+	if _, err := readPriors(filepath.Join(dir, "missing"), dir); err == nil {
+		t.Error("a named priors file that is missing: no error")
+	}
+}
