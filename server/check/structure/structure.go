@@ -10,6 +10,8 @@
 package structure
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"sort"
 	"strings"
@@ -192,13 +194,38 @@ func attachmentKinds(m *message.Message) (exe, page bool) {
 			continue
 		}
 		switch ext := name[i+1:]; {
-		case executable(ext):
+		case executable(ext), ext == "zip" && zipHoldsExecutable(l.Body):
 			exe = true
 		case ext == "htm" || ext == "html" || ext == "shtml" || ext == "xhtml" || ext == "svg":
 			page = page || l.Attachment || l.MediaType != "text/html"
 		}
 	}
 	return exe, page
+}
+
+// maxZipEntries bounds the names read from one archive.
+const maxZipEntries = 1000
+
+// zipHoldsExecutable reports whether a ZIP archive's directory names a
+// program, script or disk image: the usual wrapping of a malicious
+// attachment ("Rechnung.zip" holding "Rechnung.pdf.lnk"). Only the
+// directory is read, nothing is decompressed; an archive that does not
+// parse holds nothing.
+func zipHoldsExecutable(b []byte) bool {
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return false
+	}
+	for i, f := range zr.File {
+		if i == maxZipEntries {
+			break
+		}
+		name := strings.ToLower(f.Name)
+		if j := strings.LastIndexByte(name, '.'); j >= 0 && executable(name[j+1:]) {
+			return true
+		}
+	}
+	return false
 }
 
 // htmlOnly reports a message whose only text is HTML.

@@ -1,6 +1,9 @@
 package structure
 
 import (
+	"archive/zip"
+	"bytes"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"regexp"
@@ -99,4 +102,54 @@ func TestRuleNames(t *testing.T) {
 			t.Errorf("rule name %q is not a valid policy rule name", n)
 		}
 	}
+}
+
+// zipOf returns a ZIP archive holding empty files with the names.
+func zipOf(t testing.TB, names ...string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, n := range names {
+		if _, err := zw.Create(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestZipAttachment: a program inside an attached ZIP counts as an attached
+// program; documents inside, or bytes that are no archive, do not.
+func TestZipAttachment(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body []byte
+		want bool
+	}{
+		{"shortcut behind a PDF name", zipOf(t, "Rechnung_2026-04417.pdf.lnk"), true},
+		{"script in a folder", zipOf(t, "docs/readme.txt", "docs/Invoice.JS"), true},
+		{"documents", zipOf(t, "checklist.pdf", "template.csv", "README.txt"), false},
+		{"not an archive", []byte("PK this is not a zip file"), false},
+	} {
+		raw := "From: a@example.com\r\nTo: user@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+			"--b\r\nContent-Type: application/zip; name=\"files.zip\"\r\nContent-Disposition: attachment; filename=\"files.zip\"\r\n" +
+			"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(tc.body) + "\r\n--b--\r\n"
+		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
+		if got := checktest.HasSign(gv, SignExecutable); got != tc.want {
+			t.Errorf("%s: %s %v, want %v", tc.name, SignExecutable, got, tc.want)
+		}
+	}
+}
+
+// FuzzZipHoldsExecutable: any bytes as an attached archive, without a panic.
+func FuzzZipHoldsExecutable(f *testing.F) {
+	f.Add(zipOf(f, "a.pdf.lnk"))
+	f.Add(zipOf(f, "a.pdf"))
+	f.Add([]byte("PK\x05\x06"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		zipHoldsExecutable(b)
+	})
 }
