@@ -77,8 +77,9 @@ const (
 
 // Attachment signs.
 const (
-	SignExecutable     = "MIME_EXECUTABLE_ATTACHMENT"
-	SignHTMLAttachment = "HTML_ATTACHMENT"
+	SignExecutable       = "MIME_EXECUTABLE_ATTACHMENT"
+	SignHTMLAttachment   = "HTML_ATTACHMENT"
+	SignEncryptedArchive = "MIME_ENCRYPTED_ARCHIVE"
 )
 
 // RuleNames lists the switch names of this check's signs: the lower-case
@@ -91,7 +92,7 @@ func RuleNames() []string {
 		}
 	}
 	for _, n := range []string{SignHiddenText, SignTinyText, SignSameColor, SignSplitWords, SignCommentSplit,
-		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignExecutable, SignHTMLAttachment} {
+		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignExecutable, SignHTMLAttachment, SignEncryptedArchive} {
 		names = append(names, strings.ToLower(n))
 	}
 	sort.Strings(names)
@@ -158,12 +159,15 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	if m.ImageOnly() {
 		add(SignImageOnly, 1.5, "images and almost no text")
 	}
-	exe, page := attachmentKinds(m)
-	if exe {
+	k := attachmentKinds(m)
+	if k.exe {
 		add(SignExecutable, 3.0, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one")
 	}
-	if page {
+	if k.page {
 		add(SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg): the usual carrier of a fake sign-in page")
+	}
+	if k.encrypted {
+		add(SignEncryptedArchive, 1.0, "attached ZIP with encrypted files: mail scanners cannot look inside")
 	}
 	return res, nil
 }
@@ -180,10 +184,16 @@ func executable(ext string) bool {
 	return false
 }
 
-// attachmentKinds reports whether the message attaches a program (also
-// behind a decoy name such as "invoice.pdf .exe") and whether it attaches
-// a web page.
-func attachmentKinds(m *message.Message) (exe, page bool) {
+// attachments says what kinds of file a message attaches.
+type attachments struct {
+	exe       bool // a program, script or disk image, also behind a decoy name or inside a small ZIP
+	page      bool // a web page
+	encrypted bool // a ZIP whose files are encrypted
+}
+
+// attachmentKinds reports what kinds of file the message attaches.
+func attachmentKinds(m *message.Message) attachments {
+	var k attachments
 	for _, l := range m.Leaves {
 		name := strings.ToLower(strings.TrimSpace(l.Filename))
 		if name == "" {
@@ -194,38 +204,63 @@ func attachmentKinds(m *message.Message) (exe, page bool) {
 			continue
 		}
 		switch ext := name[i+1:]; {
-		case executable(ext), ext == "zip" && zipHoldsExecutable(l.Body):
-			exe = true
+		case executable(ext):
+			k.exe = true
+		case ext == "zip":
+			z := inspectZip(l.Body)
+			k.exe = k.exe || z.exe
+			k.encrypted = k.encrypted || z.encrypted
 		case ext == "htm" || ext == "html" || ext == "shtml" || ext == "xhtml" || ext == "svg":
-			page = page || l.Attachment || l.MediaType != "text/html"
+			k.page = k.page || l.Attachment || l.MediaType != "text/html"
 		}
 	}
-	return exe, page
+	return k
 }
 
-// maxZipEntries bounds the names read from one archive.
-const maxZipEntries = 1000
+// Bounds on what is read of one archive's directory.
+const (
+	maxZipEntries = 1000
+	// maxDropperFiles is the most files an archive may hold for a program
+	// inside to count: a dropper carries one or two, while a project or
+	// backup that holds scripts among its files is ordinary mail between
+	// developers.
+	maxDropperFiles = 3
+)
 
-// zipHoldsExecutable reports whether a ZIP archive's directory names a
-// program, script or disk image: the usual wrapping of a malicious
-// attachment ("Rechnung.zip" holding "Rechnung.pdf.lnk"). Only the
-// directory is read, nothing is decompressed; an archive that does not
-// parse holds nothing.
-func zipHoldsExecutable(b []byte) bool {
+// zipContents is what an archive's directory shows.
+type zipContents struct {
+	exe       bool // a program, script or disk image among at most maxDropperFiles files
+	encrypted bool // a file is encrypted
+}
+
+// inspectZip reads a ZIP archive's directory: the usual wrapping of a
+// malicious attachment ("Rechnung.zip" holding "Rechnung.pdf.lnk"), often
+// encrypted with the password in the mail so that scanners cannot look
+// inside. Nothing is decompressed; bytes that do not parse as an archive
+// hold nothing.
+func inspectZip(b []byte) zipContents {
+	var z zipContents
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
-		return false
+		return z
 	}
+	files, exe := 0, false
 	for i, f := range zr.File {
 		if i == maxZipEntries {
 			break
 		}
 		name := strings.ToLower(f.Name)
+		if strings.HasSuffix(name, "/") || strings.HasPrefix(name, "__macosx/") {
+			continue // directories and the resource forks macOS adds
+		}
+		files++
+		z.encrypted = z.encrypted || f.Flags&0x1 != 0
 		if j := strings.LastIndexByte(name, '.'); j >= 0 && executable(name[j+1:]) {
-			return true
+			exe = true
 		}
 	}
-	return false
+	z.exe = exe && files <= maxDropperFiles
+	return z
 }
 
 // htmlOnly reports a message whose only text is HTML.

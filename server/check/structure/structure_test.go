@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -104,13 +105,26 @@ func TestRuleNames(t *testing.T) {
 	}
 }
 
-// zipOf returns a ZIP archive holding empty files with the names.
+// zipOf returns a ZIP archive holding empty files with the names; a name
+// ending in "+enc" is written as an encrypted file (without the suffix).
 func zipOf(t testing.TB, names ...string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	zw := zip.NewWriter(&b)
 	for _, n := range names {
-		if _, err := zw.Create(n); err != nil {
+		var err error
+		if name, ok := strings.CutSuffix(n, "+enc"); ok {
+			// The directory's flag is what the check reads; the 12 bytes
+			// stand for the encryption header of ZipCrypto.
+			var w io.Writer
+			w, err = zw.CreateRaw(&zip.FileHeader{Name: name, Flags: 0x1, CompressedSize64: 12})
+			if err == nil {
+				_, err = w.Write(make([]byte, 12))
+			}
+		} else {
+			_, err = zw.Create(n)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -120,36 +134,44 @@ func zipOf(t testing.TB, names ...string) []byte {
 	return b.Bytes()
 }
 
-// TestZipAttachment: a program inside an attached ZIP counts as an attached
-// program; documents inside, or bytes that are no archive, do not.
+// TestZipAttachment: a program inside a small attached ZIP counts as an
+// attached program, an encrypted file as an encrypted archive; documents,
+// scripts among a project's files, or bytes that are no archive do not.
 func TestZipAttachment(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		body []byte
-		want bool
+		name           string
+		body           []byte
+		exe, encrypted bool
 	}{
-		{"shortcut behind a PDF name", zipOf(t, "Rechnung_2026-04417.pdf.lnk"), true},
-		{"script in a folder", zipOf(t, "docs/readme.txt", "docs/Invoice.JS"), true},
-		{"documents", zipOf(t, "checklist.pdf", "template.csv", "README.txt"), false},
-		{"not an archive", []byte("PK this is not a zip file"), false},
+		{"shortcut behind a PDF name", zipOf(t, "Rechnung_2026-04417.pdf.lnk"), true, false},
+		{"script in a folder", zipOf(t, "docs/", "docs/readme.txt", "docs/Invoice.JS"), true, false},
+		{"program with macOS resource forks", zipOf(t, "Scan.exe", "__MACOSX/._Scan.exe", "__MACOSX/._x", "__MACOSX/._y"), true, false},
+		{"encrypted program", zipOf(t, "Payment_Advice.scr+enc"), true, true},
+		{"encrypted documents", zipOf(t, "payslip_2026-10.pdf+enc"), false, true},
+		{"documents", zipOf(t, "checklist.pdf", "template.csv", "README.txt"), false, false},
+		{"a web project", zipOf(t, "site/index.html", "site/app.js", "site/style.css", "site/logo.png", "site/README.md"), false, false},
+		{"not an archive", []byte("PK this is not a zip file"), false, false},
 	} {
 		raw := "From: a@example.com\r\nTo: user@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
 			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
 			"--b\r\nContent-Type: application/zip; name=\"files.zip\"\r\nContent-Disposition: attachment; filename=\"files.zip\"\r\n" +
 			"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(tc.body) + "\r\n--b--\r\n"
 		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
-		if got := checktest.HasSign(gv, SignExecutable); got != tc.want {
-			t.Errorf("%s: %s %v, want %v", tc.name, SignExecutable, got, tc.want)
+		if got := checktest.HasSign(gv, SignExecutable); got != tc.exe {
+			t.Errorf("%s: %s %v, want %v", tc.name, SignExecutable, got, tc.exe)
+		}
+		if got := checktest.HasSign(gv, SignEncryptedArchive); got != tc.encrypted {
+			t.Errorf("%s: %s %v, want %v", tc.name, SignEncryptedArchive, got, tc.encrypted)
 		}
 	}
 }
 
-// FuzzZipHoldsExecutable: any bytes as an attached archive, without a panic.
-func FuzzZipHoldsExecutable(f *testing.F) {
+// FuzzInspectZip: any bytes as an attached archive, without a panic.
+func FuzzInspectZip(f *testing.F) {
 	f.Add(zipOf(f, "a.pdf.lnk"))
-	f.Add(zipOf(f, "a.pdf"))
+	f.Add(zipOf(f, "a.pdf+enc"))
 	f.Add([]byte("PK\x05\x06"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		zipHoldsExecutable(b)
+		inspectZip(b)
 	})
 }
