@@ -21,6 +21,7 @@ import (
 	"github.com/scilla-mail/scilla/server/check/lists"
 	"github.com/scilla-mail/scilla/server/check/obscene"
 	"github.com/scilla-mail/scilla/server/check/rdns"
+	repliescheck "github.com/scilla-mail/scilla/server/check/replies"
 	rulescheck "github.com/scilla-mail/scilla/server/check/rules"
 	spfcheck "github.com/scilla-mail/scilla/server/check/spf"
 	"github.com/scilla-mail/scilla/server/check/structure"
@@ -28,6 +29,7 @@ import (
 	"github.com/scilla-mail/scilla/server/dns"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/relays"
+	"github.com/scilla-mail/scilla/server/replies"
 )
 
 // Deps are the shared dependencies checks are built with.
@@ -41,6 +43,9 @@ type Deps struct {
 	// Learned is the local learning store the classifier adds to the
 	// database's counts; nil when learning is off.
 	Learned *bayes.Store
+	// Sent holds the ids of the mail local users sent, for REPLY_TO_SENT;
+	// nil when remembering sent mail is off.
+	Sent replies.Store
 }
 
 // All returns every check in pipeline order.
@@ -64,6 +69,7 @@ func All(d Deps) []engine.Check {
 		spfcheck.New(d.Resolver, sending, d.DNS.AuthServID),
 		uribl.New(d.Resolver),
 		dkim.New(d.Resolver, sending, d.DNS.AuthServID), // DKIM, DMARC, Authentication-Results
+		repliescheck.New(d.Sent),                        // answers to local users' mail (the ids may be in Redis)
 	}
 }
 
@@ -75,5 +81,6 @@ func RuleNames() []string {
 		names = append(names, r.Name)
 	}
 	names = append(names, formal.RuleNames()...)
+	names = append(names, repliescheck.RuleName)
 	return append(names, structure.RuleNames()...)
 }

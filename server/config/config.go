@@ -24,6 +24,7 @@ import (
 	"github.com/scilla-mail/scilla/server/grpcapi"
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/pool"
+	"github.com/scilla-mail/scilla/server/replies"
 	"github.com/scilla-mail/scilla/server/shared"
 	"github.com/scilla-mail/scilla/server/spamd"
 	"github.com/scilla-mail/scilla/server/stats"
@@ -57,6 +58,9 @@ type Config struct {
 	// Stats is where scan statistics (scilla stats) are kept and for how
 	// long.
 	Stats stats.Config `yaml:"stats"`
+	// Replies remembers the mail local users send, so that the answers to
+	// it are recognised (REPLY_TO_SENT).
+	Replies replies.Config `yaml:"replies"`
 	// Web is the Control Center, the web console; off while web.listen is
 	// empty.
 	Web Web `yaml:"web"`
@@ -213,6 +217,7 @@ func Default() *Config {
 		Spamd:    spamd.DefaultConfig(),
 		Redis:    shared.DefaultConfig(),
 		Stats:    stats.DefaultConfig(),
+		Replies:  replies.DefaultConfig(),
 		Client:   clients.DefaultSettings(),
 	}
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/scilla-mail/scilla/server/grpcapi"
 	"github.com/scilla-mail/scilla/server/policy"
 	"github.com/scilla-mail/scilla/server/pool"
+	"github.com/scilla-mail/scilla/server/replies"
 	"github.com/scilla-mail/scilla/server/shared"
 	"github.com/scilla-mail/scilla/server/spamd"
 	"github.com/scilla-mail/scilla/server/stats"
@@ -61,6 +62,7 @@ type Daemon struct {
 	resolver *dns.Resolver
 	license  *licensing.Manager
 	learned  *bayes.Store
+	sent     replies.Store  // nil while replies.enabled is false
 	redis    *shared.Client // nil = a single server
 	spamd    *spamd.Server
 	console  *console // nil while web.listen is empty
@@ -137,7 +139,15 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 		return nil, fmt.Errorf("learning store: %w", err)
 	}
 
-	deps := check.Deps{Log: log, DNS: cfg.DNS, Learned: d.learned}
+	if cfg.Replies.Enabled {
+		if d.redis != nil {
+			d.sent = replies.NewShared(d.redis, cfg.Replies.TTL.D())
+		} else if d.sent, err = replies.OpenLocal(cfg.Replies.Path(cfg.Server.StateDir), cfg.Replies.TTL.D(), nil); err != nil {
+			return nil, err
+		}
+	}
+
+	deps := check.Deps{Log: log, DNS: cfg.DNS, Learned: d.learned, Sent: d.sent}
 	if cfg.DNS.Enabled {
 		if deps.Resolver, err = dns.New(cfg.DNS, reg); err != nil {
 			return nil, fmt.Errorf("dns: %w", err)
@@ -160,6 +170,7 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 		Licenser: d.license,
 		Limits:   cfg.Analysis.Limits(),
 		Log:      log,
+		Sent:     d.sent,
 	}, &engine.Snapshot{Policy: pol, DB: db})
 	if d.nets, err = grpcapi.NewNetworks(cfg.Server.AllowedNetworks); err != nil {
 		return nil, err
@@ -356,6 +367,9 @@ func (d *Daemon) release() {
 	if d.learned != nil {
 		_ = d.learned.Close()
 	}
+	if d.sent != nil {
+		_ = d.sent.Close()
+	}
 	if d.redis != nil {
 		_ = d.redis.Close()
 	}
@@ -454,6 +468,11 @@ func (d *Daemon) shutdown() {
 	if err := d.learned.Close(); err != nil {
 		d.log.Warn("learning store close", "err", err)
 	}
+	if d.sent != nil {
+		if err := d.sent.Close(); err != nil {
+			d.log.Warn("sent-mail ids close", "err", err)
+		}
+	}
 	// After the drain, so the scans that finished in it are counted.
 	if err := d.stats.Close(); err != nil {
 		d.log.Warn("statistics close", "err", err)
@@ -509,9 +528,9 @@ func (d *Daemon) Reload(context.Context) ([]string, error) {
 	}
 	if fmt.Sprint(cfg.Server.Listen) != fmt.Sprint(d.cfg.Server.Listen) || cfg.Metrics.Listen != d.cfg.Metrics.Listen ||
 		cfg.Server.StateDir != d.cfg.Server.StateDir || fmt.Sprint(cfg.DNS) != fmt.Sprint(d.cfg.DNS) || cfg.Server.TLS != d.cfg.Server.TLS ||
-		fmt.Sprint(cfg.Redis) != fmt.Sprint(d.cfg.Redis) || cfg.Stats != d.cfg.Stats || cfg.Web != d.cfg.Web {
-		d.log.Warn("listen addresses, TLS, state_dir and the dns, redis, stats and web sections change only on restart")
-		done = append(done, "listen addresses, TLS, metrics address, state_dir, dns, redis, stats and web unchanged until restart")
+		fmt.Sprint(cfg.Redis) != fmt.Sprint(d.cfg.Redis) || cfg.Stats != d.cfg.Stats || cfg.Replies != d.cfg.Replies || cfg.Web != d.cfg.Web {
+		d.log.Warn("listen addresses, TLS, state_dir and the dns, redis, stats, replies and web sections change only on restart")
+		done = append(done, "listen addresses, TLS, metrics address, state_dir, dns, redis, stats, replies and web unchanged until restart")
 	}
 	d.cfg = cfg
 	d.log.Info("reloaded", "parts", done)

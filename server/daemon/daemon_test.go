@@ -170,3 +170,44 @@ func TestSpamdListener(t *testing.T) {
 		t.Fatalf("rspamd-protocol check of GTUBE: %+v err %v", out, err)
 	}
 }
+
+// TestRepliesEndToEnd: with the default replies section, a message a user
+// submits (auth_user set by the MTA) is remembered, and the partner's
+// answer to it carries REPLY_TO_SENT in the Scan response.
+func TestRepliesEndToEnd(t *testing.T) {
+	cfgPath := filepath.Join(t.TempDir(), "scillad.yaml")
+	writeConfig(t, cfgPath, "server:\n  listen: [\"tcp:127.0.0.1:0\"]\ndns:\n  enabled: false\n")
+	_, client, stop := startDaemon(t, cfgPath, nil)
+	defer stop()
+	ctx := context.Background()
+	if _, err := client.Scan(ctx, &scillav1.ScanRequest{
+		Message: []byte("From: alice@example.com\r\nTo: bob@partner.example\r\nSubject: order\r\n" +
+			"Message-ID: <order-77@example.com>\r\n\r\nPlease confirm the order.\r\n"),
+		Envelope: &scillav1.Envelope{AuthUser: "alice", MailFrom: "alice@example.com", RcptTo: []string{"bob@partner.example"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	hasReply := func(inReplyTo string) bool {
+		t.Helper()
+		resp, err := client.Scan(ctx, &scillav1.ScanRequest{
+			Message: []byte("From: bob@partner.example\r\nTo: alice@example.com\r\nSubject: Re: order\r\n" +
+				"In-Reply-To: " + inReplyTo + "\r\n\r\nConfirmed, it ships Monday.\r\n"),
+			Envelope: &scillav1.Envelope{MailFrom: "bob@partner.example", RcptTo: []string{"alice@example.com"}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range resp.Results[0].Rules {
+			if r.Name == "REPLY_TO_SENT" {
+				return true
+			}
+		}
+		return false
+	}
+	if !hasReply("<order-77@example.com>") {
+		t.Error("answer to submitted mail: no REPLY_TO_SENT")
+	}
+	if hasReply("<order-78@example.com>") {
+		t.Error("answer to unknown mail: REPLY_TO_SENT")
+	}
+}

@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -41,6 +43,15 @@ type Options struct {
 	Licenser Licenser
 	Limits   message.Limits
 	Log      *slog.Logger
+	// Sent, when set, is told the Message-ID of every message a local user
+	// submits (the envelope has an authenticated user), whoever it is for,
+	// so that the answers to it are recognised (server/replies).
+	Sent SentLog
+}
+
+// SentLog remembers the mail local users send.
+type SentLog interface {
+	Remember(ctx context.Context, messageID string) error
 }
 
 // Engine runs scans. It is safe for concurrent use.
@@ -50,6 +61,7 @@ type Engine struct {
 	licenser Licenser
 	limits   message.Limits
 	log      *slog.Logger
+	sent     SentLog
 	snap     atomic.Pointer[Snapshot]
 	// waiters run on reused goroutines: a fresh goroutine per waiter and
 	// scan would grow its stack to the check's depth every time.
@@ -58,7 +70,7 @@ type Engine struct {
 
 // New returns an engine running snap until the next Swap.
 func New(opts Options, snap *Snapshot) *Engine {
-	e := &Engine{licenser: opts.Licenser, limits: opts.Limits, log: opts.Log}
+	e := &Engine{licenser: opts.Licenser, limits: opts.Limits, log: opts.Log, sent: opts.Sent}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -128,6 +140,9 @@ func (e *Engine) Scan(ctx context.Context, scanID string, env *Envelope, raw []b
 	}()
 
 	v = &Verdict{ScanID: scanID, DBVersion: snap.DB.Version}
+	if env.AuthUser != "" && e.sent != nil {
+		e.rememberSent(ctx, log, raw)
+	}
 	rated := e.resolve(snap.Policy, env, len(raw), v)
 	if len(rated) == 0 {
 		return v, nil
@@ -143,6 +158,24 @@ func (e *Engine) Scan(ctx context.Context, scanID string, env *Envelope, raw []b
 		}
 	}
 	return v, nil
+}
+
+// rememberSent tells the sent log the Message-ID of a submitted message.
+// Only the header is read; a message without an id, or whose header does
+// not parse, is not remembered, and a failure to remember is logged: it
+// never holds up the mail.
+func (e *Engine) rememberSent(ctx context.Context, log *slog.Logger, raw []byte) {
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return
+	}
+	id := strings.TrimSpace(m.Header.Get("Message-Id"))
+	if id == "" {
+		return
+	}
+	if err := e.sent.Remember(ctx, id); err != nil {
+		log.Warn("sent message not remembered", "err", err)
+	}
 }
 
 // resolve splits the recipients into groups and licence outcomes, appends

@@ -1,0 +1,91 @@
+package replies_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/scilla-mail/scilla/server/addrlist"
+	"github.com/scilla-mail/scilla/server/check/checktest"
+	repliescheck "github.com/scilla-mail/scilla/server/check/replies"
+	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/policy"
+	"github.com/scilla-mail/scilla/server/replies"
+	"github.com/scilla-mail/scilla/server/verdict"
+)
+
+// TestReplies: a user of the protected domain writes to a partner (mail
+// that is itself not filtered, the partner's domain is not protected); the
+// partner's answer, naming the sent message in In-Reply-To or References,
+// gets REPLY_TO_SENT. Mail that was not an authenticated submission is not
+// remembered, so a spammer cannot earn the sign by answering his own mail.
+func TestReplies(t *testing.T) {
+	sent, err := replies.OpenLocal(filepath.Join(t.TempDir(), "replies.db"), 720*time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sent.Close()
+	pol := policy.Default()
+	if pol.Protected, err = addrlist.New("@*example.com"); err != nil {
+		t.Fatal(err)
+	}
+	e := engine.New(engine.Options{Checks: []engine.Check{repliescheck.New(sent)}, Sent: sent},
+		&engine.Snapshot{Policy: pol, DB: contentdb.Empty()})
+	scan := func(env *engine.Envelope, raw string) *engine.GroupVerdict {
+		t.Helper()
+		v, err := e.Scan(context.Background(), "t", env, []byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Groups[0]
+	}
+	out := "From: Alice <alice@example.com>\r\nTo: bob@partner.example\r\nSubject: quote\r\n" +
+		"Message-ID: <Quote-1.Alice@mail.example.com>\r\n\r\nCould you send a price?\r\n"
+	if gv := scan(&engine.Envelope{AuthUser: "alice", Rcpts: []string{"bob@partner.example"}}, out); gv.Info != verdict.NotProtected {
+		t.Fatalf("outgoing mail: info %v, want not protected", gv.Info)
+	}
+	spam := "From: x@spam.example\r\nTo: alice@example.com\r\nSubject: deal\r\nMessage-ID: <deal-1@spam.example>\r\n\r\nbuy\r\n"
+	scan(&engine.Envelope{Rcpts: []string{"alice@example.com"}}, spam)
+
+	in := &engine.Envelope{Rcpts: []string{"alice@example.com"}}
+	for _, tc := range []struct {
+		name    string
+		headers string
+		off     bool
+		want    bool
+	}{
+		{"in-reply-to", "In-Reply-To: <quote-1.alice@mail.example.com>\r\n", false, true},
+		{"references only", "References: <other@partner.example>\r\n <Quote-1.Alice@mail.example.com>\r\n", false, true},
+		{"switched off in the policy", "In-Reply-To: <quote-1.alice@mail.example.com>\r\n", true, false},
+		{"answer to unknown mail", "In-Reply-To: <quote-2.alice@mail.example.com>\r\n", false, false},
+		{"answer to mail that was not submitted", "In-Reply-To: <deal-1@spam.example>\r\n", false, false},
+		{"no thread headers", "", false, false},
+	} {
+		raw := "From: bob@partner.example\r\nTo: alice@example.com\r\nSubject: Re: quote\r\n" + tc.headers + "\r\nPrice is 40 EUR.\r\n"
+		var gv *engine.GroupVerdict
+		if tc.off {
+			gv = checktest.Scan(t, []engine.Check{repliescheck.New(sent)}, []byte(raw), func(s *policy.Settings) {
+				s.Methods.HeaderRules = map[string]bool{repliescheck.RuleName: false}
+			})
+		} else {
+			gv = scan(in, raw)
+		}
+		if got := checktest.HasSign(gv, repliescheck.SignReply); got != tc.want {
+			t.Errorf("%s: %s %v, want %v (signs %v)", tc.name, repliescheck.SignReply, got, tc.want, gv.Signs)
+		}
+	}
+}
+
+// TestOff: without a store the check does nothing and does not wait.
+func TestOff(t *testing.T) {
+	c := repliescheck.New(nil)
+	if c.Waits() {
+		t.Error("check without a store waits")
+	}
+	gv := checktest.Scan(t, []engine.Check{c}, []byte("From: a@b.example\r\nIn-Reply-To: <x@y>\r\n\r\nhi\r\n"), nil)
+	if len(gv.Signs) != 0 {
+		t.Errorf("signs %v, want none", gv.Signs)
+	}
+}
