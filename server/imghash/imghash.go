@@ -40,9 +40,15 @@ var (
 	ErrFlat        = errors.New("imghash: image too small or flat to sign")
 )
 
-// decoders are the formats read; registered explicitly, not through
-// image.RegisterFormat, so nothing global is touched.
-func decode(b []byte) (image.Image, error) {
+// Decode decodes a GIF, PNG or JPEG image within the limits: larger than
+// MaxPixels (or 8 MiB encoded) is ErrTooLarge, read from the header before
+// any pixel; smaller than 16 pixels a side is ErrFlat. The decoders are
+// called directly, not through image.RegisterFormat, so nothing global is
+// touched.
+func Decode(b []byte) (image.Image, error) {
+	if len(b) > maxBytes {
+		return nil, ErrTooLarge
+	}
 	var cfg image.Config
 	var dec func([]byte) (image.Image, error)
 	var err error
@@ -96,10 +102,7 @@ func (zeros) Read(p []byte) (int, error) {
 
 // Of returns the hash of an encoded image.
 func Of(b []byte) (Hash, error) {
-	if len(b) > maxBytes {
-		return 0, ErrTooLarge
-	}
-	img, err := decode(b)
+	img, err := Decode(b)
 	if err != nil {
 		return 0, err
 	}

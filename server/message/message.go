@@ -38,10 +38,14 @@ type Message struct {
 	// Text is the visible text of the message in UTF-8: plain parts, HTML
 	// rendered to text, and text extracted from attachments, joined by newlines.
 	Text string
-	// URLs are the links found in text and HTML, in order of appearance.
+	// URLs are the links found in text and HTML, in order of appearance,
+	// then those in QR codes.
 	URLs []URL
 	// Images are the image parts (GIF, PNG, JPEG...) with decoded bytes.
 	Images []*Part
+	// QRCodes are the texts of the QR codes in the images of a short
+	// message (the first three images of one of at most 300 words).
+	QRCodes []string
 	// Anomalies are malformations found while parsing, e.g. "mime_depth".
 	// Each is a stable lower-case name a check may score; see anomalies.go.
 	Anomalies []string

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/scilla-mail/scilla/server/qrcode"
 )
 
 // Parse builds the message model from raw bytes within the limits (zero
@@ -43,8 +45,37 @@ func ParseContext(ctx context.Context, raw []byte, lim Limits) *Message {
 	m.Text = p.text.String()
 	m.Words = countWords(m.Text)
 	p.addURLs(ExtractURLs(m.Text))
+	p.readQRCodes()
 	m.URLs = p.urls
 	return m
+}
+
+// Bounds on reading QR codes (about 7 ms for a 640×480 image): only short
+// messages are searched, as a quishing mail is a few lines and a code while
+// newsletters with many pictures have much text, and only their first
+// images.
+const (
+	qrMaxWords  = 300
+	qrMaxImages = 3
+)
+
+// readQRCodes reads the QR codes in a short message's images into
+// Message.QRCodes; the links they hold join the message's links.
+func (p *parser) readQRCodes() {
+	if p.m.Words > qrMaxWords {
+		return
+	}
+	for i, part := range p.m.Images {
+		if i == qrMaxImages || p.expired() {
+			break
+		}
+		text, err := qrcode.Read(part.Body)
+		if err != nil || text == "" {
+			continue
+		}
+		p.m.QRCodes = append(p.m.QRCodes, text)
+		p.addURLs(ExtractURLs(text))
+	}
 }
 
 // parser holds the state of one Parse.

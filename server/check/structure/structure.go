@@ -80,6 +80,7 @@ const (
 	SignExecutable       = "MIME_EXECUTABLE_ATTACHMENT"
 	SignHTMLAttachment   = "HTML_ATTACHMENT"
 	SignEncryptedArchive = "MIME_ENCRYPTED_ARCHIVE"
+	SignQRLink           = "IMAGE_QR_LINK"
 )
 
 // RuleNames lists the switch names of this check's signs: the lower-case
@@ -92,7 +93,7 @@ func RuleNames() []string {
 		}
 	}
 	for _, n := range []string{SignHiddenText, SignTinyText, SignSameColor, SignSplitWords, SignCommentSplit,
-		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignExecutable, SignHTMLAttachment, SignEncryptedArchive} {
+		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignExecutable, SignHTMLAttachment, SignEncryptedArchive, SignQRLink} {
 		names = append(names, strings.ToLower(n))
 	}
 	sort.Strings(names)
@@ -168,6 +169,12 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	}
 	if k.encrypted {
 		add(SignEncryptedArchive, 1.0, "attached ZIP with encrypted files: mail scanners cannot look inside")
+	}
+	for _, text := range m.QRCodes {
+		if len(message.ExtractURLs(text)) > 0 {
+			add(SignQRLink, 2.0, "short message with a QR code that opens a web address: phishing hides its link from filters so")
+			break
+		}
 	}
 	return res, nil
 }

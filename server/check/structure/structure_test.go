@@ -5,14 +5,22 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"image"
+	"image/draw"
+	"image/png"
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/makiuchi-d/gozxing"
+	gozxingqr "github.com/makiuchi-d/gozxing/qrcode"
+
 	"github.com/scilla-mail/scilla/server/check/checktest"
 	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/policy"
 )
 
@@ -174,4 +182,67 @@ func FuzzInspectZip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		inspectZip(b)
 	})
+}
+
+// qrPNG returns a 400×300 PNG picture holding a QR code of text.
+func qrPNG(t testing.TB, text string) []byte {
+	t.Helper()
+	code, err := gozxingqr.NewQRCodeWriter().Encode(text, gozxing.BarcodeFormat_QR_CODE, 200, 200, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	canvas := image.NewRGBA(image.Rect(0, 0, 400, 300))
+	draw.Draw(canvas, canvas.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(canvas, image.Rect(100, 50, 300, 250), code, image.Point{}, draw.Src)
+	var b bytes.Buffer
+	if err := png.Encode(&b, canvas); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestQRLink: a short message whose picture holds a QR code with a link
+// gets IMAGE_QR_LINK, and the link joins the message's links; a code
+// without a link, a picture without a code, or a long newsletter (not
+// searched) do not.
+func TestQRLink(t *testing.T) {
+	const link = "https://sharepoint-mfa.example/renew?id=77"
+	blank := func() []byte {
+		var b bytes.Buffer
+		img := image.NewGray(image.Rect(0, 0, 400, 300))
+		for i := range img.Pix {
+			img.Pix[i] = byte(i % 200)
+		}
+		if err := png.Encode(&b, img); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}()
+	short := "Your mailbox password expires today. Scan the code below with your phone to keep access."
+	long := strings.Repeat("Our autumn newsletter brings news from the garden, recipes and events. ", 40)
+	for _, tc := range []struct {
+		name  string
+		text  string
+		image []byte
+		want  bool
+	}{
+		{"quishing", short, qrPNG(t, link), true},
+		{"wi-fi code", "The guest network for Thursday's workshop:", qrPNG(t, "WIFI:S:Guests;T:WPA;P:autumn-2026;;"), false},
+		{"photo", "Photo from the team day.", blank, false},
+		{"newsletter with an app code", long, qrPNG(t, "https://apps.example/garden"), false},
+	} {
+		raw := "From: it-desk@example.com\r\nTo: user@example.org\r\nSubject: Action required\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/related; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n" + tc.text + "\r\n" +
+			"--b\r\nContent-Type: image/png; name=\"code.png\"\r\nContent-ID: <code>\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+			base64.StdEncoding.EncodeToString(tc.image) + "\r\n--b--\r\n"
+		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
+		if got := checktest.HasSign(gv, SignQRLink); got != tc.want {
+			t.Errorf("%s: %s %v, want %v", tc.name, SignQRLink, got, tc.want)
+		}
+		m := message.Parse([]byte(raw), message.DefaultLimits)
+		found := slices.ContainsFunc(m.URLs, func(u message.URL) bool { return u.Host == "sharepoint-mfa.example" })
+		if found != (tc.name == "quishing") {
+			t.Errorf("%s: QR link among the message's links %v (%v)", tc.name, found, m.URLs)
+		}
+	}
 }
