@@ -319,7 +319,7 @@ func (p *parser) fallbackLeaf(part *Part, body []byte) {
 }
 
 // leafText fills Part.Text for the parts whose text a reader sees: text
-// parts, HTML, RTF and Word documents.
+// parts, HTML, RTF and Word documents; of a PDF it takes the links.
 func (p *parser) leafText(part *Part) {
 	ext := strings.ToLower(path.Ext(part.Filename))
 	mt := part.MediaType
@@ -355,6 +355,15 @@ func (p *parser) leafText(part *Part) {
 			p.anomaly(AnomalyBadDocument)
 		}
 		part.Text = text
+	case mt == "application/pdf" || ext == ".pdf":
+		// No text: a PDF's links, which join the message's links. Half
+		// the decoding budget at most, so that a big legitimate PDF
+		// never reaches the limit (an anomaly).
+		links, used, _ := pdfLinks(part.Body, min(p.decodeRoom()/2, maxPDFInflate))
+		p.spend(used)
+		for _, l := range links {
+			p.addURLs(ExtractURLs(l))
+		}
 	case strings.HasPrefix(mt, "text/") && mt != "text/rfc822-headers":
 		part.Text = p.toUTF8(part, part.Body)
 	}
