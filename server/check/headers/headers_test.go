@@ -153,6 +153,8 @@ func TestSenderIdentity(t *testing.T) {
 		{"From: \"PayPal\" <service@paypal.com>", "FROM_BRAND_MISMATCH", false},
 		{"From: \"PayPal\" <service@paypal.co.uk>", "FROM_BRAND_MISMATCH", false},
 		{"From: \"PayPal Security\" <service@paypal-security.example>", "FROM_BRAND_MISMATCH", true},
+		{"From: HMRC <noreply@tax.service.gov.uk>", "FROM_BRAND_MISMATCH", false},
+		{"From: HMRC <refunds@service.example>", "FROM_BRAND_MISMATCH", true},
 		{"From: \"Amazon.com\" <auto-confirm@amazon.com>", "FROM_BRAND_MISMATCH", false},
 		{"From: \"Amazon\" <store-news@email.amazon.de>", "FROM_BRAND_MISMATCH", false},
 		{"From: \"Microsoft 365\" <no-reply@sharepoint-docs-auth.example>", "FROM_BRAND_MISMATCH", true},

@@ -2,6 +2,7 @@ package headers
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -10,7 +11,11 @@ import (
 // labels ("paypal" of paypal.com or paypal.co.uk) its own mail comes from.
 type brand struct {
 	// words are the name as lower-case words, e.g. ["bank", "of", "america"].
-	words  []string
+	words []string
+	// labels are first labels of registrable domains, or whole registrable
+	// domains where the label alone says little ("tax.service.gov.uk":
+	// each UK government service is a site of its own under the public
+	// suffix service.gov.uk).
 	labels []string
 }
 
@@ -36,7 +41,7 @@ func brands() []brand {
 		b("mcafee", "mcafee"), b("coinbase", "coinbase"), b("binance", "binance"), b("metamask", "metamask", "consensys"),
 		b("wells fargo", "wellsfargo"), b("chase bank", "chase", "jpmorgan", "jpmorganchase"),
 		b("bank of america", "bankofamerica", "bofa"), b("american express", "americanexpress", "aexp"),
-		b("spotify", "spotify"), b("airbnb", "airbnb"), b("irs", "irs"), b("hmrc", "hmrc"),
+		b("spotify", "spotify"), b("airbnb", "airbnb"), b("irs", "irs"), b("hmrc", "hmrc", "tax.service.gov.uk"),
 	}
 }
 
@@ -51,20 +56,16 @@ func brandImpersonation(x *info) bool {
 	words := strings.FieldsFunc(strings.ToLower(from[0].Name), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	})
-	label := domainLabel(from[0].Addr)
-	if label == "" {
+	domain := addrDomain(from[0].Addr)
+	if domain == "" {
 		return false
 	}
+	label, _, _ := strings.Cut(domain, ".")
 	for _, b := range x.brands {
 		if !containsRun(words, b.words) {
 			continue
 		}
-		for _, l := range b.labels {
-			if l == label {
-				return false
-			}
-		}
-		return true
+		return !slices.Contains(b.labels, label) && !slices.Contains(b.labels, domain)
 	}
 	return false
 }
@@ -111,14 +112,20 @@ func freemail(label string) bool {
 	return false
 }
 
-// domainLabel returns the first label of an address's registrable domain
-// ("paypal" of service@mail.paypal.co.uk), "" without a domain.
-func domainLabel(addr string) string {
+// addrDomain returns the registrable domain of an address ("paypal.co.uk"
+// of service@mail.paypal.co.uk), "" without a domain.
+func addrDomain(addr string) string {
 	at := strings.LastIndexByte(addr, '@')
 	if at < 0 {
 		return ""
 	}
-	label, _, _ := strings.Cut(regDomain(strings.ToLower(addr[at+1:])), ".")
+	return regDomain(strings.ToLower(addr[at+1:]))
+}
+
+// domainLabel returns the first label of an address's registrable domain
+// ("paypal" of service@mail.paypal.co.uk), "" without a domain.
+func domainLabel(addr string) string {
+	label, _, _ := strings.Cut(addrDomain(addr), ".")
 	return label
 }
 
