@@ -34,7 +34,7 @@ func ExampleStore_Learn() {
 	// Rating: database model (none here) plus the learned counts. With no
 	// spam learned there is no evidence either way.
 	cl := bayes.NewClassifier(bayes.DefaultParams())
-	toks := bayes.Tokens(message.Parse(ham, message.DefaultLimits))
+	toks := bayes.Tokens(message.Parse(ham, message.DefaultLimits), nil)
 	fmt.Println("no spam known:", cl.Classify(toks, st.Source("")).Prob)
 	st.Learn(ctx, "", bayes.LabelSpam, [][]byte{spam})
 	fmt.Println("ham rated below 0.5:", cl.Classify(toks, st.Source("")).Prob < 0.5)

@@ -326,12 +326,13 @@ func (s *Store) Learn(ctx context.Context, domain string, label Label, raw [][]b
 	}
 	domain = strings.ToLower(strings.TrimSpace(domain))
 	items := make([]learnItem, 0, len(raw))
+	stems := NewStems()
 	for _, r := range raw {
 		if err := ctx.Err(); err != nil {
 			return LearnResult{}, fmt.Errorf("learn: %w", err)
 		}
 		m := message.Parse(r, s.limits)
-		it := learnItem{key: MessageKey(m), toks: Tokens(m)}
+		it := learnItem{key: MessageKey(m), toks: Tokens(m, stems)}
 		it.sig, it.hasSig = fuzzy.Sign(m.Text)
 		items = append(items, it)
 	}

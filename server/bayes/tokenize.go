@@ -1,11 +1,15 @@
 package bayes
 
 import (
+	"hash/maphash"
 	"net/mail"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/kljensen/snowball/english"
 
 	"github.com/scilla-mail/scilla/server/message"
 )
@@ -28,16 +32,18 @@ const (
 //
 //  1. up to the 22 Nov 2026 afternoon release;
 //  2. no tokens from what the receiving end writes (deliveryField) nor
-//     from Received fields.
-const TokenizerVersion = 2
+//     from Received fields;
+//  3. body words of ASCII letters as their English stems.
+const TokenizerVersion = 3
 
 // Tokens returns the message's distinct tokens: body words, subject words,
 // selected header fields, URL parts and structure hints. Tokens from
 // different places carry different prefixes ("s:" subject, "h:" header
 // names, "url:" links...) so that the same word says different things where
-// it appears. The result is deterministic and deduplicated, in first-seen order.
-func Tokens(m *message.Message) []string {
-	t := tokenizer{seen: make(map[string]struct{}, 512)}
+// it appears. The result is deterministic and deduplicated, in first-seen
+// order. stems, when not nil, remembers stems for the next messages.
+func Tokens(m *message.Message, stems *Stems) []string {
+	t := tokenizer{seen: make(map[string]struct{}, 512), body: make(map[string]struct{}, 256), stems: stems}
 	t.header(m.Header)
 	t.words("s:", strings.ToLower(m.Subject), false)
 	text := m.Text
@@ -57,8 +63,10 @@ func Tokens(m *message.Message) []string {
 }
 
 type tokenizer struct {
-	seen map[string]struct{}
-	out  []string
+	seen  map[string]struct{}
+	body  map[string]struct{} // body words met, before stemming
+	out   []string
+	stems *Stems
 }
 
 func (t *tokenizer) add(tok string) {
@@ -86,6 +94,72 @@ func trimWord(w string) string {
 		w = w[:len(w)-1]
 	}
 	return w
+}
+
+// stem returns the English stem of a body word of lower-case ASCII letters
+// ("refinancing", "refinanced" → "refinanc"), other words unchanged: new
+// spam says the old things in other forms, and 500 training spams do not
+// hold every form of a word. Words with digits or signs ("$100",
+// "free!") keep their form, which is the evidence.
+func (t *tokenizer) stem(w string) string {
+	for i := 0; i < len(w); i++ {
+		if c := w[i]; c < 'a' || c > 'z' {
+			return w
+		}
+	}
+	return t.stems.stem(w)
+}
+
+// Stems remembers the stems of body words across messages: stemming is
+// the tokenizer's dearest step, and mail repeats its words. Each shard is
+// a map that starts afresh when full, which bounds the memory without the
+// goroutines and admission policy of a general cache (the stem of a word
+// never changes, so nothing is ever stale). Safe for concurrent use; a nil
+// *Stems stems every word afresh.
+type Stems struct {
+	seed   maphash.Seed
+	shards [stemShards]stemShard
+}
+
+type stemShard struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+// Bounds of Stems: 16 shards of 4,096 words, about 5 MB when full.
+const (
+	stemShards     = 16
+	stemShardWords = 4096
+)
+
+// NewStems returns an empty cache.
+func NewStems() *Stems {
+	s := &Stems{seed: maphash.MakeSeed()}
+	for i := range s.shards {
+		s.shards[i].m = make(map[string]string)
+	}
+	return s
+}
+
+func (s *Stems) stem(w string) string {
+	if s == nil {
+		return english.Stem(w, false)
+	}
+	sh := &s.shards[maphash.String(s.seed, w)%stemShards]
+	sh.mu.RLock()
+	st, ok := sh.m[w]
+	sh.mu.RUnlock()
+	if ok {
+		return st
+	}
+	st = english.Stem(w, false)
+	sh.mu.Lock()
+	if len(sh.m) >= stemShardWords {
+		clear(sh.m)
+	}
+	sh.m[strings.Clone(w)] = st // w points into the message's text
+	sh.mu.Unlock()
+	return st
 }
 
 // words splits s on white space and adds each word with the prefix. In the
@@ -153,7 +227,10 @@ func (t *tokenizer) words(prefix, s string, body bool) {
 			continue
 		}
 		if prefix == "" {
-			t.add(w)
+			if _, dup := t.body[w]; !dup { // a word repeated is stemmed once
+				t.body[w] = struct{}{}
+				t.add(t.stem(w))
+			}
 		} else {
 			t.add(prefix + w)
 		}

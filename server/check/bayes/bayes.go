@@ -35,11 +35,12 @@ type Check struct {
 	cl    *bayes.Classifier
 	store *bayes.Store
 	bands []Band
+	stems *bayes.Stems
 }
 
 // New returns the check. store may be nil (no local learning).
 func New(store *bayes.Store) *Check {
-	return &Check{cl: bayes.NewClassifier(bayes.DefaultParams()), store: store, bands: Bands()}
+	return &Check{cl: bayes.NewClassifier(bayes.DefaultParams()), store: store, bands: Bands(), stems: bayes.NewStems()}
 }
 
 // Name implements engine.Check.
@@ -50,7 +51,7 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 	if in.DB == nil || in.DB.Tokens == nil {
 		return engine.Result{}, nil
 	}
-	toks := bayes.Tokens(in.Msg)
+	toks := bayes.Tokens(in.Msg, c.stems)
 	var local bayes.Source
 	if c.store != nil {
 		local = c.store.Source(in.Env.RcptDomain())

@@ -95,9 +95,10 @@ func Files(rulesDir string, train []corpus.Item) (map[string][]byte, error) {
 	var labels []bool
 	var sigs []fuzzy.Signature
 	var imgs []imghash.Hash
+	stems := bayes.NewStems()
 	for _, it := range train {
 		m := message.Parse(it.Raw, message.DefaultLimits)
-		ts := bayes.Tokens(m)
+		ts := bayes.Tokens(m, stems)
 		b.Add(it.Spam, ts)
 		toks = append(toks, ts)
 		labels = append(labels, it.Spam)

@@ -43,8 +43,9 @@ func runCV(args []string, out io.Writer) error {
 		return err
 	}
 	toks := make([][]string, len(items))
+	stems := bayes.NewStems()
 	for i, it := range items {
-		toks[i] = bayes.Tokens(message.Parse(it.Raw, message.DefaultLimits))
+		toks[i] = bayes.Tokens(message.Parse(it.Raw, message.DefaultLimits), stems)
 	}
 	p := bayes.DefaultParams()
 	p.S, p.MinDev, p.MaxClues = *s, *minDev, *maxClues

@@ -128,6 +128,7 @@ func runFit(args []string, out io.Writer) error {
 		weight float64
 	}
 	var rows []row
+	stems := bayes.NewStems()
 	for f, d := range dbs {
 		e := engine.New(engine.Options{Checks: check.All(check.Deps{Log: log}), Log: log},
 			&engine.Snapshot{Policy: policy.Default(), DB: d})
@@ -144,7 +145,7 @@ func runFit(args []string, out io.Writer) error {
 				continue
 			}
 			r := row{spam: it.Spam, weight: 1}
-			toks := bayes.Tokens(message.Parse(it.Raw, message.DefaultLimits))
+			toks := bayes.Tokens(message.Parse(it.Raw, message.DefaultLimits), stems)
 			x, y, z := cal.Features(cl.Classify(toks, d.Tokens), d.Weights.Score(toks))
 			r.dense = [nfixed]float64{x, y, z, 1}
 			for _, sg := range gv.Signs {
