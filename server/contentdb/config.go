@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
-	"path/filepath"
 
 	"github.com/scilla-mail/scilla/internal/conf"
 )
@@ -45,12 +44,7 @@ func (c *Config) Validate() []error {
 }
 
 // LearnPath returns the learning store's path for a state directory.
-func (c *Config) LearnPath(stateDir string) string {
-	if filepath.IsAbs(c.LearnFile) {
-		return c.LearnFile
-	}
-	return filepath.Join(stateDir, c.LearnFile)
-}
+func (c *Config) LearnPath(stateDir string) string { return conf.StatePath(stateDir, c.LearnFile) }
 
 // Open loads the configured database: Dir when set, else the embedded default.
 func (c *Config) Open() (*DB, error) {

@@ -14,7 +14,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -55,12 +54,7 @@ func (c *Config) Validate() []error {
 }
 
 // Path is the file's path for a state directory.
-func (c Config) Path(stateDir string) string {
-	if filepath.IsAbs(c.File) {
-		return c.File
-	}
-	return filepath.Join(stateDir, c.File)
-}
+func (c Config) Path(stateDir string) string { return conf.StatePath(stateDir, c.File) }
 
 // Store keeps the ids of sent mail; both implementations are safe for
 // concurrent use.

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -47,12 +46,7 @@ func (c *Config) Validate() []error {
 }
 
 // Path is the file's path for a state directory.
-func (c Config) Path(stateDir string) string {
-	if filepath.IsAbs(c.File) {
-		return c.File
-	}
-	return filepath.Join(stateDir, c.File)
-}
+func (c Config) Path(stateDir string) string { return conf.StatePath(stateDir, c.File) }
 
 // FlushInterval is how often Run writes the counts to the file.
 const FlushInterval = time.Minute
