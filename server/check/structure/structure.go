@@ -13,6 +13,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -81,6 +82,7 @@ const (
 	SignHTMLAttachment   = "HTML_ATTACHMENT"
 	SignEncryptedArchive = "MIME_ENCRYPTED_ARCHIVE"
 	SignQRLink           = "IMAGE_QR_LINK"
+	SignPageScript       = "HTML_ATTACHMENT_SCRIPT"
 )
 
 // RuleNames lists the switch names of this check's signs: the lower-case
@@ -93,7 +95,7 @@ func RuleNames() []string {
 		}
 	}
 	for _, n := range []string{SignHiddenText, SignTinyText, SignSameColor, SignSplitWords, SignCommentSplit,
-		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignExecutable, SignHTMLAttachment, SignEncryptedArchive, SignQRLink} {
+		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignExecutable, SignHTMLAttachment, SignEncryptedArchive, SignQRLink, SignPageScript} {
 		names = append(names, strings.ToLower(n))
 	}
 	sort.Strings(names)
@@ -167,6 +169,9 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	if k.page {
 		add(SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg): the usual carrier of a fake sign-in page")
 	}
+	if k.pageScript {
+		add(SignPageScript, 2.0, "attached web page or SVG image that runs a script: it opens or redirects to a fake sign-in page")
+	}
 	if k.encrypted {
 		add(SignEncryptedArchive, 1.0, "attached ZIP with encrypted files: mail scanners cannot look inside")
 	}
@@ -194,8 +199,9 @@ func executable(ext string) bool {
 // attachments says what kinds of file a message attaches.
 type attachments struct {
 	exe       bool // a program, script or disk image, also behind a decoy name or inside a small ZIP
-	page      bool // a web page
-	encrypted bool // a ZIP whose files are encrypted
+	page       bool // a web page
+	pageScript bool // a web page or SVG image that runs a script
+	encrypted  bool // a ZIP whose files are encrypted
 }
 
 // attachmentKinds reports what kinds of file the message attaches.
@@ -218,10 +224,27 @@ func attachmentKinds(m *message.Message) attachments {
 			k.exe = k.exe || z.exe
 			k.encrypted = k.encrypted || z.encrypted
 		case ext == "htm" || ext == "html" || ext == "shtml" || ext == "xhtml" || ext == "svg":
-			k.page = k.page || l.Attachment || l.MediaType != "text/html"
+			if l.Attachment || l.MediaType != "text/html" {
+				k.page = true
+				k.pageScript = k.pageScript || runsScript(l.Body)
+			}
 		}
 	}
 	return k
+}
+
+// maxScriptScan bounds how much of an attached page is searched for script.
+const maxScriptScan = 256 << 10
+
+var reEventHandler = regexp.MustCompile(`\bon(load|error|click|mouseover|focus|begin)\s*=`)
+
+// runsScript reports an attached page or SVG image with a script, a
+// javascript: link or an event handler: an SVG logo or a saved receipt has
+// none, while the phishing attachment uses one to draw the sign-in form or
+// send the reader to it.
+func runsScript(b []byte) bool {
+	b = bytes.ToLower(b[:min(len(b), maxScriptScan)])
+	return bytes.Contains(b, []byte("<script")) || bytes.Contains(b, []byte("javascript:")) || reEventHandler.Match(b)
 }
 
 // Bounds on what is read of one archive's directory.

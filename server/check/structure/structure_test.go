@@ -246,3 +246,36 @@ func TestQRLink(t *testing.T) {
 		}
 	}
 }
+
+// TestPageScript: an attached page or SVG image that runs a script gets
+// HTML_ATTACHMENT_SCRIPT beside HTML_ATTACHMENT; a plain SVG logo or a
+// saved receipt gets only the latter.
+func TestPageScript(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, ctype, body string
+		want                    bool
+	}{
+		{"svg with a script", "Voicemail_0412.svg", "image/svg+xml",
+			`<svg xmlns="http://www.w3.org/2000/svg"><script>window.location.href=atob("aHR0cHM6Ly94LmV4YW1wbGUv")</script></svg>`, true},
+		{"svg with an onload handler", "play.svg", "image/svg+xml",
+			`<svg xmlns="http://www.w3.org/2000/svg" OnLoad = "location='https://x.example/'"><rect/></svg>`, true},
+		{"page with a javascript link", "remittance.html", "text/html",
+			`<html><body><a href="JavaScript:void(document.forms[0].submit())">View</a></body></html>`, true},
+		{"svg logo", "logo.svg", "image/svg+xml",
+			`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4" fill="#0a6"/></svg>`, false},
+		{"saved receipt", "receipt.html", "text/html",
+			`<html><body><h1>Receipt</h1><p>Total 12.40 EUR. Reload the page online if needed.</p></body></html>`, false},
+	} {
+		raw := "From: a@example.com\r\nTo: user@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+			"--b\r\nContent-Type: " + tc.ctype + "; name=\"" + tc.file + "\"\r\nContent-Disposition: attachment; filename=\"" + tc.file + "\"\r\n" +
+			"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString([]byte(tc.body)) + "\r\n--b--\r\n"
+		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
+		if !checktest.HasSign(gv, SignHTMLAttachment) {
+			t.Errorf("%s: no %s", tc.name, SignHTMLAttachment)
+		}
+		if got := checktest.HasSign(gv, SignPageScript); got != tc.want {
+			t.Errorf("%s: %s %v, want %v", tc.name, SignPageScript, got, tc.want)
+		}
+	}
+}
