@@ -198,7 +198,7 @@ func executable(ext string) bool {
 
 // attachments says what kinds of file a message attaches.
 type attachments struct {
-	exe       bool // a program, script or disk image, also behind a decoy name or inside a small ZIP
+	exe        bool // a program, script or disk image, also behind a decoy name or inside a small ZIP
 	page       bool // a web page
 	pageScript bool // a web page or SVG image that runs a script
 	encrypted  bool // a ZIP whose files are encrypted
