@@ -40,6 +40,8 @@ func TestCategories(t *testing.T) {
 	}{
 		{"pharma.eml", []string{"pharma"}, 3},
 		{"419.eml", []string{"scam"}, 5},
+		{"bec.eml", []string{"fraud"}, 3},
+		{"bank-change.eml", []string{"fraud"}, 1.5},
 		{"ham.eml", nil, 0},
 	}
 	for _, c := range cases {
