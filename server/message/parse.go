@@ -468,7 +468,10 @@ func hasText(p *Part) bool {
 
 const maxURLs = 1000
 
-func (p *parser) addURLs(us []URL) {
+func (p *parser) addURLs(us []URL) { p.addURLsDepth(us, 0) }
+
+// addURLsDepth adds links, each followed by the links it redirects to.
+func (p *parser) addURLsDepth(us []URL, depth int) {
 	for _, u := range us {
 		if len(p.urls) >= maxURLs {
 			return
@@ -481,6 +484,11 @@ func (p *parser) addURLs(us []URL) {
 		}
 		p.urlSeen[u.Raw] = true
 		p.urls = append(p.urls, u)
+		if depth < maxRedirectDepth && strings.ContainsAny(u.Raw, "?_") {
+			for _, t := range redirectTargets(u.Raw) {
+				p.addURLsDepth(ExtractURLs(t), depth+1)
+			}
+		}
 	}
 }
 

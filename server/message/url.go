@@ -1,8 +1,10 @@
 package message
 
 import (
+	"maps"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
@@ -131,4 +133,45 @@ func bareDomain(s string) string {
 		return ""
 	}
 	return d
+}
+
+// maxRedirectDepth bounds how many wrappers around a link are opened
+// (Safe Links around a Google redirect around the target).
+const maxRedirectDepth = 3
+
+// redirectTargets returns the links a link carries to redirect to: a query
+// value that is itself an absolute http(s) link (Microsoft Safe Links'
+// url=, Google's /url?q=, Facebook's l.php?u=, click trackers and the open
+// redirects phishing hides behind) and Proofpoint URL Defense's wrapped
+// links (v2 u= with its own escaping, v3 __URL__). The checks then see where
+// a link really goes, for the URI blocklists and the link rules alike.
+func redirectTargets(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	if strings.HasSuffix(strings.ToLower(u.Host), "urldefense.com") {
+		// v3 wraps the link as it was, query included: /v3/__LINK__;...
+		if _, rest, ok := strings.Cut(raw, "/v3/__"); ok {
+			if t, _, ok := strings.Cut(rest, "__"); ok {
+				out = append(out, t)
+			}
+		}
+	}
+	q := u.Query()
+	for _, key := range slices.Sorted(maps.Keys(q)) { // in a fixed order: the tokens keep theirs
+		for _, v := range q[key] {
+			if strings.HasSuffix(strings.ToLower(u.Host), "urldefense.proofpoint.com") && key == "u" {
+				// v2: "-" stands for "%" and "_" for "/".
+				if d, err := url.PathUnescape(strings.NewReplacer("-", "%", "_", "/").Replace(v)); err == nil {
+					v = d
+				}
+			}
+			if hasPrefixFold(v, "http://") || hasPrefixFold(v, "https://") {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
