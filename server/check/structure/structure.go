@@ -13,6 +13,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"io"
 	"regexp"
 	"sort"
 	"strings"
@@ -266,15 +267,26 @@ type zipContents struct {
 // inspectZip reads a ZIP archive's directory: the usual wrapping of a
 // malicious attachment ("Rechnung.zip" holding "Rechnung.pdf.lnk"), often
 // encrypted with the password in the mail so that scanners cannot look
-// inside. Nothing is decompressed; bytes that do not parse as an archive
-// hold nothing.
-func inspectZip(b []byte) zipContents {
+// inside, or wrapped twice so that scanners that open one level see only
+// another archive. An archive inside (a sole small .zip) is opened in turn;
+// nothing else is decompressed. Bytes that do not parse as an archive hold
+// nothing.
+func inspectZip(b []byte) zipContents { return inspectZipDepth(b, 0) }
+
+// Bounds on opening an archive inside an archive.
+const (
+	maxZipDepth = 2
+	maxInnerZip = 4 << 20 // bytes of an inner archive read
+)
+
+func inspectZipDepth(b []byte, depth int) zipContents {
 	var z zipContents
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		return z
 	}
 	files, exe := 0, false
+	var inner *zip.File
 	for i, f := range zr.File {
 		if i == maxZipEntries {
 			break
@@ -285,11 +297,27 @@ func inspectZip(b []byte) zipContents {
 		}
 		files++
 		z.encrypted = z.encrypted || f.Flags&0x1 != 0
-		if j := strings.LastIndexByte(name, '.'); j >= 0 && executable(name[j+1:]) {
+		j := strings.LastIndexByte(name, '.')
+		if j < 0 {
+			continue
+		}
+		switch ext := name[j+1:]; {
+		case executable(ext):
 			exe = true
+		case ext == "zip" && f.Flags&0x1 == 0:
+			inner = f
 		}
 	}
 	z.exe = exe && files <= maxDropperFiles
+	if files == 1 && inner != nil && depth < maxZipDepth {
+		if r, err := inner.Open(); err == nil {
+			data, _ := io.ReadAll(io.LimitReader(r, maxInnerZip))
+			r.Close()
+			in := inspectZipDepth(data, depth+1)
+			z.exe = z.exe || in.exe
+			z.encrypted = z.encrypted || in.encrypted
+		}
+	}
 	return z
 }
 

@@ -142,6 +142,24 @@ func zipOf(t testing.TB, names ...string) []byte {
 	return b.Bytes()
 }
 
+// zipIn returns a ZIP archive holding one file, name, with the bytes data.
+func zipIn(t testing.TB, name string, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, err := zw.Create(name)
+	if err == nil {
+		_, err = w.Write(data)
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
 // TestZipAttachment: a program inside a small attached ZIP counts as an
 // attached program, an encrypted file as an encrypted archive; documents,
 // scripts among a project's files, or bytes that are no archive do not.
@@ -159,6 +177,9 @@ func TestZipAttachment(t *testing.T) {
 		{"documents", zipOf(t, "checklist.pdf", "template.csv", "README.txt"), false, false},
 		{"a web project", zipOf(t, "site/index.html", "site/app.js", "site/style.css", "site/logo.png", "site/README.md"), false, false},
 		{"not an archive", []byte("PK this is not a zip file"), false, false},
+		{"program in a zip in a zip", zipIn(t, "Order_2291.zip", zipOf(t, "Order_2291.pdf.exe")), true, false},
+		{"encrypted program in a zip in a zip", zipIn(t, "docs.zip", zipOf(t, "scan.js+enc")), true, true},
+		{"documents in a zip in a zip", zipIn(t, "backup.zip", zipOf(t, "a.pdf", "b.docx")), false, false},
 	} {
 		raw := "From: a@example.com\r\nTo: user@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
 			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
@@ -178,6 +199,7 @@ func TestZipAttachment(t *testing.T) {
 func FuzzInspectZip(f *testing.F) {
 	f.Add(zipOf(f, "a.pdf.lnk"))
 	f.Add(zipOf(f, "a.pdf+enc"))
+	f.Add(zipIn(f, "in.zip", zipOf(f, "a.exe")))
 	f.Add([]byte("PK\x05\x06"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		inspectZip(b)
