@@ -43,7 +43,7 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 		return res, nil
 	}
 	h := in.Msg.Header
-	ids := replies.IDs(append(h.Values("References"), h.Get("In-Reply-To"))...) // the answered id last: it is kept first
+	ids := replies.IDs(append(h.Values("References"), h.Get("In-Reply-To"))...) // IDs keeps the last ten: In-Reply-To goes last
 	if len(ids) == 0 {
 		return res, nil
 	}
