@@ -37,6 +37,10 @@ const (
 	// TokenizerFile holds the bayes.TokenizerVersion the tables were built
 	// with, in decimal; a bundle without it is of version 1.
 	TokenizerFile = "bayes.tokenizer"
+	// BrandsFile, when present, replaces the header check's built-in list
+	// of brands (ParseBrands); it is not among Files, so a database of an
+	// earlier release still loads.
+	BrandsFile = "brands.list"
 )
 
 // ErrTokenizer is returned for a database built with another tokenizer.
@@ -69,6 +73,8 @@ type DB struct {
 	// score: from the scores file's BAYES_CAL_* entries, else
 	// bayes.DefaultCalibration.
 	Calibration bayes.Calibration
+	// Brands replace the header check's built-in brands when not nil.
+	Brands []Brand
 }
 
 // Empty returns the database used before any bundle is loaded.
@@ -164,6 +170,12 @@ func Decode(v *bundle.Verified) (*DB, error) {
 	if err != nil {
 		return nil, fail(ScoresFile, err)
 	}
+	var brands []Brand
+	if src, ok := v.Files[BrandsFile]; ok {
+		if brands, err = ParseBrands(BrandsFile, src); err != nil {
+			return nil, fail(BrandsFile, err)
+		}
+	}
 	return &DB{
 		Version:     m.Version,
 		Created:     m.Created,
@@ -174,6 +186,7 @@ func Decode(v *bundle.Verified) (*DB, error) {
 		Images:      imghash.NewIndex(im),
 		Scores:      scores,
 		Calibration: cal,
+		Brands:      brands,
 	}, nil
 }
 

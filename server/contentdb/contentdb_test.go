@@ -130,8 +130,15 @@ func TestRefusesCorruptedDatabase(t *testing.T) {
 			}
 		})
 	}
-	// A consistent bundle whose rules do not parse is refused too.
+	// A database of an earlier release, without a brands list, loads and
+	// leaves the header check its built-in list.
 	dir := copyDefault(t)
+	rebuilt(func(files map[string][]byte) { delete(files, contentdb.BrandsFile) })(t, dir)
+	if db, err := contentdb.LoadDir(dir, nil); err != nil || db.Brands != nil {
+		t.Errorf("database without brands.list: %v, brands %v", err, db != nil && db.Brands != nil)
+	}
+	// A consistent bundle whose rules do not parse is refused too.
+	dir = copyDefault(t)
 	rebuilt(func(files map[string][]byte) { files[contentdb.RulesFile] = []byte("[c]\nBROKEN rule\n") })(t, dir)
 	if _, err := contentdb.LoadDir(dir, nil); err == nil || !strings.Contains(err.Error(), "rules") {
 		t.Errorf("bad rules accepted: %v", err)
@@ -144,6 +151,7 @@ func TestRefusesCorruptedDatabase(t *testing.T) {
 		{contentdb.ScoresFile, "BAYES_CAL_LOGIT 0.3\nBAYES_CAL_CONST 0\n", "needs all of BAYES_CAL_LOGIT"},
 		{contentdb.WeightsFile, "SCLINR1\n\xff", "weights"},
 		{contentdb.TokenizerFile, "two\n", "not a tokenizer version"},
+		{contentdb.BrandsFile, "PayPal: paypal\n", "not in lower case"},
 	} {
 		dir := copyDefault(t)
 		rebuilt(func(files map[string][]byte) { files[c.file] = []byte(c.bad) })(t, dir)

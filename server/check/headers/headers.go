@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/net/publicsuffix"
 
+	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/message"
 )
@@ -44,7 +45,7 @@ type info struct {
 	dateOK     bool
 	dateParsed bool
 	addrs      map[string][]message.Address
-	brands     []brand
+	brands     []contentdb.Brand
 }
 
 func (x *info) parsedDate() (time.Time, bool) {
@@ -101,7 +102,7 @@ func Rules() []Rule {
 // Check applies the header rules.
 type Check struct {
 	rules  []Rule
-	brands []brand
+	brands []contentdb.Brand // built in; the database's replace them
 }
 
 // New returns the header-rules check.
@@ -114,7 +115,11 @@ func (*Check) Name() string { return "headers" }
 func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	var res engine.Result
 	methods := &in.Group.Settings.Methods
-	x := &info{m: in.Msg, env: in.Env, brands: c.brands}
+	brands := c.brands
+	if in.DB != nil && in.DB.Brands != nil {
+		brands = in.DB.Brands
+	}
+	x := &info{m: in.Msg, env: in.Env, brands: brands}
 	for _, r := range c.rules {
 		if !methods.RuleOn(r.Name) || !r.match(x) {
 			continue

@@ -1,12 +1,14 @@
 package headers
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/scilla-mail/scilla/server/check/checktest"
+	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/policy"
@@ -181,5 +183,50 @@ func TestSenderIdentity(t *testing.T) {
 		if got := checktest.HasSign(gv, tc.sign); got != tc.want {
 			t.Errorf("%q: %s %v, want %v", tc.header, tc.sign, got, tc.want)
 		}
+	}
+}
+
+// TestDatabaseBrands: a database's brands replace the built-in ones.
+func TestDatabaseBrands(t *testing.T) {
+	brands, err := contentdb.ParseBrands("test", []byte("acme bank: acmebank\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := contentdb.Empty()
+	db.Brands = brands
+	e := engine.New(engine.Options{Checks: []engine.Check{New()}}, &engine.Snapshot{Policy: policy.Default(), DB: db})
+	for _, tc := range []struct {
+		from string
+		want bool
+	}{
+		{"\"Acme Bank Alerts\" <alerts@acme-secure.example>", true},
+		{"\"Acme Bank\" <news@acmebank.com>", false},
+		{"\"PayPal\" <service@paypal-security.example>", false}, // not in this database's list
+	} {
+		raw := "From: " + tc.from + "\r\nTo: user@example.org\r\nSubject: hello\r\n\r\nbody\r\n"
+		v, err := e.Scan(context.Background(), "t", &engine.Envelope{Rcpts: []string{"user@example.org"}}, []byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := checktest.HasSign(v.Groups[0], "FROM_BRAND_MISMATCH"); got != tc.want {
+			t.Errorf("%s: FROM_BRAND_MISMATCH %v, want %v", tc.from, got, tc.want)
+		}
+	}
+}
+
+// TestBuiltinBrandsMatchSource: the built-in list is the one the default
+// database ships (updater/db-src/rules/brands.list), so a server behaves the
+// same with a database that carries no list.
+func TestBuiltinBrandsMatchSource(t *testing.T) {
+	src, err := os.ReadFile("../../../updater/db-src/rules/brands.list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := contentdb.ParseBrands("brands.list", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(contentdb.FormatBrands(brands())), string(contentdb.FormatBrands(shipped)); got != want {
+		t.Errorf("built-in brands differ from updater/db-src/rules/brands.list:\nbuilt in:\n%s\nshipped:\n%s", got, want)
 	}
 }

@@ -5,31 +5,23 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/scilla-mail/scilla/server/contentdb"
 )
 
-// brand is a sender name phishing borrows, with the registrable-domain
-// labels ("paypal" of paypal.com or paypal.co.uk) its own mail comes from.
-type brand struct {
-	// words are the name as lower-case words, e.g. ["bank", "of", "america"].
-	words []string
-	// labels are first labels of registrable domains, or whole registrable
-	// domains where the label alone says little ("tax.service.gov.uk":
-	// each UK government service is a site of its own under the public
-	// suffix service.gov.uk).
-	labels []string
-}
-
-// brands returns the names most often borrowed by phishing today. A name
-// is matched as whole words of the From display name; its mail must come
-// from a registrable domain whose first label is one of labels. Names that
-// are also common words or first names ("outlook", "chase") are only
-// matched with the word that makes them the brand.
-func brands() []brand {
-	b := func(name string, labels ...string) brand {
-		return brand{words: strings.Fields(name), labels: labels}
+// brands returns the built-in list of the names most often borrowed by
+// phishing today, used when the content database carries none
+// (contentdb.BrandsFile). A name is matched as whole words of the From
+// display name; its mail must come from a registrable domain whose first
+// label, or which itself, is one of the brand's domains. Names that are
+// also common words or first names ("outlook", "chase") are only matched
+// with the word that makes them the brand.
+func brands() []contentdb.Brand {
+	b := func(name string, domains ...string) contentdb.Brand {
+		return contentdb.Brand{Words: strings.Fields(name), Domains: domains}
 	}
 	ms := []string{"microsoft", "office", "office365", "outlook", "live", "microsoftonline", "onmicrosoft", "sharepoint", "xbox", "skype"}
-	return []brand{
+	return []contentdb.Brand{
 		b("microsoft", ms...), b("office 365", ms...), b("microsoft 365", ms...), b("microsoft outlook", ms...),
 		b("onedrive", ms...), b("sharepoint", ms...),
 		b("paypal", "paypal"), b("amazon", "amazon", "amazonses", "aws"), b("apple", "apple", "icloud"),
@@ -62,10 +54,10 @@ func brandImpersonation(x *info) bool {
 	}
 	label, _, _ := strings.Cut(domain, ".")
 	for _, b := range x.brands {
-		if !containsRun(words, b.words) {
+		if !containsRun(words, b.Words) {
 			continue
 		}
-		return !slices.Contains(b.labels, label) && !slices.Contains(b.labels, domain)
+		return !slices.Contains(b.Domains, label) && !slices.Contains(b.Domains, domain)
 	}
 	return false
 }

@@ -5,7 +5,9 @@
 package build
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,8 +80,30 @@ func Scores(dir string) ([]byte, error) {
 	return contentdb.FormatScores(scores), nil
 }
 
+// BrandsSource is the optional file in the rules directory that replaces
+// the header check's built-in brands (contentdb.ParseBrands).
+const BrandsSource = "brands.list"
+
+// Brands reads the brands file of the sources, if there is one, and
+// returns it in the database's normalised form; nil without the file.
+func Brands(dir string) ([]byte, error) {
+	path := filepath.Join(dir, BrandsSource)
+	src, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("brands: %w", err)
+	}
+	brands, err := contentdb.ParseBrands(path, src)
+	if err != nil {
+		return nil, err
+	}
+	return contentdb.FormatBrands(brands), nil
+}
+
 // Files builds the data files of a database: the joined rules, the sign
-// scores, the token counts and linear weights of the training messages, the
+// scores, the brands, the token counts and linear weights of the training messages, the
 // fuzzy signatures of the training spam and the signatures of its images.
 func Files(rulesDir string, train []corpus.Item) (map[string][]byte, error) {
 	rs, err := RuleSources(rulesDir)
@@ -87,6 +111,10 @@ func Files(rulesDir string, train []corpus.Item) (map[string][]byte, error) {
 		return nil, err
 	}
 	scores, err := Scores(rulesDir)
+	if err != nil {
+		return nil, err
+	}
+	brands, err := Brands(rulesDir)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +150,7 @@ func Files(rulesDir string, train []corpus.Item) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string][]byte{
+	files := map[string][]byte{
 		contentdb.RulesFile:     rs,
 		contentdb.TokensFile:    tok,
 		contentdb.WeightsFile:   wts,
@@ -130,5 +158,9 @@ func Files(rulesDir string, train []corpus.Item) (map[string][]byte, error) {
 		contentdb.ImagesFile:    imghash.Marshal(imgs),
 		contentdb.ScoresFile:    scores,
 		contentdb.TokenizerFile: []byte(strconv.Itoa(bayes.TokenizerVersion) + "\n"),
-	}, nil
+	}
+	if brands != nil {
+		files[contentdb.BrandsFile] = brands
+	}
+	return files, nil
 }
