@@ -28,6 +28,7 @@ func cmdScan(args []string) int {
 	fs.Var(&rcpts, "rcpt", "envelope recipient (repeatable; default postmaster@localhost)")
 	ip := fs.String("ip", "", "client IP address")
 	helo := fs.String("helo", "", "HELO name")
+	auth := fs.String("auth", "", "SMTP AUTH user: scan as a submission by this user (its Message-ID is remembered for REPLY_TO_SENT)")
 	asJSON := fs.Bool("json", false, "print the response as JSON")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait for the verdict")
 	if err := fs.Parse(args); err != nil {
@@ -56,6 +57,7 @@ func cmdScan(args []string) int {
 		Envelope: &scillav1.Envelope{
 			ClientIp: *ip,
 			Helo:     *helo,
+			AuthUser: *auth,
 			MailFrom: *from,
 			RcptTo:   rcpts,
 			MtaKind:  scillav1.MtaKind_MTA_KIND_CLI,
