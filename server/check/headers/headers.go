@@ -96,7 +96,21 @@ func Rules() []Rule {
 		{"from_is_recipient", "FROM_IS_RECIPIENT", 1.5, "From is the only recipient, without authenticated submission", fromIsRecipient},
 		{"freemail_reply_to", "REPLYTO_FREEMAIL", 1.5, "replies go to a free mailbox, the message is from an organisation", freemailReplyTo},
 		{"name_address_mismatch", "FROM_NAME_ADDRESS", 2.0, "From name is an address other than the sender's", nameAddressMismatch},
+		{"fake_reply", "FAKE_REPLY", 1.0, "Subject says reply, but the message answers nothing", fakeReply},
 	}
+}
+
+// reReplySubject matches the reply prefixes of mail programs in many
+// languages: Re, RE[2], AW, Antw, SV, VS, Odp, R, YNT, Réf, 回复, 答复, 返信, 답장.
+var reReplySubject = regexp.MustCompile(`^(?i:re|aw|antw|sv|vs|odp|r|ynt|réf|ref|回复|答复|返信|답장)\s*(\[\d+\])?\s*[:：]`)
+
+// fakeReply reports a Subject that says the message answers another while
+// the header names none: mail programs write In-Reply-To or References on
+// a reply, while spam and fraud put "Re:" before their subject to look like
+// a conversation the reader started ("RE: Invoice 2291", "Re: your order").
+func fakeReply(x *info) bool {
+	h := x.m.Header
+	return reReplySubject.MatchString(strings.TrimSpace(x.m.Subject)) && !h.Has("In-Reply-To") && !h.Has("References")
 }
 
 // Check applies the header rules.
