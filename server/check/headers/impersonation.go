@@ -1,6 +1,7 @@
 package headers
 
 import (
+	_ "embed"
 	"regexp"
 	"slices"
 	"strings"
@@ -9,71 +10,23 @@ import (
 	"github.com/scilla-mail/scilla/server/contentdb"
 )
 
-// brands returns the built-in list of the names most often borrowed by
-// phishing today, used when the content database carries none
-// (contentdb.BrandsFile). A name is matched as whole words of the From
-// display name; its mail must come from a registrable domain whose first
-// label, or which itself, is one of the brand's domains. Names that are
-// also common words or first names ("outlook", "chase") are only matched
-// with the word that makes them the brand.
+// builtinBrands is the list of the names most often borrowed by phishing
+// today, used when the content database carries none
+// (contentdb.BrandsFile). The default database ships the same file
+// (updater/db-src/rules/brands.list links here).
+//
+//go:embed brands.list
+var builtinBrands []byte
+
+// brands returns the built-in brands. A name is matched as whole words of
+// the From display name; its mail must come from a registrable domain whose
+// first label, or which itself, is one of the brand's domains.
 func brands() []contentdb.Brand {
-	b := func(name string, domains ...string) contentdb.Brand {
-		return contentdb.Brand{Words: strings.Fields(name), Domains: domains}
+	b, err := contentdb.ParseBrands("brands.list", builtinBrands)
+	if err != nil {
+		panic(err) // cannot happen: TestBuiltinBrands parses the embedded file
 	}
-	ms := []string{"microsoft", "office", "office365", "outlook", "live", "microsoftonline", "onmicrosoft", "sharepoint", "xbox", "skype"}
-	return []contentdb.Brand{
-		b("microsoft", ms...), b("office 365", ms...), b("microsoft 365", ms...), b("microsoft outlook", ms...),
-		b("onedrive", ms...), b("sharepoint", ms...),
-		b("paypal", "paypal"), b("amazon", "amazon", "amazonses", "aws"), b("apple", "apple", "icloud"),
-		b("icloud", "apple", "icloud"), b("netflix", "netflix"), b("dhl", "dhl"), b("fedex", "fedex"),
-		b("ups", "ups"), b("usps", "usps"), b("docusign", "docusign"), b("adobe", "adobe"),
-		b("dropbox", "dropbox", "dropboxmail", "hellosign"), b("google", "google"), b("linkedin", "linkedin"),
-		b("facebook", "facebook", "facebookmail", "meta"), b("instagram", "instagram", "facebookmail", "meta"),
-		b("whatsapp", "whatsapp", "facebookmail", "meta"), b("norton", "norton", "nortonlifelock", "gen"),
-		b("mcafee", "mcafee"), b("coinbase", "coinbase"), b("binance", "binance"), b("metamask", "metamask", "consensys"),
-		b("wells fargo", "wellsfargo"), b("chase bank", "chase", "jpmorgan", "jpmorganchase"),
-		b("bank of america", "bankofamerica", "bofa"), b("american express", "americanexpress", "aexp"),
-		b("spotify", "spotify"), b("airbnb", "airbnb"), b("irs", "irs"), b("hmrc", "hmrc", "tax.service.gov.uk"),
-		b("ebay", "ebay"),
-		b("wetransfer", "wetransfer"),
-		b("booking com", "booking"),
-		b("zoom", "zoom"),
-		b("xfinity", "xfinity", "comcast"),
-		b("comcast", "xfinity", "comcast"),
-		b("verizon", "verizon", "verizonwireless", "vzw"),
-		b("royal mail", "royalmail"),
-		b("la poste", "laposte", "colissimo"),
-		b("colissimo", "laposte", "colissimo"),
-		b("deutsche post", "deutschepost", "dhl"),
-		b("dpd", "dpd", "dpdgroup", "dpdlocal"),
-		b("evri", "evri", "myhermes"),
-		b("inpost", "inpost"),
-		b("postnl", "postnl"),
-		b("poste italiane", "posteitaliane", "poste"),
-		b("hsbc", "hsbc"),
-		b("barclays", "barclays", "barclaycard"),
-		b("barclaycard", "barclays", "barclaycard"),
-		b("lloyds bank", "lloydsbank", "lloyds"),
-		b("natwest", "natwest"),
-		b("santander", "santander"),
-		b("capital one", "capitalone"),
-		b("citibank", "citibank", "citi"),
-		b("usaa", "usaa"),
-		b("venmo", "venmo"),
-		b("cash app", "cash", "square", "squareup"),
-		b("zelle", "zellepay", "zelle"),
-		b("revolut", "revolut"),
-		b("quickbooks", "intuit", "quickbooks"),
-		b("intuit", "intuit", "quickbooks"),
-		b("geek squad", "bestbuy", "geeksquad"),
-		b("trezor", "trezor"),
-		b("disney", "disney", "disneyplus"),
-		b("tiktok", "tiktok"),
-		b("telegram", "telegram"),
-		b("agenzia delle entrate", "agenziaentrate"),
-		b("australian taxation office", "ato"),
-		b("canada revenue agency", "cra-arc", "canada"),
-	}
+	return b
 }
 
 // brandImpersonation reports a From whose display name names a brand while
