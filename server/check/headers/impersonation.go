@@ -57,14 +57,7 @@ func brandImpersonation(x *info) bool {
 // containsRun reports whether run appears in words as consecutive words.
 func containsRun(words, run []string) bool {
 	for i := 0; i+len(run) <= len(words); i++ {
-		match := true
-		for j, w := range run {
-			if words[i+j] != w {
-				match = false
-				break
-			}
-		}
-		if match {
+		if slices.Equal(words[i:i+len(run)], run) {
 			return true
 		}
 	}
