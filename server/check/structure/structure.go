@@ -10,10 +10,8 @@
 package structure
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
-	"io"
 	"regexp"
 	"sort"
 	"strings"
@@ -174,7 +172,7 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		add(SignPageScript, 2.0, "attached web page or SVG image that runs a script: it opens or redirects to a fake sign-in page")
 	}
 	if k.encrypted {
-		add(SignEncryptedArchive, 1.0, "attached ZIP with encrypted files: mail scanners cannot look inside")
+		add(SignEncryptedArchive, 1.0, "attached ZIP or RAR archive with encrypted files: mail scanners cannot look inside")
 	}
 	for _, text := range m.QRCodes {
 		if len(message.ExtractURLs(text)) > 0 {
@@ -199,10 +197,10 @@ func executable(ext string) bool {
 
 // attachments says what kinds of file a message attaches.
 type attachments struct {
-	exe        bool // a program, script or disk image, also behind a decoy name or inside a small ZIP
+	exe        bool // a program, script or disk image, also behind a decoy name or inside a small archive
 	page       bool // a web page
 	pageScript bool // a web page or SVG image that runs a script
-	encrypted  bool // a ZIP whose files are encrypted
+	encrypted  bool // a ZIP or RAR archive whose files (or directory) are encrypted
 }
 
 // attachmentKinds reports what kinds of file the message attaches.
@@ -220,10 +218,10 @@ func attachmentKinds(m *message.Message) attachments {
 		switch ext := name[i+1:]; {
 		case executable(ext):
 			k.exe = true
-		case ext == "zip":
-			z := inspectZip(l.Body)
-			k.exe = k.exe || z.exe
-			k.encrypted = k.encrypted || z.encrypted
+		case ext == "zip" || ext == "rar":
+			a := inspectArchive(l.Body)
+			k.exe = k.exe || a.exe
+			k.encrypted = k.encrypted || a.encrypted
 		case ext == "htm" || ext == "html" || ext == "shtml" || ext == "xhtml" || ext == "svg":
 			if l.Attachment || l.MediaType != "text/html" {
 				k.page = true
@@ -246,79 +244,6 @@ var reEventHandler = regexp.MustCompile(`\bon(load|error|click|mouseover|focus|b
 func runsScript(b []byte) bool {
 	b = bytes.ToLower(b[:min(len(b), maxScriptScan)])
 	return bytes.Contains(b, []byte("<script")) || bytes.Contains(b, []byte("javascript:")) || reEventHandler.Match(b)
-}
-
-// Bounds on what is read of one archive's directory.
-const (
-	maxZipEntries = 1000
-	// maxDropperFiles is the most files an archive may hold for a program
-	// inside to count: a dropper carries one or two, while a project or
-	// backup that holds scripts among its files is ordinary mail between
-	// developers.
-	maxDropperFiles = 3
-)
-
-// zipContents is what an archive's directory shows.
-type zipContents struct {
-	exe       bool // a program, script or disk image among at most maxDropperFiles files
-	encrypted bool // a file is encrypted
-}
-
-// inspectZip reads a ZIP archive's directory: the usual wrapping of a
-// malicious attachment ("Rechnung.zip" holding "Rechnung.pdf.lnk"), often
-// encrypted with the password in the mail so that scanners cannot look
-// inside, or wrapped twice so that scanners that open one level see only
-// another archive. An archive inside (a sole small .zip) is opened in turn;
-// nothing else is decompressed. Bytes that do not parse as an archive hold
-// nothing.
-func inspectZip(b []byte) zipContents { return inspectZipDepth(b, 0) }
-
-// Bounds on opening an archive inside an archive.
-const (
-	maxZipDepth = 2
-	maxInnerZip = 4 << 20 // bytes of an inner archive read
-)
-
-func inspectZipDepth(b []byte, depth int) zipContents {
-	var z zipContents
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		return z
-	}
-	files, exe := 0, false
-	var inner *zip.File
-	for i, f := range zr.File {
-		if i == maxZipEntries {
-			break
-		}
-		name := strings.ToLower(f.Name)
-		if strings.HasSuffix(name, "/") || strings.HasPrefix(name, "__macosx/") {
-			continue // directories and the resource forks macOS adds
-		}
-		files++
-		z.encrypted = z.encrypted || f.Flags&0x1 != 0
-		j := strings.LastIndexByte(name, '.')
-		if j < 0 {
-			continue
-		}
-		switch ext := name[j+1:]; {
-		case executable(ext):
-			exe = true
-		case ext == "zip" && f.Flags&0x1 == 0:
-			inner = f
-		}
-	}
-	z.exe = exe && files <= maxDropperFiles
-	if files == 1 && inner != nil && depth < maxZipDepth {
-		if r, err := inner.Open(); err == nil {
-			data, _ := io.ReadAll(io.LimitReader(r, maxInnerZip))
-			r.Close()
-			in := inspectZipDepth(data, depth+1)
-			z.exe = z.exe || in.exe
-			z.encrypted = z.encrypted || in.encrypted
-		}
-	}
-	return z
 }
 
 // htmlOnly reports a message whose only text is HTML.

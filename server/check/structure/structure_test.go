@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/draw"
 	"image/png"
@@ -160,30 +162,92 @@ func zipIn(t testing.TB, name string, data []byte) []byte {
 	return b.Bytes()
 }
 
-// TestZipAttachment: a program inside a small attached ZIP counts as an
-// attached program, an encrypted file as an encrypted archive; documents,
-// scripts among a project's files, or bytes that are no archive do not.
-func TestZipAttachment(t *testing.T) {
+// rarOf returns a RAR 5 archive of stored (uncompressed) files with the
+// names, each holding its name as content; a name ending in "+enc" is
+// written with a file encryption record (without the suffix). It follows
+// the RAR 5.0 archive format: a signature, then blocks of CRC32, size,
+// type and flags (variable-length integers), here a main archive block, a
+// file block per file with its data after it, and an end block.
+func rarOf(t testing.TB, names ...string) []byte {
+	t.Helper()
+	vint := func(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
+	block := func(typ, flags uint64, fields, extra []byte, data []byte) []byte {
+		var h []byte
+		h = vint(h, typ)
+		h = vint(h, flags)
+		if len(extra) > 0 {
+			h = vint(h, uint64(len(extra)))
+		}
+		if flags&0x2 != 0 {
+			h = vint(h, uint64(len(data)))
+		}
+		h = append(append(h, fields...), extra...)
+		sized := append(vint(nil, uint64(len(h))), h...)
+		out := binary.LittleEndian.AppendUint32(nil, crc32.ChecksumIEEE(sized))
+		return append(append(out, sized...), data...)
+	}
+	b := []byte("Rar!\x1a\x07\x01\x00")
+	b = append(b, block(1, 0, vint(nil, 0), nil, nil)...) // main archive block, no archive flags
+	for _, n := range names {
+		name, enc := strings.CutSuffix(n, "+enc")
+		var f []byte
+		f = vint(f, 0)                 // file flags
+		f = vint(f, uint64(len(name))) // unpacked size
+		f = vint(f, 0x20)              // attributes
+		f = vint(f, 0)                 // compression: version 0, stored
+		f = vint(f, 0)                 // host OS: Windows
+		f = vint(f, uint64(len(name)))
+		f = append(f, name...)
+		flags, data := uint64(0x2), []byte(name)
+		var extra []byte
+		if enc {
+			// Encryption record: type 1, version 0 (AES-256), no flags,
+			// KDF count, 16 bytes of salt and of IV.
+			rec := vint(vint(vint(nil, 1), 0), 0)
+			rec = append(append(rec, 15), make([]byte, 32)...)
+			extra = append(vint(nil, uint64(len(rec))), rec...)
+			flags |= 0x1
+			data = make([]byte, 16)
+		}
+		b = append(b, block(2, flags, f, extra, data)...)
+	}
+	return append(b, block(5, 0, vint(nil, 0), nil, nil)...) // end of archive
+}
+
+// TestArchiveAttachment: a program inside a small attached ZIP or RAR
+// archive counts as an attached program, an encrypted file as an encrypted
+// archive; documents, scripts among a project's files, or bytes that are
+// no archive do not. The format is told by the bytes.
+func TestArchiveAttachment(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
+		file           string
 		body           []byte
 		exe, encrypted bool
 	}{
-		{"shortcut behind a PDF name", zipOf(t, "Rechnung_2026-04417.pdf.lnk"), true, false},
-		{"script in a folder", zipOf(t, "docs/", "docs/readme.txt", "docs/Invoice.JS"), true, false},
-		{"program with macOS resource forks", zipOf(t, "Scan.exe", "__MACOSX/._Scan.exe", "__MACOSX/._x", "__MACOSX/._y"), true, false},
-		{"encrypted program", zipOf(t, "Payment_Advice.scr+enc"), true, true},
-		{"encrypted documents", zipOf(t, "payslip_2026-10.pdf+enc"), false, true},
-		{"documents", zipOf(t, "checklist.pdf", "template.csv", "README.txt"), false, false},
-		{"a web project", zipOf(t, "site/index.html", "site/app.js", "site/style.css", "site/logo.png", "site/README.md"), false, false},
-		{"not an archive", []byte("PK this is not a zip file"), false, false},
-		{"program in a zip in a zip", zipIn(t, "Order_2291.zip", zipOf(t, "Order_2291.pdf.exe")), true, false},
-		{"encrypted program in a zip in a zip", zipIn(t, "docs.zip", zipOf(t, "scan.js+enc")), true, true},
-		{"documents in a zip in a zip", zipIn(t, "backup.zip", zipOf(t, "a.pdf", "b.docx")), false, false},
+		{"shortcut behind a PDF name", "files.zip", zipOf(t, "Rechnung_2026-04417.pdf.lnk"), true, false},
+		{"script in a folder", "files.zip", zipOf(t, "docs/", "docs/readme.txt", "docs/Invoice.JS"), true, false},
+		{"program with macOS resource forks", "files.zip", zipOf(t, "Scan.exe", "__MACOSX/._Scan.exe", "__MACOSX/._x", "__MACOSX/._y"), true, false},
+		{"encrypted program", "files.zip", zipOf(t, "Payment_Advice.scr+enc"), true, true},
+		{"encrypted documents", "files.zip", zipOf(t, "payslip_2026-10.pdf+enc"), false, true},
+		{"documents", "files.zip", zipOf(t, "checklist.pdf", "template.csv", "README.txt"), false, false},
+		{"a web project", "files.zip", zipOf(t, "site/index.html", "site/app.js", "site/style.css", "site/logo.png", "site/README.md"), false, false},
+		{"not an archive", "files.zip", []byte("PK this is not a zip file"), false, false},
+		{"program in a zip in a zip", "files.zip", zipIn(t, "Order_2291.zip", zipOf(t, "Order_2291.pdf.exe")), true, false},
+		{"encrypted program in a zip in a zip", "files.zip", zipIn(t, "docs.zip", zipOf(t, "scan.js+enc")), true, true},
+		{"documents in a zip in a zip", "files.zip", zipIn(t, "backup.zip", zipOf(t, "a.pdf", "b.docx")), false, false},
+		{"program in a RAR", "Rechnung.rar", rarOf(t, "Rechnung_2026.pdf.exe"), true, false},
+		{"encrypted script in a RAR", "Zahlung.rar", rarOf(t, "Zahlung.vbs+enc"), true, true},
+		{"documents in a RAR", "scans.rar", rarOf(t, "scan1.pdf", "scan2.pdf"), false, false},
+		{"encrypted documents in a RAR", "payroll.rar", rarOf(t, "payroll_2026-10.xlsx+enc"), false, true},
+		{"a RAR named .zip", "invoice.zip", rarOf(t, "invoice.js"), true, false},
+		{"a RAR in a zip", "order.zip", zipIn(t, "order.rar", rarOf(t, "order.scr")), true, false},
+		{"program among many files in a RAR", "tools.rar", rarOf(t, "a.txt", "b.txt", "c.txt", "setup.exe"), false, false},
+		{"truncated RAR", "files.rar", rarOf(t, "setup.exe")[:30], false, false},
 	} {
 		raw := "From: a@example.com\r\nTo: user@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
 			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
-			"--b\r\nContent-Type: application/zip; name=\"files.zip\"\r\nContent-Disposition: attachment; filename=\"files.zip\"\r\n" +
+			"--b\r\nContent-Type: application/octet-stream; name=\"" + tc.file + "\"\r\nContent-Disposition: attachment; filename=\"" + tc.file + "\"\r\n" +
 			"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(tc.body) + "\r\n--b--\r\n"
 		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
 		if got := checktest.HasSign(gv, SignExecutable); got != tc.exe {
@@ -195,14 +259,37 @@ func TestZipAttachment(t *testing.T) {
 	}
 }
 
-// FuzzInspectZip: any bytes as an attached archive, without a panic.
-func FuzzInspectZip(f *testing.F) {
+// TestRARSealed: a RAR archive whose headers are encrypted shows no names,
+// and counts as an encrypted archive. The block is RAR 5's archive
+// encryption header (type 4), which rardecode refuses without a password.
+func TestRARSealed(t *testing.T) {
+	b := rarOf(t)
+	rec := []byte{0, 0, 15}
+	rec = append(rec, make([]byte, 16)...)
+	var h []byte
+	h = binary.AppendUvarint(h, 4)
+	h = binary.AppendUvarint(h, 0)
+	h = append(h, rec...)
+	sized := append(binary.AppendUvarint(nil, uint64(len(h))), h...)
+	enc := binary.LittleEndian.AppendUint32(nil, crc32.ChecksumIEEE(sized))
+	sealed := append(append(append([]byte{}, b[:8]...), enc...), sized...)
+	sealed = append(sealed, b[8:]...)
+	if a := inspectArchive(sealed); !a.encrypted || a.exe {
+		t.Errorf("archive with encrypted headers: %+v, want encrypted", a)
+	}
+}
+
+// FuzzInspectArchive: any bytes as an attached archive, without a panic.
+func FuzzInspectArchive(f *testing.F) {
 	f.Add(zipOf(f, "a.pdf.lnk"))
 	f.Add(zipOf(f, "a.pdf+enc"))
 	f.Add(zipIn(f, "in.zip", zipOf(f, "a.exe")))
 	f.Add([]byte("PK\x05\x06"))
+	f.Add(rarOf(f, "a.exe", "b.pdf+enc"))
+	f.Add(zipIn(f, "in.rar", rarOf(f, "a.js")))
+	f.Add([]byte("Rar!\x1a\x07\x00\xcf\x90\x73\x00\x00\x0d\x00\x00\x00\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		inspectZip(b)
+		inspectArchive(b)
 	})
 }
 

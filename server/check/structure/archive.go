@@ -1,0 +1,171 @@
+package structure
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/nwaples/rardecode/v2"
+)
+
+// Bounds on what is read of one archive's directory.
+const (
+	maxArchiveEntries = 1000
+	// maxDropperFiles is the most files an archive may hold for a program
+	// inside to count: a dropper carries one or two, while a project or
+	// backup that holds scripts among its files is ordinary mail between
+	// developers.
+	maxDropperFiles = 3
+)
+
+// Bounds on opening an archive inside an archive.
+const (
+	maxArchiveDepth = 2
+	maxInnerArchive = 4 << 20 // bytes of an inner archive read
+)
+
+// archiveContents is what an archive's directory shows.
+type archiveContents struct {
+	exe       bool // a program, script or disk image among at most maxDropperFiles files
+	encrypted bool // a file, or the directory itself, is encrypted
+}
+
+// archiveEntry is one file of an archive's directory.
+type archiveEntry struct {
+	name      string // lower case, '/' between folders
+	encrypted bool
+	// open reads the file; nil when it is not offered (a RAR file would
+	// have to be decompressed with a window its header chooses).
+	open func() (io.ReadCloser, error)
+}
+
+// inspectArchive reads a ZIP or RAR archive's directory: the usual
+// wrapping of a malicious attachment ("Rechnung.zip" holding
+// "Rechnung.pdf.lnk"), often encrypted with the password in the mail so
+// that scanners cannot look inside, or wrapped twice so that scanners that
+// open one level see only another archive. The format is told by the
+// bytes, not the name. A sole archive inside a ZIP (at most 4 MiB) is
+// opened in turn; nothing else is decompressed. Bytes that do not parse
+// as an archive hold nothing.
+func inspectArchive(b []byte) archiveContents { return inspectArchiveDepth(b, 0) }
+
+func inspectArchiveDepth(b []byte, depth int) archiveContents {
+	var a archiveContents
+	entries, sealed := listArchive(b)
+	a.encrypted = sealed
+	files, exe := 0, false
+	var inner *archiveEntry
+	for i := range entries {
+		e := &entries[i]
+		if strings.HasSuffix(e.name, "/") || strings.HasPrefix(e.name, "__macosx/") {
+			continue // directories and the resource forks macOS adds
+		}
+		files++
+		a.encrypted = a.encrypted || e.encrypted
+		j := strings.LastIndexByte(e.name, '.')
+		if j < 0 {
+			continue
+		}
+		switch ext := e.name[j+1:]; {
+		case executable(ext):
+			exe = true
+		case (ext == "zip" || ext == "rar") && !e.encrypted && e.open != nil:
+			inner = e
+		}
+	}
+	a.exe = exe && files <= maxDropperFiles
+	if files == 1 && inner != nil && depth < maxArchiveDepth {
+		if r, err := inner.open(); err == nil {
+			data, _ := io.ReadAll(io.LimitReader(r, maxInnerArchive))
+			r.Close()
+			in := inspectArchiveDepth(data, depth+1)
+			a.exe = a.exe || in.exe
+			a.encrypted = a.encrypted || in.encrypted
+		}
+	}
+	return a
+}
+
+// Archive signatures.
+var (
+	zipMagic = []byte("PK\x03\x04")
+	rarMagic = []byte("Rar!\x1a\x07") // RAR 1.5–4 go on with 0x00, RAR 5 with 0x01 0x00
+)
+
+// listArchive returns the first maxArchiveEntries entries of a ZIP or RAR
+// archive, and whether its directory is encrypted (a RAR archive with
+// encrypted headers shows no names at all).
+func listArchive(b []byte) (entries []archiveEntry, sealed bool) {
+	switch {
+	case bytes.HasPrefix(b, rarMagic):
+		return listRAR(b)
+	case bytes.HasPrefix(b, zipMagic):
+		return listZIP(b), false
+	}
+	return nil, false
+}
+
+func listZIP(b []byte) []archiveEntry {
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil
+	}
+	var entries []archiveEntry
+	for _, f := range zr.File[:min(len(zr.File), maxArchiveEntries)] {
+		entries = append(entries, archiveEntry{name: strings.ToLower(f.Name), encrypted: f.Flags&0x1 != 0, open: f.Open})
+	}
+	return entries
+}
+
+// listRAR reads the file headers of a RAR archive (rardecode parses both
+// the RAR 1.5–4 and the RAR 5 format) from memory. The files are skipped:
+// rardecode.List allocates no decompression window, which a header may
+// ask to be gigabytes, while its Reader would for each file. A damaged
+// archive lists nothing.
+func listRAR(b []byte) (entries []archiveEntry, sealed bool) {
+	files, err := rardecode.List(rarName, rardecode.FileSystem(archiveFS(b)))
+	for _, f := range files[:min(len(files), maxArchiveEntries)] {
+		name := strings.ToLower(f.Name)
+		if f.IsDir && !strings.HasSuffix(name, "/") {
+			name += "/"
+		}
+		entries = append(entries, archiveEntry{name: name, encrypted: f.Encrypted || f.HeaderEncrypted})
+	}
+	return entries, errors.Is(err, rardecode.ErrArchiveEncrypted)
+}
+
+// rarName is the name archiveFS gives its one file.
+const rarName = "attachment.rar"
+
+// archiveFS is a file system of one file, rarName, holding the bytes: how
+// rardecode.List reads an archive that is not on disk. Another name does
+// not exist, so the volumes of a multi-volume archive are not found.
+type archiveFS []byte
+
+// Open opens rarName.
+func (a archiveFS) Open(name string) (fs.File, error) {
+	if name != rarName {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return archiveFile{bytes.NewReader(a)}, nil
+}
+
+// archiveFile is the open file of an archiveFS.
+type archiveFile struct{ *bytes.Reader }
+
+func (f archiveFile) Stat() (fs.FileInfo, error) { return archiveInfo(f.Size()), nil }
+func (f archiveFile) Close() error               { return nil }
+
+// archiveInfo describes the file of an archiveFS: its size.
+type archiveInfo int64
+
+func (i archiveInfo) Name() string       { return rarName }
+func (i archiveInfo) Size() int64        { return int64(i) }
+func (i archiveInfo) Mode() fs.FileMode  { return 0o444 }
+func (i archiveInfo) ModTime() time.Time { return time.Time{} }
+func (i archiveInfo) IsDir() bool        { return false }
+func (i archiveInfo) Sys() any           { return nil }
