@@ -31,6 +31,7 @@ const (
 // archiveContents is what an archive's directory shows.
 type archiveContents struct {
 	exe       bool // a program, script or disk image among at most maxDropperFiles files
+	decoy     bool // a program named as a document, among any number of files
 	encrypted bool // a file, or the directory itself, is encrypted
 }
 
@@ -73,6 +74,7 @@ func inspectArchiveDepth(b []byte, depth int) archiveContents {
 		switch ext := e.name[j+1:]; {
 		case executable(ext):
 			exe = true
+			a.decoy = a.decoy || decoy(e.name)
 		case (ext == "zip" || ext == "rar") && !e.encrypted && e.open != nil:
 			inner = e
 		}
@@ -84,6 +86,7 @@ func inspectArchiveDepth(b []byte, depth int) archiveContents {
 			r.Close()
 			in := inspectArchiveDepth(data, depth+1)
 			a.exe = a.exe || in.exe
+			a.decoy = a.decoy || in.decoy
 			a.encrypted = a.encrypted || in.encrypted
 		}
 	}

@@ -78,6 +78,7 @@ const (
 // Attachment signs.
 const (
 	SignExecutable       = "MIME_EXECUTABLE_ATTACHMENT"
+	SignDecoyName        = "MIME_DOUBLE_EXTENSION"
 	SignHTMLAttachment   = "HTML_ATTACHMENT"
 	SignEncryptedArchive = "MIME_ENCRYPTED_ARCHIVE"
 	SignQRLink           = "IMAGE_QR_LINK"
@@ -94,7 +95,7 @@ func RuleNames() []string {
 		}
 	}
 	for _, n := range []string{SignHiddenText, SignTinyText, SignSameColor, SignSplitWords, SignCommentSplit,
-		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignExecutable, SignHTMLAttachment, SignEncryptedArchive, SignQRLink, SignPageScript} {
+		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignExecutable, SignDecoyName, SignHTMLAttachment, SignEncryptedArchive, SignQRLink, SignPageScript} {
 		names = append(names, strings.ToLower(n))
 	}
 	sort.Strings(names)
@@ -165,6 +166,9 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	if k.exe {
 		add(SignExecutable, 3.0, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one")
 	}
+	if k.decoy {
+		add(SignDecoyName, 3.0, "a program named as a document (Invoice.pdf.exe): Windows hides the last extension, so the reader sees a PDF")
+	}
 	if k.page {
 		add(SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg): the usual carrier of a fake sign-in page")
 	}
@@ -195,9 +199,32 @@ func executable(ext string) bool {
 	return false
 }
 
+// decoy reports a program named as a document, "Invoice.pdf.exe" or
+// "scan.jpg     .lnk": Windows hides known extensions, so the reader sees
+// "Invoice.pdf". A program has no honest reason to be named so. name is
+// lower case.
+func decoy(name string) bool {
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 || !executable(name[i+1:]) {
+		return false
+	}
+	base := strings.TrimRight(name[:i], " _")
+	j := strings.LastIndexByte(base, '.')
+	if j < 0 {
+		return false
+	}
+	switch base[j+1:] {
+	case "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "rtf", "txt", "csv",
+		"jpg", "jpeg", "png", "gif", "tif", "tiff", "bmp", "mp3", "mp4", "wav", "htm", "html", "eml", "msg", "zip", "rar":
+		return true
+	}
+	return false
+}
+
 // attachments says what kinds of file a message attaches.
 type attachments struct {
 	exe        bool // a program, script or disk image, also behind a decoy name or inside a small archive
+	decoy      bool // a program named as a document, attached or in an archive
 	page       bool // a web page
 	pageScript bool // a web page or SVG image that runs a script
 	encrypted  bool // a ZIP or RAR archive whose files (or directory) are encrypted
@@ -218,9 +245,11 @@ func attachmentKinds(m *message.Message) attachments {
 		switch ext := name[i+1:]; {
 		case executable(ext):
 			k.exe = true
+			k.decoy = k.decoy || decoy(name)
 		case ext == "zip" || ext == "rar":
 			a := inspectArchive(l.Body)
 			k.exe = k.exe || a.exe
+			k.decoy = k.decoy || a.decoy
 			k.encrypted = k.encrypted || a.encrypted
 		case ext == "htm" || ext == "html" || ext == "shtml" || ext == "xhtml" || ext == "svg":
 			if l.Attachment || l.MediaType != "text/html" {

@@ -279,6 +279,49 @@ func TestRARSealed(t *testing.T) {
 	}
 }
 
+// TestDecoyName: a program named as a document is a decoy, whether
+// attached or inside an archive; a program or a document named plainly is
+// not.
+func TestDecoyName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"invoice.pdf.exe":             true,
+		"rechnung_2026-04417.pdf.lnk": true,
+		"scan.jpg     .scr":           true,
+		"lease_agreement.docx__.vbs":  true,
+		"documents.zip.js":            true,
+		"setup.exe":                   false,
+		"tool-1.2.exe":                false,
+		"report.pdf":                  false,
+		"report.exe.pdf":              false,
+		"archive.tar.gz":              false,
+		"v1.2/setup.exe":              false,
+	} {
+		if got := decoy(name); got != want {
+			t.Errorf("decoy(%q) = %v, want %v", name, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		file string
+		body []byte
+		want bool
+	}{
+		{"Invoice.pdf.exe", []byte("MZ"), true},
+		{"Setup.exe", []byte("MZ"), false},
+		{"Lease.zip", zipOf(t, "Lease/Agreement_signed.pdf.vbs", "Lease/Letters.pdf.vbs"), true},
+		{"Order.rar", rarOf(t, "Order Specification.pdf.exe"), true},
+		{"tools.zip", zipOf(t, "bin/setup.exe", "README.txt"), false},
+	} {
+		raw := "From: a@example.com\r\nTo: user@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+			"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"" + tc.file + "\"\r\n" +
+			"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(tc.body) + "\r\n--b--\r\n"
+		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
+		if got := checktest.HasSign(gv, SignDecoyName); got != tc.want {
+			t.Errorf("%s: %s %v, want %v", tc.file, SignDecoyName, got, tc.want)
+		}
+	}
+}
+
 // FuzzInspectArchive: any bytes as an attached archive, without a panic.
 func FuzzInspectArchive(f *testing.F) {
 	f.Add(zipOf(f, "a.pdf.lnk"))
