@@ -130,13 +130,16 @@ func FuzzRTF(f *testing.F) {
 	})
 }
 
-// FuzzWord drives the OLE2 compound-file and .doc piece-table reader and
-// the .docx reader.
+// FuzzWord drives the OLE2 compound-file and .doc piece-table reader, the
+// .docx reader and the macro finder.
 func FuzzWord(f *testing.F) {
 	seedFiles(f, "testdata/*.doc")
 	seedFiles(f, "testdata/*.docx")
+	f.Add(cfbOf(f, "Macros/", "VBA/", "_VBA_PROJECT"))
+	f.Add(zipNamed(f, "word/document.xml", "word/vbaProject.bin"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		docText(b, 1<<16)
 		docxText(b, 1<<16, 1<<20)
+		OfficeMacros(b)
 	})
 }

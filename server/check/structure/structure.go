@@ -79,6 +79,7 @@ const (
 const (
 	SignExecutable       = "MIME_EXECUTABLE_ATTACHMENT"
 	SignDecoyName        = "MIME_DOUBLE_EXTENSION"
+	SignOfficeMacro      = "MIME_OFFICE_MACRO"
 	SignHTMLAttachment   = "HTML_ATTACHMENT"
 	SignEncryptedArchive = "MIME_ENCRYPTED_ARCHIVE"
 	SignQRLink           = "IMAGE_QR_LINK"
@@ -95,7 +96,7 @@ func RuleNames() []string {
 		}
 	}
 	for _, n := range []string{SignHiddenText, SignTinyText, SignSameColor, SignSplitWords, SignCommentSplit,
-		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignExecutable, SignDecoyName, SignHTMLAttachment, SignEncryptedArchive, SignQRLink, SignPageScript} {
+		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignExecutable, SignDecoyName, SignOfficeMacro, SignHTMLAttachment, SignEncryptedArchive, SignQRLink, SignPageScript} {
 		names = append(names, strings.ToLower(n))
 	}
 	sort.Strings(names)
@@ -169,6 +170,9 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	if k.decoy {
 		add(SignDecoyName, 3.0, "a program named as a document (Invoice.pdf.exe): Windows hides the last extension, so the reader sees a PDF")
 	}
+	if k.macros {
+		add(SignOfficeMacro, 1.5, "attached Office document with macros: the way most document malware ran, though some businesses send macro workbooks")
+	}
 	if k.page {
 		add(SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg): the usual carrier of a fake sign-in page")
 	}
@@ -194,6 +198,17 @@ func executable(ext string) bool {
 	switch ext {
 	case "exe", "scr", "com", "pif", "bat", "cmd", "cpl", "msi", "js", "jse", "vbs", "vbe", "wsf", "wsh",
 		"hta", "ps1", "jar", "lnk", "iso", "img", "vhd", "vhdx":
+		return true
+	}
+	return false
+}
+
+// officeDocument reports the extensions of Word, Excel and PowerPoint
+// files that can carry macros, or be a renamed file that does.
+func officeDocument(ext string) bool {
+	switch ext {
+	case "doc", "dot", "docx", "docm", "dotm", "xls", "xlt", "xla", "xlsx", "xlsm", "xltm", "xlam", "xlsb",
+		"pptx", "pptm", "potm", "ppsm":
 		return true
 	}
 	return false
@@ -225,6 +240,7 @@ func decoy(name string) bool {
 type attachments struct {
 	exe        bool // a program, script or disk image, also behind a decoy name or inside a small archive
 	decoy      bool // a program named as a document, attached or in an archive
+	macros     bool // an Office document with a VBA project
 	page       bool // a web page
 	pageScript bool // a web page or SVG image that runs a script
 	encrypted  bool // a ZIP or RAR archive whose files (or directory) are encrypted
@@ -246,6 +262,8 @@ func attachmentKinds(m *message.Message) attachments {
 		case executable(ext):
 			k.exe = true
 			k.decoy = k.decoy || decoy(name)
+		case officeDocument(ext):
+			k.macros = k.macros || message.OfficeMacros(l.Body)
 		case ext == "zip" || ext == "rar":
 			a := inspectArchive(l.Body)
 			k.exe = k.exe || a.exe

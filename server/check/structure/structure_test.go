@@ -322,6 +322,31 @@ func TestDecoyName(t *testing.T) {
 	}
 }
 
+// TestOfficeMacroAttachment: an attached Office document with a VBA
+// project is a sign, whatever its extension says; one without is not, nor
+// is a project inside a file that is not a document.
+func TestOfficeMacroAttachment(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		body []byte
+		want bool
+	}{
+		{"Rechnung_4471.xlsm", zipOf(t, "[Content_Types].xml", "xl/workbook.xml", "xl/vbaProject.bin"), true},
+		{"Angebot.docx", zipOf(t, "[Content_Types].xml", "word/document.xml", "word/vbaProject.bin"), true},
+		{"Angebot.docx", zipOf(t, "[Content_Types].xml", "word/document.xml"), false},
+		{"backup.zip", zipOf(t, "xl/vbaProject.bin"), false},
+	} {
+		raw := "From: a@example.com\r\nTo: user@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+			"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"" + tc.file + "\"\r\n" +
+			"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(tc.body) + "\r\n--b--\r\n"
+		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
+		if got := checktest.HasSign(gv, SignOfficeMacro); got != tc.want {
+			t.Errorf("%s: %s %v, want %v", tc.file, SignOfficeMacro, got, tc.want)
+		}
+	}
+}
+
 // FuzzInspectArchive: any bytes as an attached archive, without a panic.
 func FuzzInspectArchive(f *testing.F) {
 	f.Add(zipOf(f, "a.pdf.lnk"))
