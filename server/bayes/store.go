@@ -319,8 +319,20 @@ func MessageKey(m *message.Message) [32]byte {
 }
 
 // Learn trains the domain's table ("" = global) with messages of a label,
-// in one transaction: either all messages are learned or none.
+// in one transaction: either all messages are learned or none. A message
+// learned before with the other label is relabelled.
 func (s *Store) Learn(ctx context.Context, domain string, label Label, raw [][]byte) (LearnResult, error) {
+	return s.learn(ctx, domain, label, raw, true)
+}
+
+// LearnNew is Learn for messages never learned before: one already
+// learned, with either label, is left as it is (Unchanged). Auto-learning
+// uses it, so that what a person taught is never overruled.
+func (s *Store) LearnNew(ctx context.Context, domain string, label Label, raw [][]byte) (LearnResult, error) {
+	return s.learn(ctx, domain, label, raw, false)
+}
+
+func (s *Store) learn(ctx context.Context, domain string, label Label, raw [][]byte, relabel bool) (LearnResult, error) {
 	if label != LabelSpam && label != LabelHam && label != LabelForget {
 		return LearnResult{}, fmt.Errorf("%w %d", ErrLabel, label)
 	}
@@ -337,7 +349,7 @@ func (s *Store) Learn(ctx context.Context, domain string, label Label, raw [][]b
 		items = append(items, it)
 	}
 	if s.remote != nil {
-		return s.learnShared(ctx, domain, label, items)
+		return s.learnShared(ctx, domain, label, items, relabel)
 	}
 
 	s.mu.Lock()
@@ -415,10 +427,14 @@ func (s *Store) Learn(ctx context.Context, domain string, label Label, raw [][]b
 			return nil
 		}
 		for _, it := range items {
+			prev := msgs.Get(it.key[:])
+			if prev != nil && !relabel {
+				res.Unchanged++
+				continue
+			}
 			if err := setSig(it, label == LabelSpam); err != nil {
 				return err
 			}
-			prev := msgs.Get(it.key[:])
 			var prevLabel Label
 			var prevToks []string
 			if len(prev) > 0 {

@@ -85,35 +85,39 @@ local function apply(toks, lab, sign)
   end
 end
 local learned, unchanged, relabelled, sigs = 0, 0, 0, 0
-for i = 3, #ARGV, 3 do
+for i = 4, #ARGV, 3 do
   local key, toks, sig = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if label == '1' then
-    if sig ~= '' then sigs = sigs + redis.call('HSETNX', KEYS[6], key, sig) end
-  else
-    sigs = sigs + redis.call('HDEL', KEYS[6], key)
-  end
   local prev = redis.call('HGET', KEYS[2], key)
   local prevLabel = nil
   if prev then prevLabel = string.sub(prev, 1, 1) end
-  if label == '3' then
-    if not prev then
-      unchanged = unchanged + 1
-    else
-      apply(split(string.sub(prev, 2)), prevLabel, -1)
-      redis.call('HDEL', KEYS[2], key)
-      learned = learned + 1
-    end
-  elseif prev and prevLabel == label then
+  if prev and ARGV[3] == 'keep' then
     unchanged = unchanged + 1
   else
-    if prev then
-      apply(split(string.sub(prev, 2)), prevLabel, -1)
-      relabelled = relabelled + 1
+    if label == '1' then
+      if sig ~= '' then sigs = sigs + redis.call('HSETNX', KEYS[6], key, sig) end
     else
-      learned = learned + 1
+      sigs = sigs + redis.call('HDEL', KEYS[6], key)
     end
-    apply(split(toks), label, 1)
-    redis.call('HSET', KEYS[2], key, label .. toks)
+    if label == '3' then
+      if not prev then
+        unchanged = unchanged + 1
+      else
+        apply(split(string.sub(prev, 2)), prevLabel, -1)
+        redis.call('HDEL', KEYS[2], key)
+        learned = learned + 1
+      end
+    elseif prev and prevLabel == label then
+      unchanged = unchanged + 1
+    else
+      if prev then
+        apply(split(string.sub(prev, 2)), prevLabel, -1)
+        relabelled = relabelled + 1
+      else
+        learned = learned + 1
+      end
+      apply(split(toks), label, 1)
+      redis.call('HSET', KEYS[2], key, label .. toks)
+    end
   end
 end
 if learned + relabelled + sigs > 0 then
@@ -316,14 +320,18 @@ type learnItem struct {
 
 // learnShared applies one Learn call to Redis atomically, then reloads the
 // domain's table here (the other nodes follow through the notification).
-func (s *Store) learnShared(ctx context.Context, domain string, label Label, items []learnItem) (LearnResult, error) {
+func (s *Store) learnShared(ctx context.Context, domain string, label Label, items []learnItem, relabel bool) (LearnResult, error) {
 	r := s.remote
 	name := domain
 	if name == "" {
 		name = globalKey
 	}
-	args := make([]any, 0, 2+3*len(items))
-	args = append(args, strconv.Itoa(int(label)), name)
+	mode := "keep"
+	if relabel {
+		mode = "relabel"
+	}
+	args := make([]any, 0, 3+3*len(items))
+	args = append(args, strconv.Itoa(int(label)), name, mode)
 	for _, it := range items {
 		var b strings.Builder
 		n := 0

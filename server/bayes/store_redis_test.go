@@ -39,21 +39,27 @@ func TestSharedLearningTwoNodes(t *testing.T) {
 		node   *Store
 		domain string
 		label  Label
+		new    bool // LearnNew instead of Learn
 		msgs   [][]byte
 		want   LearnResult
 		// counts of "mortgag" (the stem of "mortgage") in the global table afterwards, on both nodes
 		mortgage Counts
 	}{
-		{"learn spam on A", a, "", LabelSpam, [][]byte{spam}, LearnResult{Learned: 1, SpamTotal: 1}, Counts{Spam: 1}},
-		{"same message on B is unchanged", b, "", LabelSpam, [][]byte{spam}, LearnResult{Unchanged: 1, SpamTotal: 1}, Counts{Spam: 1}},
-		{"twice in one call counts once", a, "", LabelHam, [][]byte{ham, ham}, LearnResult{Learned: 1, Unchanged: 1, SpamTotal: 1, HamTotal: 1}, Counts{Spam: 1}},
-		{"relabel on B moves it", b, "", LabelHam, [][]byte{spam}, LearnResult{Relabelled: 1, HamTotal: 2}, Counts{Ham: 1}},
-		{"forget on A removes it", a, "", LabelForget, [][]byte{spam}, LearnResult{Learned: 1, HamTotal: 1}, Counts{}},
-		{"forget unknown is unchanged", b, "", LabelForget, [][]byte{spam}, LearnResult{Unchanged: 1, HamTotal: 1}, Counts{}},
-		{"per-domain on B stays out of global", b, "Example.COM", LabelSpam, [][]byte{spam}, LearnResult{Learned: 1, SpamTotal: 1}, Counts{}},
+		{"learn spam on A", a, "", LabelSpam, false, [][]byte{spam}, LearnResult{Learned: 1, SpamTotal: 1}, Counts{Spam: 1}},
+		{"same message on B is unchanged", b, "", LabelSpam, false, [][]byte{spam}, LearnResult{Unchanged: 1, SpamTotal: 1}, Counts{Spam: 1}},
+		{"twice in one call counts once", a, "", LabelHam, false, [][]byte{ham, ham}, LearnResult{Learned: 1, Unchanged: 1, SpamTotal: 1, HamTotal: 1}, Counts{Spam: 1}},
+		{"relabel on B moves it", b, "", LabelHam, false, [][]byte{spam}, LearnResult{Relabelled: 1, HamTotal: 2}, Counts{Ham: 1}},
+		{"LearnNew on A leaves it", a, "", LabelSpam, true, [][]byte{spam}, LearnResult{Unchanged: 1, HamTotal: 2}, Counts{Ham: 1}},
+		{"forget on A removes it", a, "", LabelForget, false, [][]byte{spam}, LearnResult{Learned: 1, HamTotal: 1}, Counts{}},
+		{"forget unknown is unchanged", b, "", LabelForget, false, [][]byte{spam}, LearnResult{Unchanged: 1, HamTotal: 1}, Counts{}},
+		{"LearnNew per-domain on B learns it, out of global", b, "Example.COM", LabelSpam, true, [][]byte{spam}, LearnResult{Learned: 1, SpamTotal: 1}, Counts{}},
 	}
 	for _, st := range steps {
-		got, err := st.node.Learn(ctx, st.domain, st.label, st.msgs)
+		learn := st.node.Learn
+		if st.new {
+			learn = st.node.LearnNew
+		}
+		got, err := learn(ctx, st.domain, st.label, st.msgs)
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}

@@ -32,20 +32,26 @@ func TestStoreLearnIdempotentRelabelPersist(t *testing.T) {
 	steps := []struct {
 		name      string
 		label     Label
+		new       bool // LearnNew instead of Learn
 		msgs      [][]byte
 		want      LearnResult
 		spamToken Counts // counts of "mortgag" (the stem of "mortgage") afterwards
 	}{
-		{"learn spam", LabelSpam, [][]byte{spam}, LearnResult{Learned: 1, SpamTotal: 1}, Counts{Spam: 1}},
-		{"same again is unchanged", LabelSpam, [][]byte{spam}, LearnResult{Unchanged: 1, SpamTotal: 1}, Counts{Spam: 1}},
-		{"twice in one call counts once", LabelHam, [][]byte{ham, ham}, LearnResult{Learned: 1, Unchanged: 1, SpamTotal: 1, HamTotal: 1}, Counts{Spam: 1}},
-		{"relabel moves counts", LabelHam, [][]byte{spam}, LearnResult{Relabelled: 1, HamTotal: 2}, Counts{Ham: 1}},
-		{"forget removes", LabelForget, [][]byte{spam}, LearnResult{Learned: 1, HamTotal: 1}, Counts{}},
-		{"forget unknown is unchanged", LabelForget, [][]byte{spam}, LearnResult{Unchanged: 1, HamTotal: 1}, Counts{}},
-		{"learn spam again", LabelSpam, [][]byte{spam}, LearnResult{Learned: 1, SpamTotal: 1, HamTotal: 1}, Counts{Spam: 1}},
+		{"learn spam", LabelSpam, false, [][]byte{spam}, LearnResult{Learned: 1, SpamTotal: 1}, Counts{Spam: 1}},
+		{"same again is unchanged", LabelSpam, false, [][]byte{spam}, LearnResult{Unchanged: 1, SpamTotal: 1}, Counts{Spam: 1}},
+		{"twice in one call counts once", LabelHam, false, [][]byte{ham, ham}, LearnResult{Learned: 1, Unchanged: 1, SpamTotal: 1, HamTotal: 1}, Counts{Spam: 1}},
+		{"relabel moves counts", LabelHam, false, [][]byte{spam}, LearnResult{Relabelled: 1, HamTotal: 2}, Counts{Ham: 1}},
+		{"LearnNew leaves a learned message", LabelSpam, true, [][]byte{spam}, LearnResult{Unchanged: 1, HamTotal: 2}, Counts{Ham: 1}},
+		{"forget removes", LabelForget, false, [][]byte{spam}, LearnResult{Learned: 1, HamTotal: 1}, Counts{}},
+		{"forget unknown is unchanged", LabelForget, false, [][]byte{spam}, LearnResult{Unchanged: 1, HamTotal: 1}, Counts{}},
+		{"LearnNew learns an unknown message", LabelSpam, true, [][]byte{spam}, LearnResult{Learned: 1, SpamTotal: 1, HamTotal: 1}, Counts{Spam: 1}},
 	}
 	for _, st := range steps {
-		got, err := s.Learn(ctx, "", st.label, st.msgs)
+		learn := s.Learn
+		if st.new {
+			learn = s.LearnNew
+		}
+		got, err := learn(ctx, "", st.label, st.msgs)
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}

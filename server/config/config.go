@@ -19,6 +19,7 @@ import (
 	"github.com/scilla-mail/scilla/clients"
 	"github.com/scilla-mail/scilla/internal/conf"
 	"github.com/scilla-mail/scilla/licensing"
+	"github.com/scilla-mail/scilla/server/autolearn"
 	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/dns"
 	"github.com/scilla-mail/scilla/server/grpcapi"
@@ -61,6 +62,9 @@ type Config struct {
 	// Replies remembers the mail local users send, so that the answers to
 	// it are recognised (REPLY_TO_SENT).
 	Replies replies.Config `yaml:"replies"`
+	// Autolearn teaches the classifier from the engine's clear verdicts;
+	// off by default.
+	Autolearn autolearn.Config `yaml:"autolearn"`
 	// Web is the Control Center, the web console; off while web.listen is
 	// empty.
 	Web Web `yaml:"web"`
@@ -205,20 +209,21 @@ func Default() *Config {
 			MaxMessageBytes: 32 << 20,
 			AllowedNetworks: []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"},
 		},
-		Pool:     pool.DefaultConfig(),
-		Scan:     Scan{Deadline: conf.Duration(25 * time.Second)},
-		Log:      Log{Level: "info", Format: "text"},
-		Admin:    Admin{Socket: "scillad.sock"},
-		DNS:      dns.DefaultConfig(),
-		License:  licensing.DefaultConfig(),
-		Content:  contentdb.DefaultConfig(),
-		Update:   update.DefaultConfig(),
-		Analysis: message.DefaultConfig(),
-		Spamd:    spamd.DefaultConfig(),
-		Redis:    shared.DefaultConfig(),
-		Stats:    stats.DefaultConfig(),
-		Replies:  replies.DefaultConfig(),
-		Client:   clients.DefaultSettings(),
+		Pool:      pool.DefaultConfig(),
+		Scan:      Scan{Deadline: conf.Duration(25 * time.Second)},
+		Log:       Log{Level: "info", Format: "text"},
+		Admin:     Admin{Socket: "scillad.sock"},
+		DNS:       dns.DefaultConfig(),
+		License:   licensing.DefaultConfig(),
+		Content:   contentdb.DefaultConfig(),
+		Update:    update.DefaultConfig(),
+		Analysis:  message.DefaultConfig(),
+		Spamd:     spamd.DefaultConfig(),
+		Redis:     shared.DefaultConfig(),
+		Stats:     stats.DefaultConfig(),
+		Replies:   replies.DefaultConfig(),
+		Autolearn: autolearn.DefaultConfig(),
+		Client:    clients.DefaultSettings(),
 	}
 }
 

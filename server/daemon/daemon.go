@@ -29,6 +29,7 @@ import (
 
 	"github.com/scilla-mail/scilla/licensing"
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
+	"github.com/scilla-mail/scilla/server/autolearn"
 	"github.com/scilla-mail/scilla/server/bayes"
 	"github.com/scilla-mail/scilla/server/check"
 	"github.com/scilla-mail/scilla/server/config"
@@ -62,8 +63,9 @@ type Daemon struct {
 	resolver *dns.Resolver
 	license  *licensing.Manager
 	learned  *bayes.Store
-	sent     replies.Store  // nil while replies.enabled is false
-	redis    *shared.Client // nil = a single server
+	sent     replies.Store      // nil while replies.enabled is false
+	learner  *autolearn.Learner // nil while autolearn.enabled is false
+	redis    *shared.Client     // nil = a single server
 	spamd    *spamd.Server
 	console  *console // nil while web.listen is empty
 	updates  *updates
@@ -165,13 +167,18 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 		return nil, fmt.Errorf("licence metrics: %w", err)
 	}
 	d.pool = pool.New(cfg.Pool)
-	d.eng = engine.New(engine.Options{
+	opts := engine.Options{
 		Checks:   checks,
 		Licenser: d.license,
 		Limits:   cfg.Analysis.Limits(),
 		Log:      log,
 		Sent:     d.sent,
-	}, &engine.Snapshot{Policy: pol, DB: db})
+	}
+	if cfg.Autolearn.Enabled {
+		d.learner = autolearn.New(cfg.Autolearn, d.learned, log)
+		opts.Autolearn = d.learner
+	}
+	d.eng = engine.New(opts, &engine.Snapshot{Policy: pol, DB: db})
 	if d.nets, err = grpcapi.NewNetworks(cfg.Server.AllowedNetworks); err != nil {
 		return nil, err
 	}
@@ -364,6 +371,9 @@ func (d *Daemon) release() {
 	if d.license != nil {
 		_ = d.license.Close()
 	}
+	if d.learner != nil {
+		d.learner.Close()
+	}
 	if d.learned != nil {
 		_ = d.learned.Close()
 	}
@@ -465,6 +475,9 @@ func (d *Daemon) shutdown() {
 	if err := d.license.Close(); err != nil {
 		d.log.Warn("licence close", "err", err)
 	}
+	if d.learner != nil {
+		d.learner.Close() // learns what waits, before the store closes
+	}
 	if err := d.learned.Close(); err != nil {
 		d.log.Warn("learning store close", "err", err)
 	}
@@ -528,9 +541,9 @@ func (d *Daemon) Reload(context.Context) ([]string, error) {
 	}
 	if fmt.Sprint(cfg.Server.Listen) != fmt.Sprint(d.cfg.Server.Listen) || cfg.Metrics.Listen != d.cfg.Metrics.Listen ||
 		cfg.Server.StateDir != d.cfg.Server.StateDir || fmt.Sprint(cfg.DNS) != fmt.Sprint(d.cfg.DNS) || cfg.Server.TLS != d.cfg.Server.TLS ||
-		fmt.Sprint(cfg.Redis) != fmt.Sprint(d.cfg.Redis) || cfg.Stats != d.cfg.Stats || cfg.Replies != d.cfg.Replies || cfg.Web != d.cfg.Web {
-		d.log.Warn("listen addresses, TLS, state_dir and the dns, redis, stats, replies and web sections change only on restart")
-		done = append(done, "listen addresses, TLS, metrics address, state_dir, dns, redis, stats, replies and web unchanged until restart")
+		fmt.Sprint(cfg.Redis) != fmt.Sprint(d.cfg.Redis) || cfg.Stats != d.cfg.Stats || cfg.Replies != d.cfg.Replies || cfg.Autolearn != d.cfg.Autolearn || cfg.Web != d.cfg.Web {
+		d.log.Warn("listen addresses, TLS, state_dir and the dns, redis, stats, replies, autolearn and web sections change only on restart")
+		done = append(done, "listen addresses, TLS, metrics address, state_dir, dns, redis, stats, replies, autolearn and web unchanged until restart")
 	}
 	d.cfg = cfg
 	d.log.Info("reloaded", "parts", done)

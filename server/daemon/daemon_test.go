@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	scillav1 "github.com/scilla-mail/scilla/proto/scilla/v1"
+	"github.com/scilla-mail/scilla/server/bayes"
 	"github.com/scilla-mail/scilla/server/config"
 	"github.com/scilla-mail/scilla/server/engine"
 )
@@ -209,5 +210,32 @@ func TestRepliesEndToEnd(t *testing.T) {
 	}
 	if hasReply("<order-78@example.com>") {
 		t.Error("answer to unknown mail: REPLY_TO_SENT")
+	}
+}
+
+// TestAutolearnEndToEnd: with autolearn switched on, a clear spam scanned
+// over gRPC is in the learning store once the server has stopped (what
+// waits is learned on shutdown).
+func TestAutolearnEndToEnd(t *testing.T) {
+	cfgPath := filepath.Join(t.TempDir(), "scillad.yaml")
+	writeConfig(t, cfgPath, "server:\n  listen: [\"tcp:127.0.0.1:0\"]\ndns:\n  enabled: false\nautolearn:\n  enabled: true\n")
+	d, client, stop := startDaemon(t, cfgPath, nil)
+	spam, err := os.ReadFile(filepath.Join("..", "engine", "testdata", "modern", "spam", "pharmacy.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Scan(context.Background(), &scillav1.ScanRequest{
+		Message: spam, Envelope: &scillav1.Envelope{RcptTo: []string{"jane.doe@example.org"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	store, err := bayes.OpenStore(d.cfg.Content.LearnPath(d.cfg.Server.StateDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if s, h := store.Totals(""); s != 1 || h != 0 {
+		t.Errorf("learning store holds %d spam and %d ham, want 1 and 0", s, h)
 	}
 }

@@ -47,6 +47,15 @@ type Options struct {
 	// submits (the envelope has an authenticated user), whoever it is for,
 	// so that the answers to it are recognised (server/replies).
 	Sent SentLog
+	// Autolearn, when set, is offered every rated message with its verdict
+	// and learns those the verdict is sure about (server/autolearn).
+	Autolearn Autolearner
+}
+
+// Autolearner learns from the engine's verdicts. Offer must not block:
+// it is called on the scan's path.
+type Autolearner interface {
+	Offer(raw []byte, v *Verdict)
 }
 
 // SentLog remembers the mail local users send.
@@ -56,13 +65,14 @@ type SentLog interface {
 
 // Engine runs scans. It is safe for concurrent use.
 type Engine struct {
-	checks   []Check
-	waiters  []Check
-	licenser Licenser
-	limits   message.Limits
-	log      *slog.Logger
-	sent     SentLog
-	snap     atomic.Pointer[Snapshot]
+	checks    []Check
+	waiters   []Check
+	licenser  Licenser
+	limits    message.Limits
+	log       *slog.Logger
+	sent      SentLog
+	autolearn Autolearner
+	snap      atomic.Pointer[Snapshot]
 	// waiters run on reused goroutines: a fresh goroutine per waiter and
 	// scan would grow its stack to the check's depth every time.
 	goers gopool.Pool
@@ -70,7 +80,7 @@ type Engine struct {
 
 // New returns an engine running snap until the next Swap.
 func New(opts Options, snap *Snapshot) *Engine {
-	e := &Engine{licenser: opts.Licenser, limits: opts.Limits, log: opts.Log, sent: opts.Sent}
+	e := &Engine{licenser: opts.Licenser, limits: opts.Limits, log: opts.Log, sent: opts.Sent, autolearn: opts.Autolearn}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -156,6 +166,9 @@ func (e *Engine) Scan(ctx context.Context, scanID string, env *Envelope, raw []b
 		if err := e.rate(ctx, in, gv); err != nil {
 			return e.notProcessed(scanID, env, snap), err
 		}
+	}
+	if e.autolearn != nil {
+		e.autolearn.Offer(raw, v)
 	}
 	return v, nil
 }

@@ -146,6 +146,23 @@ func newestHam(items []corpus.Item) map[int]bool {
 	return newest
 }
 
+// chronological returns the items oldest first by the Date field (undated
+// ones first, in list order), ham and spam together.
+func chronological(items []corpus.Item) []corpus.Item {
+	dates := make([]time.Time, len(items))
+	order := make([]int, len(items))
+	for i, it := range items {
+		dates[i], _ = mail.ParseDate(message.Parse(it.Raw, message.DefaultLimits).Header.Get("Date"))
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return dates[order[a]].Before(dates[order[b]]) })
+	out := make([]corpus.Item, len(items))
+	for r, i := range order {
+		out[r] = items[i]
+	}
+	return out
+}
+
 // byDate returns the positions of the spam (or ham) in items, oldest first
 // by the Date field (undated ones first, in list order).
 func byDate(items []corpus.Item, wantSpam bool) []int {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/scilla-mail/scilla/server/autolearn"
+	"github.com/scilla-mail/scilla/server/bayes"
 	"github.com/scilla-mail/scilla/server/check"
 	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/contentdb/build"
@@ -46,8 +49,12 @@ func runEval(args []string, out io.Writer) error {
 	older := fs.Int("older", 60, olderHelp)
 	hamFold := fs.Int("hamfold", 0, hamFoldHelp)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of -bench to this file")
+	autolearnOn := fs.Bool("autolearn", false, "scan the messages oldest first by Date, each level with a fresh learning store that auto-learns as it goes (server/autolearn, default thresholds, learned every 50 messages): how far auto-learning follows new spam")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *autolearnOn && (*cv > 1 || *bench) {
+		return fmt.Errorf("eval: -autolearn goes with a single database, not -cv or -bench")
 	}
 	if *list == "" {
 		return fmt.Errorf("eval: -list is required")
@@ -79,15 +86,32 @@ func runEval(args []string, out io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	newEngine := func(level policy.Level, db *contentdb.DB) *engine.Engine {
+	// learning, when set, is a level's learning store and its learner.
+	type learning struct {
+		store   *bayes.Store
+		learner *autolearn.Learner
+	}
+	newEngine := func(level policy.Level, db *contentdb.DB, l *learning) *engine.Engine {
 		p := policy.Default()
 		for _, g := range p.Groups {
 			st := *g.Settings
 			st.Level = level
 			g.Settings = &st
 		}
-		return engine.New(engine.Options{Checks: check.All(check.Deps{Log: log}), Log: log},
-			&engine.Snapshot{Policy: p, DB: db})
+		opts := engine.Options{Checks: check.All(check.Deps{Log: log}), Log: log}
+		if l != nil {
+			opts.Checks = check.All(check.Deps{Log: log, Learned: l.store})
+			opts.Autolearn = l.learner
+		}
+		return engine.New(opts, &engine.Snapshot{Policy: p, DB: db})
+	}
+	var tmp string
+	if *autolearnOn {
+		items = chronological(items)
+		if tmp, err = os.MkdirTemp("", "scilla-eval-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
 	}
 	if *bench && *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -101,7 +125,7 @@ func runEval(args []string, out io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	if *bench {
-		return benchScan(out, newEngine(policy.Standard, db), items, *workers, *rounds, db.Version)
+		return benchScan(out, newEngine(policy.Standard, db, nil), items, *workers, *rounds, db.Version)
 	}
 
 	fmt.Fprintf(out, "database %s, %d messages from %s\n", db.Version, len(items), *list)
@@ -116,9 +140,19 @@ func runEval(args []string, out io.Writer) error {
 	var scored []corpus.Scored
 	var sb strings.Builder
 	for _, level := range []policy.Level{policy.Minimum, policy.Standard, policy.High, policy.Maximum} {
-		engines := []*engine.Engine{newEngine(level, db)}
+		var l *learning
+		if *autolearnOn {
+			store, err := bayes.OpenStore(filepath.Join(tmp, level.String()+".db"))
+			if err != nil {
+				return err
+			}
+			cfg := autolearn.DefaultConfig()
+			cfg.Enabled = true
+			l = &learning{store, autolearn.New(cfg, store, log)}
+		}
+		engines := []*engine.Engine{newEngine(level, db, l)}
 		for _, d := range foldDBs[min(1, len(foldDBs)):] {
-			engines = append(engines, newEngine(level, d))
+			engines = append(engines, newEngine(level, d, nil))
 		}
 		var spamHit, probHit, hamSpam, hamProb int
 		for i, it := range items {
@@ -129,6 +163,9 @@ func runEval(args []string, out io.Writer) error {
 			v, err := e.Scan(context.Background(), fmt.Sprintf("eval-%d", i), corpusEnvelope(), it.Raw)
 			if err != nil {
 				return fmt.Errorf("scan %s: %w", it.Path, err)
+			}
+			if l != nil && i%50 == 49 {
+				l.learner.Flush()
 			}
 			gv := v.Groups[0]
 			switch {
@@ -166,6 +203,14 @@ func runEval(args []string, out io.Writer) error {
 					}
 					fmt.Fprintln(out)
 				}
+			}
+		}
+		if l != nil {
+			l.learner.Close()
+			sp, h := l.store.Totals("")
+			fmt.Fprintf(out, "%-8s auto-learned %d spam, %d ham\n", level, sp, h)
+			if err := l.store.Close(); err != nil {
+				return err
 			}
 		}
 		pct := func(n, d int) float64 { return 100 * float64(n) / float64(max(d, 1)) }
