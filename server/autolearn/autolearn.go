@@ -18,10 +18,13 @@ package autolearn
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/scilla-mail/scilla/internal/conf"
 	"github.com/scilla-mail/scilla/server/bayes"
@@ -100,6 +103,11 @@ type Learner struct {
 	kick    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
+
+	// messages counts the messages offered for learning by label and
+	// outcome: learned, known (learned before), dropped (the queue was
+	// full), failed (the store refused the batch).
+	messages *prometheus.CounterVec
 }
 
 // New returns a Learner that learns into store until Close.
@@ -108,9 +116,21 @@ func New(cfg Config, store Store, log *slog.Logger) *Learner {
 		log = slog.Default()
 	}
 	l := &Learner{cfg: cfg, store: store, log: log, pending: map[bayes.Label][][]byte{},
-		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scilla_autolearn_messages_total",
+			Help: "Messages auto-learning took up, by label (spam, ham) and result (learned, known, dropped, failed).",
+		}, []string{"label", "result"})}
 	go l.run()
 	return l
+}
+
+// Register adds the learner's metrics to reg.
+func (l *Learner) Register(reg prometheus.Registerer) error {
+	if err := reg.Register(l.messages); err != nil {
+		return fmt.Errorf("register autolearn metrics: %w", err)
+	}
+	return nil
 }
 
 // Label returns what a verdict teaches: LabelSpam, LabelHam, or ok false
@@ -160,6 +180,7 @@ func (l *Learner) Offer(raw []byte, v *engine.Verdict) {
 	l.mu.Lock()
 	if l.bytes+len(raw) > maxPending {
 		l.mu.Unlock()
+		l.messages.WithLabelValues(label.String(), "dropped").Inc()
 		return
 	}
 	l.pending[label] = append(l.pending[label], bytes.Clone(raw))
@@ -215,9 +236,12 @@ func (l *Learner) flush() {
 		res, err := l.store.LearnNew(ctx, "", label, raw)
 		cancel()
 		if err != nil {
+			l.messages.WithLabelValues(label.String(), "failed").Add(float64(len(raw)))
 			l.log.Warn("auto-learning failed", "label", label, "messages", len(raw), "err", err)
 			continue
 		}
+		l.messages.WithLabelValues(label.String(), "learned").Add(float64(res.Learned))
+		l.messages.WithLabelValues(label.String(), "known").Add(float64(res.Unchanged))
 		l.log.Info("auto-learned", "label", label, "learned", res.Learned, "known", res.Unchanged)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/scilla-mail/scilla/server/bayes"
 	"github.com/scilla-mail/scilla/server/check"
 	"github.com/scilla-mail/scilla/server/contentdb"
@@ -101,6 +103,11 @@ func TestOfferBounded(t *testing.T) {
 	l.Close()
 	if r.batches[bayes.LabelSpam] != 1 {
 		t.Errorf("learned %d spams, want 1 (the oversized one left out)", r.batches[bayes.LabelSpam])
+	}
+	for result, want := range map[string]float64{"dropped": 1, "learned": 1} {
+		if got := testutil.ToFloat64(l.messages.WithLabelValues("spam", result)); got != want {
+			t.Errorf("scilla_autolearn_messages_total{label=spam,result=%s} = %g, want %g", result, got, want)
+		}
 	}
 }
 

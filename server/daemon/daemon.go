@@ -176,6 +176,9 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 	}
 	if cfg.Autolearn.Enabled {
 		d.learner = autolearn.New(cfg.Autolearn, d.learned, log)
+		if err := d.learner.Register(reg); err != nil {
+			return nil, err
+		}
 		opts.Autolearn = d.learner
 	}
 	d.eng = engine.New(opts, &engine.Snapshot{Policy: pol, DB: db})
