@@ -162,6 +162,15 @@ func zipIn(t testing.TB, name string, data []byte) []byte {
 	return b.Bytes()
 }
 
+// withAttachment returns a message with a line of text and one attached
+// file of the content type, name and bytes.
+func withAttachment(ctype, file string, body []byte) []byte {
+	return []byte("From: a@example.com\r\nTo: user@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+		"--b\r\nContent-Type: " + ctype + "; name=\"" + file + "\"\r\nContent-Disposition: attachment; filename=\"" + file + "\"\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(body) + "\r\n--b--\r\n")
+}
+
 // rarOf returns a RAR 5 archive of stored (uncompressed) files with the
 // names, each holding its name as content; a name ending in "+enc" is
 // written with a file encryption record (without the suffix). It follows
@@ -245,11 +254,7 @@ func TestArchiveAttachment(t *testing.T) {
 		{"program among many files in a RAR", "tools.rar", rarOf(t, "a.txt", "b.txt", "c.txt", "setup.exe"), false, false},
 		{"truncated RAR", "files.rar", rarOf(t, "setup.exe")[:30], false, false},
 	} {
-		raw := "From: a@example.com\r\nTo: user@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
-			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
-			"--b\r\nContent-Type: application/octet-stream; name=\"" + tc.file + "\"\r\nContent-Disposition: attachment; filename=\"" + tc.file + "\"\r\n" +
-			"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(tc.body) + "\r\n--b--\r\n"
-		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
+		gv := checktest.Scan(t, []engine.Check{New()}, withAttachment("application/octet-stream", tc.file, tc.body), nil)
 		if got := checktest.HasSign(gv, SignExecutable); got != tc.exe {
 			t.Errorf("%s: %s %v, want %v", tc.name, SignExecutable, got, tc.exe)
 		}
@@ -311,11 +316,7 @@ func TestDecoyName(t *testing.T) {
 		{"Order.rar", rarOf(t, "Order Specification.pdf.exe"), true},
 		{"tools.zip", zipOf(t, "bin/setup.exe", "README.txt"), false},
 	} {
-		raw := "From: a@example.com\r\nTo: user@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
-			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
-			"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"" + tc.file + "\"\r\n" +
-			"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(tc.body) + "\r\n--b--\r\n"
-		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
+		gv := checktest.Scan(t, []engine.Check{New()}, withAttachment("application/octet-stream", tc.file, tc.body), nil)
 		if got := checktest.HasSign(gv, SignDecoyName); got != tc.want {
 			t.Errorf("%s: %s %v, want %v", tc.file, SignDecoyName, got, tc.want)
 		}
@@ -336,11 +337,7 @@ func TestOfficeMacroAttachment(t *testing.T) {
 		{"Angebot.docx", zipOf(t, "[Content_Types].xml", "word/document.xml"), false},
 		{"backup.zip", zipOf(t, "xl/vbaProject.bin"), false},
 	} {
-		raw := "From: a@example.com\r\nTo: user@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
-			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
-			"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"" + tc.file + "\"\r\n" +
-			"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(tc.body) + "\r\n--b--\r\n"
-		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
+		gv := checktest.Scan(t, []engine.Check{New()}, withAttachment("application/octet-stream", tc.file, tc.body), nil)
 		if got := checktest.HasSign(gv, SignOfficeMacro); got != tc.want {
 			t.Errorf("%s: %s %v, want %v", tc.file, SignOfficeMacro, got, tc.want)
 		}
@@ -443,11 +440,7 @@ func TestPageScript(t *testing.T) {
 		{"saved receipt", "receipt.html", "text/html",
 			`<html><body><h1>Receipt</h1><p>Total 12.40 EUR. Reload the page online if needed.</p></body></html>`, false},
 	} {
-		raw := "From: a@example.com\r\nTo: user@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n" +
-			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
-			"--b\r\nContent-Type: " + tc.ctype + "; name=\"" + tc.file + "\"\r\nContent-Disposition: attachment; filename=\"" + tc.file + "\"\r\n" +
-			"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString([]byte(tc.body)) + "\r\n--b--\r\n"
-		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
+		gv := checktest.Scan(t, []engine.Check{New()}, withAttachment(tc.ctype, tc.file, []byte(tc.body)), nil)
 		if !checktest.HasSign(gv, SignHTMLAttachment) {
 			t.Errorf("%s: no %s", tc.name, SignHTMLAttachment)
 		}
