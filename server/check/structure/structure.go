@@ -168,7 +168,7 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		add(SignExecutable, 3.0, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one")
 	}
 	if k.decoy {
-		add(SignDecoyName, 3.0, "a program named as a document (Invoice.pdf.exe): Windows hides the last extension, so the reader sees a PDF")
+		add(SignDecoyName, 4.0, "a program named as a document (Invoice.pdf.exe): Windows hides the last extension, so the reader sees a PDF")
 	}
 	if k.macros {
 		add(SignOfficeMacro, 1.5, "attached Office document with macros: the way most document malware ran, though some businesses send macro workbooks")
