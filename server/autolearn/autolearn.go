@@ -1,12 +1,12 @@
 // Package autolearn teaches the classifier from the engine's own clear
 // verdicts, without anyone sorting mail by hand: a message the other signs
 // condemn by far is learned as spam, one the classifier and every other
-// sign call legitimate is learned as ham (what SpamAssassin calls
+// sign call legitimate is learned as ham. SpamAssassin calls this
 // auto-learning; unlike SpamAssassin, which learns as ham whatever its
-// rules do not score, the classifier must agree, so new spam that no rule
-// knows yet is not taught as legitimate). The classifier's counts so follow the spam a site
-// receives between database updates, where a database trained on older
-// mail falls behind.
+// rules do not score, here the classifier must agree, so new spam that no
+// rule knows yet is not taught as legitimate. The classifier's counts so
+// follow the spam a site receives between database updates, where a
+// database trained on older mail falls behind.
 //
 // The classifier's own sign and the fuzzy signatures (which learning
 // feeds) never count towards the spam decision, so a mistake of the

@@ -94,9 +94,9 @@ func inspectArchiveDepth(b []byte, depth int) archiveContents {
 }
 
 // Archive signatures.
-var (
-	zipMagic = []byte("PK\x03\x04")
-	rarMagic = []byte("Rar!\x1a\x07") // RAR 1.5–4 go on with 0x00, RAR 5 with 0x01 0x00
+const (
+	zipMagic = "PK\x03\x04"
+	rarMagic = "Rar!\x1a\x07" // RAR 1.5–4 go on with 0x00, RAR 5 with 0x01 0x00
 )
 
 // listArchive returns the first maxArchiveEntries entries of a ZIP or RAR
@@ -104,9 +104,9 @@ var (
 // encrypted headers shows no names at all).
 func listArchive(b []byte) (entries []archiveEntry, sealed bool) {
 	switch {
-	case bytes.HasPrefix(b, rarMagic):
+	case bytes.HasPrefix(b, []byte(rarMagic)):
 		return listRAR(b)
-	case bytes.HasPrefix(b, zipMagic):
+	case bytes.HasPrefix(b, []byte(zipMagic)):
 		return listZIP(b), false
 	}
 	return nil, false
