@@ -164,23 +164,22 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		add(SignImageOnly, 1.5, "images and almost no text")
 	}
 	k := attachmentKinds(m)
-	if k.exe {
-		add(SignExecutable, 3.0, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one")
-	}
-	if k.decoy {
-		add(SignDecoyName, 4.0, "a program named as a document (Invoice.pdf.exe): Windows hides the last extension, so the reader sees a PDF")
-	}
-	if k.macros {
-		add(SignOfficeMacro, 1.5, "attached Office document with macros: the way most document malware ran, though some businesses send macro workbooks")
-	}
-	if k.page {
-		add(SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg): the usual carrier of a fake sign-in page")
-	}
-	if k.pageScript {
-		add(SignPageScript, 2.0, "attached web page or SVG image that runs a script: it opens or redirects to a fake sign-in page")
-	}
-	if k.encrypted {
-		add(SignEncryptedArchive, 1.0, "attached ZIP or RAR archive with encrypted files: mail scanners cannot look inside")
+	for _, a := range []struct {
+		on    bool
+		name  string
+		score float64
+		desc  string
+	}{
+		{k.exe, SignExecutable, 3.0, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one"},
+		{k.decoy, SignDecoyName, 4.0, "a program named as a document (Invoice.pdf.exe): Windows hides the last extension, so the reader sees a PDF"},
+		{k.macros, SignOfficeMacro, 1.5, "attached Office document with macros: the way most document malware ran, though some businesses send macro workbooks"},
+		{k.page, SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg): the usual carrier of a fake sign-in page"},
+		{k.pageScript, SignPageScript, 2.0, "attached web page or SVG image that runs a script: it opens or redirects to a fake sign-in page"},
+		{k.encrypted, SignEncryptedArchive, 1.0, "attached ZIP or RAR archive with encrypted files: mail scanners cannot look inside"},
+	} {
+		if a.on {
+			add(a.name, a.score, a.desc)
+		}
 	}
 	for _, text := range m.QRCodes {
 		if len(message.ExtractURLs(text)) > 0 {
