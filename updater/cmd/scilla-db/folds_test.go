@@ -61,3 +61,21 @@ func TestFoldsOf(t *testing.T) {
 		}
 	}
 }
+
+// TestChronological: ham and spam together, oldest first by Date, undated
+// first and in list order.
+func TestChronological(t *testing.T) {
+	undated := corpus.Item{Raw: []byte("Subject: no date\r\n\r\nbody\r\n")}
+	items := []corpus.Item{dated(true, 30), dated(false, 2), undated, dated(true, 5), dated(false, 12)}
+	var days []int
+	for _, it := range chronological(items) {
+		d := 0
+		if _, rest, ok := strings.Cut(string(it.Raw), "Date: "); ok {
+			fmt.Sscanf(rest, "%d", &d)
+		}
+		days = append(days, d)
+	}
+	if fmt.Sprint(days) != "[0 2 5 12 30]" {
+		t.Errorf("days in order %v, want [0 2 5 12 30]", days)
+	}
+}

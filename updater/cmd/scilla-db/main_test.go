@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +88,41 @@ func TestUsageErrors(t *testing.T) {
 		if err := run(args, &buf); err == nil {
 			t.Errorf("%v: no error", args)
 		}
+	}
+}
+
+// TestEvalAutolearn: eval -autolearn scans with a learning store that
+// learns as it goes: two clear spams and one clear ham of today's mail
+// are learned at every level, a message the rules leave unclear is not.
+func TestEvalAutolearn(t *testing.T) {
+	root := t.TempDir()
+	var list strings.Builder
+	for i, f := range []string{"spam/pharmacy.eml", "spam/advance-fee.eml", "ham/meeting.eml", "ham/newsletter.eml"} {
+		b, err := os.ReadFile(filepath.Join("../../../server/engine/testdata/modern", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := "ham-x"
+		if strings.HasPrefix(f, "spam/") {
+			dir = "spam-x"
+		}
+		name := filepath.Join(dir, fmt.Sprintf("%d.txt", i))
+		os.MkdirAll(filepath.Join(root, dir), 0o755)
+		if err := os.WriteFile(filepath.Join(root, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		list.WriteString(name + "\n")
+	}
+	listFile := filepath.Join(root, "list.txt")
+	os.WriteFile(listFile, []byte(list.String()), 0o644)
+	var out bytes.Buffer
+	if err := run([]string{"eval", "-autolearn", "-list", listFile, "-corpus", root}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "auto-learned 2 spam, 1 ham"); n != 4 {
+		t.Errorf("want 2 spam and 1 ham auto-learned at each of the 4 levels, got:\n%s", out.String())
+	}
+	if err := run([]string{"eval", "-autolearn", "-cv", "2", "-list", listFile, "-corpus", root}, &out); err == nil {
+		t.Error("-autolearn with -cv accepted")
 	}
 }
