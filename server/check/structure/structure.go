@@ -171,7 +171,7 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		desc  string
 	}{
 		{k.exe, SignExecutable, 3.0, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one"},
-		{k.decoy, SignDecoyName, 4.0, "a program named as a document (Invoice.pdf.exe): Windows hides the last extension, so the reader sees a PDF"},
+		{k.decoy, SignDecoyName, 4.5, "a program named as a document (Invoice.pdf.exe): Windows hides the last extension, so the reader sees a PDF"},
 		{k.macros, SignOfficeMacro, 1.5, "attached Office document with macros: the way most document malware ran, though some businesses send macro workbooks"},
 		{k.page, SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg): the usual carrier of a fake sign-in page"},
 		{k.pageScript, SignPageScript, 2.0, "attached web page or SVG image that runs a script: it opens or redirects to a fake sign-in page"},
