@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nwaples/rardecode/v2"
+
+	"github.com/scilla-mail/scilla/server/message"
 )
 
 // Bounds on what is read of one archive's directory.
@@ -22,16 +24,18 @@ const (
 	maxDropperFiles = 3
 )
 
-// Bounds on opening an archive inside an archive.
+// Bounds on opening a file inside an archive: a sole archive, two levels
+// deep, or the Office documents of a small archive.
 const (
 	maxArchiveDepth = 2
-	maxInnerArchive = 4 << 20 // bytes of an inner archive read
+	maxInnerFile    = 4 << 20 // bytes read of one file
 )
 
 // archiveContents is what an archive's directory shows.
 type archiveContents struct {
 	exe       bool // a program, script or disk image among at most maxDropperFiles files
 	decoy     bool // a program named as a document, among any number of files
+	macros    bool // an Office document with macros among at most maxDropperFiles files
 	encrypted bool // a file, or the directory itself, is encrypted
 }
 
@@ -49,9 +53,10 @@ type archiveEntry struct {
 // "Rechnung.pdf.lnk"), often encrypted with the password in the mail so
 // that scanners cannot look inside, or wrapped twice so that scanners that
 // open one level see only another archive. The format is told by the
-// bytes, not the name. A sole archive inside a ZIP (at most 4 MiB) is
-// opened in turn; nothing else is decompressed. Bytes that do not parse
-// as an archive hold nothing.
+// bytes, not the name. From a ZIP, a sole archive inside is opened in turn
+// and the Office documents of a small one are read for macros (at most 4
+// MiB each); nothing else is decompressed. Bytes that do not parse as an
+// archive hold nothing.
 func inspectArchive(b []byte) archiveContents { return inspectArchiveDepth(b, 0) }
 
 func inspectArchiveDepth(b []byte, depth int) archiveContents {
@@ -59,7 +64,8 @@ func inspectArchiveDepth(b []byte, depth int) archiveContents {
 	entries, sealed := listArchive(b)
 	a.encrypted = sealed
 	files, exe := 0, false
-	var inner *archiveEntry
+	var inner *archiveEntry // a sole archive inside
+	var docs []*archiveEntry
 	for i := range entries {
 		e := &entries[i]
 		if strings.HasSuffix(e.name, "/") || strings.HasPrefix(e.name, "__macosx/") {
@@ -77,20 +83,39 @@ func inspectArchiveDepth(b []byte, depth int) archiveContents {
 			a.decoy = a.decoy || decoy(e.name)
 		case (ext == "zip" || ext == "rar") && !e.encrypted && e.open != nil:
 			inner = e
+		case officeDocument(ext) && !e.encrypted && e.open != nil:
+			docs = append(docs, e)
 		}
 	}
-	a.exe = exe && files <= maxDropperFiles
+	small := files <= maxDropperFiles
+	a.exe = exe && small
+	for _, d := range docs {
+		if b, ok := d.read(); ok && small && message.OfficeMacros(b) {
+			a.macros = true
+			break
+		}
+	}
 	if files == 1 && inner != nil && depth < maxArchiveDepth {
-		if r, err := inner.open(); err == nil {
-			data, _ := io.ReadAll(io.LimitReader(r, maxInnerArchive))
-			r.Close()
+		if data, ok := inner.read(); ok {
 			in := inspectArchiveDepth(data, depth+1)
 			a.exe = a.exe || in.exe
 			a.decoy = a.decoy || in.decoy
+			a.macros = a.macros || in.macros
 			a.encrypted = a.encrypted || in.encrypted
 		}
 	}
 	return a
+}
+
+// read returns the entry's bytes, at most maxInnerFile of them.
+func (e *archiveEntry) read() ([]byte, bool) {
+	r, err := e.open()
+	if err != nil {
+		return nil, false
+	}
+	defer r.Close()
+	data, _ := io.ReadAll(io.LimitReader(r, maxInnerFile))
+	return data, true
 }
 
 // Archive signatures.

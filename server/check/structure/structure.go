@@ -239,7 +239,7 @@ func decoy(name string) bool {
 type attachments struct {
 	exe        bool // a program, script or disk image, also behind a decoy name or inside a small archive
 	decoy      bool // a program named as a document, attached or in an archive
-	macros     bool // an Office document with a VBA project
+	macros     bool // an Office document with a VBA project, attached or in a small archive
 	page       bool // a web page
 	pageScript bool // a web page or SVG image that runs a script
 	encrypted  bool // a ZIP or RAR archive whose files (or directory) are encrypted
@@ -267,6 +267,7 @@ func attachmentKinds(m *message.Message) attachments {
 			a := inspectArchive(l.Body)
 			k.exe = k.exe || a.exe
 			k.decoy = k.decoy || a.decoy
+			k.macros = k.macros || a.macros
 			k.encrypted = k.encrypted || a.encrypted
 		case ext == "htm" || ext == "html" || ext == "shtml" || ext == "xhtml" || ext == "svg":
 			if l.Attachment || l.MediaType != "text/html" {

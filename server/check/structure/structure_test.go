@@ -144,14 +144,20 @@ func zipOf(t testing.TB, names ...string) []byte {
 	return b.Bytes()
 }
 
-// zipIn returns a ZIP archive holding one file, name, with the bytes data.
-func zipIn(t testing.TB, name string, data []byte) []byte {
+// zipIn returns a ZIP archive holding one file, name, with the bytes data,
+// and empty files with the other names.
+func zipIn(t testing.TB, name string, data []byte, others ...string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	zw := zip.NewWriter(&b)
 	w, err := zw.Create(name)
 	if err == nil {
 		_, err = w.Write(data)
+	}
+	for _, o := range others {
+		if err == nil {
+			_, err = zw.Create(o)
+		}
 	}
 	if err == nil {
 		err = zw.Close()
@@ -324,8 +330,9 @@ func TestDecoyName(t *testing.T) {
 }
 
 // TestOfficeMacroAttachment: an attached Office document with a VBA
-// project is a sign, whatever its extension says; one without is not, nor
-// is a project inside a file that is not a document.
+// project is a sign, whatever its extension says, also inside a ZIP or a
+// ZIP in a ZIP; one without is not, nor is a project inside a file that
+// is not a document.
 func TestOfficeMacroAttachment(t *testing.T) {
 	for _, tc := range []struct {
 		file string
@@ -336,6 +343,10 @@ func TestOfficeMacroAttachment(t *testing.T) {
 		{"Angebot.docx", zipOf(t, "[Content_Types].xml", "word/document.xml", "word/vbaProject.bin"), true},
 		{"Angebot.docx", zipOf(t, "[Content_Types].xml", "word/document.xml"), false},
 		{"backup.zip", zipOf(t, "xl/vbaProject.bin"), false},
+		{"Rechnung.zip", zipIn(t, "Rechnung_4471.docm", zipOf(t, "word/document.xml", "word/vbaProject.bin")), true},
+		{"Rechnung.zip", zipIn(t, "Rechnung_4471.docx", zipOf(t, "word/document.xml")), false},
+		{"Order.zip", zipIn(t, "order.zip", zipIn(t, "Order.xlsm", zipOf(t, "xl/workbook.xml", "xl/vbaProject.bin"))), true},
+		{"tools.zip", zipIn(t, "Planner.xlsm", zipOf(t, "xl/workbook.xml", "xl/vbaProject.bin"), "a.txt", "b.txt", "c.txt"), false},
 	} {
 		gv := checktest.Scan(t, []engine.Check{New()}, withAttachment("application/octet-stream", tc.file, tc.body), nil)
 		if got := checktest.HasSign(gv, SignOfficeMacro); got != tc.want {
@@ -352,6 +363,7 @@ func FuzzInspectArchive(f *testing.F) {
 	f.Add([]byte("PK\x05\x06"))
 	f.Add(rarOf(f, "a.exe", "b.pdf+enc"))
 	f.Add(zipIn(f, "in.rar", rarOf(f, "a.js")))
+	f.Add(zipIn(f, "a.docm", zipOf(f, "word/vbaProject.bin")))
 	f.Add([]byte("Rar!\x1a\x07\x00\xcf\x90\x73\x00\x00\x0d\x00\x00\x00\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		inspectArchive(b)
