@@ -90,7 +90,10 @@ func inspectArchiveDepth(b []byte, depth int) archiveContents {
 	small := files <= maxDropperFiles
 	a.exe = exe && small
 	for _, d := range docs {
-		if b, ok := d.read(); ok && small && message.OfficeMacros(b) {
+		if !small {
+			break
+		}
+		if b, ok := d.read(); ok && message.OfficeMacros(b) {
 			a.macros = true
 			break
 		}
