@@ -131,15 +131,17 @@ func FuzzRTF(f *testing.F) {
 }
 
 // FuzzWord drives the OLE2 compound-file and .doc piece-table reader, the
-// .docx reader and the macro finder.
+// .docx reader, the macro finder and the PowerPoint record walk.
 func FuzzWord(f *testing.F) {
 	seedFiles(f, "testdata/*.doc")
 	seedFiles(f, "testdata/*.docx")
 	f.Add(cfbOf(f, "Macros/", "VBA/", "_VBA_PROJECT"))
+	f.Add(cfbWith(f, pptStream(1), "Current User", "PowerPoint Document"))
 	f.Add(zipNamed(f, "word/document.xml", "word/vbaProject.bin"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		docText(b, 1<<16)
 		docxText(b, 1<<16, 1<<20)
 		OfficeMacros(b)
+		pptMacros(b)
 	})
 }

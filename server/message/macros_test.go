@@ -16,8 +16,20 @@ import (
 // directory.
 func cfbOf(t testing.TB, names ...string) []byte {
 	t.Helper()
+	return cfbWith(t, nil, names...)
+}
+
+// cfbWith is cfbOf with data as the content of the last name, a stream:
+// at least 4,096 bytes, so that it lives in ordinary sectors from sector 2
+// on, and at most 126 sectors, so that one FAT sector maps them.
+func cfbWith(t testing.TB, data []byte, names ...string) []byte {
+	t.Helper()
 	if len(names) > 3 {
 		t.Fatal("cfbOf: at most 3 names fit the directory sector")
+	}
+	nsec := (len(data) + 511) / 512
+	if data != nil && (len(data) < 4096 || nsec > 126) {
+		t.Fatalf("cfbWith: %d bytes of data, want 4,096 to 64,512", len(data))
 	}
 	const end, free = 0xFFFFFFFE, 0xFFFFFFFF
 	le := binary.LittleEndian
@@ -43,6 +55,13 @@ func cfbOf(t testing.TB, names ...string) []byte {
 	}
 	le.PutUint32(fat[0:], 0xFFFFFFFD) // sector 0 holds the FAT
 	le.PutUint32(fat[4:], end)        // the directory is one sector
+	for i := range nsec {
+		next := uint32(i + 3)
+		if i == nsec-1 {
+			next = end
+		}
+		le.PutUint32(fat[(i+2)*4:], next)
+	}
 	dir := make([]byte, 512)
 	entry := func(i int, name string, typ byte) {
 		e := dir[i*128:]
@@ -65,7 +84,34 @@ func cfbOf(t testing.TB, names ...string) []byte {
 			entry(i+1, n, 2)
 		}
 	}
-	return append(append(h, fat...), dir...)
+	if data != nil {
+		e := dir[len(names)*128:]
+		le.PutUint32(e[0x74:], 2)
+		le.PutUint32(e[0x78:], uint32(len(data)))
+	}
+	out := append(append(h, fat...), dir...)
+	return append(out, append(data, make([]byte, nsec*512-len(data))...)...)
+}
+
+// pptStream returns a PowerPoint document stream of at least 4,096 bytes:
+// a DocumentContainer holding a DocInfoListContainer, whose VBAInfoAtom
+// says hasMacros, after a padding atom and a DocumentAtom.
+func pptStream(hasMacros uint32) []byte {
+	le := binary.LittleEndian
+	rec := func(ver, typ uint16, body []byte) []byte {
+		h := make([]byte, 8)
+		le.PutUint16(h, ver)
+		le.PutUint16(h[2:], typ)
+		le.PutUint32(h[4:], uint32(len(body)))
+		return append(h, body...)
+	}
+	atom := make([]byte, 12)
+	le.PutUint32(atom[4:], hasMacros)
+	le.PutUint32(atom[8:], 2)
+	vba := rec(0x1F, 0x03FF, rec(0x02, 0x0400, atom))
+	docInfo := rec(0x0F, 0x07D0, vba)
+	body := append(rec(0x01, 0x03E9, make([]byte, 40)), rec(0x00, 0x0FBA, make([]byte, 4096))...)
+	return rec(0x0F, 0x03E8, append(body, docInfo...))
 }
 
 // zipNamed returns a ZIP archive of empty files with the names.
@@ -102,6 +148,9 @@ func TestOfficeMacros(t *testing.T) {
 		{"Word 97 document with macros", cfbOf(t, "Macros/", "VBA/", "_VBA_PROJECT"), true},
 		{"Excel 97 workbook with macros", cfbOf(t, "_VBA_PROJECT_CUR/", "VBA/", "_VBA_PROJECT"), true},
 		{"compound file without macros", cfbOf(t, "WordDocument", "1Table"), false},
+		{"PowerPoint 97 presentation with macros", cfbWith(t, pptStream(1), "Current User", "PowerPoint Document"), true},
+		{"PowerPoint 97 presentation without macros", cfbWith(t, pptStream(0), "Current User", "PowerPoint Document"), false},
+		{"PowerPoint stream cut short", cfbWith(t, pptStream(1)[:4190], "Current User", "PowerPoint Document"), false},
 		{"real Word 97 document", read("offer.doc"), false},
 		{"macro-enabled workbook", zipNamed(t, "[Content_Types].xml", "xl/workbook.xml", "xl/vbaProject.bin"), true},
 		{"macro-enabled document renamed .docx", zipNamed(t, "[Content_Types].xml", "word/document.xml", "word/vbaProject.bin"), true},

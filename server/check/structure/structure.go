@@ -207,7 +207,7 @@ func executable(ext string) bool {
 func officeDocument(ext string) bool {
 	switch ext {
 	case "doc", "dot", "docx", "docm", "dotm", "xls", "xlt", "xla", "xlsx", "xlsm", "xltm", "xlam", "xlsb",
-		"pptx", "pptm", "potm", "ppsm":
+		"ppt", "pot", "pps", "pptx", "pptm", "potm", "ppsm":
 		return true
 	}
 	return false

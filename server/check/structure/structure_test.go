@@ -334,6 +334,10 @@ func TestDecoyName(t *testing.T) {
 // ZIP in a ZIP; one without is not, nor is a project inside a file that
 // is not a document.
 func TestOfficeMacroAttachment(t *testing.T) {
+	ppt, err := os.ReadFile("testdata/macros.ppt") // a PowerPoint 97 file whose records say it has macros
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		file string
 		body []byte
@@ -343,6 +347,8 @@ func TestOfficeMacroAttachment(t *testing.T) {
 		{"Angebot.docx", zipOf(t, "[Content_Types].xml", "word/document.xml", "word/vbaProject.bin"), true},
 		{"Angebot.docx", zipOf(t, "[Content_Types].xml", "word/document.xml"), false},
 		{"backup.zip", zipOf(t, "xl/vbaProject.bin"), false},
+		{"Prezentace.ppt", ppt, true},
+		{"Prezentace.dat", ppt, false},
 		{"Rechnung.zip", zipIn(t, "Rechnung_4471.docm", zipOf(t, "word/document.xml", "word/vbaProject.bin")), true},
 		{"Rechnung.zip", zipIn(t, "Rechnung_4471.docx", zipOf(t, "word/document.xml")), false},
 		{"Order.zip", zipIn(t, "order.zip", zipIn(t, "Order.xlsm", zipOf(t, "xl/workbook.xml", "xl/vbaProject.bin"))), true},
