@@ -228,3 +228,47 @@ func TestBuiltinBrands(t *testing.T) {
 		t.Error("updater/db-src/rules/brands.list is no longer the header check's brands.list")
 	}
 }
+
+// TestLookalikeDomain: a sender domain that reads like a recipient's or a
+// brand's counts; the same domain, a sister domain under another suffix,
+// an unrelated one a letter apart, and short names do not.
+func TestLookalikeDomain(t *testing.T) {
+	for _, tc := range []struct {
+		from, to, rcpt string
+		want           bool
+	}{
+		{"ceo@exarnple-logistics.com", "ap@example-logistics.com", "", true},                  // rn for m
+		{"ceo@vrachtlijn-logistlcs.nl", "finance@vrachtlijn-logistics.nl", "", true},          // l for i
+		{"partner@brandt-keiler.de", "office@brandt-keller.de", "", true},                     // i for l
+		{"ceo@examplelogistics.com", "ap@example-logistics.com", "", true},                    // hyphen dropped
+		{"ceo@exampple-logistics.com", "ap@example-logistics.com", "", true},                  // letter doubled
+		{"ceo@exmaple-logistics.com", "ap@example-logistics.com", "", true},                   // letters swapped
+		{"ceo@example-logistics.co", "ap@example-logistics.com", "", false},                   // sister domain
+		{"ceo@xn--exmple-logistics-vng.com", "ap@example-logistics.com", "", false},           // an accented letter less: not a lookalike of this
+		{"ceo@exarnple-logistics.com", "news@list.example", "ap@example-logistics.com", true}, // the envelope's recipient
+		{"ceo@mail.example-logistics.com", "ap@example-logistics.com", "", false},             // the same organisation
+		{"staff@tu-berlin.de", "staff@hu-berlin.de", "", false},                               // two universities a letter apart
+		{"jane@acme.de", "joe@acne.de", "", false},                                            // short names
+		{"service@paypa1.com", "user@example.org", "", true},                                  // a brand, 1 for l
+		{"service@xn--pple-43d.com", "user@example.org", "", true},                            // a brand in Cyrillic
+		{"support@micorsoft-online.com", "user@example.org", "", true},                        // a brand's other domain, microsoftonline
+		{"support@microsoft-support-desk.com", "user@example.org", "", false},                 // a brand's name inside a longer one
+		{"service@paypal.com", "user@example.org", "", false},
+		{"news@squares.example", "user@example.org", "", false},
+	} {
+		raw := "From: " + tc.from + "\r\nTo: " + tc.to + "\r\nSubject: hello\r\n\r\nbody\r\n"
+		env := &engine.Envelope{Rcpts: []string{"user@example.org"}}
+		if tc.rcpt != "" {
+			env.Rcpts = []string{tc.rcpt}
+		}
+		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits), env: env, brands: brands()}
+		if got := lookalikeDomain(x); got != tc.want {
+			t.Errorf("From %s To %s (envelope %q): %v, want %v", tc.from, tc.to, tc.rcpt, got, tc.want)
+		}
+	}
+	// Reply-To is the sender's side too.
+	raw := "From: CEO <ceo@gmail.com>\r\nReply-To: ceo@exarnple-logistics.com\r\nTo: ap@example-logistics.com\r\nSubject: task\r\n\r\nbody\r\n"
+	if gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil); !checktest.HasSign(gv, "LOOKALIKE_DOMAIN") {
+		t.Error("a lookalike Reply-To is not a sign")
+	}
+}
