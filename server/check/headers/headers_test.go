@@ -272,3 +272,19 @@ func TestLookalikeDomain(t *testing.T) {
 		t.Error("a lookalike Reply-To is not a sign")
 	}
 }
+
+// FuzzHeaderRules: any From, Reply-To and To through every header rule,
+// the lookalike comparison included, without a panic.
+func FuzzHeaderRules(f *testing.F) {
+	f.Add("ceo@exarnple.com", "x@xn--pple-43d.com", "ap@example.com")
+	f.Add("\"PayPal\" <service@paypa1.com>", "", "user@example.org")
+	f.Add("a@xn--", "b@xn--zz-\xff", "c@tu-berlin.de")
+	f.Fuzz(func(t *testing.T, from, replyTo, to string) {
+		raw := "From: " + from + "\r\nReply-To: " + replyTo + "\r\nTo: " + to + "\r\nSubject: s\r\n\r\nbody\r\n"
+		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits), env: &engine.Envelope{Rcpts: []string{to}}, brands: brands()}
+		for _, r := range Rules() {
+			r.match(x)
+		}
+		lookalike(from, to)
+	})
+}
