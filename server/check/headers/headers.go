@@ -97,6 +97,7 @@ func Rules() []Rule {
 		{"freemail_reply_to", "REPLYTO_FREEMAIL", 1.5, "replies go to a free mailbox, the message is from an organisation", freemailReplyTo},
 		{"name_address_mismatch", "FROM_NAME_ADDRESS", 2.0, "From name is an address other than the sender's", nameAddressMismatch},
 		{"fake_reply", "FAKE_REPLY", 1.0, "Subject says reply, but the message answers nothing", fakeReply},
+		{"name_recipient_domain", "FROM_NAME_RCPT_DOMAIN", 2.0, "From name holds the recipient's domain, the address is elsewhere", nameRecipientDomain},
 		{"lookalike_domain", "LOOKALIKE_DOMAIN", 4.5, "sender's domain is made to be taken for the recipient's or a brand's", lookalikeDomain},
 	}
 }

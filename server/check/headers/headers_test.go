@@ -177,6 +177,12 @@ func TestSenderIdentity(t *testing.T) {
 		{"From: \"Apple Support support@apple.com\" <no-reply@icloud-verify.example>", "FROM_NAME_ADDRESS", true},
 		{"From: \"jane.doe@example.com\" <Jane.Doe@example.com>", "FROM_NAME_ADDRESS", false},
 		{"From: \"Jane Doe via Dev List\" <dev@lists.example>", "FROM_NAME_ADDRESS", false},
+		{"From: \"example.org Mail Administrator\" <postmaster@mailbox-storage.example>", "FROM_NAME_RCPT_DOMAIN", true},
+		{"From: \"Voicemail - EXAMPLE.ORG\" <vm@notify.example>", "FROM_NAME_RCPT_DOMAIN", true},
+		{"From: \"example.org IT\" <it@mail.example.org>", "FROM_NAME_RCPT_DOMAIN", false},
+		{"From: \"Example Bank\" <notifications@examplebank.example>", "FROM_NAME_RCPT_DOMAIN", false},
+		{"From: \"news.example.org.uk\" <news@other.example>", "FROM_NAME_RCPT_DOMAIN", false},
+		{"From: \"jane@example.org\" <jane@elsewhere.example>", "FROM_NAME_RCPT_DOMAIN", false},
 	} {
 		raw := tc.header + "\r\nTo: user@example.org\r\nSubject: hello\r\n\r\nbody\r\n"
 		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)

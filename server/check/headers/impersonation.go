@@ -133,3 +133,66 @@ func nameAddressMismatch(x *info) bool {
 	shown := reAddrInName.FindString(from[0].Name)
 	return shown != "" && !strings.EqualFold(shown, from[0].Addr)
 }
+
+// recipientDomains returns the registrable domains of the recipients: the
+// envelope's and those of To and Cc.
+func recipientDomains(x *info) []string {
+	var out []string
+	add := func(addr string) {
+		if d := addrDomain(addr); d != "" && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	if x.env != nil {
+		for _, r := range x.env.Rcpts {
+			add(strings.Trim(r, "<>"))
+		}
+	}
+	for _, field := range []string{"To", "Cc"} {
+		for _, a := range x.addresses(field) {
+			add(a.Addr)
+		}
+	}
+	return out
+}
+
+// nameRecipientDomain reports a From display name that holds a recipient's
+// domain while the address is elsewhere ("example.org Mail Administrator"
+// <postmaster@mailbox-storage.example>): fake notices from the recipient's
+// own mail system, voicemail or IT desk name the domain so, while the
+// organisation's real notices come from the domain itself.
+func nameRecipientDomain(x *info) bool {
+	from := x.addresses("From")
+	if len(from) != 1 || from[0].Name == "" {
+		return false
+	}
+	name := strings.ToLower(from[0].Name)
+	d := addrDomain(from[0].Addr)
+	for _, t := range recipientDomains(x) {
+		if t == d || !strings.Contains(t, ".") {
+			continue
+		}
+		for i := 0; ; {
+			j := strings.Index(name[i:], t)
+			if j < 0 {
+				break
+			}
+			j += i
+			if domainBoundary(name, j-1) && domainBoundary(name, j+len(t)) {
+				return true
+			}
+			i = j + 1
+		}
+	}
+	return false
+}
+
+// domainBoundary reports whether s[i] is outside s or a character that
+// cannot continue a domain name.
+func domainBoundary(s string, i int) bool {
+	if i < 0 || i >= len(s) {
+		return true
+	}
+	c := s[i]
+	return !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '@' || c >= 0x80)
+}

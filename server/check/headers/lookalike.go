@@ -1,6 +1,7 @@
 package headers
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 
@@ -21,24 +22,7 @@ const minLookalike = 5
 // has no reason to own one. A sister domain with the same name under
 // another suffix (acme.de to acme.nl) is not a lookalike.
 func lookalikeDomain(x *info) bool {
-	var targets []string
-	seen := map[string]bool{}
-	addTarget := func(domain string) {
-		if domain != "" && !seen[domain] {
-			seen[domain] = true
-			targets = append(targets, domain)
-		}
-	}
-	if x.env != nil {
-		for _, r := range x.env.Rcpts {
-			addTarget(addrDomain(strings.Trim(r, "<>")))
-		}
-	}
-	for _, field := range []string{"To", "Cc"} {
-		for _, a := range x.addresses(field) {
-			addTarget(addrDomain(a.Addr))
-		}
-	}
+	targets := recipientDomains(x)
 	var brandLabels []string
 	for _, b := range x.brands {
 		brandLabels = append(brandLabels, b.Domains...)
@@ -46,7 +30,7 @@ func lookalikeDomain(x *info) bool {
 	for _, field := range []string{"From", "Reply-To"} {
 		for _, a := range x.addresses(field) {
 			d := addrDomain(a.Addr)
-			if d == "" || seen[d] {
+			if d == "" || slices.Contains(targets, d) {
 				continue
 			}
 			label, _, _ := strings.Cut(d, ".")
