@@ -13,6 +13,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -41,11 +42,12 @@ type info struct {
 	m   *message.Message
 	env *engine.Envelope
 
-	date       time.Time
-	dateOK     bool
-	dateParsed bool
-	addrs      map[string][]message.Address
-	brands     []contentdb.Brand
+	date        time.Time
+	dateOK      bool
+	dateParsed  bool
+	addrs       map[string][]message.Address
+	rcptDomains []string
+	brands      *brandSet
 }
 
 func (x *info) parsedDate() (time.Time, bool) {
@@ -118,11 +120,19 @@ func fakeReply(x *info) bool {
 // Check applies the header rules.
 type Check struct {
 	rules  []Rule
-	brands []contentdb.Brand // built in; the database's replace them
+	brands *brandSet // built in; the database's replace them
+	// dbBrands holds the brand set of the last database seen, so that the
+	// skeletons of its brands are computed once per database.
+	dbBrands atomic.Pointer[dbBrandSet]
+}
+
+type dbBrandSet struct {
+	db  *contentdb.DB
+	set *brandSet
 }
 
 // New returns the header-rules check.
-func New() *Check { return &Check{rules: Rules(), brands: brands()} }
+func New() *Check { return &Check{rules: Rules(), brands: newBrandSet(brands())} }
 
 // Name implements engine.Check.
 func (*Check) Name() string { return "headers" }
@@ -131,11 +141,7 @@ func (*Check) Name() string { return "headers" }
 func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	var res engine.Result
 	methods := &in.Group.Settings.Methods
-	brands := c.brands
-	if in.DB != nil && in.DB.Brands != nil {
-		brands = in.DB.Brands
-	}
-	x := &info{m: in.Msg, env: in.Env, brands: brands}
+	x := &info{m: in.Msg, env: in.Env, brands: c.brandsOf(in.DB)}
 	for _, r := range c.rules {
 		if !methods.RuleOn(r.Name) || !r.match(x) {
 			continue
@@ -143,6 +149,20 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 		res.Signs = append(res.Signs, engine.Sign{Name: r.Sign, Score: r.Score, Desc: r.Desc, Method: "headers"})
 	}
 	return res, nil
+}
+
+// brandsOf returns the database's brands, or the built-in ones when it
+// carries none.
+func (c *Check) brandsOf(db *contentdb.DB) *brandSet {
+	if db == nil || db.Brands == nil {
+		return c.brands
+	}
+	if cur := c.dbBrands.Load(); cur != nil && cur.db == db {
+		return cur.set
+	}
+	set := newBrandSet(db.Brands)
+	c.dbBrands.Store(&dbBrandSet{db, set})
+	return set
 }
 
 func missing(name string) func(*info) bool {

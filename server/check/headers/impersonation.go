@@ -45,7 +45,7 @@ func brandImpersonation(x *info) bool {
 		return false
 	}
 	label, _, _ := strings.Cut(domain, ".")
-	for _, b := range x.brands {
+	for _, b := range x.brands.brands {
 		if !containsRun(words, b.Words) {
 			continue
 		}
@@ -136,8 +136,11 @@ func nameAddressMismatch(x *info) bool {
 
 // recipientDomains returns the registrable domains of the recipients: the
 // envelope's and those of To and Cc.
-func recipientDomains(x *info) []string {
-	var out []string
+func (x *info) recipientDomains() []string {
+	if x.rcptDomains != nil {
+		return x.rcptDomains
+	}
+	out := []string{}
 	add := func(addr string) {
 		if d := addrDomain(addr); d != "" && !slices.Contains(out, d) {
 			out = append(out, d)
@@ -153,6 +156,7 @@ func recipientDomains(x *info) []string {
 			add(a.Addr)
 		}
 	}
+	x.rcptDomains = out
 	return out
 }
 
@@ -168,7 +172,7 @@ func nameRecipientDomain(x *info) bool {
 	}
 	name := strings.ToLower(from[0].Name)
 	d := addrDomain(from[0].Addr)
-	for _, t := range recipientDomains(x) {
+	for _, t := range x.recipientDomains() {
 		if t == d || !strings.Contains(t, ".") {
 			continue
 		}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/scilla-mail/scilla/server/contentdb"
+
 	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
 )
@@ -22,11 +24,7 @@ const minLookalike = 5
 // has no reason to own one. A sister domain with the same name under
 // another suffix (acme.de to acme.nl) is not a lookalike.
 func lookalikeDomain(x *info) bool {
-	targets := recipientDomains(x)
-	var brandLabels []string
-	for _, b := range x.brands {
-		brandLabels = append(brandLabels, b.Domains...)
-	}
+	targets := x.recipientDomains()
 	for _, field := range []string{"From", "Reply-To"} {
 		for _, a := range x.addresses(field) {
 			d := addrDomain(a.Addr)
@@ -34,14 +32,15 @@ func lookalikeDomain(x *info) bool {
 				continue
 			}
 			label, _, _ := strings.Cut(d, ".")
+			sk := skeleton(label)
 			for _, t := range targets {
 				tl, _, _ := strings.Cut(t, ".")
-				if lookalike(label, tl) {
+				if lookalike(label, sk, tl, skeleton(tl)) {
 					return true
 				}
 			}
-			for _, bl := range brandLabels {
-				if lookalike(label, bl) && !brandDomain(x, d) {
+			for _, bl := range x.brands.labels {
+				if lookalike(label, sk, bl.label, bl.skeleton) && !x.brands.owns(d) {
 					return true
 				}
 			}
@@ -50,27 +49,46 @@ func lookalikeDomain(x *info) bool {
 	return false
 }
 
-// brandDomain reports a registrable domain that one of the brands owns.
-func brandDomain(x *info, domain string) bool {
-	label, _, _ := strings.Cut(domain, ".")
-	for _, b := range x.brands {
+// brandSet is a brand list with the skeletons of its domain labels
+// computed once.
+type brandSet struct {
+	brands []contentdb.Brand
+	labels []skeletonLabel
+}
+
+type skeletonLabel struct{ label, skeleton string }
+
+func newBrandSet(brands []contentdb.Brand) *brandSet {
+	s := &brandSet{brands: brands}
+	for _, b := range brands {
 		for _, d := range b.Domains {
-			if d == label || d == domain {
-				return true
+			if len(d) >= minLookalike && !strings.Contains(d, ".") {
+				s.labels = append(s.labels, skeletonLabel{d, skeleton(d)})
 			}
+		}
+	}
+	return s
+}
+
+// owns reports a registrable domain that one of the brands owns.
+func (s *brandSet) owns(domain string) bool {
+	label, _, _ := strings.Cut(domain, ".")
+	for _, b := range s.brands {
+		if slices.Contains(b.Domains, label) || slices.Contains(b.Domains, domain) {
+			return true
 		}
 	}
 	return false
 }
 
-// lookalike reports two different domain labels that read the same: equal
-// skeletons, or skeletons one swap of neighbouring letters apart.
-func lookalike(a, b string) bool {
-	if a == b || len(b) < minLookalike || strings.Contains(b, ".") {
+// lookalike reports two different domain labels, given with their
+// skeletons, that read the same: equal skeletons, or skeletons one swap of
+// neighbouring letters apart. b is the one imitated.
+func lookalike(a, skA, b, skB string) bool {
+	if a == b || len(b) < minLookalike {
 		return false
 	}
-	sa, sb := skeleton(a), skeleton(b)
-	return sa == sb || swapped(sa, sb)
+	return skA == skB || swapped(skA, skB)
 }
 
 // skeleton reduces a domain label to what a reader sees: punycode decoded,
@@ -79,30 +97,51 @@ func lookalike(a, b string) bool {
 // (rn m, vv w, cl d, 0 o, 1 i l), hyphens dropped and doubled letters
 // made single.
 func skeleton(label string) string {
+	label = strings.ToLower(label)
 	if strings.HasPrefix(label, "xn--") {
 		if u, err := idna.ToUnicode(label); err == nil {
 			label = u
 		}
 	}
-	var b strings.Builder
-	for _, r := range norm.NFKD.String(strings.ToLower(label)) {
-		if unicode.Is(unicode.Mn, r) || r == '-' {
+	ascii := true
+	for i := 0; i < len(label); i++ {
+		if label[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		label = norm.NFKD.String(label)
+	}
+	rs := make([]rune, 0, len(label))
+	for _, r := range label {
+		if r == '-' || !ascii && unicode.Is(unicode.Mn, r) {
 			continue
 		}
 		if l, ok := homoglyphs[r]; ok {
 			r = l
 		}
-		b.WriteRune(r)
+		rs = append(rs, r)
 	}
-	s := strings.NewReplacer("rn", "m", "vv", "w", "cl", "d").Replace(b.String())
-	var out []rune
-	for _, r := range s {
-		if len(out) == 0 || out[len(out)-1] != r {
-			out = append(out, r)
+	n := 0
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		if i+1 < len(rs) {
+			if p, ok := confusablePairs[[2]rune{r, rs[i+1]}]; ok {
+				r = p
+				i++
+			}
+		}
+		if n == 0 || rs[n-1] != r {
+			rs[n] = r
+			n++
 		}
 	}
-	return string(out)
+	return string(rs[:n])
 }
+
+// confusablePairs are the letter pairs that pass for one letter.
+var confusablePairs = map[[2]rune]rune{{'r', 'n'}: 'm', {'v', 'v'}: 'w', {'c', 'l'}: 'd'}
 
 // homoglyphs maps the letters and digits that look like a Latin letter to
 // it.
@@ -117,6 +156,9 @@ var homoglyphs = map[rune]rune{
 
 // swapped reports strings that differ by one swap of neighbouring runes.
 func swapped(a, b string) bool {
+	if len(a) != len(b) { // a swap keeps the length in bytes
+		return false
+	}
 	ra, rb := []rune(a), []rune(b)
 	if len(ra) != len(rb) {
 		return false
