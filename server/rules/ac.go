@@ -3,11 +3,13 @@ package rules
 // matcher is an Aho–Corasick automaton over bytes, compiled to a dense DFA on
 // a compressed alphabet: every byte that occurs in no pattern shares one
 // class, so the table stays small (states × classes) and a scan is one table
-// lookup per input byte whatever the number of patterns.
+// lookup per input byte whatever the number of patterns. Up to 65,536
+// states the table holds 16-bit states, half the memory of 32-bit ones.
 type matcher struct {
 	class   [256]uint16
 	nclass  int
-	next    []int32 // state*nclass + class → state
+	next16  []uint16 // state*nclass + class → state, when the states fit
+	next32  []int32  // the same otherwise
 	out     [][]int32
 	lengths []int
 }
@@ -48,7 +50,7 @@ func newMatcher(patterns []string) *matcher {
 		nodes[s].out = append(nodes[s].out, int32(id))
 	}
 	// Breadth-first: failure links, then the dense transition table.
-	m.next = make([]int32, len(nodes)*m.nclass)
+	next := make([]int32, len(nodes)*m.nclass)
 	m.out = make([][]int32, len(nodes))
 	queue := []int32{0}
 	for len(queue) > 0 {
@@ -63,14 +65,22 @@ func newMatcher(patterns []string) *matcher {
 				if s == 0 {
 					nodes[n].fail = 0
 				} else {
-					nodes[n].fail = m.next[int(nodes[s].fail)*m.nclass+c]
+					nodes[n].fail = next[int(nodes[s].fail)*m.nclass+c]
 				}
-				m.next[int(s)*m.nclass+c] = n
+				next[int(s)*m.nclass+c] = n
 				queue = append(queue, n)
 			} else if s != 0 {
-				m.next[int(s)*m.nclass+c] = m.next[int(nodes[s].fail)*m.nclass+c]
+				next[int(s)*m.nclass+c] = next[int(nodes[s].fail)*m.nclass+c]
 			}
 		}
+	}
+	if len(nodes) > 1<<16 {
+		m.next32 = next
+		return m
+	}
+	m.next16 = make([]uint16, len(next))
+	for i, n := range next {
+		m.next16[i] = uint16(n)
 	}
 	return m
 }
@@ -78,10 +88,18 @@ func newMatcher(patterns []string) *matcher {
 // scan calls hit(pattern, end) for every occurrence, end being the offset
 // just past the match. hit returns false to stop early.
 func (m *matcher) scan(text string, hit func(id int, end int) bool) {
-	s := int32(0)
+	if m.next16 != nil {
+		scanTable(m, m.next16, text, hit)
+	} else {
+		scanTable(m, m.next32, text, hit)
+	}
+}
+
+func scanTable[T uint16 | int32](m *matcher, next []T, text string, hit func(id int, end int) bool) {
+	s := 0
 	nc := m.nclass
 	for i := 0; i < len(text); i++ {
-		s = m.next[int(s)*nc+int(m.class[text[i]])]
+		s = int(next[s*nc+int(m.class[text[i]])])
 		if len(m.out[s]) > 0 {
 			for _, id := range m.out[s] {
 				if !hit(int(id), i+1) {

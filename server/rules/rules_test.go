@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -133,6 +134,40 @@ func TestMatcherAgainstNaive(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%q: got %v, want %v", text, got, want)
 		}
+	}
+}
+
+// TestMatcherLarge: an automaton of more states than 16 bits hold keeps
+// 32-bit states and finds the same as one that fits.
+func TestMatcherLarge(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 7))
+	word := func() string {
+		b := make([]byte, 12)
+		for i := range b {
+			b[i] = byte('a' + rnd.IntN(26))
+		}
+		return string(b)
+	}
+	pats := []string{"needle"}
+	for range 7000 {
+		pats = append(pats, word())
+	}
+	text := "hay " + pats[4321] + " and a needle, " + pats[6999]
+	find := func(m *matcher) []int {
+		var ids []int
+		m.scan(text, func(id, _ int) bool { ids = append(ids, id); return true })
+		slices.Sort(ids)
+		return ids
+	}
+	big, small := newMatcher(pats), newMatcher(pats[:100])
+	if big.next32 == nil || small.next16 == nil {
+		t.Fatalf("tables: %d-state automaton 32-bit %v, 100-pattern one 16-bit %v", len(big.out), big.next32 != nil, small.next16 != nil)
+	}
+	if got := find(big); !slices.Equal(got, []int{0, 4321, 6999}) {
+		t.Errorf("large automaton found %v", got)
+	}
+	if got := find(small); !slices.Equal(got, []int{0}) {
+		t.Errorf("small automaton found %v", got)
 	}
 }
 
