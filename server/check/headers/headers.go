@@ -47,6 +47,7 @@ type info struct {
 	dateParsed  bool
 	addrs       map[string][]message.Address
 	rcptDomains []string
+	mentioned   []string
 	brands      *brandSet
 }
 

@@ -272,6 +272,24 @@ func TestLookalikeDomain(t *testing.T) {
 			t.Errorf("From %s To %s (envelope %q): %v, want %v", tc.from, tc.to, tc.rcpt, got, tc.want)
 		}
 	}
+	// Domains the text names: a replaced or swapped letter counts, a
+	// hyphen or a doubled letter does not (a company's own variants).
+	for _, tc := range []struct {
+		from, body string
+		want       bool
+	}{
+		{"o.stahmer@ostertag-sthal.example", "Please use our new account.\r\n\r\n> From: Oliver Stahmer <o.stahmer@ostertag-stahl.example>\r\n> Invoice 4471 attached", true},
+		{"billing@paypa1-invoices.example", "Pay at https://www.paypal-invoices.example/pay", true},
+		{"info@acmegroup.example", "Visit https://www.acme-group.example/ for our catalogue", false},
+		{"info@acmegroup.example", "Write to sales@acmmegroup.example", false},
+		{"info@shop.example", "Order at https://shop.example/cart", false},
+	} {
+		raw := "From: " + tc.from + "\r\nTo: user@example.org\r\nSubject: hello\r\n\r\n" + tc.body + "\r\n"
+		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits), env: &engine.Envelope{Rcpts: []string{"user@example.org"}}, brands: newBrandSet(brands())}
+		if got := lookalikeDomain(x); got != tc.want {
+			t.Errorf("From %s, text %q: %v, want %v", tc.from, tc.body, got, tc.want)
+		}
+	}
 	// Reply-To is the sender's side too.
 	raw := "From: CEO <ceo@gmail.com>\r\nReply-To: ceo@exarnple-logistics.com\r\nTo: ap@example-logistics.com\r\nSubject: task\r\n\r\nbody\r\n"
 	if gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil); !checktest.HasSign(gv, "LOOKALIKE_DOMAIN") {

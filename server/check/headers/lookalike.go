@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/scilla-mail/scilla/server/contentdb"
 
@@ -22,7 +23,9 @@ const minLookalike = 5
 // added or removed, or two neighbouring letters swapped. Business e-mail
 // compromise and invoice fraud write from such domains; a legitimate sender
 // has no reason to own one. A sister domain with the same name under
-// another suffix (acme.de to acme.nl) is not a lookalike.
+// another suffix (acme.de to acme.nl) is not a lookalike. Domains the text
+// names count too, the genuine supplier's in a hijacked thread, but only
+// for a replaced or swapped letter.
 func lookalikeDomain(x *info) bool {
 	targets := x.recipientDomains()
 	for _, field := range []string{"From", "Reply-To"} {
@@ -44,9 +47,54 @@ func lookalikeDomain(x *info) bool {
 					return true
 				}
 			}
+			// A domain the text names, in a link or an address (the real
+			// supplier's, quoted from a hijacked thread or its signature),
+			// counts only when a letter was replaced or two swapped: a
+			// company may write from acmegroup.com and link to
+			// acme-group.com.
+			n := utf8.RuneCountInString(label)
+			for _, m := range x.mentionedDomains() {
+				ml, _, _ := strings.Cut(m, ".")
+				if m != d && utf8.RuneCountInString(ml) == n && lookalike(label, sk, ml, skeleton(ml)) {
+					return true
+				}
+			}
 		}
 	}
 	return false
+}
+
+// Bounds on the domains the text names: the addresses are looked for in
+// the first maxMentionText bytes, and at most maxMentioned domains kept.
+const (
+	maxMentionText = 64 << 10
+	maxMentioned   = 64
+)
+
+// mentionedDomains returns the registrable domains of the message's links
+// and of the addresses its text shows.
+func (x *info) mentionedDomains() []string {
+	if x.mentioned != nil {
+		return x.mentioned
+	}
+	out := []string{}
+	add := func(d string) {
+		if d != "" && len(out) < maxMentioned && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	for _, u := range x.m.URLs {
+		add(u.Domain)
+	}
+	text := x.m.Text
+	if len(text) > maxMentionText {
+		text = text[:maxMentionText]
+	}
+	for _, a := range reAddrInName.FindAllString(text, maxMentioned) {
+		add(addrDomain(a))
+	}
+	x.mentioned = out
+	return out
 }
 
 // brandSet is a brand list with the skeletons of its domain labels
