@@ -28,36 +28,44 @@ const minLookalike = 5
 // for a replaced or swapped letter.
 func lookalikeDomain(x *info) bool {
 	targets := x.recipientDomains()
+	var senders []string
 	for _, field := range []string{"From", "Reply-To"} {
 		for _, a := range x.addresses(field) {
-			d := addrDomain(a.Addr)
-			if d == "" || slices.Contains(targets, d) {
-				continue
+			if d := addrDomain(a.Addr); d != "" && !slices.Contains(targets, d) && !slices.Contains(senders, d) {
+				senders = append(senders, d)
 			}
-			label, _, _ := strings.Cut(d, ".")
-			sk := skeleton(label)
-			for _, t := range targets {
-				tl, _, _ := strings.Cut(t, ".")
-				if lookalike(label, sk, tl, skeleton(tl)) {
-					return true
-				}
+		}
+	}
+	if len(senders) == 0 {
+		return false
+	}
+	rcpts := make([]skeletonLabel, len(targets))
+	for i, t := range targets {
+		l, _, _ := strings.Cut(t, ".")
+		rcpts[i] = skeletonLabel{l, skeleton(l)}
+	}
+	for _, d := range senders {
+		label, _, _ := strings.Cut(d, ".")
+		sk := skeleton(label)
+		for _, t := range rcpts {
+			if lookalike(label, sk, t.label, t.skeleton) {
+				return true
 			}
-			for _, bl := range x.brands.labels {
-				if lookalike(label, sk, bl.label, bl.skeleton) && !x.brands.owns(d) {
-					return true
-				}
+		}
+		for _, b := range x.brands.labels {
+			if lookalike(label, sk, b.label, b.skeleton) && !x.brands.owns(d) {
+				return true
 			}
-			// A domain the text names, in a link or an address (the real
-			// supplier's, quoted from a hijacked thread or its signature),
-			// counts only when a letter was replaced or two swapped: a
-			// company may write from acmegroup.com and link to
-			// acme-group.com.
-			n := utf8.RuneCountInString(label)
-			for _, m := range x.mentionedDomains() {
-				ml, _, _ := strings.Cut(m, ".")
-				if m != d && utf8.RuneCountInString(ml) == n && lookalike(label, sk, ml, skeleton(ml)) {
-					return true
-				}
+		}
+		// A domain the text names, in a link or an address (the real
+		// supplier's, quoted from a hijacked thread or its signature),
+		// counts only when a letter was replaced or two swapped: a company
+		// may write from acmegroup.com and link to acme-group.com.
+		n := utf8.RuneCountInString(label)
+		for _, m := range x.mentionedDomains() {
+			ml, _, _ := strings.Cut(m, ".")
+			if m != d && utf8.RuneCountInString(ml) == n && lookalike(label, sk, ml, skeleton(ml)) {
+				return true
 			}
 		}
 	}
