@@ -101,6 +101,7 @@ func Rules() []Rule {
 		{"name_address_mismatch", "FROM_NAME_ADDRESS", 2.0, "From name is an address other than the sender's", nameAddressMismatch},
 		{"fake_reply", "FAKE_REPLY", 1.0, "Subject says reply, but the message answers nothing", fakeReply},
 		{"name_recipient_domain", "FROM_NAME_RCPT_DOMAIN", 2.0, "From name holds the recipient's domain, the address is elsewhere", nameRecipientDomain},
+		{"recipient_name_domain", "FROM_DOMAIN_RCPT_NAME", 2.0, "sender's domain is the recipient organisation's name with service words added", rcptNameDomain},
 		{"lookalike_domain", "LOOKALIKE_DOMAIN", 4.5, "sender's domain is made to be taken for the recipient's or a brand's", lookalikeDomain},
 	}
 }

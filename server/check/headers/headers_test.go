@@ -183,6 +183,12 @@ func TestSenderIdentity(t *testing.T) {
 		{"From: \"Example Bank\" <notifications@examplebank.example>", "FROM_NAME_RCPT_DOMAIN", false},
 		{"From: \"news.example.org.uk\" <news@other.example>", "FROM_NAME_RCPT_DOMAIN", false},
 		{"From: \"jane@example.org\" <jane@elsewhere.example>", "FROM_NAME_RCPT_DOMAIN", false},
+		{"From: IT Service Desk <it@example-helpdesk.com>", "FROM_DOMAIN_RCPT_NAME", true},
+		{"From: Mail <no-reply@example-it-mail365.com>", "FROM_DOMAIN_RCPT_NAME", true},
+		{"From: Jane <jane@gmail.com>\r\nReply-To: desk@support-example.net", "FROM_DOMAIN_RCPT_NAME", true},
+		{"From: Example Energy <news@example-energy.com>", "FROM_DOMAIN_RCPT_NAME", false},
+		{"From: Jane <jane@example.com>", "FROM_DOMAIN_RCPT_NAME", false},
+		{"From: Desk <it@myexample-support.com>", "FROM_DOMAIN_RCPT_NAME", false},
 	} {
 		raw := tc.header + "\r\nTo: user@example.org\r\nSubject: hello\r\n\r\nbody\r\n"
 		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)

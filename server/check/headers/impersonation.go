@@ -200,3 +200,72 @@ func domainBoundary(s string, i int) bool {
 	c := s[i]
 	return !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '@' || c >= 0x80)
 }
+
+// serviceWords are the words phishing adds to an organisation's name to
+// make a domain for its fake mail, IT desk or portal (example-helpdesk.com,
+// example-it-mail365.com). A group's real companies add a line of business
+// instead (example-energy.com), so those do not count.
+var serviceWords = map[string]bool{
+	"account": true, "accounts": true, "admin": true, "alert": true, "alerts": true, "auth": true, "billing": true,
+	"cloud": true, "docs": true, "document": true, "documents": true, "drive": true, "file": true, "files": true,
+	"helpdesk": true, "hr": true, "it": true, "invoice": true, "invoices": true, "login": true, "mail": true,
+	"mailbox": true, "microsoft": true, "notice": true, "notification": true, "notifications": true, "notify": true,
+	"office": true, "online": true, "outlook": true, "payment": true, "payments": true, "payroll": true, "portal": true,
+	"secure": true, "security": true, "share": true, "sharepoint": true, "signin": true, "sso": true, "support": true,
+	"update": true, "verify": true, "verification": true, "voicemail": true, "web": true, "webmail": true,
+}
+
+// rcptNameDomain reports a From or Reply-To domain made of a recipient
+// organisation's name and service words (example-helpdesk.com,
+// example-it-mail365.com to staff of example.org): the address of a fake
+// notice from the recipient's own IT desk, mail system or payroll.
+func rcptNameDomain(x *info) bool {
+	targets := x.recipientDomains()
+	for _, field := range []string{"From", "Reply-To"} {
+		for _, a := range x.addresses(field) {
+			d := addrDomain(a.Addr)
+			if d == "" || slices.Contains(targets, d) {
+				continue
+			}
+			label, _, _ := strings.Cut(d, ".")
+			for _, t := range targets {
+				name, _, _ := strings.Cut(t, ".")
+				if len(name) < minLookalike || freemail(name) {
+					continue
+				}
+				if rest, ok := withoutName(label, name); ok && serviceRest(rest) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// withoutName returns the hyphen-separated words of label around name, if
+// name stands in it as whole words.
+func withoutName(label, name string) ([]string, bool) {
+	for i := 0; ; {
+		j := strings.Index(label[i:], name)
+		if j < 0 {
+			return nil, false
+		}
+		j += i
+		end := j + len(name)
+		if (j == 0 || label[j-1] == '-') && (end == len(label) || label[end] == '-') && end-j < len(label) {
+			return strings.FieldsFunc(label[:j]+"-"+label[end:], func(r rune) bool { return r == '-' }), true
+		}
+		i = j + 1
+	}
+}
+
+// serviceRest reports words that include a service word, digits aside
+// (mail365 is mail).
+func serviceRest(words []string) bool {
+	for _, w := range words {
+		if serviceWords[strings.TrimRight(w, "0123456789")] {
+			return true
+		}
+	}
+	return false
+}
