@@ -185,6 +185,7 @@ func TestSenderIdentity(t *testing.T) {
 		{"From: \"jane@example.org\" <jane@elsewhere.example>", "FROM_NAME_RCPT_DOMAIN", false},
 		{"From: IT Service Desk <it@example-helpdesk.com>", "FROM_DOMAIN_RCPT_NAME", true},
 		{"From: Mail <no-reply@example-it-mail365.com>", "FROM_DOMAIN_RCPT_NAME", true},
+		{"From: IT <security-noreply@example-365.com>", "FROM_DOMAIN_RCPT_NAME", true},
 		{"From: Jane <jane@gmail.com>\r\nReply-To: desk@support-example.net", "FROM_DOMAIN_RCPT_NAME", true},
 		{"From: Example Energy <news@example-energy.com>", "FROM_DOMAIN_RCPT_NAME", false},
 		{"From: Jane <jane@example.com>", "FROM_DOMAIN_RCPT_NAME", false},
@@ -255,6 +256,7 @@ func TestLookalikeDomain(t *testing.T) {
 		{"ceo@examplelogistics.com", "ap@example-logistics.com", "", true},                    // hyphen dropped
 		{"ceo@exampple-logistics.com", "ap@example-logistics.com", "", true},                  // letter doubled
 		{"ceo@exmaple-logistics.com", "ap@example-logistics.com", "", true},                   // letters swapped
+		{"postmaster@ollermatevs.com", "pau@ollermateus.com", "", true},                       // v for u
 		{"ceo@example-logistics.co", "ap@example-logistics.com", "", false},                   // sister domain
 		{"ceo@xn--exmple-logistics-vng.com", "ap@example-logistics.com", "", false},           // an accented letter less: not a lookalike of this
 		{"ceo@exarnple-logistics.com", "news@list.example", "ap@example-logistics.com", true}, // the envelope's recipient

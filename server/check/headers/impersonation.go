@@ -206,7 +206,7 @@ func domainBoundary(s string, i int) bool {
 // example-it-mail365.com). A group's real companies add a line of business
 // instead (example-energy.com), so those do not count.
 var serviceWords = map[string]bool{
-	"account": true, "accounts": true, "admin": true, "alert": true, "alerts": true, "auth": true, "billing": true,
+	"365": true, "account": true, "accounts": true, "admin": true, "alert": true, "alerts": true, "auth": true, "billing": true,
 	"cloud": true, "docs": true, "document": true, "documents": true, "drive": true, "file": true, "files": true,
 	"helpdesk": true, "hr": true, "it": true, "invoice": true, "invoices": true, "login": true, "mail": true,
 	"mailbox": true, "microsoft": true, "notice": true, "notification": true, "notifications": true, "notify": true,
@@ -260,10 +260,10 @@ func withoutName(label, name string) ([]string, bool) {
 }
 
 // serviceRest reports words that include a service word, digits aside
-// (mail365 is mail).
+// (mail365 is mail; 365 alone is Microsoft's).
 func serviceRest(words []string) bool {
 	for _, w := range words {
-		if serviceWords[strings.TrimRight(w, "0123456789")] {
+		if serviceWords[w] || serviceWords[strings.TrimRight(w, "0123456789")] {
 			return true
 		}
 	}

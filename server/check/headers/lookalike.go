@@ -19,7 +19,7 @@ const minLookalike = 5
 // lookalikeDomain reports a From or Reply-To domain made to be taken for a
 // recipient's own domain or a brand's: the same letters but for those a
 // reader does not tell apart (exarnple.com, brandt-keiler.de, paypa1.com,
-// аpple.com in Cyrillic), a doubled or dropped double letter, a hyphen
+// ollermatevs.com, аpple.com in Cyrillic), a doubled or dropped double letter, a hyphen
 // added or removed, or two neighbouring letters swapped. Business e-mail
 // compromise and invoice fraud write from such domains; a legitimate sender
 // has no reason to own one. A sister domain with the same name under
@@ -150,8 +150,8 @@ func lookalike(a, skA, b, skB string) bool {
 // skeleton reduces a domain label to what a reader sees: punycode decoded,
 // accents dropped, Cyrillic and Greek letters that look Latin made Latin,
 // the letters and pairs that pass for one another in most fonts made one
-// (rn m, vv w, cl d, 0 o, 1 i l), hyphens dropped and doubled letters
-// made single.
+// (rn m, vv w, cl d, 0 o, 1 i l, u v), hyphens dropped and doubled
+// letters made single.
 func skeleton(label string) string {
 	label = strings.ToLower(label)
 	if strings.HasPrefix(label, "xn--") {
@@ -202,7 +202,7 @@ var confusablePairs = map[[2]rune]rune{{'r', 'n'}: 'm', {'v', 'v'}: 'w', {'c', '
 // homoglyphs maps the letters and digits that look like a Latin letter to
 // it.
 var homoglyphs = map[rune]rune{
-	'0': 'o', '1': 'l', 'i': 'l', 'ı': 'l',
+	'0': 'o', '1': 'l', 'i': 'l', 'ı': 'l', 'u': 'v',
 	// Cyrillic
 	'а': 'a', 'в': 'b', 'е': 'e', 'ё': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p', 'с': 'c',
 	'т': 't', 'у': 'y', 'х': 'x', 'ѕ': 's', 'і': 'l', 'ї': 'l', 'ј': 'j', 'ԁ': 'd', 'ӏ': 'l', 'һ': 'h', 'ԛ': 'q', 'ԝ': 'w',
