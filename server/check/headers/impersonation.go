@@ -160,6 +160,20 @@ func (x *info) recipientDomains() []string {
 	return out
 }
 
+// foreignSenderDomains returns the registrable domains of From and
+// Reply-To that are no recipient's.
+func (x *info) foreignSenderDomains() []string {
+	var out []string
+	for _, field := range []string{"From", "Reply-To"} {
+		for _, a := range x.addresses(field) {
+			if d := addrDomain(a.Addr); d != "" && !slices.Contains(x.recipientDomains(), d) && !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
 // nameRecipientDomain reports a From display name that holds a recipient's
 // domain while the address is elsewhere ("example.org Mail Administrator"
 // <postmaster@mailbox-storage.example>): fake notices from the recipient's
@@ -220,22 +234,15 @@ var serviceWords = map[string]bool{
 // example-it-mail365.com to staff of example.org): the address of a fake
 // notice from the recipient's own IT desk, mail system or payroll.
 func rcptNameDomain(x *info) bool {
-	targets := x.recipientDomains()
-	for _, field := range []string{"From", "Reply-To"} {
-		for _, a := range x.addresses(field) {
-			d := addrDomain(a.Addr)
-			if d == "" || slices.Contains(targets, d) {
+	for _, d := range x.foreignSenderDomains() {
+		label, _, _ := strings.Cut(d, ".")
+		for _, t := range x.recipientDomains() {
+			name, _, _ := strings.Cut(t, ".")
+			if len(name) < minLookalike || freemail(name) {
 				continue
 			}
-			label, _, _ := strings.Cut(d, ".")
-			for _, t := range targets {
-				name, _, _ := strings.Cut(t, ".")
-				if len(name) < minLookalike || freemail(name) {
-					continue
-				}
-				if rest, ok := withoutName(label, name); ok && serviceRest(rest) {
-					return true
-				}
+			if rest, ok := withoutName(label, name); ok && serviceRest(rest) {
+				return true
 			}
 		}
 	}

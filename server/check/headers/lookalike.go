@@ -27,18 +27,11 @@ const minLookalike = 5
 // names count too, the genuine supplier's in a hijacked thread, but only
 // for a replaced or swapped letter.
 func lookalikeDomain(x *info) bool {
-	targets := x.recipientDomains()
-	var senders []string
-	for _, field := range []string{"From", "Reply-To"} {
-		for _, a := range x.addresses(field) {
-			if d := addrDomain(a.Addr); d != "" && !slices.Contains(targets, d) && !slices.Contains(senders, d) {
-				senders = append(senders, d)
-			}
-		}
-	}
+	senders := x.foreignSenderDomains()
 	if len(senders) == 0 {
 		return false
 	}
+	targets := x.recipientDomains()
 	rcpts := make([]skeletonLabel, len(targets))
 	for i, t := range targets {
 		l, _, _ := strings.Cut(t, ".")
