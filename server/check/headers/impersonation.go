@@ -187,31 +187,32 @@ func nameRecipientDomain(x *info) bool {
 	name := strings.ToLower(from[0].Name)
 	d := addrDomain(from[0].Addr)
 	for _, t := range x.recipientDomains() {
-		if t == d || !strings.Contains(t, ".") {
-			continue
-		}
-		for i := 0; ; {
-			j := strings.Index(name[i:], t)
-			if j < 0 {
-				break
-			}
-			j += i
-			if domainBoundary(name, j-1) && domainBoundary(name, j+len(t)) {
-				return true
-			}
-			i = j + 1
+		if t != d && strings.Contains(t, ".") && wholeIndex(name, t, notDomainByte) >= 0 {
+			return true
 		}
 	}
 	return false
 }
 
-// domainBoundary reports whether s[i] is outside s or a character that
-// cannot continue a domain name.
-func domainBoundary(s string, i int) bool {
-	if i < 0 || i >= len(s) {
-		return true
+// wholeIndex returns the index of the first occurrence of sub in s that
+// stands whole: the bytes either side, if any, are apart. -1 if none.
+func wholeIndex(s, sub string, apart func(c byte) bool) int {
+	for i := 0; ; {
+		j := strings.Index(s[i:], sub)
+		if j < 0 {
+			return -1
+		}
+		j += i
+		end := j + len(sub)
+		if (j == 0 || apart(s[j-1])) && (end == len(s) || apart(s[end])) {
+			return j
+		}
+		i = j + 1
 	}
-	c := s[i]
+}
+
+// notDomainByte reports a byte that cannot continue a domain name.
+func notDomainByte(c byte) bool {
 	return !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '@' || c >= 0x80)
 }
 
@@ -250,20 +251,13 @@ func rcptNameDomain(x *info) bool {
 }
 
 // withoutName returns the hyphen-separated words of label around name, if
-// name stands in it as whole words.
+// name stands in it as whole words and is not all of it.
 func withoutName(label, name string) ([]string, bool) {
-	for i := 0; ; {
-		j := strings.Index(label[i:], name)
-		if j < 0 {
-			return nil, false
-		}
-		j += i
-		end := j + len(name)
-		if (j == 0 || label[j-1] == '-') && (end == len(label) || label[end] == '-') && end-j < len(label) {
-			return strings.FieldsFunc(label[:j]+"-"+label[end:], func(r rune) bool { return r == '-' }), true
-		}
-		i = j + 1
+	j := wholeIndex(label, name, func(c byte) bool { return c == '-' })
+	if j < 0 || label == name {
+		return nil, false
 	}
+	return strings.FieldsFunc(label[:j]+"-"+label[j+len(name):], func(r rune) bool { return r == '-' }), true
 }
 
 // serviceRest reports words that include a service word, digits aside
