@@ -43,6 +43,9 @@ func TestCategories(t *testing.T) {
 		{"bec.eml", []string{"fraud"}, 3},
 		{"bank-change.eml", []string{"fraud"}, 1.5},
 		{"ham.eml", nil, 0},
+		// "Apr" is a month and "fixed rate" a price: neither is a rate pitch.
+		{"booking-dates.eml", nil, 0},
+		{"loan-apr.eml", []string{"finance"}, 3},
 	}
 	for _, c := range cases {
 		r := run(t, db, c.file)
