@@ -310,16 +310,37 @@ func subjectID(x *info) bool {
 
 // numberedByTrade spots the numbered subjects of trackers, lists and
 // transactions ("[Bug 12345]", "Issue #12345", "[SAtalk] ... r12345",
-// "Your receipt #2291-4410", "Booking confirmation K7QX2M").
+// "Your receipt #2291-4410", "Booking confirmation K7QX2M",
+// "Ihre Rechnung zur Bestellung 7004519823", "Weekly #412").
 func numberedByTrade(s string) bool {
 	l := strings.ToLower(s)
-	for _, w := range []string{"bug", "issue", "ticket", "patch", "rev", "revision", "build", "changeset", "commit", "pr ", "case", "order", "invoice",
-		"receipt", "booking", "reservation", "confirmation", "reference", "appointment", "policy"} {
+	for _, w := range tradeWords {
 		if strings.Contains(l, w) {
 			return true
 		}
 	}
 	return false
+}
+
+// tradeWords name what legitimate senders number, in the languages of
+// European and East Asian commerce; stems where words inflect.
+var tradeWords = []string{
+	// Trackers, builds and publications.
+	"bug", "issue", "ticket", "patch", "rev", "revision", "build", "changeset", "commit", "pr ", "pipeline", "deploy",
+	"weekly", "newsletter", "digest", "edition", "ausgabe",
+	// Orders, invoices, bookings, shipments and customer numbers.
+	"case", "order", "invoice", "receipt", "booking", "reservation", "confirmation", "reference", "appointment", "policy",
+	"tracking", "shipment", "pnr", "mrn", "awb",
+	"bestell", "rechnung", "buchung", "auftrag", "kunden-nr", "kundennummer", "vertrag", "sendung", "lieferung", "reservierung", "vorgang", "aktenzeichen", // de
+	"factuur", "boeking", "reservering", "klantnummer", "zending", "afspraak", "dossier", // nl
+	"commande", "facture", "réservation", "billet", "colis", "rendez-vous", // fr
+	"ordine", "fattura", "prenotazione", "biglietto", "codice", "pratica", "spedizione", // it
+	"pedido", "factura", "fatura", "reserva", "billete", "bilhete", "expediente", "encomenda", "envío", "envio", // es, pt
+	"zamówien", "faktur", "rezerwac", "przesyłk", "zlecen", // pl
+	"objednávk", "rezervac", "zásilk", "narudžb", "račun", "pošiljk", "naročil", // cs, sk, hr, sl
+	"bestilling", "beställning", "bokning", "ordre", "forsendelse", "försändelse", "kundenummer", // da, no, sv
+	"заказ", "счет", "счёт", "брон", "замовлення", "рахунок", // ru, uk
+	"订单", "訂單", "发票", "發票", "注文", "予約", "주문", "예약", // zh, ja, ko
 }
 
 func invalidDate(x *info) bool {
