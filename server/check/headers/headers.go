@@ -446,12 +446,14 @@ func regDomain(d string) string {
 // Outlook up to 2007 and Outlook Express write X-MimeOLE and Message-IDs
 // of a known shape; spam software that borrows their X-Mailer rarely
 // copies both. Outlook 2010 and later ("Microsoft Outlook 14.0", 15.0,
-// 16.0) write no X-MimeOLE but a Thread-Index, and through Exchange
-// Online a Message-ID naming its mailbox server.
+// 16.0) write no X-MimeOLE but a Thread-Index and a Message-ID of their
+// own: through Exchange Online it names the mailbox server, through any
+// other server it is "<12hex$8hex$8hex$@domain>".
 var (
 	reExchangeOnlineID = regexp.MustCompile(`(?i)^<[a-z0-9]+@[a-z0-9]+\.[a-z0-9]+\.prod\.outlook\.com>$`)
 	reOutlookID        = regexp.MustCompile(`^<(?:[0-9A-Fa-f]{12}\$[0-9A-Fa-f]{8}\$[0-9A-Fa-f]{8}|[0-9A-Fa-f]{8}\.[0-9A-Fa-f]{8}|[A-Z0-9]{4,}[.$][^@]*)@`)
 	reModernOutlook    = regexp.MustCompile(`^microsoft outlook (1[4-9]|[2-9][0-9])\.`)
+	reOutlook2010ID    = regexp.MustCompile(`^<[0-9A-Fa-f]{12}\$[0-9A-Fa-f]{8}\$[0-9A-Fa-f]{8}\$@`)
 )
 
 func forgedMailer(x *info) bool {
@@ -464,7 +466,7 @@ func forgedMailer(x *info) bool {
 	switch {
 	case reModernOutlook.MatchString(l):
 		id := strings.TrimSpace(m.Header.Get("Message-ID"))
-		if !m.Header.Has("Thread-Index") && !reExchangeOnlineID.MatchString(id) {
+		if !m.Header.Has("Thread-Index") && !reExchangeOnlineID.MatchString(id) && !reOutlook2010ID.MatchString(id) {
 			return true
 		}
 	case strings.Contains(l, "microsoft outlook") && !strings.Contains(l, "macintosh") && !strings.Contains(l, "mac os"):
@@ -476,7 +478,7 @@ func forgedMailer(x *info) bool {
 		}
 	}
 	// Version strings no real mailer writes, e.g. "Microsoft Outlook Express 6.00.2600.0000.12345".
-	if strings.Contains(l, "outlook express") && strings.Count(xm, ".") > 4 {
+	if strings.Contains(l, "outlook express") && strings.Count(xm, ".") > 3 {
 		return true
 	}
 	return false

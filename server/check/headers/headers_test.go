@@ -381,3 +381,27 @@ func TestSubjectID(t *testing.T) {
 		}
 	}
 }
+
+func TestForgedMailer(t *testing.T) {
+	tests := []struct {
+		name, header string
+		want         bool
+	}{
+		{"Outlook 16 with a Thread-Index", "X-Mailer: Microsoft Outlook 16.0\r\nThread-Index: AQHbk3F0c2Jd8qAXR0CfE6h2LzYxLw==\r\nMessage-ID: <a1@mail.example.com>", false},
+		{"Outlook 16, Exchange Online id", "X-Mailer: Microsoft Outlook 16.0\r\nMessage-ID: <AM9PR08MB67216F4E2C1A0B3D9E8F7A6C4B@AM9PR08MB6721.eurprd08.prod.outlook.com>", false},
+		{"Outlook 16, its own id through another server", "X-Mailer: Microsoft Outlook 16.0\r\nMessage-ID: <00e101dc7baa$5155a575$132ddd6a$@example.com>", false},
+		{"Outlook 16, a bulk tool's id", "X-Mailer: Microsoft Outlook 16.0\r\nMessage-ID: <20260310091401.4F2A1@mailer.example.com>", true},
+		{"Outlook Express with X-MimeOLE", "X-Mailer: Microsoft Outlook Express 6.00.2800.1106\r\nX-MimeOLE: Produced By Microsoft MimeOLE V6.00.2800.1106\r\nMessage-ID: <x@example.com>", false},
+		{"Outlook Express, its own id", "X-Mailer: Microsoft Outlook Express 6.00.2800.1106\r\nMessage-ID: <000801c2574d$0b4a3960$0200a8c0@example.com>", false},
+		{"Outlook Express alone", "X-Mailer: Microsoft Outlook Express 6.00.2800.1106\r\nMessage-ID: <x7f3k2@bulk.example.com>", true},
+		{"impossible version", "X-Mailer: Microsoft Outlook Express 6.00.2600.0000.12345\r\nX-MimeOLE: Produced By Microsoft MimeOLE V6.00.2600.0000", true},
+		{"other mailer", "X-Mailer: Apple Mail (2.3826)\r\nMessage-ID: <x@example.com>", false},
+	}
+	for _, tt := range tests {
+		raw := "From: a@example.com\r\nTo: b@example.org\r\nSubject: s\r\n" + tt.header + "\r\n\r\nbody\r\n"
+		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits)}
+		if got := forgedMailer(x); got != tt.want {
+			t.Errorf("%s: forgedMailer = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
