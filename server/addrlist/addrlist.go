@@ -34,6 +34,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
@@ -101,7 +102,7 @@ func ParseEntry(s string) (Entry, error) {
 		return e, nil
 	}
 	for _, r := range s {
-		if r < 0x21 || r == 0x7f || strings.ContainsRune("<>,;\"()[]\\", r) {
+		if r < 0x21 || unicode.IsControl(r) || unicode.IsSpace(r) || strings.ContainsRune("<>,;\"()[]\\", r) {
 			return e, fmt.Errorf("entry %q: character %q is not allowed", s, r)
 		}
 	}

@@ -132,6 +132,7 @@ func TestParseErrors(t *testing.T) {
 		{"10.0.0.0/33", "not a CIDR range"},
 		{"<a@b.c>", "not allowed"},
 		{"fe80::1%eth0", "zones"},
+		{"a@example.com\u0085", "not allowed"}, // Unicode white space (NEL), which address matching trims
 	}
 	for _, tt := range tests {
 		_, err := New(tt.entry)
