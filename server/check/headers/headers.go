@@ -103,6 +103,7 @@ func Rules() []Rule {
 		{"name_recipient_domain", "FROM_NAME_RCPT_DOMAIN", 2.0, "From name holds the recipient's domain, the address is elsewhere", nameRecipientDomain},
 		{"recipient_name_domain", "FROM_DOMAIN_RCPT_NAME", 2.0, "sender's domain is the recipient organisation's name with service words added", rcptNameDomain},
 		{"lookalike_domain", "LOOKALIKE_DOMAIN", 4.5, "sender's domain is made to be taken for the recipient's or a brand's", lookalikeDomain},
+		{"brand_link", "LINK_BRAND_HOST", 2.0, "a link's host names a brand its domain does not belong to", brandLink},
 	}
 }
 

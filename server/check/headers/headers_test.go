@@ -410,3 +410,33 @@ func TestForgedMailer(t *testing.T) {
 		}
 	}
 }
+
+// TestBrandLink: a link host naming a brand counts when the brand does not
+// own its domain; common-word brands, platform subdomains and names inside
+// longer words do not.
+func TestBrandLink(t *testing.T) {
+	for _, tc := range []struct {
+		link string
+		want bool
+	}{
+		{"https://paypal.com.case-7730.example/resolve", true},
+		{"https://mitid-dk.fornyelse-app.example/login", true},
+		{"https://wetransfer-download.pages.dev/f/8812", true},
+		{"https://dhl-express-delivery.online/track", true},
+		{"https://e-boks-login.example/", true},
+		{"https://www.paypal.com/signin", false},
+		{"https://www.dhl.de/de/privatkunden.html", false},
+		{"https://wetransfer.zendesk.com/hc/en-us", false},
+		{"https://img-prod-cms-rt-microsoft-com.akamaized.net/logo.png", false},
+		{"https://booking.hotel-hafenkante.example/rooms", false},
+		{"https://outlook.4team.example/addins", false},
+		{"https://www.paypalooza.example/tickets", false},
+		{"https://disney.go.com/parks", false},
+	} {
+		raw := "From: Shop <news@shop.example>\r\nTo: user@example.org\r\nSubject: hello\r\n\r\nSee " + tc.link + " today.\r\n"
+		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
+		if got := checktest.HasSign(gv, "LINK_BRAND_HOST"); got != tc.want {
+			t.Errorf("%s: LINK_BRAND_HOST %v, want %v", tc.link, got, tc.want)
+		}
+	}
+}

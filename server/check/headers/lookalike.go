@@ -103,19 +103,28 @@ func (x *info) mentionedDomains() []string {
 type brandSet struct {
 	brands []contentdb.Brand
 	labels []skeletonLabel
+	// hostWords are the labels brandLink looks for in link hosts, by
+	// first word.
+	hostWords map[string][][]string
 }
 
 type skeletonLabel struct{ label, skeleton string }
 
 func newBrandSet(brands []contentdb.Brand) *brandSet {
 	s := &brandSet{brands: brands}
+	var plain []string
 	for _, b := range brands {
 		for _, d := range b.Domains {
-			if len(d) >= minLookalike && !strings.Contains(d, ".") {
+			if strings.Contains(d, ".") || slices.Contains(plain, d) {
+				continue
+			}
+			plain = append(plain, d)
+			if len(d) >= minLookalike {
 				s.labels = append(s.labels, skeletonLabel{d, skeleton(d)})
 			}
 		}
 	}
+	s.hostWords = brandHostWords(plain)
 	return s
 }
 

@@ -1,0 +1,98 @@
+package headers
+
+import (
+	"slices"
+	"strings"
+)
+
+// maxBrandLinks bounds the links brandLink looks at.
+const maxBrandLinks = 64
+
+// brandLink reports a link whose host names a brand as a whole word while
+// its registrable domain is not the brand's: "paypal.com.case-7730.help",
+// "mitid-dk.fornyelse-app.com", "wetransfer-download.pages.dev". Phishing
+// puts the name where a reader glances; a brand's own links stay at its
+// domains. Brand names that are common words or that other products carry
+// (booking, office, outlook, cash) do not count, nor hosts at the platforms
+// where companies get a subdomain of their name (a help desk, a CDN).
+func brandLink(x *info) bool {
+	if len(x.brands.hostWords) == 0 {
+		return false
+	}
+	seen := make([]string, 0, 8)
+	for i, u := range x.m.URLs {
+		if i == maxBrandLinks {
+			break
+		}
+		if u.Domain == "" || slices.Contains(seen, u.Host) {
+			continue
+		}
+		seen = append(seen, u.Host)
+		if linkPlatform(u.Host) || x.brands.owns(u.Domain) {
+			continue
+		}
+		words := hostWords(u.Host, u.Domain)
+		for i, w := range words {
+			for _, b := range x.brands.hostWords[w] {
+				if len(words)-i >= len(b) && slices.Equal(words[i:i+len(b)], b) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// hostWords splits a host into the words a reader sees: the labels before
+// its registrable domain and the registrable domain's first label, cut at
+// dots and hyphens ("paypal.com.case-7730.help" → paypal com case 7730).
+func hostWords(host, domain string) []string {
+	sub := strings.TrimSuffix(strings.TrimSuffix(host, domain), ".")
+	label, _, _ := strings.Cut(domain, ".")
+	return strings.FieldsFunc(sub+"."+label, func(r rune) bool { return r == '.' || r == '-' })
+}
+
+// linkPlatform reports a host under the platforms where companies get
+// subdomains of their own name: help desks, CRMs, identity providers,
+// status pages, job boards, documentation and CDNs
+// ("wetransfer.zendesk.com", "img-prod-cms-rt-microsoft-com.akamaized.net").
+// Some of them are public suffixes, so the host is matched, not its
+// registrable domain.
+func linkPlatform(host string) bool {
+	for _, p := range linkPlatforms {
+		if strings.HasSuffix(host, p) && (len(host) == len(p) || host[len(host)-len(p)-1] == '.') {
+			return true
+		}
+	}
+	return false
+}
+
+var linkPlatforms = []string{
+	"zendesk.com", "freshdesk.com", "salesforce.com", "force.com", "site.com", "service-now.com",
+	"okta.com", "atlassian.net", "statuspage.io", "hubspot.com", "hs-sites.com", "myshopify.com",
+	"workday.com", "myworkdayjobs.com", "greenhouse.io", "lever.co", "smartrecruiters.com",
+	"github.io", "gitlab.io", "readthedocs.io", "sourceforge.net",
+	"akamaized.net", "akamaihd.net", "edgekey.net", "edgesuite.net", "cloudfront.net", "azureedge.net",
+}
+
+// linkStopWords are brand domain labels that are common words or that
+// other companies' hosts carry for good reason (a hotel's
+// booking.example-hotel.com, an add-on vendor's outlook.example.biz).
+var linkStopWords = []string{
+	"booking", "live", "office", "outlook", "xbox", "skype", "meta", "cash", "square", "zoom", "gen",
+	"bring", "posten", "posti", "poste", "skat", "vero", "ups", "ato", "aws", "canada", "citi", "chase", "lloyds", "nets",
+}
+
+// brandHostWords returns the brand domain labels brandLink looks for, each
+// cut at hyphens ("royalmail" → [royalmail], "e-boks" → [e boks]) and
+// filed under its first word.
+func brandHostWords(labels []string) map[string][][]string {
+	out := map[string][][]string{}
+	for _, l := range labels {
+		if len(l) >= 3 && !slices.Contains(linkStopWords, l) {
+			w := strings.Split(l, "-")
+			out[w[0]] = append(out[w[0]], w)
+		}
+	}
+	return out
+}
