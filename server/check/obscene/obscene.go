@@ -91,9 +91,12 @@ func words(ws ...string) [][]byte {
 func newLexicon() *lexicon {
 	l := &lexicon{
 		enSub:    words("fuck", "motherfuck", "cocksuck"),
-		enPrefix: words("cunt", "bitch", "ashole", "whore", "slut", "dickhead", "wanker", "twat", "blowjob", "fuk", "fck"),
+		enPrefix: words("cunt", "bitch", "ashole", "whore", "dickhead", "wanker", "twat", "blowjob", "fck"),
+		// "slut" is Swedish, Danish and Norwegian for "end" (bokslut,
+		// slutlig, slutning) and "fuk" begins Fukushima and Fukuda: only
+		// their English forms count.
 		enExact: words("shit", "shits", "shity", "shiting", "shithead", "bulshit", "horseshit", "shitload",
-			"pusy", "pusies", "cumshot"),
+			"pusy", "pusies", "cumshot", "sluts", "sluty", "fuk", "fuks", "fuking", "fukin", "fuker", "fukers"),
 		ruSub: words("пизд", "залуп", "гандон", "гондон", "мудак", "мудил", "пидор", "пидар"),
 		// These stems hide inside innocent words (страхует, оскорблять), so
 		// they count only at the start of a word or after a prefix.

@@ -77,6 +77,12 @@ func TestWords(t *testing.T) {
 		{"иди нахуй", true},
 		{"мне похуй", true},
 		{"f***", false}, // no real letters of the word: cannot tell
+		{"bokslut och slutlig deklaration", false}, // Swedish "end"
+		{"Det är slut på lagret", false},
+		{"afslutning af regnskabet", false},
+		{"Fukushima and Fukuoka", false},
+		{"dirty sluts", true},
+		{"fukin idiot", true},
 	}
 	l := newLexicon()
 	for _, tt := range tests {
