@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // Brand is a sender name phishing borrows (FROM_BRAND_MISMATCH) with the
@@ -60,6 +61,9 @@ func ParseBrands(name string, src []byte) ([]Brand, error) {
 				if w != strings.ToLower(w) {
 					return nil, fmt.Errorf("%s:%d: brand name %q is not in lower case", name, n, strings.TrimSpace(nm))
 				}
+				if !brandWord(w) {
+					return nil, fmt.Errorf("%s:%d: brand name %q: a word holds letters and digits, with - & ' . + inside (got %q)", name, n, strings.TrimSpace(nm), w)
+				}
 			}
 			key := strings.Join(words, " ")
 			if first, dup := seen[key]; dup {
@@ -94,6 +98,20 @@ func domainLike(s string) bool {
 }
 
 // FormatBrands writes brands in the file's form, one line per brand.
+// brandWord reports a word a brand name may hold: letters and digits,
+// with - & ' . + between them ("e-boks", "at&t").
+func brandWord(w string) bool {
+	for i, r := range w {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			continue
+		}
+		if i == 0 || !strings.ContainsRune("-&'.+", r) {
+			return false
+		}
+	}
+	return true
+}
+
 func FormatBrands(brands []Brand) []byte {
 	var b bytes.Buffer
 	for _, br := range brands {

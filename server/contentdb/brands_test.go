@@ -35,6 +35,7 @@ func TestParseBrands(t *testing.T) {
 		{"paypal: paypal\nx | paypal: x\n", "brands.list:2: brand \"paypal\" already on line 1"},
 		{"a b c d e f g: x\n", "a brand name has 1 to 6 words"},
 		{" | paypal: paypal\n", "a brand name has 1 to 6 words"},
+		{"00 | #: x\n", "brands.list:1: brand name \"#\": a word holds letters and digits"},
 	} {
 		_, err := ParseBrands("brands.list", []byte(tc.src))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
