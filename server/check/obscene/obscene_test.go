@@ -76,7 +76,7 @@ func TestWords(t *testing.T) {
 		{"страхует оскорблять", false},
 		{"иди нахуй", true},
 		{"мне похуй", true},
-		{"f***", false}, // no real letters of the word: cannot tell
+		{"f***", false},                            // no real letters of the word: cannot tell
 		{"bokslut och slutlig deklaration", false}, // Swedish "end"
 		{"Det är slut på lagret", false},
 		{"afslutning af regnskabet", false},
