@@ -1,6 +1,7 @@
 package autolearn
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -144,10 +145,12 @@ func TestEngineAutolearn(t *testing.T) {
 	for _, raw := range [][]byte{
 		read("spam/pharmacy.eml"), read("spam/pharmacy.eml"), // learned once
 		read("spam/advance-fee.eml"),
-		taught,                     // condemned by its rules, but taught as ham by hand
-		read("ham/meeting.eml"),    // the classifier and the rules agree
-		read("ham/invoice.eml"),    // so too
-		read("ham/newsletter.eml"), // a rule of weight: not learned
+		taught,                  // condemned by its rules, but taught as ham by hand
+		read("ham/meeting.eml"), // the classifier and the rules agree
+		read("ham/invoice.eml"), // so too
+		// The classifier calls it ham, but a rule of weight (BULK_DEAR_CUSTOMER)
+		// disagrees: not learned.
+		bytes.Replace(read("ham/newsletter.eml"), []byte("This week's picks"), []byte("Dear customer, this week's picks"), 1),
 		[]byte("Subject: test\r\n\r\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n"),
 	} {
 		v, err := e.Scan(context.Background(), "t", env, raw)
