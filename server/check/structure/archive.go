@@ -48,7 +48,7 @@ type archiveEntry struct {
 	open func() (io.ReadCloser, error)
 }
 
-// inspectArchive reads a ZIP or RAR archive's directory: the usual
+// inspectArchive reads a ZIP, RAR or 7z archive's directory: the usual
 // wrapping of a malicious attachment ("Rechnung.zip" holding
 // "Rechnung.pdf.lnk"), often encrypted with the password in the mail so
 // that scanners cannot look inside, or wrapped twice so that scanners that
@@ -81,7 +81,7 @@ func inspectArchiveDepth(b []byte, depth int) archiveContents {
 		case executable(ext):
 			exe = true
 			a.decoy = a.decoy || decoy(e.name)
-		case (ext == "zip" || ext == "rar") && !e.encrypted && e.open != nil:
+		case (ext == "zip" || ext == "rar" || ext == "7z") && !e.encrypted && e.open != nil:
 			inner = e
 		case officeDocument(ext) && !e.encrypted && e.open != nil:
 			docs = append(docs, e)
@@ -127,15 +127,17 @@ const (
 	rarMagic = "Rar!\x1a\x07" // RAR 1.5–4 go on with 0x00, RAR 5 with 0x01 0x00
 )
 
-// listArchive returns the first maxArchiveEntries entries of a ZIP or RAR
-// archive, and whether its directory is encrypted (a RAR archive with
-// encrypted headers shows no names at all).
+// listArchive returns the first maxArchiveEntries entries of a ZIP, RAR or
+// 7z archive, and whether its directory is encrypted (a RAR or 7z archive
+// with encrypted headers shows no names at all).
 func listArchive(b []byte) (entries []archiveEntry, sealed bool) {
 	switch {
 	case bytes.HasPrefix(b, []byte(rarMagic)):
 		return listRAR(b)
 	case bytes.HasPrefix(b, []byte(zipMagic)):
 		return listZIP(b), false
+	case bytes.HasPrefix(b, []byte(sevenZipMagic)):
+		return list7z(b)
 	}
 	return nil, false
 }

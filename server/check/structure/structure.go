@@ -175,7 +175,7 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		{k.macros, SignOfficeMacro, 1.5, "attached Office document with macros: the way most document malware ran, though some businesses send macro workbooks"},
 		{k.page, SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg): the usual carrier of a fake sign-in page"},
 		{k.pageScript, SignPageScript, 2.0, "attached web page or SVG image that runs a script: it opens or redirects to a fake sign-in page"},
-		{k.encrypted, SignEncryptedArchive, 1.0, "attached ZIP or RAR archive with encrypted files: mail scanners cannot look inside"},
+		{k.encrypted, SignEncryptedArchive, 1.0, "attached ZIP, RAR or 7z archive with encrypted files: mail scanners cannot look inside"},
 	} {
 		if a.on {
 			add(a.name, a.score, a.desc)
@@ -229,7 +229,7 @@ func decoy(name string) bool {
 	}
 	switch base[j+1:] {
 	case "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "rtf", "txt", "csv",
-		"jpg", "jpeg", "png", "gif", "tif", "tiff", "bmp", "mp3", "mp4", "wav", "htm", "html", "eml", "msg", "zip", "rar":
+		"jpg", "jpeg", "png", "gif", "tif", "tiff", "bmp", "mp3", "mp4", "wav", "htm", "html", "eml", "msg", "zip", "rar", "7z":
 		return true
 	}
 	return false
@@ -242,7 +242,7 @@ type attachments struct {
 	macros     bool // an Office document with a VBA project, attached or in a small archive
 	page       bool // a web page
 	pageScript bool // a web page or SVG image that runs a script
-	encrypted  bool // a ZIP or RAR archive whose files (or directory) are encrypted
+	encrypted  bool // a ZIP, RAR or 7z archive whose files (or directory) are encrypted
 }
 
 // attachmentKinds reports what kinds of file the message attaches.
@@ -263,7 +263,7 @@ func attachmentKinds(m *message.Message) attachments {
 			k.decoy = k.decoy || decoy(name)
 		case officeDocument(ext):
 			k.macros = k.macros || message.OfficeMacros(l.Body)
-		case ext == "zip" || ext == "rar":
+		case ext == "zip" || ext == "rar" || ext == "7z":
 			a := inspectArchive(l.Body)
 			k.exe = k.exe || a.exe
 			k.decoy = k.decoy || a.decoy

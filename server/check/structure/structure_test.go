@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -229,7 +230,7 @@ func rarOf(t testing.TB, names ...string) []byte {
 	return append(b, block(5, 0, vint(nil, 0), nil, nil)...) // end of archive
 }
 
-// TestArchiveAttachment: a program inside a small attached ZIP or RAR
+// TestArchiveAttachment: a program inside a small attached ZIP, RAR or 7z
 // archive counts as an attached program, an encrypted file as an encrypted
 // archive; documents, scripts among a project's files, or bytes that are
 // no archive do not. The format is told by the bytes.
@@ -259,6 +260,15 @@ func TestArchiveAttachment(t *testing.T) {
 		{"a RAR in a zip", "order.zip", zipIn(t, "order.rar", rarOf(t, "order.scr")), true, false},
 		{"program among many files in a RAR", "tools.rar", rarOf(t, "a.txt", "b.txt", "c.txt", "setup.exe"), false, false},
 		{"truncated RAR", "files.rar", rarOf(t, "setup.exe")[:30], false, false},
+		{"program in a 7z", "Rechnung.7z", read7z(t, "exe.7z"), true, false},
+		{"7z with an uncompressed header", "invoice.7z", read7z(t, "plainhdr.7z"), true, false},
+		{"encrypted script in a 7z", "Zahlung.7z", read7z(t, "enc.7z"), true, true},
+		{"7z with an encrypted header", "Zahlung.7z", read7z(t, "sealed.7z"), false, true},
+		{"documents in a 7z", "scans.7z", read7z(t, "docs.7z"), false, false},
+		{"script beside a folder and an empty file in a 7z", "files.7z", read7z(t, "tree.7z"), true, false},
+		{"scripts among many files in a 7z", "project.7z", read7z(t, "many.7z"), false, false},
+		{"a 7z in a zip", "order.zip", zipIn(t, "order.7z", read7z(t, "exe.7z")), true, false},
+		{"truncated 7z", "files.7z", read7z(t, "exe.7z")[:40], false, false},
 	} {
 		gv := checktest.Scan(t, []engine.Check{New()}, withAttachment("application/octet-stream", tc.file, tc.body), nil)
 		if got := checktest.HasSign(gv, SignExecutable); got != tc.exe {
@@ -268,6 +278,17 @@ func TestArchiveAttachment(t *testing.T) {
 			t.Errorf("%s: %s %v, want %v", tc.name, SignEncryptedArchive, got, tc.encrypted)
 		}
 	}
+}
+
+// read7z returns a 7z archive of testdata/7z, made by 7-Zip (see the
+// README there).
+func read7z(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "7z", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestRARSealed: a RAR archive whose headers are encrypted shows no names,
@@ -371,6 +392,9 @@ func FuzzInspectArchive(f *testing.F) {
 	f.Add(zipIn(f, "in.rar", rarOf(f, "a.js")))
 	f.Add(zipIn(f, "a.docm", zipOf(f, "word/vbaProject.bin")))
 	f.Add([]byte("Rar!\x1a\x07\x00\xcf\x90\x73\x00\x00\x0d\x00\x00\x00\x00\x00\x00\x00"))
+	for _, name := range []string{"exe.7z", "enc.7z", "sealed.7z", "plainhdr.7z", "tree.7z", "many.7z"} {
+		f.Add(read7z(f, name))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		inspectArchive(b)
 	})
