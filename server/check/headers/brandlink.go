@@ -32,9 +32,9 @@ func brandLink(x *info) bool {
 			continue
 		}
 		words := hostWords(u.Host, u.Domain)
-		for i, w := range words {
+		for j, w := range words {
 			for _, b := range x.brands.hostWords[w] {
-				if len(words)-i >= len(b) && slices.Equal(words[i:i+len(b)], b) {
+				if len(words)-j >= len(b) && slices.Equal(words[j:j+len(b)], b) {
 					return true
 				}
 			}
