@@ -97,7 +97,6 @@ func domainLike(s string) bool {
 	return true
 }
 
-// FormatBrands writes brands in the file's form, one line per brand.
 // brandWord reports a word a brand name may hold: letters and digits,
 // with - & ' . + between them ("e-boks", "at&t").
 func brandWord(w string) bool {
@@ -112,6 +111,7 @@ func brandWord(w string) bool {
 	return true
 }
 
+// FormatBrands writes brands in the file's form, one line per brand.
 func FormatBrands(brands []Brand) []byte {
 	var b bytes.Buffer
 	for _, br := range brands {
