@@ -81,7 +81,7 @@ func inspectArchiveDepth(b []byte, depth int) archiveContents {
 		case executable(ext):
 			exe = true
 			a.decoy = a.decoy || decoy(e.name)
-		case (ext == "zip" || ext == "rar" || ext == "7z") && !e.encrypted && e.open != nil:
+		case archiveExt(ext) && !e.encrypted && e.open != nil:
 			inner = e
 		case officeDocument(ext) && !e.encrypted && e.open != nil:
 			docs = append(docs, e)
@@ -120,6 +120,9 @@ func (e *archiveEntry) read() ([]byte, bool) {
 	data, _ := io.ReadAll(io.LimitReader(r, maxInnerFile))
 	return data, true
 }
+
+// archiveExt reports the extensions of the archives inspectArchive reads.
+func archiveExt(ext string) bool { return ext == "zip" || ext == "rar" || ext == "7z" }
 
 // Archive signatures.
 const (

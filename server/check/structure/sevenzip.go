@@ -61,7 +61,7 @@ var (
 // AES are encrypted. The files themselves are never decompressed. Bytes
 // that do not parse list nothing.
 func list7z(b []byte) (entries []archiveEntry, sealed bool) {
-	if len(b) < 32 || !bytes.HasPrefix(b, []byte(sevenZipMagic)) {
+	if len(b) < 32 { // the signature header; listArchive saw the magic
 		return nil, false
 	}
 	off := binary.LittleEndian.Uint64(b[12:])

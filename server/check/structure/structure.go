@@ -263,7 +263,7 @@ func attachmentKinds(m *message.Message) attachments {
 			k.decoy = k.decoy || decoy(name)
 		case officeDocument(ext):
 			k.macros = k.macros || message.OfficeMacros(l.Body)
-		case ext == "zip" || ext == "rar" || ext == "7z":
+		case archiveExt(ext):
 			a := inspectArchive(l.Body)
 			k.exe = k.exe || a.exe
 			k.decoy = k.decoy || a.decoy
