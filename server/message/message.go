@@ -19,6 +19,7 @@
 package message
 
 import (
+	"image"
 	"strings"
 )
 
@@ -193,6 +194,10 @@ type Part struct {
 	// Text is the body converted to UTF-8 for text parts (HTML rendered to
 	// text, RTF and Word documents extracted), "" otherwise.
 	Text string
+	// Pixels is the decoded image of an image part the parser searched for
+	// a QR code, kept so that image checks do not decode it again; nil for
+	// every other part.
+	Pixels image.Image
 	// Children of a multipart or message/rfc822 part.
 	Children []*Part
 	// Depth is the nesting level, 0 for the root.

@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/scilla-mail/scilla/server/imghash"
 	"github.com/scilla-mail/scilla/server/qrcode"
 )
 
@@ -69,7 +70,12 @@ func (p *parser) readQRCodes() {
 		if i == qrMaxImages || p.expired() {
 			break
 		}
-		text, err := qrcode.Read(part.Body)
+		img, err := imghash.Decode(part.Body)
+		if err != nil {
+			continue
+		}
+		part.Pixels = img
+		text, err := qrcode.ReadImage(img)
 		if err != nil || text == "" {
 			continue
 		}

@@ -35,7 +35,14 @@ func (*Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error) 
 		if i >= maxImages || ctx.Err() != nil {
 			break
 		}
-		h, err := imghash.Of(p.Body)
+		img := p.Pixels
+		if img == nil {
+			var err error
+			if img, err = imghash.Decode(p.Body); err != nil {
+				continue
+			}
+		}
+		h, err := imghash.OfImage(img)
 		if err != nil {
 			continue
 		}
