@@ -73,6 +73,7 @@ const (
 	SignLinkMismatch   = "HTML_LINK_MISMATCH"
 	SignEncodedLetters = "HTML_ENCODED_LETTERS"
 	SignHTMLOnly       = "HTML_ONLY"
+	SignRandomLetters  = "TEXT_RANDOM_LETTERS"
 )
 
 // Attachment signs.
@@ -96,7 +97,7 @@ func RuleNames() []string {
 		}
 	}
 	for _, n := range []string{SignHiddenText, SignTinyText, SignSameColor, SignSplitWords, SignCommentSplit,
-		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignExecutable, SignDecoyName, SignOfficeMacro, SignHTMLAttachment, SignEncryptedArchive, SignQRLink, SignPageScript} {
+		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignRandomLetters, SignExecutable, SignDecoyName, SignOfficeMacro, SignHTMLAttachment, SignEncryptedArchive, SignQRLink, SignPageScript} {
 		names = append(names, strings.ToLower(n))
 	}
 	sort.Strings(names)
@@ -162,6 +163,9 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	}
 	if m.ImageOnly() {
 		add(SignImageOnly, 1.5, "images and almost no text")
+	}
+	if randomWord(m.Subject) != "" || randomWord(m.Text) != "" {
+		add(SignRandomLetters, 1.5, "a word of random letters, which makes each copy unlike the others to filters")
 	}
 	k := attachmentKinds(m)
 	for _, a := range []struct {

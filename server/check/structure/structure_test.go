@@ -57,6 +57,8 @@ func TestSigns(t *testing.T) {
 		{"mime-8bit-header.eml", "MIME_HEADER_8BIT"},
 		{"attach-executable.eml", SignExecutable},
 		{"attach-html.eml", SignHTMLAttachment},
+		{"text-random-letters.eml", SignRandomLetters},
+		{"ham-long-words.eml", ""},
 		{"ham-pdf-attachment.eml", ""},
 		{"ham-newsletter.eml", ""},
 		{"corpus-ham.eml", ""},
@@ -81,6 +83,30 @@ func TestSigns(t *testing.T) {
 				t.Errorf("rule %s off: sign still there", strings.ToLower(tt.sign))
 			}
 		})
+	}
+}
+
+// TestRandomWord: random letters are found, and words of European
+// languages, identifiers and shouts are not.
+func TestRandomWord(t *testing.T) {
+	tests := []struct{ text, want string }{
+		{"lowest rates   bxqtrmlkdfw", "bxqtrmlkdfw"},
+		{"QKDJTQSSCR at the end", "QKDJTQSSCR"},
+		{"tail: mcmfkhcpedgetqj.", "mcmfkhcpedgetqj"},
+		{"bxqtrmlk", ""}, // too short
+		{"Rechtsschutzversicherung, Rechtsstreit, Herbstschlussverkauf, angstschreeuw", ""},
+		{"strengthening Bydgoszczanin przyszczepic", ""},
+		{"LARRRRRGER", ""},                                // a shout
+		{"bXqtrmlkdfw", ""},                               // mixed case: an identifier
+		{"id=bxqtrmlkdfw x/bxqtrmlkdfw", ""},              // in a link
+		{"bxqtrmlkdfw2 bxqtrmlkdfwé", ""},                 // touches a digit or a letter beyond ASCII
+		{"bxqtrmlkdfw@example.net", ""},                   // an address
+		{strings.Repeat("a ", 40000) + "bxqtrmlkdfw", ""}, // beyond what is read
+	}
+	for _, tt := range tests {
+		if got := randomWord(tt.text); got != tt.want {
+			t.Errorf("randomWord(%.40q) = %q, want %q", tt.text, got, tt.want)
+		}
 	}
 }
 
