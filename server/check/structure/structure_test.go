@@ -110,6 +110,19 @@ func TestRandomWord(t *testing.T) {
 	}
 }
 
+// FuzzRandomWord: any text is read without a panic, and what is found is
+// a word of the text that reads as random.
+func FuzzRandomWord(f *testing.F) {
+	for _, s := range []string{"lowest rates   bxqtrmlkdfw", "tail: mcmfkhcpedgetqj.", "Rechtsschutzversicherung", "\xffbxqtrmlkdfw.", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if w := randomWord(s); w != "" && (!strings.Contains(s, w) || !random(w) || len(w) < minRandomLen) {
+			t.Fatalf("randomWord(%q) = %q", s, w)
+		}
+	})
+}
+
 // TestDocumented: docs/analysis.md lists every scoring anomaly with its sign
 // and score.
 func TestDocumented(t *testing.T) {
