@@ -83,6 +83,9 @@ func (c *Classifier) Classify(toks []string, srcs ...Source) Result {
 	}
 	clues := make([]Clue, 0, 64)
 	for _, t := range toks {
+		if strings.HasPrefix(t, LanguagePrefix) {
+			continue
+		}
 		var sc, hc float64
 		for _, s := range srcs {
 			if s == nil {
@@ -133,6 +136,40 @@ func (c *Classifier) Classify(toks []string, srcs ...Source) Result {
 	s := 1 - chi2Q(-2*lnS, n)
 	h := 1 - chi2Q(-2*lnH, n)
 	return Result{Prob: (s - h + 1) / 2, Clues: clues, LogOdds: lo}
+}
+
+// Bounds of the classifier's word in a language it hardly knows: with fewer
+// than MinLanguageHam legitimate messages of the message's language among
+// its sources, its spam-ward score counts at most LanguageCap points.
+// Judgment, not fit: a corpus that holds a language only in spam cannot
+// show that the language's legitimate mail exists. A site that learns
+// MinLanguageHam of its own legitimate letters in a language lifts the cap
+// for it.
+const (
+	MinLanguageHam = 20
+	LanguageCap    = 1.0
+)
+
+// UnfamiliarLanguage returns the language of the tokens (LanguagePrefix)
+// and the number of legitimate messages in it the sources learnt from,
+// when that is below MinLanguageHam; "" when the language is familiar or
+// the message has none.
+func UnfamiliarLanguage(toks []string, srcs ...Source) (lang string, ham uint32) {
+	for _, t := range toks {
+		if !strings.HasPrefix(t, LanguagePrefix) {
+			continue
+		}
+		for _, s := range srcs {
+			if s != nil {
+				ham += s.Lookup(t).Ham
+			}
+		}
+		if ham < MinLanguageHam {
+			return strings.TrimPrefix(t, LanguagePrefix), ham
+		}
+		return "", ham
+	}
+	return "", 0
 }
 
 // chi2Q is the probability that a chi-squared variable with v (even) degrees

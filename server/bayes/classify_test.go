@@ -46,6 +46,57 @@ func TestClassifyLearnsBothWays(t *testing.T) {
 	}
 }
 
+// The language token is counted but is no evidence: a model that has seen
+// French only in spam rates a message no differently for being French,
+// and the linear model gives the token no weight.
+func TestLanguageTokenIsNoEvidence(t *testing.T) {
+	fr := Tokens(message.Parse([]byte("Subject: Avis\r\n\r\nNous vous informons que la convention de services sera modifiée à compter du mois prochain pour tous les clients."), message.DefaultLimits), nil)
+	if fr[0] != LanguagePrefix+"fr" {
+		t.Fatalf("tokens %q: want %q first", fr, LanguagePrefix+"fr")
+	}
+	b := NewBuilder()
+	for range 5 {
+		b.Add(true, append(toks(t, "spam1.eml"), LanguagePrefix+"fr"))
+		b.Add(false, toks(t, "ham1.eml"))
+	}
+	m := b.Model(1)
+	if k := m.Lookup(LanguagePrefix + "fr"); k.Spam != 5 || k.Ham != 0 {
+		t.Errorf("language token counts %+v, want 5 spam", k)
+	}
+	cl := NewClassifier(DefaultParams())
+	ham := toks(t, "ham1.eml")
+	with, without := cl.Classify(append(ham, LanguagePrefix+"fr"), m), cl.Classify(ham, m)
+	if with.Prob != without.Prob || with.LogOdds != without.LogOdds {
+		t.Errorf("language token moved the classifier: %+v, without %+v", with, without)
+	}
+	w := TrainWeights([][]string{append(toks(t, "spam1.eml"), LanguagePrefix+"fr"), ham}, []bool{true, false}, DefaultTrainParams())
+	if z := w.Score([]string{LanguagePrefix + "fr"}) - w.Score(nil); z != 0 {
+		t.Errorf("linear weight of the language token %.4f, want none", z)
+	}
+	for _, tt := range []struct {
+		toks []string
+		lang string
+		ham  uint32
+	}{
+		{fr, "fr", 0},
+		{ham, "en", 5},                 // English, but from 5 legitimate messages only
+		{ham[1:], "", 0},               // the language token (first) left out
+		{toks(t, "spam1.eml"), "", 20}, // the model below knows English from 20
+	} {
+		mm := m
+		if tt.ham == 20 {
+			big := NewBuilder()
+			for range 20 {
+				big.Add(false, ham)
+			}
+			mm = big.Model(1)
+		}
+		if l, n := UnfamiliarLanguage(tt.toks, mm); l != tt.lang || n != tt.ham {
+			t.Errorf("UnfamiliarLanguage(%.3q) = %q, %d; want %q, %d", tt.toks, l, n, tt.lang, tt.ham)
+		}
+	}
+}
+
 func TestModelRoundTrip(t *testing.T) {
 	b := NewBuilder()
 	b.Add(true, toks(t, "spam1.eml"))
@@ -118,6 +169,7 @@ func TestTokenizerVersion(t *testing.T) {
 	digests := map[int]string{
 		2: "e44a44d1683e946d",
 		3: "c82d5434cab2ea4a",
+		4: "f5ef910305a68592",
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "*.eml"))
 	if err != nil || len(files) == 0 {

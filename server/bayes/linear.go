@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 )
 
 // Weights is a logistic-regression model over the same tokens as the
@@ -81,15 +82,18 @@ func TrainWeights(toks [][]string, spam []bool, p TrainParams) *Weights {
 	var names []string
 	ids := make([][]int, len(toks))
 	for i, ts := range toks {
-		ids[i] = make([]int, len(ts))
-		for j, t := range ts {
+		ids[i] = make([]int, 0, len(ts))
+		for _, t := range ts {
+			if strings.HasPrefix(t, LanguagePrefix) {
+				continue
+			}
 			k, ok := index[t]
 			if !ok {
 				k = len(names)
 				index[t] = k
 				names = append(names, t)
 			}
-			ids[i][j] = k
+			ids[i] = append(ids[i], k)
 		}
 	}
 	w := make([]float64, len(names))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kljensen/snowball/english"
 
+	"github.com/scilla-mail/scilla/server/lang"
 	"github.com/scilla-mail/scilla/server/message"
 )
 
@@ -33,8 +34,17 @@ const (
 //  1. up to the 22 Nov 2026 afternoon release;
 //  2. no tokens from what the receiving end writes (deliveryField) nor
 //     from Received fields;
-//  3. body words of ASCII letters as their English stems.
-const TokenizerVersion = 3
+//  3. body words of ASCII letters as their English stems;
+//  4. the language token (LanguagePrefix).
+const TokenizerVersion = 4
+
+// LanguagePrefix begins the token that names the language of the subject
+// and text (lang.Detect), as "lang:fr". It is counted like any token, so
+// a model knows how many messages of each language it learnt from, but it
+// is no evidence: Classify and the linear model pass over it. A language
+// is not spam; a corpus whose only French messages are spam would
+// otherwise teach that it is.
+const LanguagePrefix = "lang:"
 
 // Tokens returns the message's distinct tokens: body words, subject words,
 // selected header fields, URL parts and structure hints. Tokens from
@@ -44,6 +54,9 @@ const TokenizerVersion = 3
 // order. stems, when not nil, remembers stems for the next messages.
 func Tokens(m *message.Message, stems *Stems) []string {
 	t := tokenizer{seen: make(map[string]struct{}, 512), body: make(map[string]struct{}, 256), stems: stems}
+	if l := lang.Detect(m.Subject + "\n" + m.Text); l != "" {
+		t.add(LanguagePrefix + l)
+	}
 	t.header(m.Header)
 	t.words("s:", strings.ToLower(m.Subject), false)
 	text := m.Text

@@ -60,13 +60,20 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 	lin := in.DB.Weights.Score(toks)
 	b := c.band(r.Prob)
 	score := in.DB.Calibration.Score(r, lin)
+	desc := fmt.Sprintf("Bayesian spam probability %.4f, linear log-odds %.2f", r.Prob, lin)
+	if score > bayes.LanguageCap {
+		if l, n := bayes.UnfamiliarLanguage(toks, in.DB.Tokens, local); l != "" {
+			score = bayes.LanguageCap
+			desc += fmt.Sprintf("; counted at most %.1f: learnt from %d legitimate messages in language %q", bayes.LanguageCap, n, l)
+		}
+	}
 	if score == 0 {
 		return engine.Result{}, nil
 	}
 	return engine.Result{Signs: []engine.Sign{{
 		Name:   b.Name,
 		Score:  score,
-		Desc:   fmt.Sprintf("Bayesian spam probability %.4f, linear log-odds %.2f", r.Prob, lin),
+		Desc:   desc,
 		Method: "content",
 	}}}, nil
 }

@@ -2,6 +2,7 @@ package bayes
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,6 +81,49 @@ func TestLearningMovesScore(t *testing.T) {
 	}
 	if other != before {
 		t.Errorf("learning for example.com changed another domain's score: %.2f → %.2f", before, other)
+	}
+}
+
+// A letter in a language the classifier has learnt from too few legitimate
+// messages (French: the default database's training mail holds two French
+// spams and one French ham) counts at most bayes.LanguageCap points
+// towards spam; once the site has learnt enough of its own legitimate mail
+// in that language, the classifier is trusted with it again.
+func TestUnfamiliarLanguageCapped(t *testing.T) {
+	db, err := contentdb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := bayes.OpenStore(filepath.Join(t.TempDir(), "learn.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := New(st)
+	letter := read(t, "ham-fr-notice.eml")
+	in := &engine.Input{ScanID: "t", Msg: message.Parse(letter, message.DefaultLimits),
+		Env: &engine.Envelope{Rcpts: []string{"u@example.com"}}, Group: policy.Default().All(), DB: db}
+	r, err := c.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Signs) != 1 || r.Signs[0].Score != bayes.LanguageCap || !strings.Contains(r.Signs[0].Desc, `language "fr"`) {
+		t.Fatalf("French letter: %+v, want the classifier capped at %.1f", r.Signs, bayes.LanguageCap)
+	}
+	// The site learns its own French letters as legitimate.
+	var mine [][]byte
+	for i := range bayes.MinLanguageHam {
+		mine = append(mine, []byte(strings.Replace(string(letter), "9,95 $", fmt.Sprintf("%d,95 $", i), 1)))
+	}
+	if _, err := st.Learn(context.Background(), "example.com", bayes.LabelHam, mine); err != nil {
+		t.Fatal(err)
+	}
+	toks := bayes.Tokens(in.Msg, nil)
+	if l, n := bayes.UnfamiliarLanguage(toks, db.Tokens, st.Source("example.com")); l != "" {
+		t.Errorf("after learning %d French letters: still unfamiliar (%q, %d)", bayes.MinLanguageHam, l, n)
+	}
+	if l, _ := bayes.UnfamiliarLanguage(toks, db.Tokens, st.Source("other.example")); l != "fr" {
+		t.Errorf("another domain's classifier: language %q, want fr still unfamiliar", l)
 	}
 }
 
