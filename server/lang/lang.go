@@ -15,12 +15,12 @@ import (
 	"unicode/utf8"
 )
 
-// Bounds and thresholds of Detect: the first scanBytes of the text are
-// read; a language by words needs minHits of its function words, at least
+// Bounds and thresholds of Detect: the first ScanBytes of the text are
+// read (callers may cut longer texts there themselves); a language by words needs minHits of its function words, at least
 // one in minShare words, and a clear lead over the next language; a
 // language by script needs half the letters.
 const (
-	scanBytes = 4 << 10
+	ScanBytes = 4 << 10
 	minHits   = 4
 	minShare  = 12 // one word in 12
 	minLead   = 1.3
@@ -87,8 +87,8 @@ var languagesOf = func() map[string][]string {
 // Detect returns the ISO 639-1 code of the language text is written in, ""
 // when the text does not say clearly.
 func Detect(text string) string {
-	if len(text) > scanBytes {
-		i := scanBytes
+	if len(text) > ScanBytes {
+		i := ScanBytes
 		for i > 0 && !utf8.RuneStart(text[i]) {
 			i--
 		}
