@@ -70,19 +70,53 @@ func group(l string) string {
 	return l
 }
 
-// languagesOf maps each function word to the languages that use it. It is
-// built once from stopwords and only read.
-var languagesOf = func() map[string][]string {
-	m := map[string][]string{}
-	for l, ws := range stopwords {
-		for _, w := range ws {
-			if !slices.Contains(m[w], l) {
-				m[w] = append(m[w], l)
+// languages are the codes of stopwords, sorted; Detect counts by index.
+var languages = func() []string {
+	var ls []string
+	for l := range stopwords {
+		ls = append(ls, l)
+	}
+	slices.Sort(ls)
+	return ls
+}()
+
+// languagesOf maps each function word to the indices (in languages) of the
+// languages that use it. It is built once from stopwords and only read.
+var languagesOf = func() map[string][]uint8 {
+	m := map[string][]uint8{}
+	for i, l := range languages {
+		for _, w := range stopwords[l] {
+			if !slices.Contains(m[w], uint8(i)) {
+				m[w] = append(m[w], uint8(i))
 			}
 		}
 	}
 	return m
 }()
+
+// maxStopword is the longest function word in bytes; longer words are not
+// looked up.
+const maxStopword = 24
+
+// counts is what Detect gathers in its one pass.
+type counts struct {
+	words   int
+	hits    [32]int // by index in languages
+	letters int
+	script  [numScripts]int
+}
+
+// Scripts that tell a language by themselves.
+const (
+	scriptGreek = iota
+	scriptHangul
+	scriptKana
+	scriptHan
+	scriptArabic
+	scriptHebrew
+	scriptThai
+	numScripts
+)
 
 // Detect returns the ISO 639-1 code of the language text is written in, ""
 // when the text does not say clearly.
@@ -94,85 +128,125 @@ func Detect(text string) string {
 		}
 		text = text[:i]
 	}
-	if l := byScript(text); l != "" {
+	var c counts
+	start := -1
+	for i := 0; i < len(text); {
+		r, size := rune(text[i]), 1
+		letter := false
+		if r < utf8.RuneSelf {
+			letter = r|0x20 >= 'a' && r|0x20 <= 'z'
+		} else {
+			r, size = utf8.DecodeRuneInString(text[i:])
+			letter = unicode.IsLetter(r)
+		}
+		if letter {
+			c.letter(r)
+			if start < 0 {
+				start = i
+			}
+		} else if start >= 0 {
+			c.word(text[start:i])
+			start = -1
+		}
+		i += size
+	}
+	if start >= 0 {
+		c.word(text[start:])
+	}
+	if l := c.byScript(); l != "" {
 		return l
 	}
-	hits := map[string]int{}
-	words := 0
-	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && r != '\'' }) {
-		words++
-		for _, l := range languagesOf[strings.ToLower(strings.Trim(w, "'"))] {
-			hits[l]++
-		}
-	}
-	best := ""
-	for l, n := range hits {
-		if best == "" || n > hits[best] || n == hits[best] && l < best {
-			best = l
+	best := -1
+	for i, n := range c.hits[:len(languages)] {
+		if best < 0 || n > c.hits[best] {
+			best = i // ties go to the first in order, and fail the lead below
 		}
 	}
 	second := 0
-	for l, n := range hits {
-		if group(l) != group(best) {
+	for i, n := range c.hits[:len(languages)] {
+		if group(languages[i]) != group(languages[best]) {
 			second = max(second, n)
 		}
 	}
-	n := hits[best]
-	if best == "" || n < minHits || n*minShare < words || float64(n) < minLead*float64(second) {
+	n := c.hits[best]
+	if n < minHits || n*minShare < c.words || float64(n) < minLead*float64(second) {
 		return ""
 	}
-	return best
+	return languages[best]
+}
+
+// word counts a word and the languages it is a function word of.
+func (c *counts) word(w string) {
+	c.words++
+	if len(w) > maxStopword {
+		return
+	}
+	var buf [maxStopword]byte
+	b := buf[:copy(buf[:], w)]
+	for k, x := range b {
+		switch {
+		case x >= utf8.RuneSelf:
+			c.count(languagesOf[strings.ToLower(w)]) // allocates only for a capital
+			return
+		case 'A' <= x && x <= 'Z':
+			b[k] = x + 'a' - 'A'
+		}
+	}
+	c.count(languagesOf[string(b)]) // a lookup by bytes does not allocate
+}
+
+func (c *counts) count(langs []uint8) {
+	for _, l := range langs {
+		c.hits[l]++
+	}
+}
+
+// letter counts a letter by its script.
+func (c *counts) letter(r rune) {
+	c.letters++
+	if r < 0x250 { // Latin
+		return
+	}
+	switch {
+	case unicode.Is(unicode.Greek, r):
+		c.script[scriptGreek]++
+	case unicode.Is(unicode.Hangul, r):
+		c.script[scriptHangul]++
+	case unicode.Is(unicode.Hiragana, r), unicode.Is(unicode.Katakana, r):
+		c.script[scriptKana]++
+	case unicode.Is(unicode.Han, r):
+		c.script[scriptHan]++
+	case unicode.Is(unicode.Arabic, r):
+		c.script[scriptArabic]++
+	case unicode.Is(unicode.Hebrew, r):
+		c.script[scriptHebrew]++
+	case unicode.Is(unicode.Thai, r):
+		c.script[scriptThai]++
+	}
 }
 
 // byScript returns the language of a text whose letters are mostly of a
-// script that one language (or, for Cyrillic, the stopwords) tells: ""
-// for Latin and Cyrillic text and for mixed text.
-func byScript(text string) string {
-	var letters, latin, cyrillic, greek, han, kana, hangul, arabic, hebrew, thai int
-	for _, r := range text {
-		if !unicode.IsLetter(r) {
-			continue
-		}
-		letters++
-		switch {
-		case r < 0x250:
-			latin++
-		case unicode.Is(unicode.Cyrillic, r):
-			cyrillic++
-		case unicode.Is(unicode.Greek, r):
-			greek++
-		case unicode.Is(unicode.Hangul, r):
-			hangul++
-		case unicode.Is(unicode.Hiragana, r), unicode.Is(unicode.Katakana, r):
-			kana++
-		case unicode.Is(unicode.Han, r):
-			han++
-		case unicode.Is(unicode.Arabic, r):
-			arabic++
-		case unicode.Is(unicode.Hebrew, r):
-			hebrew++
-		case unicode.Is(unicode.Thai, r):
-			thai++
-		}
-	}
-	if letters == 0 {
-		return ""
-	}
-	half := func(n int) bool { return 2*n > letters }
+// script one language is written in: "" for Latin and Cyrillic text
+// (the function words tell those) and for mixed text.
+func (c *counts) byScript() string {
+	half := func(n int) bool { return 2*n > c.letters }
+	s := c.script
 	switch {
-	case half(hangul):
+	case c.letters == 0:
+		return ""
+	case half(s[scriptHangul]):
 		return "ko"
-	case half(kana+han) && kana*10 > han:
+	case half(s[scriptKana]+s[scriptHan]) && s[scriptKana]*10 > s[scriptHan]:
 		return "ja"
-	case half(han):
+	case half(s[scriptHan]):
 		return "zh"
-	case half(greek):
+	case half(s[scriptGreek]):
 		return "el"
-	case half(arabic):
+	case half(s[scriptArabic]):
 		return "ar"
-	case half(hebrew):
+	case half(s[scriptHebrew]):
 		return "he"
-	case half(thai):
+	case half(s[scriptThai]):
 		return "th"
 	}
 	return ""

@@ -43,13 +43,16 @@ func TestDetectCut(t *testing.T) {
 	}
 }
 
-// TestStopwordsLowerCase: every listed word is lower case, as Detect looks
-// them up.
+// TestStopwordsLowerCase: every listed word is lower case and short, as
+// Detect looks them up, and every language has room in its counts.
 func TestStopwordsLowerCase(t *testing.T) {
+	if len(languages) > len(counts{}.hits) {
+		t.Fatalf("%d languages, room for %d", len(languages), len(counts{}.hits))
+	}
 	for l, ws := range stopwords {
 		for _, w := range ws {
-			if strings.ToLower(w) != w {
-				t.Errorf("%s: %q is not lower case", l, w)
+			if strings.ToLower(w) != w || len(w) > maxStopword {
+				t.Errorf("%s: %q is not lower case, or longer than %d bytes", l, w, maxStopword)
 			}
 		}
 	}
