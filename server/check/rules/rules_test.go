@@ -49,6 +49,11 @@ func TestCategories(t *testing.T) {
 		// Words that are spam's in English and ordinary in Italian, French or
 		// a database: replica, lotto, casino, toner, diploma, pyramid.
 		{"false-friends.eml", nil, 0},
+		// The copyright lure of today's malware, paid as "friends and
+		// family"; a stock agency's licence notice says copyright and
+		// friends and family too.
+		{"copyright-lure.eml", []string{"phishing", "fraud"}, 3.5},
+		{"copyright-ham.eml", nil, 0},
 	}
 	for _, c := range cases {
 		r := run(t, db, c.file)
