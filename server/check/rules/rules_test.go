@@ -41,6 +41,7 @@ func TestCategories(t *testing.T) {
 		{"pharma.eml", []string{"pharma"}, 3},
 		{"419.eml", []string{"scam"}, 5},
 		{"bec.eml", []string{"fraud"}, 3},
+		{"bec-fr.eml", []string{"fraud"}, 1.5},
 		{"bank-change.eml", []string{"fraud"}, 1.5},
 		{"ham.eml", nil, 0},
 		// "Apr" is a month and "fixed rate" a price: neither is a rate pitch.
