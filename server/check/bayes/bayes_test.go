@@ -52,9 +52,10 @@ func TestDefaultDatabaseRates(t *testing.T) {
 	}
 }
 
-// Local learning through the store moves the score for the domain it was
-// learned for, on top of the database's counts.
-func TestLearningMovesScore(t *testing.T) {
+// defaultWithStore returns the default database and an empty store of
+// local learning, closed when the test ends.
+func defaultWithStore(t *testing.T) (*contentdb.DB, *bayes.Store) {
+	t.Helper()
 	db, err := contentdb.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +64,14 @@ func TestLearningMovesScore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
+	return db, st
+}
+
+// Local learning through the store moves the score for the domain it was
+// learned for, on top of the database's counts.
+func TestLearningMovesScore(t *testing.T) {
+	db, st := defaultWithStore(t)
 	c := New(st)
 	ham := read(t, "ham1.eml")
 	before, _ := score(t, c, db, ham, "u@example.com")
@@ -90,15 +98,7 @@ func TestLearningMovesScore(t *testing.T) {
 // towards spam; once the site has learnt enough of its own legitimate mail
 // in that language, the classifier is trusted with it again.
 func TestUnfamiliarLanguageCapped(t *testing.T) {
-	db, err := contentdb.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := bayes.OpenStore(filepath.Join(t.TempDir(), "learn.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	db, st := defaultWithStore(t)
 	c := New(st)
 	letter := read(t, "ham-fr-notice.eml")
 	in := &engine.Input{ScanID: "t", Msg: message.Parse(letter, message.DefaultLimits),
