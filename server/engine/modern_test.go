@@ -80,7 +80,7 @@ func TestModernMail(t *testing.T) {
 // quietly stops recognising today's scams.
 func TestHeldoutMail(t *testing.T) {
 	knownFlagged := map[string]string{
-		"heldout7/ham/conference_prize_draw_winner.eml": "a genuine prize draw, \"You've won!\" (SCAM_LOTTERY) and the classifier: PROBABLE_SPAM, which the default policy only tags",
+		"heldout7/ham/conference_prize_draw_winner.eml":    "a genuine prize draw, \"You've won!\" (SCAM_LOTTERY) and the classifier: PROBABLE_SPAM, which the default policy only tags",
 		"heldout15/ham/printer_quote_brochures_pdf_fr.eml": "X-Mailer Microsoft Outlook 16.0 with neither a Thread-Index nor a Message-ID of Outlook's forms, as bulk tools forge it (FORGED_MAILER): PROBABLE_SPAM at 4.53; the sign was kept, for want of evidence that Outlook for Windows writes such a message",
 	}
 	db, err := contentdb.Default()
