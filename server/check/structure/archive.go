@@ -37,6 +37,8 @@ type archiveContents struct {
 	decoy     bool // a program named as a document, among any number of files
 	macros    bool // an Office document with macros among at most maxDropperFiles files
 	encrypted bool // a file, or the directory itself, is encrypted
+	page      bool // a web page or SVG image among at most maxDropperFiles files
+	script    bool // such a page that runs a script
 }
 
 // archiveEntry is one file of an archive's directory.
@@ -54,8 +56,8 @@ type archiveEntry struct {
 // that scanners cannot look inside, or wrapped twice so that scanners that
 // open one level see only another archive. The format is told by the
 // bytes, not the name. From a ZIP, a sole archive inside is opened in turn
-// and the Office documents of a small one are read for macros (at most 4
-// MiB each); nothing else is decompressed. Bytes that do not parse as an
+// and the Office documents of a small one are read for macros and its web
+// pages for scripts (at most 4 MiB each); nothing else is decompressed. Bytes that do not parse as an
 // archive hold nothing.
 func inspectArchive(b []byte) archiveContents { return inspectArchiveDepth(b, 0) }
 
@@ -65,7 +67,7 @@ func inspectArchiveDepth(b []byte, depth int) archiveContents {
 	a.encrypted = sealed
 	files, exe := 0, false
 	var inner *archiveEntry // a sole archive inside
-	var docs []*archiveEntry
+	var docs, pages []*archiveEntry
 	for i := range entries {
 		e := &entries[i]
 		if strings.HasSuffix(e.name, "/") || strings.HasPrefix(e.name, "__macosx/") {
@@ -85,10 +87,25 @@ func inspectArchiveDepth(b []byte, depth int) archiveContents {
 			inner = e
 		case officeDocument(ext) && !e.encrypted && e.open != nil:
 			docs = append(docs, e)
+		case webPage(ext):
+			pages = append(pages, e)
 		}
 	}
 	small := files <= maxDropperFiles
 	a.exe = exe && small
+	a.page = len(pages) > 0 && small
+	for _, p := range pages {
+		if !small {
+			break
+		}
+		if p.encrypted || p.open == nil {
+			continue
+		}
+		if b, ok := p.read(); ok && runsScript(b) {
+			a.script = true
+			break
+		}
+	}
 	for _, d := range docs {
 		if !small {
 			break
@@ -105,6 +122,8 @@ func inspectArchiveDepth(b []byte, depth int) archiveContents {
 			a.decoy = a.decoy || in.decoy
 			a.macros = a.macros || in.macros
 			a.encrypted = a.encrypted || in.encrypted
+			a.page = a.page || in.page
+			a.script = a.script || in.script
 		}
 	}
 	return a

@@ -177,7 +177,7 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		{k.exe, SignExecutable, 3.0, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one"},
 		{k.decoy, SignDecoyName, 4.5, "a program named as a document (Invoice.pdf.exe): Windows hides the last extension, so the reader sees a PDF"},
 		{k.macros, SignOfficeMacro, 1.5, "attached Office document with macros: the way most document malware ran, though some businesses send macro workbooks"},
-		{k.page, SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg): the usual carrier of a fake sign-in page"},
+		{k.page, SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg), also alone in a small archive: the usual carrier of a fake sign-in page"},
 		{k.pageScript, SignPageScript, 2.0, "attached web page or SVG image that runs a script: it opens or redirects to a fake sign-in page"},
 		{k.encrypted, SignEncryptedArchive, 1.0, "attached ZIP, RAR or 7z archive with encrypted files: mail scanners cannot look inside"},
 	} {
@@ -201,6 +201,16 @@ func executable(ext string) bool {
 	switch ext {
 	case "exe", "scr", "com", "pif", "bat", "cmd", "cpl", "msi", "js", "jse", "vbs", "vbe", "wsf", "wsh",
 		"hta", "ps1", "jar", "lnk", "iso", "img", "vhd", "vhdx":
+		return true
+	}
+	return false
+}
+
+// webPage reports the extensions of web pages and SVG images: what a
+// browser opens, and draws a fake sign-in form in.
+func webPage(ext string) bool {
+	switch ext {
+	case "htm", "html", "shtml", "xhtml", "svg":
 		return true
 	}
 	return false
@@ -244,8 +254,8 @@ type attachments struct {
 	exe        bool // a program, script or disk image, also behind a decoy name or inside a small archive
 	decoy      bool // a program named as a document, attached or in an archive
 	macros     bool // an Office document with a VBA project, attached or in a small archive
-	page       bool // a web page
-	pageScript bool // a web page or SVG image that runs a script
+	page       bool // a web page, also in a small archive
+	pageScript bool // a web page or SVG image that runs a script, also in a small archive
 	encrypted  bool // a ZIP, RAR or 7z archive whose files (or directory) are encrypted
 }
 
@@ -273,7 +283,9 @@ func attachmentKinds(m *message.Message) attachments {
 			k.decoy = k.decoy || a.decoy
 			k.macros = k.macros || a.macros
 			k.encrypted = k.encrypted || a.encrypted
-		case ext == "htm" || ext == "html" || ext == "shtml" || ext == "xhtml" || ext == "svg":
+			k.page = k.page || a.page
+			k.pageScript = k.pageScript || a.script
+		case webPage(ext):
 			if l.Attachment || l.MediaType != "text/html" {
 				k.page = true
 				k.pageScript = k.pageScript || runsScript(l.Body)

@@ -530,3 +530,32 @@ func TestPageScript(t *testing.T) {
 		}
 	}
 }
+
+// TestArchivedPage: a web page alone or nearly so in an attached archive
+// (an "invoice" ZIP holding Factuur.html) counts as an attached page, and
+// its script as a page that runs one; a zipped web project does not count.
+func TestArchivedPage(t *testing.T) {
+	const script = `<html><body><script>location.href=atob("aHR0cHM6Ly94LmV4YW1wbGUv")</script></body></html>`
+	const plain = `<html><body><h1>Factuur 2026-11873</h1><p>Totaal 2.487,60 EUR</p></body></html>`
+	for _, tc := range []struct {
+		name         string
+		body         []byte
+		page, script bool
+	}{
+		{"a page alone", zipIn(t, "Factuur_2026-11873.html", []byte(plain)), true, false},
+		{"a page that runs a script", zipIn(t, "Remittance.htm", []byte(script)), true, true},
+		{"an SVG with a script beside a text", zipIn(t, "Voicemail.svg", []byte(`<svg><script>x()</script></svg>`), "readme.txt"), true, true},
+		{"an encrypted page", zipOf(t, "Invoice.html+enc"), true, false},
+		{"a page in a zip in a zip", zipIn(t, "inner.zip", zipIn(t, "Payment.html", []byte(script))), true, true},
+		{"a web project", zipIn(t, "site/index.html", []byte(script), "site/app.js", "site/style.css", "site/logo.png"), false, false},
+		{"documents", zipOf(t, "a.pdf", "b.docx"), false, false},
+	} {
+		gv := checktest.Scan(t, []engine.Check{New()}, withAttachment("application/zip", "files.zip", tc.body), nil)
+		if got := checktest.HasSign(gv, SignHTMLAttachment); got != tc.page {
+			t.Errorf("%s: %s %v, want %v", tc.name, SignHTMLAttachment, got, tc.page)
+		}
+		if got := checktest.HasSign(gv, SignPageScript); got != tc.script {
+			t.Errorf("%s: %s %v, want %v", tc.name, SignPageScript, got, tc.script)
+		}
+	}
+}
