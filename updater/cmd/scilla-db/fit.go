@@ -181,6 +181,16 @@ func runFit(args []string, out io.Writer) error {
 	w := make([]float64, len(names))
 	w0 := make([]float64, len(names))
 	w[0], w[1], w[2], w[3] = cal.Logit, cal.LogOdds, cal.Linear, cal.Const
+	// The calibration starts from its priors when the priors give them, so
+	// that a refit depends on the training mail and the priors only: a
+	// start from the last fit's values ends a little elsewhere each time,
+	// and a score near a rounding edge flipped between two values on
+	// every refit.
+	for j, n := range calNames {
+		if v, ok := priors[n]; ok {
+			w[j] = v
+		}
+	}
 	for j, n := range names[nfixed:] {
 		w0[j+nfixed] = prior[n]
 		w[j+nfixed] = prior[n]
