@@ -5,7 +5,7 @@
 // nothing.
 //
 // The classifier uses it to know when it is judging a language it has seen
-// no legitimate mail in (see bayes.LanguageToken).
+// no legitimate mail in (see bayes.LanguagePrefix).
 package lang
 
 import (
@@ -16,9 +16,10 @@ import (
 )
 
 // Bounds and thresholds of Detect: the first ScanBytes of the text are
-// read (callers may cut longer texts there themselves); a language by words needs minHits of its function words, at least
-// one in minShare words, and a clear lead over the next language; a
-// language by script needs half the letters.
+// read (callers may cut longer texts there themselves); a language by
+// words needs minHits of its function words, at least one in minShare
+// words, and a clear lead over the next language; a language by script
+// needs half the letters.
 const (
 	ScanBytes = 4 << 10
 	minHits   = 4
@@ -94,7 +95,7 @@ var languagesOf = func() map[string][]uint8 {
 	return m
 }()
 
-// maxStopword is the longest function word in bytes; longer words are not
+// maxStopword bounds the function words in bytes; longer words are not
 // looked up.
 const maxStopword = 24
 
