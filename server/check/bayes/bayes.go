@@ -64,7 +64,11 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 	if score > bayes.LanguageCap {
 		if l, n := bayes.UnfamiliarLanguage(toks, in.DB.Tokens, local); l != "" {
 			score = bayes.LanguageCap
-			desc += fmt.Sprintf("; counted at most %.1f: learnt from %d legitimate messages in language %q", bayes.LanguageCap, n, l)
+			msgs := "messages"
+			if n == 1 {
+				msgs = "message"
+			}
+			desc += fmt.Sprintf("; counted at most %.1f: learnt from %d legitimate %s in language %q", bayes.LanguageCap, n, msgs, l)
 		}
 	}
 	if score == 0 {
