@@ -57,8 +57,8 @@ type archiveEntry struct {
 // open one level see only another archive. The format is told by the
 // bytes, not the name. From a ZIP, a sole archive inside is opened in turn
 // and the Office documents of a small one are read for macros and its web
-// pages for scripts (at most 4 MiB each); nothing else is decompressed. Bytes that do not parse as an
-// archive hold nothing.
+// pages for scripts (at most 4 MiB each); nothing else is decompressed.
+// Bytes that do not parse as an archive hold nothing.
 func inspectArchive(b []byte) archiveContents { return inspectArchiveDepth(b, 0) }
 
 func inspectArchiveDepth(b []byte, depth int) archiveContents {
