@@ -43,6 +43,9 @@ func TestMatchCategories(t *testing.T) {
 		{"url part", "Subject: x\r\n\r\nsee http://192.168.10.1/login now", []string{"PHISH_IP"}},
 		{"html part", "Subject: x\r\nContent-Type: text/html\r\n\r\n<font size=7>BIG</font>", []string{"STYLE_FONT"}},
 		{"negative rule", "Subject: x\r\n\r\nplease run the test suite", []string{"HAM_PATCH"}},
+		{"accents as written", "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nDie Zollgebühr ist offen", []string{"FIN_FEE"}},
+		{"accents left out", "Subject: Zollgebuhr offen\r\n\r\nbitte zahlen", []string{"FIN_FEE"}},
+		{"other accents", "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nFRAIS DE RÉEXPÉDITION", []string{"FIN_FEE"}},
 		{"nothing", "Subject: lunch\r\n\r\nsee you at noon", nil},
 	}
 	for _, c := range cases {
@@ -62,6 +65,33 @@ func TestMatchCategories(t *testing.T) {
 	}
 	if cats["PHARMA_ONLINE"] != "pharma" || cats["FIN_MONEY"] != "finance" || cats["PHISH_IP"] != "phishing" {
 		t.Errorf("categories: %v", cats)
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"Hello\r\n  World", "hello world"},
+		{"Gebühr für Sie", "gebuhr fur sie"},
+		{"STRAßE", "strasse"},
+		{"Łódź, Øresund, Æsir", "lodz, oresund, aesir"},
+		{"votre colis n’a pas", "votre colis n'a pas"},
+		{"Ÿ ÿ × ÷", "y y × ÷"},
+		{"Привет\u00a0мир", "привет мир"},
+	}
+	for _, c := range cases {
+		if got := Normalize(c.in); got != c.want {
+			t.Errorf("Normalize(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestParseDuplicatePhrase(t *testing.T) {
+	rs, err := Parse("dup.rules", "[c]\nR_X 1 body: Gebühr | gebuhr | fee -- d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"gebuhr", "fee"}; !slices.Equal(rs[0].Phrases, want) {
+		t.Errorf("phrases %q, want %q", rs[0].Phrases, want)
 	}
 }
 

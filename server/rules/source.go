@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -189,7 +190,11 @@ func parseRule(l string) (Rule, error) {
 			if len(ph) < 2 {
 				return r, fmt.Errorf("rule %s: phrase %q too short", r.Name, alt)
 			}
-			r.Phrases = append(r.Phrases, ph)
+			// Written twice, or once with accents and once without:
+			// one is enough.
+			if !slices.Contains(r.Phrases, ph) {
+				r.Phrases = append(r.Phrases, ph)
+			}
 			alts = strings.TrimSpace(alts)
 		}
 		if alts == "" {
@@ -223,9 +228,11 @@ func closingSlash(s string) int {
 	return -1
 }
 
-// Normalize lower-cases s and collapses runs of white space to one space:
-// the form both phrases and scanned text take. ASCII takes a fast path;
-// other runes are lower-cased by Unicode rules.
+// Normalize lower-cases s, folds accented Latin letters to plain ones
+// ("Gebühr" and "Gebuhr" both become "gebuhr") and collapses runs of white
+// space to one space: the form both phrases and scanned text take, so a
+// phrase matches text typed with or without accents. ASCII takes a fast
+// path; other runes are lower-cased by Unicode rules.
 func Normalize(s string) string {
 	b := make([]byte, 0, len(s))
 	space := false
@@ -258,6 +265,10 @@ func Normalize(s string) string {
 			b = append(b, ' ')
 		}
 		space = false
+		if f := foldRune(r); f != "" {
+			b = append(b, f...)
+			continue
+		}
 		b = utf8.AppendRune(b, unicode.ToLower(r))
 	}
 	return string(b)

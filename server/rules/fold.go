@@ -1,0 +1,49 @@
+package rules
+
+import "golang.org/x/text/unicode/norm"
+
+// latinFold maps each letter of Latin-1 Supplement and Latin Extended-A
+// (U+00C0 to U+017F) to its letters without accents, lower case: "ü" to
+// "u", "ß" to "ss", "ł" to "l". An empty entry (× and ÷) keeps the rune.
+// Built once from the Unicode decompositions; never written afterwards.
+var latinFold = buildLatinFold()
+
+const latinFoldFirst, latinFoldLast = 0xC0, 0x17F
+
+// Letters without a canonical decomposition into a base letter and marks.
+var latinFoldExtra = map[rune]string{
+	'ß': "ss", 'æ': "ae", 'Æ': "ae", 'œ': "oe", 'Œ': "oe", 'ø': "o", 'Ø': "o",
+	'đ': "d", 'Đ': "d", 'ð': "d", 'Ð': "d", 'ł': "l", 'Ł': "l", 'ı': "i",
+	'þ': "th", 'Þ': "th", 'ħ': "h", 'Ħ': "h", 'ŧ': "t", 'Ŧ': "t", 'ĸ': "k",
+	'ŋ': "n", 'Ŋ': "n", 'ĳ': "ij", 'Ĳ': "ij", 'ŀ': "l", 'Ŀ': "l", 'ŉ': "n", 'ſ': "s",
+}
+
+func buildLatinFold() (t [latinFoldLast - latinFoldFirst + 1]string) {
+	for r := rune(latinFoldFirst); r <= latinFoldLast; r++ {
+		if s, ok := latinFoldExtra[r]; ok {
+			t[r-latinFoldFirst] = s
+			continue
+		}
+		if d := norm.NFD.String(string(r)); d[0] < 0x80 && d != string(r) {
+			c := d[0]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			t[r-latinFoldFirst] = string(c)
+		}
+	}
+	return t
+}
+
+// foldRune returns the unaccented lower-case letters for r, or "" when r
+// is kept as it is. Typographic apostrophes fold to the ASCII one, so a
+// phrase written with either matches text written with the other.
+func foldRune(r rune) string {
+	switch {
+	case r >= latinFoldFirst && r <= latinFoldLast:
+		return latinFold[r-latinFoldFirst]
+	case r == '\u2019' || r == '\u2018' || r == '\u02bc':
+		return "'"
+	}
+	return ""
+}
