@@ -28,7 +28,7 @@ type Calibration struct {
 // DefaultCalibration returns the calibration used when a database does not
 // carry one: the fit of the default database.
 func DefaultCalibration() Calibration {
-	return Calibration{Logit: 0.624, LogOdds: 0.919, Linear: 0.372, Const: -0.517, Clamp: 8, FullClues: 30}
+	return Calibration{Logit: 0.614, LogOdds: 0.969, Linear: 0.375, Const: -0.503, Clamp: 8, FullClues: 30}
 }
 
 // Features returns the calibration's inputs for a result and the linear

@@ -82,6 +82,7 @@ var linkStopWords = []string{
 	"booking", "live", "office", "outlook", "xbox", "skype", "meta", "cash", "square", "zoom", "gen",
 	"bring", "posten", "posti", "poste", "skat", "vero", "ups", "ato", "aws", "canada", "citi", "chase", "lloyds", "nets",
 	"fortis", "cbc", "ing", // Fortis Healthcare and FortisBC, the CBC's radio, ING's national banks
+	"sparkasse", "telekom", "magenta", // Germany's savings banks, the Telekoms of Hungary or Slovakia, a colour
 }
 
 // brandHostWords returns the brand domain labels brandLink looks for, each

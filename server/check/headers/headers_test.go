@@ -163,6 +163,10 @@ func TestSenderIdentity(t *testing.T) {
 		{"From: \"Microsoft 365\" <no-reply@sharepoint-docs-auth.example>", "FROM_BRAND_MISMATCH", true},
 		{"From: \"Microsoft account team\" <account-security-noreply@accountprotection.microsoft.com>", "FROM_BRAND_MISMATCH", false},
 		{"From: \"Bank of America\" <alerts@bofa-secure.example>", "FROM_BRAND_MISMATCH", true},
+		{"From: La Poste Suisse <noreply@post.ch>", "FROM_BRAND_MISMATCH", false},
+		{"From: La Poste <suivi@laposte-colis.example>", "FROM_BRAND_MISMATCH", true},
+		{"From: =?UTF-8?Q?=C3=96GK_Service?= <service@oegk-erstattung.example>", "FROM_BRAND_MISMATCH", true},
+		{"From: =?UTF-8?Q?=C3=96GK_Service?= <vertragspartner@oegk.at>", "FROM_BRAND_MISMATCH", false},
 		{"From: \"America's bank\" <news@bank.example>", "FROM_BRAND_MISMATCH", false},
 		{"From: \"Chase Miller\" <chase@example.com>", "FROM_BRAND_MISMATCH", false},
 		{"From: \"Market Outlook\" <news@markets.example>", "FROM_BRAND_MISMATCH", false},
@@ -432,6 +436,7 @@ func TestBrandLink(t *testing.T) {
 		{"https://outlook.4team.example/addins", false},
 		{"https://www.paypalooza.example/tickets", false},
 		{"https://disney.go.com/parks", false},
+		{"https://www.sparkasse-koelnbonn.example/online-banking", false},
 	} {
 		raw := "From: Shop <news@shop.example>\r\nTo: user@example.org\r\nSubject: hello\r\n\r\nSee " + tc.link + " today.\r\n"
 		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)

@@ -44,14 +44,20 @@ func brandImpersonation(x *info) bool {
 	if domain == "" {
 		return false
 	}
+	// Every brand the name holds may own the domain: "La Poste Suisse"
+	// names La Poste too.
 	label, _, _ := strings.Cut(domain, ".")
+	named := false
 	for _, b := range x.brands.brands {
 		if !containsRun(words, b.Words) {
 			continue
 		}
-		return !slices.Contains(b.Domains, label) && !slices.Contains(b.Domains, domain)
+		if slices.Contains(b.Domains, label) || slices.Contains(b.Domains, domain) {
+			return false
+		}
+		named = true
 	}
-	return false
+	return named
 }
 
 // containsRun reports whether run appears in words as consecutive words.
