@@ -42,6 +42,8 @@ func TestCategories(t *testing.T) {
 		{"419.eml", []string{"scam"}, 5},
 		{"bec.eml", []string{"fraud"}, 3},
 		{"bec-fr.eml", []string{"fraud"}, 1.5},
+		// The opener and the secrecy: nobody is to call and check.
+		{"bec-de.eml", []string{"fraud"}, 3},
 		{"bank-change.eml", []string{"fraud"}, 1.5},
 		{"ham.eml", nil, 0},
 		// "Apr" is a month and "fixed rate" a price: neither is a rate pitch.
