@@ -83,6 +83,7 @@ var linkStopWords = []string{
 	"bring", "posten", "posti", "poste", "skat", "vero", "ups", "ato", "aws", "canada", "citi", "chase", "lloyds", "nets",
 	"fortis", "cbc", "ing", // Fortis Healthcare and FortisBC, the CBC's radio, ING's national banks
 	"sparkasse", "telekom", "magenta", // Germany's savings banks, the Telekoms of Hungary or Slovakia, a colour
+	"correios", "sibs", // Portugal's CTT Correios and the word for post offices; SIBS runs other banks' cards
 }
 
 // brandHostWords returns the brand domain labels brandLink looks for, each

@@ -164,6 +164,8 @@ func TestSenderIdentity(t *testing.T) {
 		{"From: \"Microsoft account team\" <account-security-noreply@accountprotection.microsoft.com>", "FROM_BRAND_MISMATCH", false},
 		{"From: \"Bank of America\" <alerts@bofa-secure.example>", "FROM_BRAND_MISMATCH", true},
 		{"From: La Poste Suisse <noreply@post.ch>", "FROM_BRAND_MISMATCH", false},
+		{"From: CTT Correios de Portugal <info@ctt.pt>", "FROM_BRAND_MISMATCH", false},
+		{"From: MB WAY <notificacoes@mbway-alertas.example>", "FROM_BRAND_MISMATCH", true},
 		{"From: La Poste <suivi@laposte-colis.example>", "FROM_BRAND_MISMATCH", true},
 		{"From: =?UTF-8?Q?=C3=96GK_Service?= <service@oegk-erstattung.example>", "FROM_BRAND_MISMATCH", true},
 		{"From: =?UTF-8?Q?=C3=96GK_Service?= <vertragspartner@oegk.at>", "FROM_BRAND_MISMATCH", false},

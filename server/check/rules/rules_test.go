@@ -57,11 +57,12 @@ func TestCategories(t *testing.T) {
 		// friends and family too.
 		{"copyright-lure.eml", []string{"phishing", "fraud"}, 3.5},
 		{"copyright-ham.eml", nil, 0},
-		// German phishing typed without umlauts, Italian phishing in the
-		// polite form, German invoice fraud, a
+		// German phishing typed without umlauts, Italian and European
+		// Portuguese phishing in the polite form, German invoice fraud, a
 		// review seller; a German bank's maintenance notice is none of them.
 		{"phish-de.eml", []string{"phishing"}, 4},
 		{"phish-it.eml", []string{"phishing"}, 4},
+		{"phish-pt.eml", []string{"phishing"}, 4},
 		{"bank-change-de.eml", []string{"fraud"}, 1.5},
 		{"reviews.eml", []string{"seo"}, 2},
 		{"ham-de.eml", nil, 0},
