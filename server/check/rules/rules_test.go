@@ -59,7 +59,8 @@ func TestCategories(t *testing.T) {
 		{"copyright-ham.eml", nil, 0},
 		// German phishing typed without umlauts, Italian and European
 		// Portuguese phishing in the polite form, German invoice fraud, a
-		// review seller, a cold pitch following itself up; a German bank's maintenance notice is none of them.
+		// review seller, a cold pitch following itself up; a German
+		// bank's maintenance notice is none of them.
 		{"phish-de.eml", []string{"phishing"}, 4},
 		{"phish-it.eml", []string{"phishing"}, 4},
 		{"phish-pt.eml", []string{"phishing"}, 4},
