@@ -59,12 +59,14 @@ func TestCategories(t *testing.T) {
 		{"copyright-ham.eml", nil, 0},
 		// German phishing typed without umlauts, Italian and European
 		// Portuguese phishing in the polite form, German invoice fraud, a
-		// review seller, a cold pitch following itself up; a German
-		// bank's maintenance notice is none of them.
+		// money mule's job in French, a review seller, a cold pitch
+		// following itself up; a German bank's maintenance notice is none
+		// of them.
 		{"phish-de.eml", []string{"phishing"}, 4},
 		{"phish-it.eml", []string{"phishing"}, 4},
 		{"phish-pt.eml", []string{"phishing"}, 4},
 		{"bank-change-de.eml", []string{"fraud"}, 1.5},
+		{"mule-fr.eml", []string{"jobs"}, 2.5},
 		{"reviews.eml", []string{"seo"}, 2},
 		{"followup.eml", []string{"seo"}, 1.5},
 		{"ham-de.eml", nil, 0},
