@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/rules"
 )
 
 // builtinBrands is the list of the names most often borrowed by phishing
@@ -37,7 +38,7 @@ func brandImpersonation(x *info) bool {
 	if len(from) != 1 || from[0].Name == "" {
 		return false
 	}
-	words := strings.FieldsFunc(strings.ToLower(from[0].Name), func(r rune) bool {
+	words := strings.FieldsFunc(rules.Normalize(from[0].Name), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	})
 	domain := addrDomain(from[0].Addr)

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/rules"
 
 	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
@@ -111,7 +112,16 @@ type brandSet struct {
 type skeletonLabel struct{ label, skeleton string }
 
 func newBrandSet(brands []contentdb.Brand) *brandSet {
-	s := &brandSet{brands: brands}
+	// Names are matched with their accents folded, as the display name
+	// is ("Societe Generale" names Société Générale).
+	folded := make([]contentdb.Brand, len(brands))
+	for i, b := range brands {
+		folded[i] = contentdb.Brand{Words: make([]string, len(b.Words)), Domains: b.Domains}
+		for j, w := range b.Words {
+			folded[i].Words[j] = rules.Normalize(w)
+		}
+	}
+	s := &brandSet{brands: folded}
 	var plain []string
 	for _, b := range brands {
 		for _, d := range b.Domains {
