@@ -331,15 +331,16 @@ var tradeWords = []string{
 	"weekly", "newsletter", "digest", "edition", "ausgabe",
 	// Orders, invoices, bookings, shipments and customer numbers.
 	"case", "order", "invoice", "receipt", "booking", "reservation", "confirmation", "reference", "appointment", "policy",
-	"tracking", "shipment", "pnr", "mrn", "awb",
-	"bestell", "rechnung", "buchung", "auftrag", "kunden-nr", "kundennummer", "vertrag", "sendung", "lieferung", "reservierung", "vorgang", "aktenzeichen", // de
-	"factuur", "boeking", "reservering", "klantnummer", "zending", "afspraak", "dossier", // nl
-	"commande", "facture", "réservation", "billet", "colis", "rendez-vous", // fr
-	"ordine", "fattura", "prenotazione", "biglietto", "codice", "pratica", "spedizione", // it
-	"pedido", "factura", "fatura", "reserva", "billete", "bilhete", "expediente", "encomenda", "envío", "envio", // es, pt
+	"tracking", "shipment", "pnr", "mrn", "awb", "payment advice", "remittance",
+	"bestell", "rechnung", "buchung", "auftrag", "kunden-nr", "kundennummer", "kd.-nr", "vertrag", "sendung", "lieferung", "reservierung", "vorgang", "aktenzeichen", "zahlungsavis", "police", // de
+	"factuur", "boeking", "reservering", "klantnummer", "zending", "afspraak", "dossier", "polis", "betalingsadvies", // nl
+	"commande", "facture", "réservation", "billet", "colis", "rendez-vous", "avis de paiement", // fr
+	"ordine", "fattura", "prenotazione", "biglietto", "codice", "pratica", "spedizione", "polizza", // it
+	"pedido", "factura", "fatura", "reserva", "billete", "bilhete", "expediente", "encomenda", "envío", "envio", "póliza", "poliza", "apólice", "aviso de pago", // es, pt
 	"zamówien", "faktur", "rezerwac", "przesyłk", "zlecen", // pl
 	"objednávk", "rezervac", "zásilk", "narudžb", "račun", "pošiljk", "naročil", // cs, sk, hr, sl
 	"bestilling", "beställning", "bokning", "ordre", "forsendelse", "försändelse", "kundenummer", // da, no, sv
+	"tilaus", "lasku", // fi
 	"заказ", "счет", "счёт", "брон", "замовлення", "рахунок", // ru, uk
 	"订单", "訂單", "发票", "發票", "注文", "予約", "주문", "예약", // zh, ja, ko
 }
