@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/scilla-mail/scilla/server/message"
@@ -230,8 +231,13 @@ func isWord(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 0x80
 }
 
+// wordRune reports a letter or digit: outside ASCII by Unicode's classes,
+// so that "¿", "«" and "„" bound a phrase as "?" and '"' do.
 func wordRune(r rune) bool {
-	return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || (r >= 0x80 && r != utf8.RuneError && r != '\u00a0')
+	if r < utf8.RuneSelf {
+		return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
 }
 
 // A regex is tried on window bytes either side of its literal, at most

@@ -46,6 +46,9 @@ func TestMatchCategories(t *testing.T) {
 		{"accents as written", "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nDie Zollgebühr ist offen", []string{"FIN_FEE"}},
 		{"accents left out", "Subject: Zollgebuhr offen\r\n\r\nbitte zahlen", []string{"FIN_FEE"}},
 		{"other accents", "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nFRAIS DE RÉEXPÉDITION", []string{"FIN_FEE"}},
+		{"inverted question mark", "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n¿Zollgebühr pagada?", []string{"FIN_FEE"}},
+		{"guillemets", "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nles «frais de réexpédition»", []string{"FIN_FEE"}},
+		{"letter joined", "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nÜberzollgebühr", nil},
 		{"nothing", "Subject: lunch\r\n\r\nsee you at noon", nil},
 	}
 	for _, c := range cases {
