@@ -3,8 +3,10 @@ package headers
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"mime"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -452,4 +454,46 @@ func TestBrandLink(t *testing.T) {
 			t.Errorf("%s: LINK_BRAND_HOST %v, want %v", tc.link, got, tc.want)
 		}
 	}
+}
+
+// TestAddressesIn checks the '@'-anchored search against the expression
+// itself on texts built from the characters that matter.
+func TestAddressesIn(t *testing.T) {
+	alphabet := []string{"a", "b", "Z", "0", "9", ".", "-", "_", "%", "+", "@", " ", "\n", "é", "<", ">", "x.org", "@d.com", "..", "@@"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	texts := []string{"", "@", "a@b", "a@b.c", "mail a@b.com.", "a@b.com@c.org", "x@y.z, p+q@r-s.t.u and @@@ foo@bar"}
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(40) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		texts = append(texts, b.String())
+	}
+	for _, text := range texts {
+		for _, n := range []int{-1, 1, 3} {
+			want := reAddrInName.FindAllString(text, n)
+			if n < 0 {
+				n = len(text) + 1
+			}
+			if got := addressesIn(text, n); !slices.Equal(got, want) {
+				t.Fatalf("addressesIn(%q, %d) = %q, want %q", text, n, got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkAddressesIn compares the '@'-anchored search with the
+// expression run over a long text with a few addresses, as a newsletter's.
+func BenchmarkAddressesIn(b *testing.B) {
+	text := strings.Repeat("Our offices are open from nine to five; write to info@shop.example.com or call us. ", 800)
+	b.Run("anchored", func(b *testing.B) {
+		for b.Loop() {
+			addressesIn(text, maxMentioned)
+		}
+	})
+	b.Run("regexp", func(b *testing.B) {
+		for b.Loop() {
+			reAddrInName.FindAllString(text, maxMentioned)
+		}
+	})
 }

@@ -92,11 +92,51 @@ func (x *info) mentionedDomains() []string {
 	if len(text) > maxMentionText {
 		text = text[:maxMentionText]
 	}
-	for _, a := range reAddrInName.FindAllString(text, maxMentioned) {
+	for _, a := range addressesIn(text, maxMentioned) {
 		add(addrDomain(a))
 	}
 	x.mentioned = out
 	return out
+}
+
+// addressesIn returns what reAddrInName.FindAllString(text, n) returns,
+// without trying the expression at every byte of a long text: it starts
+// from each '@' and runs the expression on the address characters around
+// it only (the expression alone took a tenth of a scan's time).
+func addressesIn(text string, n int) []string {
+	var out []string
+	for done, i := 0, 0; len(out) < n; {
+		at := strings.IndexByte(text[i:], '@')
+		if at < 0 {
+			break
+		}
+		at += i
+		start, end := at, at+1
+		for start > done && addrByte(text[start-1], true) {
+			start--
+		}
+		for end < len(text) && addrByte(text[end], false) {
+			end++
+		}
+		if loc := reAddrInName.FindStringIndex(text[start:end]); loc != nil {
+			out = append(out, text[start+loc[0]:start+loc[1]])
+			done = start + loc[1]
+		}
+		i = max(at+1, done)
+	}
+	return out
+}
+
+// addrByte reports a byte reAddrInName accepts in an address's local part
+// (local) or domain.
+func addrByte(c byte, local bool) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.':
+		return true
+	case c == '_' || c == '%' || c == '+':
+		return local
+	}
+	return false
 }
 
 // brandSet is a brand list with the skeletons of its domain labels
