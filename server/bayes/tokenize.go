@@ -54,7 +54,7 @@ const LanguagePrefix = "lang:"
 // order. stems, when not nil, remembers stems for the next messages.
 func Tokens(m *message.Message, stems *Stems) []string {
 	t := tokenizer{seen: make(map[string]struct{}, 512), body: make(map[string]struct{}, 256), stems: stems}
-	if l := lang.Detect(m.Subject + "\n" + m.Text[:min(len(m.Text), lang.ScanBytes)]); l != "" {
+	if l := lang.Detect(m.Subject, m.Text); l != "" {
 		t.add(LanguagePrefix + l)
 	}
 	t.header(m.Header)

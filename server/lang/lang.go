@@ -119,17 +119,55 @@ const (
 	numScripts
 )
 
-// Detect returns the ISO 639-1 code of the language text is written in, ""
-// when the text does not say clearly.
-func Detect(text string) string {
-	if len(text) > ScanBytes {
-		i := ScanBytes
-		for i > 0 && !utf8.RuneStart(text[i]) {
-			i--
-		}
-		text = text[:i]
-	}
+// Detect returns the ISO 639-1 code of the language the texts are written
+// in, "" when they do not say clearly. The texts are read as one, each
+// ending a word, up to ScanBytes in all (a separator between two texts
+// counts one byte), so that a subject and a body are judged without being
+// joined first.
+func Detect(texts ...string) string {
 	var c counts
+	budget := ScanBytes
+	for k, text := range texts {
+		if k > 0 {
+			budget--
+		}
+		if budget <= 0 {
+			break
+		}
+		if len(text) > budget {
+			i := budget
+			for i > 0 && !utf8.RuneStart(text[i]) {
+				i--
+			}
+			text = text[:i]
+		}
+		c.scan(text)
+		budget -= len(text)
+	}
+	if l := c.byScript(); l != "" {
+		return l
+	}
+	best := -1
+	for i, n := range c.hits[:len(languages)] {
+		if best < 0 || n > c.hits[best] {
+			best = i // ties go to the first in order, and fail the lead below
+		}
+	}
+	second := 0
+	for i, n := range c.hits[:len(languages)] {
+		if group(languages[i]) != group(languages[best]) {
+			second = max(second, n)
+		}
+	}
+	n := c.hits[best]
+	if n < minHits || n*minShare < c.words || float64(n) < minLead*float64(second) {
+		return ""
+	}
+	return languages[best]
+}
+
+// scan counts the words and letters of text.
+func (c *counts) scan(text string) {
 	start := -1
 	for i := 0; i < len(text); {
 		r, size := rune(text[i]), 1
@@ -154,26 +192,6 @@ func Detect(text string) string {
 	if start >= 0 {
 		c.word(text[start:])
 	}
-	if l := c.byScript(); l != "" {
-		return l
-	}
-	best := -1
-	for i, n := range c.hits[:len(languages)] {
-		if best < 0 || n > c.hits[best] {
-			best = i // ties go to the first in order, and fail the lead below
-		}
-	}
-	second := 0
-	for i, n := range c.hits[:len(languages)] {
-		if group(languages[i]) != group(languages[best]) {
-			second = max(second, n)
-		}
-	}
-	n := c.hits[best]
-	if n < minHits || n*minShare < c.words || float64(n) < minLead*float64(second) {
-		return ""
-	}
-	return languages[best]
 }
 
 // word counts a word and the languages it is a function word of.

@@ -68,3 +68,23 @@ func FuzzDetect(f *testing.F) {
 		}
 	})
 }
+
+// TestDetectTexts: texts are read as if joined by a line break, within
+// ScanBytes in all.
+func TestDetectTexts(t *testing.T) {
+	fr := strings.Repeat("Bonjour, nous vous écrivons pour la réunion de la semaine. ", 100)
+	en := strings.Repeat("Thanks for the notes, we will have them ready for you. ", 100)
+	for _, tt := range [][2]string{
+		{"Réunion", fr},
+		{"Meeting", en},
+		{en[:4094], fr},
+		{en[:4095], fr},
+		{fr[:ScanBytes+10], en},
+		{"", ""},
+	} {
+		joined := tt[0] + "\n" + tt[1]
+		if got, want := Detect(tt[0], tt[1]), Detect(joined); got != want {
+			t.Errorf("Detect(%.20q, %.20q) = %q, Detect(joined) = %q", tt[0], tt[1], got, want)
+		}
+	}
+}
