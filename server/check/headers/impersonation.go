@@ -47,13 +47,12 @@ func brandImpersonation(x *info) bool {
 	}
 	// Every brand the name holds may own the domain: "La Poste Suisse"
 	// names La Poste too.
-	label, _, _ := strings.Cut(domain, ".")
 	named := false
 	for _, b := range x.brands.brands {
 		if !containsRun(words, b.Words) {
 			continue
 		}
-		if slices.Contains(b.Domains, label) || slices.Contains(b.Domains, domain) {
+		if brandOwns(b, domain) {
 			return false
 		}
 		named = true
