@@ -70,6 +70,9 @@ func TestCategories(t *testing.T) {
 		{"reviews.eml", []string{"seo"}, 2},
 		{"followup.eml", []string{"seo"}, 1.5},
 		{"ham-de.eml", nil, 0},
+		// Extortion in a language no phrase is written in still names
+		// where to pay: a Bitcoin address.
+		{"wallet-cs.eml", []string{"crypto"}, 2.5},
 	}
 	for _, c := range cases {
 		r := run(t, db, c.file)
