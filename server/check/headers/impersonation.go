@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/freemail"
 	"github.com/scilla-mail/scilla/server/rules"
 )
 
@@ -84,17 +85,6 @@ func fromIsRecipient(x *info) bool {
 	return len(from) == 1 && from[0].Addr != "" && strings.EqualFold(strings.Trim(x.env.Rcpts[0], "<>"), from[0].Addr)
 }
 
-// freemail reports whether a registrable domain's first label is one of
-// the big free mailbox providers' (gmail.com, outlook.de, yahoo.co.uk...).
-func freemail(label string) bool {
-	switch label {
-	case "gmail", "googlemail", "outlook", "hotmail", "live", "msn", "yahoo", "ymail", "aol", "icloud", "me",
-		"mail", "gmx", "web", "yandex", "proton", "protonmail", "zoho", "qq", "163", "126", "naver", "hanmail", "rediffmail":
-		return true
-	}
-	return false
-}
-
 // addrDomain returns the registrable domain of an address ("paypal.co.uk"
 // of service@mail.paypal.co.uk), "" without a domain.
 func addrDomain(addr string) string {
@@ -122,7 +112,7 @@ func freemailReplyTo(x *info) bool {
 		return false
 	}
 	fl, rl := domainLabel(from[0].Addr), domainLabel(rt[0].Addr)
-	return fl != "" && rl != "" && freemail(rl) && !freemail(fl)
+	return fl != "" && rl != "" && freemail.Label(rl) && !freemail.Label(fl)
 }
 
 var reAddrInName = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+`)
@@ -245,7 +235,7 @@ func rcptNameDomain(x *info) bool {
 		label, _, _ := strings.Cut(d, ".")
 		for _, t := range x.recipientDomains() {
 			name, _, _ := strings.Cut(t, ".")
-			if len(name) < minLookalike || freemail(name) {
+			if len(name) < minLookalike || freemail.Label(name) {
 				continue
 			}
 			if rest, ok := withoutName(label, name); ok && serviceRest(rest) {
