@@ -81,6 +81,6 @@ func RuleNames() []string {
 		names = append(names, r.Name)
 	}
 	names = append(names, formal.RuleNames()...)
-	names = append(names, repliescheck.RuleName)
+	names = append(names, repliescheck.RuleNames()...)
 	return append(names, structure.RuleNames()...)
 }

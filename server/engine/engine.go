@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/mail"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -43,9 +42,10 @@ type Options struct {
 	Licenser Licenser
 	Limits   message.Limits
 	Log      *slog.Logger
-	// Sent, when set, is told the Message-ID of every message a local user
-	// submits (the envelope has an authenticated user), whoever it is for,
-	// so that the answers to it are recognised (server/replies).
+	// Sent, when set, is told the Message-ID and the From name of every
+	// message a local user submits (the envelope has an authenticated user),
+	// whoever it is for, so that the answers to it, and strangers writing in
+	// the user's name, are recognised (server/replies).
 	Sent SentLog
 	// Autolearn, when set, is offered every rated message with its verdict
 	// and learns those the verdict is sure about (server/autolearn).
@@ -61,6 +61,7 @@ type Autolearner interface {
 // SentLog remembers the mail local users send.
 type SentLog interface {
 	Remember(ctx context.Context, messageID string) error
+	RememberName(ctx context.Context, displayName string) error
 }
 
 // Engine runs scans. It is safe for concurrent use.
@@ -173,21 +174,25 @@ func (e *Engine) Scan(ctx context.Context, scanID string, env *Envelope, raw []b
 	return v, nil
 }
 
-// rememberSent tells the sent log the Message-ID of a submitted message.
-// Only the header is read; a message without an id, or whose header does
-// not parse, is not remembered, and a failure to remember is logged: it
-// never holds up the mail.
+// rememberSent tells the sent log the Message-ID of a submitted message
+// and the name in its From. Only the header is read; a failure to remember
+// is logged: it never holds up the mail.
 func (e *Engine) rememberSent(ctx context.Context, log *slog.Logger, raw []byte) {
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return
+	if end := bytes.Index(raw, []byte("\r\n\r\n")); end >= 0 {
+		raw = raw[:end+2]
+	} else if end := bytes.Index(raw, []byte("\n\n")); end >= 0 {
+		raw = raw[:end+1]
 	}
-	id := strings.TrimSpace(m.Header.Get("Message-Id"))
-	if id == "" {
-		return
+	h := message.ParseContext(ctx, raw, e.limits).Header
+	if id := strings.TrimSpace(h.Get("Message-Id")); id != "" {
+		if err := e.sent.Remember(ctx, id); err != nil {
+			log.Warn("sent message not remembered", "err", err)
+		}
 	}
-	if err := e.sent.Remember(ctx, id); err != nil {
-		log.Warn("sent message not remembered", "err", err)
+	if from := message.ParseAddressList(h.Get("From")); len(from) == 1 && from[0].Name != "" {
+		if err := e.sent.RememberName(ctx, from[0].Name); err != nil {
+			log.Warn("sender name not remembered", "err", err)
+		}
 	}
 }
 

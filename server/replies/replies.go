@@ -2,8 +2,10 @@
 // (authenticated submissions), so that the answers to it are recognised: a
 // message whose In-Reply-To or References names one of them continues a
 // conversation a user started, the mail a filter must least of all lose.
+// It remembers the names they send under too, so that a stranger's mail in
+// a colleague's or the boss's name is recognised.
 //
-// Only a digest of each id is kept, with its expiry: in a bbolt file in the
+// Only a digest of each id and name is kept, with its expiry: in a bbolt file in the
 // state directory on a single server, in Redis when several servers share
 // state (a user may send through one and receive the answer through
 // another).
@@ -14,13 +16,17 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/scilla-mail/scilla/internal/conf"
+	"github.com/scilla-mail/scilla/server/rules"
 	"github.com/scilla-mail/scilla/server/shared"
 )
 
@@ -56,14 +62,40 @@ func (c *Config) Validate() []error {
 // Path is the file's path for a state directory.
 func (c Config) Path(stateDir string) string { return conf.StatePath(stateDir, c.File) }
 
-// Store keeps the ids of sent mail; both implementations are safe for
-// concurrent use.
+// Store keeps the ids of sent mail and the names it was sent under; both
+// implementations are safe for concurrent use.
 type Store interface {
 	// Remember records a sent message's id.
 	Remember(ctx context.Context, id string) error
 	// Known reports whether any of ids was recorded and has not expired.
 	Known(ctx context.Context, ids []string) (bool, error)
+	// RememberName records the display name a message was sent under;
+	// what is not a person's full name (nameKey) is not recorded.
+	RememberName(ctx context.Context, name string) error
+	// KnownName reports whether a display name was recorded, as nameKey
+	// compares names, and has not expired.
+	KnownName(ctx context.Context, name string) (bool, error)
 	Close() error
+}
+
+// nameKey returns the form a display name is remembered and looked up in:
+// its words lower-cased, accents folded and in alphabetical order, so that
+// "Kowalski, Jan", "JAN KOWALSKI" and "Jan Kowalski" are one name. It is ""
+// for what is not a person's full name: fewer than two words of two letters
+// or more, more than five, or an address.
+func nameKey(name string) string {
+	if strings.ContainsRune(name, '@') {
+		return ""
+	}
+	words := strings.FieldsFunc(rules.Normalize(name), func(r rune) bool {
+		return !unicode.IsLetter(r) && r != '-' && r != '\''
+	})
+	words = slices.DeleteFunc(words, func(w string) bool { return utf8.RuneCountInString(strings.Trim(w, "-'")) < 2 })
+	if len(words) < 2 || len(words) > 5 {
+		return ""
+	}
+	slices.Sort(words)
+	return strings.Join(words, " ")
 }
 
 // maxIDs bounds the ids of one message that are looked up: In-Reply-To and
@@ -103,7 +135,11 @@ func digest(id string) [16]byte {
 	return [16]byte(sum[:16])
 }
 
-var sentBucket = []byte("sent")
+// The buckets of a Local file: sent-message ids and sender names.
+var (
+	sentBucket  = []byte("sent")
+	namesBucket = []byte("names")
+)
 
 // pruneEvery is how often Local drops expired ids, at the next Remember.
 const pruneEvery = time.Hour
@@ -125,7 +161,10 @@ func OpenLocal(path string, ttl time.Duration, now func() time.Time) (*Local, er
 		return nil, fmt.Errorf("open sent-mail ids %s: %w", path, err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(sentBucket)
+		if _, err := tx.CreateBucketIfNotExists(sentBucket); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucketIfNotExists(namesBucket)
 		return err
 	}); err != nil {
 		db.Close()
@@ -139,6 +178,27 @@ func OpenLocal(path string, ttl time.Duration, now func() time.Time) (*Local, er
 
 // Remember implements Store.
 func (l *Local) Remember(_ context.Context, id string) error {
+	if err := l.put(sentBucket, id); err != nil {
+		return fmt.Errorf("remember sent message: %w", err)
+	}
+	return nil
+}
+
+// RememberName implements Store.
+func (l *Local) RememberName(_ context.Context, name string) error {
+	key := nameKey(name)
+	if key == "" {
+		return nil
+	}
+	if err := l.put(namesBucket, key); err != nil {
+		return fmt.Errorf("remember sender name: %w", err)
+	}
+	return nil
+}
+
+// put records a key's digest in a bucket with its expiry, dropping the
+// expired keys of both buckets once every pruneEvery.
+func (l *Local) put(bucket []byte, key string) error {
 	now := l.now()
 	l.mu.Lock()
 	prune := now.Sub(l.lastPrune) >= pruneEvery
@@ -146,23 +206,20 @@ func (l *Local) Remember(_ context.Context, id string) error {
 		l.lastPrune = now
 	}
 	l.mu.Unlock()
-	key := digest(id)
+	d := digest(key)
 	var exp [8]byte
 	binary.BigEndian.PutUint64(exp[:], uint64(now.Add(l.ttl).Unix()))
 	// Batch: concurrent submissions share one write and one sync.
-	err := l.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(sentBucket)
+	return l.db.Batch(func(tx *bolt.Tx) error {
 		if prune {
-			if err := dropExpired(b, now); err != nil {
-				return err
+			for _, name := range [][]byte{sentBucket, namesBucket} {
+				if err := dropExpired(tx.Bucket(name), now); err != nil {
+					return err
+				}
 			}
 		}
-		return b.Put(key[:], exp[:])
+		return tx.Bucket(bucket).Put(d[:], exp[:])
 	})
-	if err != nil {
-		return fmt.Errorf("remember sent message: %w", err)
-	}
-	return nil
 }
 
 // dropExpired deletes the ids whose expiry has passed.
@@ -186,30 +243,49 @@ func dropExpired(b *bolt.Bucket, now time.Time) error {
 
 // Known implements Store.
 func (l *Local) Known(_ context.Context, ids []string) (bool, error) {
-	now := l.now().Unix()
-	found := false
-	err := l.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(sentBucket)
-		for _, id := range ids {
-			key := digest(id)
-			if v := b.Get(key[:]); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > now {
-				found = true
-				return nil
-			}
-		}
-		return nil
-	})
+	found, err := l.has(sentBucket, ids)
 	if err != nil {
 		return false, fmt.Errorf("look up sent messages: %w", err)
 	}
 	return found, nil
 }
 
+// KnownName implements Store.
+func (l *Local) KnownName(_ context.Context, name string) (bool, error) {
+	key := nameKey(name)
+	if key == "" {
+		return false, nil
+	}
+	found, err := l.has(namesBucket, []string{key})
+	if err != nil {
+		return false, fmt.Errorf("look up sender name: %w", err)
+	}
+	return found, nil
+}
+
+// has reports whether any of keys is in the bucket and has not expired.
+func (l *Local) has(bucket []byte, keys []string) (bool, error) {
+	now := l.now().Unix()
+	found := false
+	err := l.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		for _, k := range keys {
+			d := digest(k)
+			if v := b.Get(d[:]); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > now {
+				found = true
+				return nil
+			}
+		}
+		return nil
+	})
+	return found, err
+}
+
 // Close closes the file.
 func (l *Local) Close() error { return l.db.Close() }
 
 // Shared is the Store of servers that share state through Redis: one key
-// per id, expiring by itself.
+// per id (sent:DIGEST) and per name (sentname:DIGEST), expiring by itself.
 type Shared struct {
 	c   *shared.Client
 	ttl time.Duration
@@ -218,37 +294,72 @@ type Shared struct {
 // NewShared returns the Store on c.
 func NewShared(c *shared.Client, ttl time.Duration) *Shared { return &Shared{c: c, ttl: ttl} }
 
-func (s *Shared) key(id string) string {
-	d := digest(id)
-	return s.c.Key("sent", fmt.Sprintf("%x", d))
+// key is the Redis key of an id ("sent") or a name ("sentname").
+func (s *Shared) key(kind, k string) string {
+	d := digest(k)
+	return s.c.Key(kind, fmt.Sprintf("%x", d))
 }
 
 // Remember implements Store.
 func (s *Shared) Remember(ctx context.Context, id string) error {
-	ctx, cancel := s.c.Context(ctx)
-	defer cancel()
-	if err := s.c.Redis().Set(ctx, s.key(id), 1, s.ttl).Err(); err != nil {
+	if err := s.set(ctx, s.key("sent", id)); err != nil {
 		return fmt.Errorf("remember sent message in redis: %w", err)
 	}
 	return nil
 }
 
+// RememberName implements Store.
+func (s *Shared) RememberName(ctx context.Context, name string) error {
+	key := nameKey(name)
+	if key == "" {
+		return nil
+	}
+	if err := s.set(ctx, s.key("sentname", key)); err != nil {
+		return fmt.Errorf("remember sender name in redis: %w", err)
+	}
+	return nil
+}
+
+func (s *Shared) set(ctx context.Context, key string) error {
+	ctx, cancel := s.c.Context(ctx)
+	defer cancel()
+	return s.c.Redis().Set(ctx, key, 1, s.ttl).Err()
+}
+
 // Known implements Store.
 func (s *Shared) Known(ctx context.Context, ids []string) (bool, error) {
-	if len(ids) == 0 {
-		return false, nil
-	}
 	keys := make([]string, len(ids))
 	for i, id := range ids {
-		keys[i] = s.key(id)
+		keys[i] = s.key("sent", id)
+	}
+	found, err := s.exists(ctx, keys)
+	if err != nil {
+		return false, fmt.Errorf("look up sent messages in redis: %w", err)
+	}
+	return found, nil
+}
+
+// KnownName implements Store.
+func (s *Shared) KnownName(ctx context.Context, name string) (bool, error) {
+	key := nameKey(name)
+	if key == "" {
+		return false, nil
+	}
+	found, err := s.exists(ctx, []string{s.key("sentname", key)})
+	if err != nil {
+		return false, fmt.Errorf("look up sender name in redis: %w", err)
+	}
+	return found, nil
+}
+
+func (s *Shared) exists(ctx context.Context, keys []string) (bool, error) {
+	if len(keys) == 0 {
+		return false, nil
 	}
 	ctx, cancel := s.c.Context(ctx)
 	defer cancel()
 	n, err := s.c.Redis().Exists(ctx, keys...).Result()
-	if err != nil {
-		return false, fmt.Errorf("look up sent messages in redis: %w", err)
-	}
-	return n > 0, nil
+	return n > 0, err
 }
 
 // Close implements Store; the connection belongs to the caller.

@@ -79,6 +79,22 @@ func TestLocal(t *testing.T) {
 	if !known(s, "nothing@x", "quote-42@mail.example.org") || known(s, "quote-43@mail.example.org") || known(s) {
 		t.Fatal("lookup after Remember is wrong")
 	}
+	knownName := func(s Store, name string) bool {
+		t.Helper()
+		ok, err := s.KnownName(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if err := s.RememberName(ctx, "Jan Kowalski"); err != nil {
+		t.Fatal(err)
+	}
+	// Ids and names are apart: a name is not an id, nor an id a name.
+	if !knownName(s, "KOWALSKI, Jan") || knownName(s, "Anna Kowalska") ||
+		known(s, "Jan Kowalski") || knownName(s, "quote-42@mail.example.org") {
+		t.Fatal("name lookup after RememberName is wrong")
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -87,26 +103,27 @@ func TestLocal(t *testing.T) {
 	if s, err = OpenLocal(path, 48*time.Hour, c.now); err != nil {
 		t.Fatal(err)
 	}
-	if !known(s, "QUOTE-42@mail.example.org") {
-		t.Fatal("id lost over a restart")
+	if !known(s, "QUOTE-42@mail.example.org") || !knownName(s, "jan kowalski") {
+		t.Fatal("id or name lost over a restart")
 	}
 	c.t = c.t.Add(2 * time.Hour)
-	if known(s, "quote-42@mail.example.org") {
-		t.Fatal("id known after its ttl")
+	if known(s, "quote-42@mail.example.org") || knownName(s, "jan kowalski") {
+		t.Fatal("id or name known after its ttl")
 	}
 	// The next Remember drops the expired id from the file.
 	if err := s.Remember(ctx, "<new@mail.example.org>"); err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	n, names := 0, 0
 	if err := s.db.View(func(tx *bolt.Tx) error {
 		n = tx.Bucket(sentBucket).Stats().KeyN
+		names = tx.Bucket(namesBucket).Stats().KeyN
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 {
-		t.Errorf("%d ids in the file, want 1 (the expired one dropped)", n)
+	if n != 1 || names != 0 {
+		t.Errorf("%d ids and %d names in the file, want 1 and 0 (the expired ones dropped)", n, names)
 	}
 	s.Close()
 }
@@ -134,9 +151,39 @@ func TestShared(t *testing.T) {
 			t.Errorf("Known(%q) = %v, %v; want %v", tc.ids, got, err, tc.want)
 		}
 	}
-	ttl, err := cb.Redis().TTL(ctx, b.key("offer-7@example.net")).Result()
+	if err := a.RememberName(ctx, "Anna Nowak"); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"nowak anna": true, "Anna Nowakowska": false, "offer-7@example.net": false} {
+		if got, err := b.KnownName(ctx, nameKey(name)); err != nil || got != want {
+			t.Errorf("KnownName(%q) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+	ttl, err := cb.Redis().TTL(ctx, b.key("sent", "offer-7@example.net")).Result()
 	if err != nil || ttl <= 0 || ttl > time.Hour {
 		t.Errorf("key ttl %v, %v; want within an hour", ttl, err)
+	}
+}
+
+func TestNameKey(t *testing.T) {
+	cases := []struct{ name, want string }{
+		{"Jan Kowalski", "jan kowalski"},
+		{"KOWALSKI, Jan", "jan kowalski"},
+		{"  Maëlle   Tremblay ", "maelle tremblay"},
+		{"Sophie Van den Broeck", "broeck den sophie van"},
+		{"Jean-Luc O'Neill", "jean-luc o'neill"},
+		{"Anna K.", ""},                       // one full word
+		{"Buchhaltung", ""},                   // a role, one word
+		{"jan.kowalski@example.pl", ""},       // an address
+		{"Jan Kowalski (jan@example.pl)", ""}, // an address in the name
+		{"A B C D E F", ""},                   // no words of two letters
+		{"one two three four five six", ""},   // a sentence, not a name
+		{"", ""},
+	}
+	for _, c := range cases {
+		if got := nameKey(c.name); got != c.want {
+			t.Errorf("nameKey(%q) = %q, want %q", c.name, got, c.want)
+		}
 	}
 }
 

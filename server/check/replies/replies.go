@@ -1,6 +1,7 @@
-// Package replies is the check that recognises answers to the mail
-// protected users sent (server/replies keeps the ids): REPLY_TO_SENT, a
-// ham sign, when In-Reply-To or References names one of them.
+// Package replies is the check that knows the mail protected users sent
+// (server/replies keeps its ids and names): REPLY_TO_SENT, a ham sign, when
+// In-Reply-To or References names one of their messages; LOCAL_NAME_FREEMAIL
+// when a stranger writes from a free mailbox under one of their names.
 package replies
 
 import (
@@ -8,21 +9,35 @@ import (
 	"fmt"
 
 	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/freemail"
+	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/replies"
 )
 
-// Sign names and the policy switch (methods.header_rules) of this check.
+// Sign names and the policy switches (methods.header_rules) of this check.
 const (
-	SignReply = "REPLY_TO_SENT"
-	RuleName  = "reply_to_sent"
+	SignReply     = "REPLY_TO_SENT"
+	RuleName      = "reply_to_sent"
+	SignLocalName = "LOCAL_NAME_FREEMAIL"
+	RuleLocalName = "local_name_freemail"
 )
 
-// score is the sign's weight: enough to keep a reply with a few spammy
-// words (a quote, a price, an attachment) from being flagged, not enough to
-// carry a hijacked thread that brings malware or phishing.
-const score = -3.0
+// RuleNames lists the check's switches for the policy's header_rules.
+func RuleNames() []string { return []string{RuleName, RuleLocalName} }
 
-// Check looks up the ids a message answers.
+// replyScore is REPLY_TO_SENT's weight: enough to keep a reply with a few
+// spammy words (a quote, a price, an attachment) from being flagged, not
+// enough to carry a hijacked thread that brings malware or phishing.
+const replyScore = -3.0
+
+// localNameScore is LOCAL_NAME_FREEMAIL's weight. The boss's name on a
+// free mailbox asking for a task or a transfer is CEO fraud; a colleague
+// writing from a private mailbox is not, so the sign alone does not flag:
+// with the fraud's words ("are you at your desk", "keep it confidential")
+// it reaches PROBABLE_SPAM.
+const localNameScore = 3.0
+
+// Check looks up the ids a message answers and the name it comes under.
 type Check struct {
 	sent replies.Store // nil: off
 }
@@ -39,21 +54,41 @@ func (c *Check) Waits() bool { return c.sent != nil }
 // Run implements engine.Check.
 func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error) {
 	var res engine.Result
-	if c.sent == nil || !in.Group.Settings.Methods.RuleOn(RuleName) {
+	if c.sent == nil {
 		return res, nil
 	}
-	h := in.Msg.Header
-	ids := replies.IDs(append(h.Values("References"), h.Get("In-Reply-To"))...) // IDs keeps the last ten: In-Reply-To goes last
-	if len(ids) == 0 {
-		return res, nil
+	methods := in.Group.Settings.Methods
+	if methods.RuleOn(RuleName) {
+		h := in.Msg.Header
+		ids := replies.IDs(append(h.Values("References"), h.Get("In-Reply-To"))...) // IDs keeps the last ten: In-Reply-To goes last
+		known, err := c.sent.Known(ctx, ids)
+		if err != nil {
+			return res, fmt.Errorf("replies: %w", err)
+		}
+		if known {
+			res.Signs = append(res.Signs, engine.Sign{Name: SignReply, Score: replyScore,
+				Desc: "answer to a message a protected user sent", Method: "headers"})
+		}
 	}
-	known, err := c.sent.Known(ctx, ids)
-	if err != nil {
-		return res, fmt.Errorf("replies: %w", err)
-	}
-	if known {
-		res.Signs = append(res.Signs, engine.Sign{Name: SignReply, Score: score,
-			Desc: "answer to a message a protected user sent", Method: "headers"})
+	if methods.RuleOn(RuleLocalName) && (in.Env == nil || in.Env.AuthUser == "") {
+		local, err := c.localName(ctx, in.Msg)
+		if err != nil {
+			return res, fmt.Errorf("replies: %w", err)
+		}
+		if local {
+			res.Signs = append(res.Signs, engine.Sign{Name: SignLocalName, Score: localNameScore,
+				Desc: "From is a free mailbox under the name a protected user sends with", Method: "headers"})
+		}
 	}
 	return res, nil
+}
+
+// localName reports a From at a free mailbox whose display name is one a
+// protected user has sent mail under.
+func (c *Check) localName(ctx context.Context, m *message.Message) (bool, error) {
+	from := message.ParseAddressList(m.Header.Get("From"))
+	if len(from) != 1 || from[0].Name == "" || !freemail.Address(from[0].Addr) {
+		return false, nil
+	}
+	return c.sent.KnownName(ctx, from[0].Name)
 }

@@ -89,3 +89,62 @@ func TestOff(t *testing.T) {
 		t.Errorf("signs %v, want none", gv.Signs)
 	}
 }
+
+// TestLocalName: the boss sends mail under her name; a stranger writing
+// under it from a free mailbox gets LOCAL_NAME_FREEMAIL, as CEO fraud does.
+// Her name from another company's domain (a namesake), a name no user sent
+// under, her own authenticated mail from a private mailbox and a policy
+// that switches the rule off do not.
+func TestLocalName(t *testing.T) {
+	sent, err := replies.OpenLocal(filepath.Join(t.TempDir(), "replies.db"), 720*time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sent.Close()
+	pol := policy.Default()
+	if pol.Protected, err = addrlist.New("@*example.com"); err != nil {
+		t.Fatal(err)
+	}
+	e := engine.New(engine.Options{Checks: []engine.Check{repliescheck.New(sent)}, Sent: sent},
+		&engine.Snapshot{Policy: pol, DB: contentdb.Empty()})
+	scan := func(env *engine.Envelope, raw string) *engine.GroupVerdict {
+		t.Helper()
+		v, err := e.Scan(context.Background(), "t", env, []byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Groups[0]
+	}
+	// Her mail program writes bare line feeds and encodes her name.
+	out := "From: =?UTF-8?Q?Ma=C3=ABlle_Tremblay?= <maelle.tremblay@example.com>\nTo: bank@partner.example\n" +
+		"Subject: statement\nMessage-ID: <s-1@mail.example.com>\n\nPlease send the statement.\n"
+	scan(&engine.Envelope{AuthUser: "maelle", Rcpts: []string{"bank@partner.example"}}, out)
+
+	for _, tc := range []struct {
+		name, from string
+		auth, off  bool
+		want       bool
+	}{
+		{"her name on gmail", `"Tremblay, Maelle" <maelle.tremblay.office@gmail.com>`, false, false, true},
+		{"a namesake at another company", `Maëlle Tremblay <mtremblay@partner.example>`, false, false, false},
+		{"a name nobody here sends under", `Anne Roy <anne.roy@gmail.com>`, false, false, false},
+		{"her own private mailbox, submitted", `Maëlle Tremblay <maelle.t@gmail.com>`, true, false, false},
+		{"switched off in the policy", `Maëlle Tremblay <maelle.tremblay.office@gmail.com>`, false, true, false},
+	} {
+		raw := "From: " + tc.from + "\r\nTo: paul@example.com\r\nSubject: urgent\r\n\r\nAre you at your desk?\r\n"
+		var gv *engine.GroupVerdict
+		switch {
+		case tc.off:
+			gv = checktest.Scan(t, []engine.Check{repliescheck.New(sent)}, []byte(raw), func(s *policy.Settings) {
+				s.Methods.HeaderRules = map[string]bool{repliescheck.RuleLocalName: false}
+			})
+		case tc.auth:
+			gv = scan(&engine.Envelope{AuthUser: "maelle", Rcpts: []string{"paul@example.com"}}, raw)
+		default:
+			gv = scan(&engine.Envelope{Rcpts: []string{"paul@example.com"}}, raw)
+		}
+		if got := checktest.HasSign(gv, repliescheck.SignLocalName); got != tc.want {
+			t.Errorf("%s: %s %v, want %v (signs %v)", tc.name, repliescheck.SignLocalName, got, tc.want, gv.Signs)
+		}
+	}
+}
