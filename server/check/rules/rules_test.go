@@ -69,6 +69,8 @@ func TestCategories(t *testing.T) {
 		{"mule-fr.eml", []string{"jobs"}, 2.5},
 		{"reviews.eml", []string{"seo"}, 2},
 		{"followup.eml", []string{"seo"}, 1.5},
+		// A trade fair's visitors for sale.
+		{"leads.eml", []string{"seo"}, 2.5},
 		{"ham-de.eml", nil, 0},
 		// Extortion in a language no phrase is written in still names
 		// where to pay: a Bitcoin address.
