@@ -69,6 +69,10 @@ func TestCategories(t *testing.T) {
 		{"mule-fr.eml", []string{"jobs"}, 2.5},
 		{"reviews.eml", []string{"seo"}, 2},
 		{"followup.eml", []string{"seo"}, 1.5},
+		// The trading platform's 250 deposit, in a language no phrase is
+		// written in; a platform's invoice for 250.00 is no such deposit.
+		{"deposit-pl.eml", []string{"crypto"}, 2.5},
+		{"platform-invoice.eml", nil, 0},
 		// A trade fair's visitors for sale.
 		{"leads.eml", []string{"seo"}, 2.5},
 		{"ham-de.eml", nil, 0},
