@@ -110,6 +110,13 @@ type Sign struct {
 	Method string
 	// Status forces a status; verdict.StatusNone for a plain scored sign.
 	Status verdict.Status
+	// Forged marks a sign saying the sender pretends to be someone it is
+	// not: a look-alike of the recipient's or a supplier's domain, a
+	// colleague's name on a free mailbox. Such fraud is written in the
+	// words of ordinary business mail on purpose, so a message carrying one
+	// gets no credit from its words: its negative content scores (the
+	// classifier's) count zero.
+	Forged bool
 }
 
 // Header is one header field a check or the engine adds to the message.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -41,6 +42,14 @@ func rescore(signs []Sign, scores map[string]float64) {
 
 // decide sets status, score, rate, method and categories from the signs.
 func decide(gv *GroupVerdict, s *policy.Settings) {
+	if slices.ContainsFunc(gv.Signs, func(sg Sign) bool { return sg.Forged }) {
+		for i := range gv.Signs {
+			if sg := &gv.Signs[i]; sg.Method == "content" && sg.Score < 0 {
+				sg.Desc += fmt.Sprintf(" (%.2f not counted: the sender is forged)", sg.Score)
+				sg.Score = 0
+			}
+		}
+	}
 	sort.SliceStable(gv.Signs, func(i, j int) bool { return math.Abs(gv.Signs[i].Score) > math.Abs(gv.Signs[j].Score) })
 	var forced *Sign
 	rank := len(Precedence)

@@ -113,6 +113,33 @@ func TestDecideReport(t *testing.T) {
 	}
 }
 
+// TestDecideForged: a sign saying the sender is forged takes away the
+// credit of the message's words (negative content scores); scores for
+// spam and other methods' ham scores stay.
+func TestDecideForged(t *testing.T) {
+	signs := func(forged bool) []Sign {
+		return []Sign{
+			{Name: "LOOKALIKE_DOMAIN", Score: 4.5, Method: "headers", Forged: forged},
+			{Name: "BAYES_05", Score: -2.8, Method: "content"},
+			{Name: "BANK_DETAILS_CHANGE", Score: 1.5, Method: "content"},
+			{Name: "REPLY_TO_SENT", Score: -3, Method: "headers"},
+		}
+	}
+	for _, tc := range []struct {
+		forged bool
+		score  float64
+	}{
+		{false, 0.2},
+		{true, 3},
+	} {
+		gv := &GroupVerdict{Signs: signs(tc.forged)}
+		decide(gv, settings(policy.Standard, true))
+		if gv.Score != tc.score {
+			t.Errorf("forged %v: score %v, want %v (signs %v)", tc.forged, gv.Score, tc.score, gv.Signs)
+		}
+	}
+}
+
 func TestRate(t *testing.T) {
 	tests := []struct {
 		score, spam float64

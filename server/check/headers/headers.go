@@ -75,6 +75,10 @@ func (x *info) addresses(name string) []message.Address {
 	return out
 }
 
+// signLookalike is the sign of a sender's domain made to be taken for
+// another's.
+const signLookalike = "LOOKALIKE_DOMAIN"
+
 // Rules returns the header rules in evaluation order.
 func Rules() []Rule {
 	return []Rule{
@@ -102,7 +106,7 @@ func Rules() []Rule {
 		{"fake_reply", "FAKE_REPLY", 1.0, "Subject says reply, but the message answers nothing", fakeReply},
 		{"name_recipient_domain", "FROM_NAME_RCPT_DOMAIN", 2.0, "From name holds the recipient's domain, the address is elsewhere", nameRecipientDomain},
 		{"recipient_name_domain", "FROM_DOMAIN_RCPT_NAME", 2.0, "sender's domain is the recipient organisation's name with service words added", rcptNameDomain},
-		{"lookalike_domain", "LOOKALIKE_DOMAIN", 4.5, "sender's domain is made to be taken for the recipient's or a brand's", lookalikeDomain},
+		{"lookalike_domain", signLookalike, 4.5, "sender's domain is made to be taken for the recipient's or a brand's", lookalikeDomain},
 		{"brand_link", "LINK_BRAND_HOST", 2.0, "a link's host names a brand its domain does not belong to", brandLink},
 	}
 }
@@ -149,7 +153,10 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 		if !methods.RuleOn(r.Name) || !r.match(x) {
 			continue
 		}
-		res.Signs = append(res.Signs, engine.Sign{Name: r.Sign, Score: r.Score, Desc: r.Desc, Method: "headers"})
+		// A look-alike domain is a forged sender: the message's words get
+		// no credit (engine.Sign.Forged).
+		res.Signs = append(res.Signs, engine.Sign{Name: r.Sign, Score: r.Score, Desc: r.Desc, Method: "headers",
+			Forged: r.Sign == signLookalike})
 	}
 	return res, nil
 }

@@ -317,8 +317,15 @@ func TestLookalikeDomain(t *testing.T) {
 	}
 	// Reply-To is the sender's side too.
 	raw := "From: CEO <ceo@gmail.com>\r\nReply-To: ceo@exarnple-logistics.com\r\nTo: ap@example-logistics.com\r\nSubject: task\r\n\r\nbody\r\n"
-	if gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil); !checktest.HasSign(gv, "LOOKALIKE_DOMAIN") {
-		t.Error("a lookalike Reply-To is not a sign")
+	gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
+	if !checktest.HasSign(gv, "LOOKALIKE_DOMAIN") {
+		t.Fatal("a lookalike Reply-To is not a sign")
+	}
+	// The sign says the sender is forged, so the words get no credit.
+	for _, sg := range gv.Signs {
+		if sg.Forged != (sg.Name == "LOOKALIKE_DOMAIN") {
+			t.Errorf("%s: Forged %v", sg.Name, sg.Forged)
+		}
 	}
 }
 

@@ -77,7 +77,7 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 		}
 		if local {
 			res.Signs = append(res.Signs, engine.Sign{Name: SignLocalName, Score: localNameScore,
-				Desc: "From is a free mailbox under the name a protected user sends with", Method: "headers"})
+				Desc: "From is a free mailbox under the name a protected user sends with", Method: "headers", Forged: true})
 		}
 	}
 	return res, nil

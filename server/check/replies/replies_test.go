@@ -146,5 +146,10 @@ func TestLocalName(t *testing.T) {
 		if got := checktest.HasSign(gv, repliescheck.SignLocalName); got != tc.want {
 			t.Errorf("%s: %s %v, want %v (signs %v)", tc.name, repliescheck.SignLocalName, got, tc.want, gv.Signs)
 		}
+		for _, sg := range gv.Signs {
+			if sg.Name == repliescheck.SignLocalName && !sg.Forged {
+				t.Errorf("%s: the sign does not say the sender is forged", tc.name)
+			}
+		}
 	}
 }
