@@ -73,6 +73,8 @@ func TestCategories(t *testing.T) {
 		// written in; a platform's invoice for 250.00 is no such deposit.
 		{"deposit-pl.eml", []string{"crypto"}, 2.5},
 		{"platform-invoice.eml", nil, 0},
+		// An employee's salary to a new account, from a free mailbox.
+		{"payroll-es.eml", []string{"fraud"}, 1.5},
 		// A trade fair's visitors for sale.
 		{"leads.eml", []string{"seo"}, 2.5},
 		{"ham-de.eml", nil, 0},
