@@ -84,6 +84,7 @@ var linkStopWords = []string{
 	"fortis", "cbc", "ing", // Fortis Healthcare and FortisBC, the CBC's radio, ING's national banks
 	"sparkasse", "telekom", "magenta", // Germany's savings banks, the Telekoms of Hungary or Slovakia, a colour
 	"correios", "sibs", // Portugal's CTT Correios and the word for post offices; SIBS runs other banks' cards
+	"zus", "blik", // Dutch for sister and for a tin
 }
 
 // brandHostWords returns the brand domain labels brandLink looks for, each
