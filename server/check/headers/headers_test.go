@@ -165,6 +165,13 @@ func TestSenderIdentity(t *testing.T) {
 		{"From: \"Microsoft 365\" <no-reply@sharepoint-docs-auth.example>", "FROM_BRAND_MISMATCH", true},
 		{"From: \"Microsoft account team\" <account-security-noreply@accountprotection.microsoft.com>", "FROM_BRAND_MISMATCH", false},
 		{"From: \"Bank of America\" <alerts@bofa-secure.example>", "FROM_BRAND_MISMATCH", true},
+		{"From: \"mBank S.A.\" <kontakt@gabinet-odnowa.example>", "FROM_BRAND_MISMATCH", true},
+		{"From: mBank <komunikaty@info.mbank.pl>", "FROM_BRAND_MISMATCH", false},
+		{"From: PKO Bank Polski <powiadomienia@pkobp.pl>", "FROM_BRAND_MISMATCH", false},
+		{"From: =?utf-8?Q?e-Dor=C4=99czenia?= <powiadomienia@e-doreczenia.gov.pl>", "FROM_BRAND_MISMATCH", false},
+		{"From: \"Krajowy System e-Faktur (KSeF)\" <wordpress@garden.example>", "FROM_BRAND_MISMATCH", true},
+		// A brand's name is cut into words as the display name is.
+		{"From: \"e-Boks\" <besked@e-boks-post.example>", "FROM_BRAND_MISMATCH", true},
 		{"From: La Poste Suisse <noreply@post.ch>", "FROM_BRAND_MISMATCH", false},
 		{"From: CTT Correios de Portugal <info@ctt.pt>", "FROM_BRAND_MISMATCH", false},
 		{"From: MB WAY <notificacoes@mbway-alertas.example>", "FROM_BRAND_MISMATCH", true},

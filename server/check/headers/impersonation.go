@@ -39,9 +39,7 @@ func brandImpersonation(x *info) bool {
 	if len(from) != 1 || from[0].Name == "" {
 		return false
 	}
-	words := strings.FieldsFunc(rules.Normalize(from[0].Name), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
+	words := nameWords(from[0].Name)
 	domain := addrDomain(from[0].Addr)
 	if domain == "" {
 		return false
@@ -59,6 +57,15 @@ func brandImpersonation(x *info) bool {
 		named = true
 	}
 	return named
+}
+
+// nameWords cuts a display name or a brand's name into the words they are
+// compared in: lower-cased, accents folded, split at every character that
+// is not a letter or digit.
+func nameWords(name string) []string {
+	return strings.FieldsFunc(rules.Normalize(name), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
 }
 
 // containsRun reports whether run appears in words as consecutive words.

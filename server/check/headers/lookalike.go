@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/scilla-mail/scilla/server/contentdb"
-	"github.com/scilla-mail/scilla/server/rules"
 
 	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
@@ -152,14 +151,12 @@ type brandSet struct {
 type skeletonLabel struct{ label, skeleton string }
 
 func newBrandSet(brands []contentdb.Brand) *brandSet {
-	// Names are matched with their accents folded, as the display name
-	// is ("Societe Generale" names Société Générale).
+	// Names are matched in the words the display name is cut into: accents
+	// folded ("Societe Generale" names Société Générale) and cut at what is
+	// not a letter or digit ("e-boks" is "e boks").
 	folded := make([]contentdb.Brand, len(brands))
 	for i, b := range brands {
-		folded[i] = contentdb.Brand{Words: make([]string, len(b.Words)), Domains: b.Domains}
-		for j, w := range b.Words {
-			folded[i].Words[j] = rules.Normalize(w)
-		}
+		folded[i] = contentdb.Brand{Words: nameWords(strings.Join(b.Words, " ")), Domains: b.Domains}
 	}
 	s := &brandSet{brands: folded}
 	var plain []string
