@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -17,6 +18,13 @@ type Brand struct {
 	// paypal.com and paypal.co.uk) or whole registrable domains where the
 	// label alone says little ("tax.service.gov.uk").
 	Domains []string
+}
+
+// Owns reports a registrable domain that is the brand's, by itself or by
+// its first label ("paypal" owns paypal.co.uk).
+func (b Brand) Owns(domain string) bool {
+	label, _, _ := strings.Cut(domain, ".")
+	return slices.Contains(b.Domains, label) || slices.Contains(b.Domains, domain)
 }
 
 // Bounds of a brands file.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/scilla-mail/scilla/server/check/rdns"
 	spfcheck "github.com/scilla-mail/scilla/server/check/spf"
+	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/dns"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/relays"
@@ -37,6 +38,14 @@ const (
 	ScoreDMARCReject     = 3.5
 	ScoreDMARCQuarantine = 2.0
 	ScoreDMARCNone       = 0.3
+	// ScoreDMARCBrand is DMARC_PASS_BRAND's: the From domain is one of the
+	// content database's brands' own (brands.list) and passes DMARC, so
+	// the brand sent it. Their genuine notices (a courier's duties to pay,
+	// a bank's security alert) say what their phishing says, and a
+	// classifier of older mail rates them so; the score takes back about
+	// that much, not more: a brand's own platforms also carry others' mail
+	// (a DocuSign envelope, a PayPal invoice from anyone).
+	ScoreDMARCBrand = -1.5
 )
 
 // maxSignatures bounds the signatures verified per message.
@@ -165,6 +174,10 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 			results = append(results, dr)
 		}
 		if sign != nil {
+			if b, ok := brandOf(in.DB, orgDomain(from)); ok && sign.Name == "DMARC_PASS" {
+				sign.Name, sign.Score = "DMARC_PASS_BRAND", ScoreDMARCBrand
+				sign.Desc += ", a domain of " + strings.Join(b.Words, " ")
+			}
 			res.Signs = append(res.Signs, *sign)
 		}
 	}
@@ -270,6 +283,19 @@ func fromDomain(v string) (string, bool) {
 
 // orgDomain is the organizational domain (RFC 7489 §3.2): the registrable
 // domain by the public suffix list.
+// brandOf returns the database's brand that owns a registrable domain.
+func brandOf(db *contentdb.DB, domain string) (contentdb.Brand, bool) {
+	if db == nil {
+		return contentdb.Brand{}, false
+	}
+	for _, b := range db.Brands {
+		if b.Owns(domain) {
+			return b, true
+		}
+	}
+	return contentdb.Brand{}, false
+}
+
 func orgDomain(d string) string {
 	if o, err := publicsuffix.EffectiveTLDPlusOne(d); err == nil {
 		return o

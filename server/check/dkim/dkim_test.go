@@ -21,6 +21,7 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 	mdns "github.com/miekg/dns"
 
+	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/dns"
 	"github.com/scilla-mail/scilla/server/dns/dnstest"
 	"github.com/scilla-mail/scilla/server/engine"
@@ -194,6 +195,36 @@ func TestDKIMAndDMARC(t *testing.T) {
 			}
 		})
 	}
+
+	// A brand's own domain (the content database's brands) that passes
+	// DMARC: the brand sent it. Another brand's list earns nothing.
+	t.Run("DMARC pass for a brand's domain", func(t *testing.T) {
+		raw := sign(t, base, "shop.example", "ed", edKey)
+		for _, c := range []struct {
+			owner, want string
+		}{
+			{"shop", "DKIM_VALID,DMARC_PASS_BRAND"},
+			{"other", "DKIM_VALID,DMARC_PASS"},
+		} {
+			in := &engine.Input{
+				ScanID: t.Name(), Msg: message.Parse(raw, message.DefaultLimits),
+				DB:    &contentdb.DB{Brands: []contentdb.Brand{{Words: []string{"shop"}, Domains: []string{c.owner}}}},
+				Env:   &engine.Envelope{ClientIP: netip.MustParseAddr("203.0.113.5"), MailFrom: "b@bounces.other.example", Helo: "mta.example"},
+				Group: &policy.Group{Settings: &policy.Settings{Methods: policy.Methods{DNS: true}}}, Log: slog.New(slog.DiscardHandler),
+			}
+			res, err := f.c.Run(context.Background(), in)
+			var names []string
+			for _, s := range res.Signs {
+				names = append(names, s.Name)
+				if s.Name == "DMARC_PASS_BRAND" && (s.Score != ScoreDMARCBrand || !strings.Contains(s.Desc, "a domain of shop")) {
+					t.Errorf("sign %+v", s)
+				}
+			}
+			if got := strings.Join(names, ","); got != c.want || err != nil {
+				t.Errorf("brand at %s: signs %s, err %v; want %s", c.owner, got, err, c.want)
+			}
+		}
+	})
 
 	t.Run("key lookup timeout makes DMARC temperror, not fail", func(t *testing.T) {
 		res, err := f.run(t, sign(t, base, "slow.example", "ed", edKey), "203.0.113.5", "")

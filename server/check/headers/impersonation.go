@@ -51,7 +51,7 @@ func brandImpersonation(x *info) bool {
 		if !containsRun(words, b.Words) {
 			continue
 		}
-		if brandOwns(b, domain) {
+		if b.Owns(domain) {
 			return false
 		}
 		named = true

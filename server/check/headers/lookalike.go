@@ -177,14 +177,7 @@ func newBrandSet(brands []contentdb.Brand) *brandSet {
 
 // owns reports a registrable domain that one of the brands owns.
 func (s *brandSet) owns(domain string) bool {
-	return slices.ContainsFunc(s.brands, func(b contentdb.Brand) bool { return brandOwns(b, domain) })
-}
-
-// brandOwns reports a registrable domain that is the brand's, by itself or
-// by its first label ("paypal" owns paypal.co.uk).
-func brandOwns(b contentdb.Brand, domain string) bool {
-	label, _, _ := strings.Cut(domain, ".")
-	return slices.Contains(b.Domains, label) || slices.Contains(b.Domains, domain)
+	return slices.ContainsFunc(s.brands, func(b contentdb.Brand) bool { return b.Owns(domain) })
 }
 
 // lookalike reports two different domain labels, given with their
