@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -247,8 +248,12 @@ const (
 	maxTries = 16
 )
 
-// minLiteral is the shortest literal worth pre-filtering on.
-const minLiteral = 3
+// minLiteral is the shortest literal worth pre-filtering on; goodLiteral
+// is long enough to be rare.
+const (
+	minLiteral  = 3
+	goodLiteral = 5
+)
 
 // requiredLiterals returns literals one of which every match of expr must
 // contain, lower-cased, or nil when none is known.
@@ -261,12 +266,13 @@ func requiredLiterals(expr string) []string {
 }
 
 func required(re *syntax.Regexp) []string {
-	switch re.Op {
-	case syntax.OpLiteral:
-		s := strings.ToLower(string(re.Rune))
-		if len(s) >= minLiteral {
-			return []string{s}
+	if set, ok := exact(re); ok {
+		if len(set) > 0 && shortest(set) >= minLiteral {
+			return set
 		}
+		return nil
+	}
+	switch re.Op {
 	case syntax.OpCapture, syntax.OpPlus:
 		return required(re.Sub[0])
 	case syntax.OpRepeat:
@@ -274,30 +280,42 @@ func required(re *syntax.Regexp) []string {
 			return required(re.Sub[0])
 		}
 	case syntax.OpConcat:
-		// Join adjacent literal children first, then pick the child whose
-		// weakest literal is longest.
-		var best []string
-		bestLen := 0
-		var run []rune
-		flush := func() {
-			if s := strings.ToLower(string(run)); len(s) >= minLiteral && len(s) > bestLen {
-				best, bestLen = []string{s}, len(s)
-			}
-			run = run[:0]
-		}
+		// Runs of children with exact sets multiply out ("no " (doctor |
+		// physician) " visit" is two literals). Of those runs and the other
+		// children's literals, the first whose weakest literal is
+		// goodLiteral long is taken, so the writer decides by order, as in
+		// "amount, then anything, then a common word"; failing that, the
+		// set whose weakest literal is longest.
+		var cands [][]string
+		run := []string{""}
 		for _, sub := range re.Sub {
-			if sub.Op == syntax.OpLiteral {
-				run = append(run, sub.Rune...)
+			if set, ok := exact(sub); ok {
+				if r, ok := product(run, set); ok {
+					run = r
+					continue
+				}
+				cands = append(cands, run)
+				run = set
 				continue
 			}
-			flush()
-			if l := required(sub); l != nil {
-				if m := shortest(l); m > bestLen {
-					best, bestLen = l, m
-				}
+			cands = append(cands, run, required(sub))
+			run = []string{""}
+		}
+		cands = append(cands, run)
+		var best []string
+		bestLen := 0
+		for _, l := range cands {
+			if len(l) == 0 {
+				continue
+			}
+			m := shortest(l)
+			if m >= goodLiteral {
+				return l
+			}
+			if m >= minLiteral && m > bestLen {
+				best, bestLen = l, m
 			}
 		}
-		flush()
 		return best
 	case syntax.OpAlternate:
 		var all []string
@@ -308,9 +326,95 @@ func required(re *syntax.Regexp) []string {
 			}
 			all = append(all, l...)
 		}
-		return all
+		return dedupe(all)
 	}
 	return nil
+}
+
+// maxExact bounds the strings of an exact set, maxClass the characters of
+// a class in one.
+const (
+	maxExact = 64
+	maxClass = 4
+)
+
+// exact returns the strings re matches, lower-cased, when they are a finite
+// set of at most maxExact: a literal, a small character class, an optional
+// or alternative of such, and their concatenations. The parser factors
+// alternatives ("eur 250|euro 250" becomes "eur(?: |o )250"), so exact sets
+// see through what it factored.
+func exact(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return []string{strings.ToLower(string(re.Rune))}, true
+	case syntax.OpEmptyMatch, syntax.OpWordBoundary, syntax.OpNoWordBoundary,
+		syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText:
+		return []string{""}, true // width zero: what is around it is contiguous
+	case syntax.OpCapture:
+		return exact(re.Sub[0])
+	case syntax.OpCharClass:
+		// A few characters ("[.,]", "[ -]"); a range of letters is no
+		// literal.
+		var set []string
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				if len(set) >= maxClass {
+					return nil, false
+				}
+				set = append(set, strings.ToLower(string(r)))
+			}
+		}
+		return dedupe(set), true
+	case syntax.OpQuest:
+		set, ok := exact(re.Sub[0])
+		if !ok {
+			return nil, false
+		}
+		return dedupe(append(set, "")), true
+	case syntax.OpAlternate:
+		var set []string
+		for _, sub := range re.Sub {
+			s, ok := exact(sub)
+			if !ok || len(set)+len(s) > maxExact {
+				return nil, false
+			}
+			set = append(set, s...)
+		}
+		return dedupe(set), true
+	case syntax.OpConcat:
+		set := []string{""}
+		for _, sub := range re.Sub {
+			s, ok := exact(sub)
+			if !ok {
+				return nil, false
+			}
+			if set, ok = product(set, s); !ok {
+				return nil, false
+			}
+		}
+		return set, true
+	}
+	return nil, false
+}
+
+// product returns every a followed by every b, false when more than
+// maxExact.
+func product(a, b []string) ([]string, bool) {
+	if len(a)*len(b) > maxExact {
+		return nil, false
+	}
+	out := make([]string, 0, len(a)*len(b))
+	for _, x := range a {
+		for _, y := range b {
+			out = append(out, x+y)
+		}
+	}
+	return dedupe(out), true
+}
+
+func dedupe(set []string) []string {
+	slices.Sort(set)
+	return slices.Compact(set)
 }
 
 func shortest(l []string) int {
