@@ -16,24 +16,22 @@ import (
 	"github.com/scilla-mail/scilla/server/verdict"
 )
 
-// TestReplies: a user of the protected domain writes to a partner (mail
-// that is itself not filtered, the partner's domain is not protected); the
-// partner's answer, naming the sent message in In-Reply-To or References,
-// gets REPLY_TO_SENT. Mail that was not an authenticated submission is not
-// remembered, so a spammer cannot earn the sign by answering his own mail.
-func TestReplies(t *testing.T) {
+// setup returns a sent-mail store and a scan through an engine that
+// protects example.com and remembers its users' submissions.
+func setup(t *testing.T) (*replies.Local, func(env *engine.Envelope, raw string) *engine.GroupVerdict) {
+	t.Helper()
 	sent, err := replies.OpenLocal(filepath.Join(t.TempDir(), "replies.db"), 720*time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sent.Close()
+	t.Cleanup(func() { sent.Close() })
 	pol := policy.Default()
 	if pol.Protected, err = addrlist.New("@*example.com"); err != nil {
 		t.Fatal(err)
 	}
 	e := engine.New(engine.Options{Checks: []engine.Check{repliescheck.New(sent)}, Sent: sent},
 		&engine.Snapshot{Policy: pol, DB: contentdb.Empty()})
-	scan := func(env *engine.Envelope, raw string) *engine.GroupVerdict {
+	return sent, func(env *engine.Envelope, raw string) *engine.GroupVerdict {
 		t.Helper()
 		v, err := e.Scan(context.Background(), "t", env, []byte(raw))
 		if err != nil {
@@ -41,6 +39,15 @@ func TestReplies(t *testing.T) {
 		}
 		return v.Groups[0]
 	}
+}
+
+// TestReplies: a user of the protected domain writes to a partner (mail
+// that is itself not filtered, the partner's domain is not protected); the
+// partner's answer, naming the sent message in In-Reply-To or References,
+// gets REPLY_TO_SENT. Mail that was not an authenticated submission is not
+// remembered, so a spammer cannot earn the sign by answering his own mail.
+func TestReplies(t *testing.T) {
+	sent, scan := setup(t)
 	out := "From: Alice <alice@example.com>\r\nTo: bob@partner.example\r\nSubject: quote\r\n" +
 		"Message-ID: <Quote-1.Alice@mail.example.com>\r\n\r\nCould you send a price?\r\n"
 	if gv := scan(&engine.Envelope{AuthUser: "alice", Rcpts: []string{"bob@partner.example"}}, out); gv.Info != verdict.NotProtected {
@@ -96,25 +103,7 @@ func TestOff(t *testing.T) {
 // under, her own authenticated mail from a private mailbox and a policy
 // that switches the rule off do not.
 func TestLocalName(t *testing.T) {
-	sent, err := replies.OpenLocal(filepath.Join(t.TempDir(), "replies.db"), 720*time.Hour, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sent.Close()
-	pol := policy.Default()
-	if pol.Protected, err = addrlist.New("@*example.com"); err != nil {
-		t.Fatal(err)
-	}
-	e := engine.New(engine.Options{Checks: []engine.Check{repliescheck.New(sent)}, Sent: sent},
-		&engine.Snapshot{Policy: pol, DB: contentdb.Empty()})
-	scan := func(env *engine.Envelope, raw string) *engine.GroupVerdict {
-		t.Helper()
-		v, err := e.Scan(context.Background(), "t", env, []byte(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v.Groups[0]
-	}
+	sent, scan := setup(t)
 	// Her mail program writes bare line feeds and encodes her name.
 	out := "From: =?UTF-8?Q?Ma=C3=ABlle_Tremblay?= <maelle.tremblay@example.com>\nTo: bank@partner.example\n" +
 		"Subject: statement\nMessage-ID: <s-1@mail.example.com>\n\nPlease send the statement.\n"
