@@ -41,6 +41,8 @@ func rescore(signs []Sign, scores map[string]float64) {
 }
 
 // decide sets status, score, rate, method and categories from the signs.
+// When a sign says the sender is forged (Sign.Forged), the negative content
+// scores count zero first.
 func decide(gv *GroupVerdict, s *policy.Settings) {
 	if slices.ContainsFunc(gv.Signs, func(sg Sign) bool { return sg.Forged }) {
 		for i := range gv.Signs {
