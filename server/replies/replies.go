@@ -5,10 +5,10 @@
 // It remembers the names they send under too, so that a stranger's mail in
 // a colleague's or the boss's name is recognised.
 //
-// Only a digest of each id and name is kept, with its expiry: in a bbolt file in the
-// state directory on a single server, in Redis when several servers share
-// state (a user may send through one and receive the answer through
-// another).
+// Only a digest of each id and name is kept, with its expiry: in a bbolt
+// file in the state directory on a single server, in Redis when several
+// servers share state (a user may send through one and receive the answer
+// through another).
 package replies
 
 import (
