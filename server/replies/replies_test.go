@@ -165,6 +165,18 @@ func TestShared(t *testing.T) {
 	}
 }
 
+// FuzzNameKey: any display name gives a key or none, and a key is its
+// own key: names are compared in one form.
+func FuzzNameKey(f *testing.F) {
+	f.Add("Kowalski, Jan")
+	f.Add("=?utf-8?q?x?= Ma\u00eblle  O'Neill-Tremblay")
+	f.Fuzz(func(t *testing.T, name string) {
+		if k := nameKey(name); k != "" && nameKey(k) != k {
+			t.Errorf("nameKey(%q) = %q, whose key is %q", name, k, nameKey(k))
+		}
+	})
+}
+
 func TestNameKey(t *testing.T) {
 	cases := []struct{ name, want string }{
 		{"Jan Kowalski", "jan kowalski"},

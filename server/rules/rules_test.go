@@ -214,6 +214,7 @@ func FuzzParse(f *testing.F) {
 	src, _ := os.ReadFile("testdata/sample.rules")
 	f.Add(string(src))
 	f.Add("[c]\nR_X 1 body: /a|b/ | c d -- x")
+	f.Add("[c]\nR_Y 1 text: /(eur|euro|chf) ?250\\b.*(trading|[.,] )/ -- y")
 	f.Fuzz(func(t *testing.T, src string) {
 		rs, err := Parse("f.rules", src)
 		if err != nil {
