@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -150,6 +151,49 @@ func TestRequiredLiterals(t *testing.T) {
 }
 
 // The automaton must find exactly what a naive search finds.
+// TestRequiredLiteralsSound: whatever text a regular expression matches
+// holds one of its literals, or the pre-filter would hide matches. Random
+// expressions over a small alphabet (alternatives, options, classes,
+// repeats, boundaries) against random texts over the same alphabet.
+func TestRequiredLiteralsSound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	atoms := []string{"a", "b", "ab", "abc", "ba ", " ", "[ab]", "[a-c]", "c?", "(a|bc)", "(ab|abc|b)", `\b`, ".", "a+", "(b|)", "[.,]"}
+	letters := "abc .,"
+	tried, checked := 0, 0
+	for range 3000 {
+		var expr strings.Builder
+		for range 1 + rng.IntN(6) {
+			expr.WriteString(atoms[rng.IntN(len(atoms))])
+		}
+		if rng.IntN(4) == 0 {
+			expr.WriteString("|" + atoms[rng.IntN(len(atoms))] + atoms[rng.IntN(len(atoms))])
+		}
+		lits := requiredLiterals(expr.String())
+		if lits == nil {
+			continue
+		}
+		re := regexp.MustCompile("(?i)" + expr.String())
+		tried++
+		for range 200 {
+			b := make([]byte, rng.IntN(12))
+			for i := range b {
+				b[i] = letters[rng.IntN(len(letters))]
+			}
+			text := string(b)
+			if !re.MatchString(text) {
+				continue
+			}
+			checked++
+			if !slices.ContainsFunc(lits, func(l string) bool { return strings.Contains(text, l) }) {
+				t.Fatalf("%q matches %q, which holds none of its literals %q", expr.String(), text, lits)
+			}
+		}
+	}
+	if tried < 100 || checked < 1000 {
+		t.Fatalf("only %d expressions with literals and %d matches checked", tried, checked)
+	}
+}
+
 func TestMatcherAgainstNaive(t *testing.T) {
 	pats := []string{"he", "she", "his", "hers", "a", "aa", "aaa", "abc", "bca", "c"}
 	m := newMatcher(pats)
