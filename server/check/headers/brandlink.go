@@ -85,6 +85,7 @@ var linkStopWords = []string{
 	"sparkasse", "telekom", "magenta", // Germany's savings banks, the Telekoms of Hungary or Slovakia, a colour
 	"correios", "sibs", // Portugal's CTT Correios and the word for post offices; SIBS runs other banks' cards
 	"zus", "blik", // Dutch for sister and for a tin
+	"revenue", "ros", "boi", // a word, the Robot Operating System, a word in Dutch and Spanish slang
 }
 
 // brandHostWords returns the brand domain labels brandLink looks for, each
