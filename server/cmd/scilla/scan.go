@@ -28,7 +28,7 @@ func cmdScan(args []string) int {
 	fs.Var(&rcpts, "rcpt", "envelope recipient (repeatable; default postmaster@localhost)")
 	ip := fs.String("ip", "", "client IP address")
 	helo := fs.String("helo", "", "HELO name")
-	auth := fs.String("auth", "", "SMTP AUTH user: scan as a submission by this user (its Message-ID is remembered for REPLY_TO_SENT)")
+	auth := fs.String("auth", "", "SMTP AUTH user: scan as a submission by this user (its Message-ID and From name are remembered for REPLY_TO_SENT and LOCAL_NAME_FREEMAIL)")
 	asJSON := fs.Bool("json", false, "print the response as JSON")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait for the verdict")
 	if err := fs.Parse(args); err != nil {
