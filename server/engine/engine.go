@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -178,12 +177,7 @@ func (e *Engine) Scan(ctx context.Context, scanID string, env *Envelope, raw []b
 // and the name in its From. Only the header is read; a failure to remember
 // is logged: it never holds up the mail.
 func (e *Engine) rememberSent(ctx context.Context, log *slog.Logger, raw []byte) {
-	if end := bytes.Index(raw, []byte("\r\n\r\n")); end >= 0 {
-		raw = raw[:end+2]
-	} else if end := bytes.Index(raw, []byte("\n\n")); end >= 0 {
-		raw = raw[:end+1]
-	}
-	h := message.ParseContext(ctx, raw, e.limits).Header
+	h := message.ParseHeader(raw, e.limits)
 	if id := strings.TrimSpace(h.Get("Message-Id")); id != "" {
 		if err := e.sent.Remember(ctx, id); err != nil {
 			log.Warn("sent message not remembered", "err", err)

@@ -51,6 +51,16 @@ func ParseContext(ctx context.Context, raw []byte, lim Limits) *Message {
 	return m
 }
 
+// ParseHeader reads only the top-level header of raw, decoded as Parse
+// decodes it, within the limits: for callers that need a field or two of
+// a message they do not rate.
+func ParseHeader(raw []byte, lim Limits) Header {
+	lim = lim.withDefaults()
+	p := &parser{lim: lim, m: &Message{Raw: raw}, ctx: context.Background(), deadline: time.Now().Add(lim.Timeout)}
+	h, _ := p.readHeader(raw[:min(len(raw), lim.MaxSize)])
+	return p.decodeHeader(h)
+}
+
 // Bounds on reading QR codes (about 7 ms for a 640×480 image): only short
 // messages are searched, as a quishing mail is a few lines and a code while
 // newsletters with many pictures have much text, and only their first

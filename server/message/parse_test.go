@@ -326,3 +326,21 @@ func TestHTMLMetaCharset(t *testing.T) {
 		t.Errorf("MIME charset must win: text %q", m.Text)
 	}
 }
+
+// TestParseHeader: the top-level header alone, decoded as Parse decodes
+// it, whatever the line ends; the body is not read.
+func TestParseHeader(t *testing.T) {
+	for _, raw := range []string{
+		"From: =?UTF-8?Q?Ma=C3=ABlle_Tremblay?= <m@example.com>\r\nMessage-ID: <a@b>\r\n\r\nSubject: not a header\r\n",
+		"From: =?UTF-8?Q?Ma=C3=ABlle_Tremblay?= <m@example.com>\nMessage-ID: <a@b>\n\nSubject: not a header\n",
+		"From: =?UTF-8?Q?Ma=C3=ABlle_Tremblay?=\r\n <m@example.com>\r\nMessage-ID: <a@b>\r\n",
+	} {
+		h := ParseHeader([]byte(raw), DefaultLimits)
+		if got := h.Get("From"); got != "Maëlle Tremblay <m@example.com>" {
+			t.Errorf("%q: From %q", raw, got)
+		}
+		if h.Get("Message-ID") != "<a@b>" || h.Has("Subject") {
+			t.Errorf("%q: header %v", raw, h)
+		}
+	}
+}
