@@ -3,11 +3,32 @@ package contentdb
 import (
 	"bufio"
 	"bytes"
+	_ "embed"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 )
+
+// builtinBrands is the list of the names most often borrowed by phishing
+// today, for databases that carry none (BrandsFile). The default database
+// ships the same file (updater/db-src/rules/brands.list links here).
+//
+//go:embed brands.list
+var builtinBrands []byte
+
+// parsedBuiltin parses builtinBrands once; the result is never modified.
+var parsedBuiltin = sync.OnceValue(func() []Brand {
+	b, err := ParseBrands(BrandsFile, builtinBrands)
+	if err != nil {
+		panic(err) // cannot happen: TestBuiltinBrands parses the embedded file
+	}
+	return b
+})
+
+// BuiltinBrands returns the built-in brands; callers must not modify them.
+func BuiltinBrands() []Brand { return parsedBuiltin() }
 
 // Brand is a sender name phishing borrows (FROM_BRAND_MISMATCH) with the
 // domains its own mail comes from.

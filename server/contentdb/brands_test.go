@@ -1,6 +1,7 @@
 package contentdb
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -59,4 +60,19 @@ func FuzzParseBrands(f *testing.F) {
 			t.Fatalf("round trip: %v, %d of %d brands", err, len(again), len(brands))
 		}
 	})
+}
+
+// TestBuiltinBrands: the embedded list parses, and the default database's
+// source is the same file (updater/db-src/rules/brands.list links to it).
+func TestBuiltinBrands(t *testing.T) {
+	if n := len(BuiltinBrands()); n < 50 {
+		t.Errorf("%d built-in brands", n)
+	}
+	src, err := os.ReadFile("../../updater/db-src/rules/brands.list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(src) != string(builtinBrands) {
+		t.Error("updater/db-src/rules/brands.list is no longer contentdb's brands.list")
+	}
 }

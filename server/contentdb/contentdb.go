@@ -37,9 +37,9 @@ const (
 	// TokenizerFile holds the bayes.TokenizerVersion the tables were built
 	// with, in decimal; a bundle without it is of version 1.
 	TokenizerFile = "bayes.tokenizer"
-	// BrandsFile, when present, replaces the header check's built-in list
-	// of brands (ParseBrands); it is not among Files, so a database of an
-	// earlier release still loads.
+	// BrandsFile, when present, replaces the built-in list of brands
+	// (BuiltinBrands); it is not among Files, so a database of an earlier
+	// release still loads.
 	BrandsFile = "brands.list"
 )
 
@@ -73,12 +73,13 @@ type DB struct {
 	// score: from the scores file's BAYES_CAL_* entries, else
 	// bayes.DefaultCalibration.
 	Calibration bayes.Calibration
-	// Brands replace the header check's built-in brands when not nil.
+	// Brands are the brands phishing borrows: the database's brands file,
+	// else BuiltinBrands.
 	Brands []Brand
 }
 
 // Empty returns the database used before any bundle is loaded.
-func Empty() *DB { return &DB{Version: "none"} }
+func Empty() *DB { return &DB{Version: "none", Brands: BuiltinBrands()} }
 
 // Load reads, verifies and decodes the bundle in fsys. With trusted keys
 // the manifest must carry a valid signature by one of them.
@@ -170,7 +171,7 @@ func Decode(v *bundle.Verified) (*DB, error) {
 	if err != nil {
 		return nil, fail(ScoresFile, err)
 	}
-	var brands []Brand
+	brands := BuiltinBrands()
 	if src, ok := v.Files[BrandsFile]; ok {
 		if brands, err = ParseBrands(BrandsFile, src); err != nil {
 			return nil, fail(BrandsFile, err)

@@ -127,7 +127,7 @@ func fakeReply(x *info) bool {
 // Check applies the header rules.
 type Check struct {
 	rules  []Rule
-	brands *brandSet // built in; the database's replace them
+	brands *brandSet // built in, for want of a database
 	// dbBrands holds the brand set of the last database seen, so that the
 	// skeletons of its brands are computed once per database.
 	dbBrands atomic.Pointer[dbBrandSet]
@@ -139,7 +139,7 @@ type dbBrandSet struct {
 }
 
 // New returns the header-rules check.
-func New() *Check { return &Check{rules: Rules(), brands: newBrandSet(brands())} }
+func New() *Check { return &Check{rules: Rules(), brands: newBrandSet(contentdb.BuiltinBrands())} }
 
 // Name implements engine.Check.
 func (*Check) Name() string { return "headers" }
@@ -161,8 +161,8 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 	return res, nil
 }
 
-// brandsOf returns the database's brands, or the built-in ones when it
-// carries none.
+// brandsOf returns the database's brands, or the built-in ones without
+// one.
 func (c *Check) brandsOf(db *contentdb.DB) *brandSet {
 	if db == nil || db.Brands == nil {
 		return c.brands

@@ -251,21 +251,6 @@ func TestDatabaseBrands(t *testing.T) {
 	}
 }
 
-// TestBuiltinBrands: the embedded list parses, and the default database's
-// source is the same file (updater/db-src/rules/brands.list links to it).
-func TestBuiltinBrands(t *testing.T) {
-	if n := len(brands()); n < 50 {
-		t.Errorf("%d built-in brands", n)
-	}
-	src, err := os.ReadFile("../../../updater/db-src/rules/brands.list")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(src) != string(builtinBrands) {
-		t.Error("updater/db-src/rules/brands.list is no longer the header check's brands.list")
-	}
-}
-
 // TestLookalikeDomain: a sender domain that reads like a recipient's or a
 // brand's counts; the same domain, a sister domain under another suffix,
 // an unrelated one a letter apart, and short names do not.
@@ -299,7 +284,7 @@ func TestLookalikeDomain(t *testing.T) {
 		if tc.rcpt != "" {
 			env.Rcpts = []string{tc.rcpt}
 		}
-		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits), env: env, brands: newBrandSet(brands())}
+		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits), env: env, brands: newBrandSet(contentdb.BuiltinBrands())}
 		if got := lookalikeDomain(x); got != tc.want {
 			t.Errorf("From %s To %s (envelope %q): %v, want %v", tc.from, tc.to, tc.rcpt, got, tc.want)
 		}
@@ -317,7 +302,7 @@ func TestLookalikeDomain(t *testing.T) {
 		{"info@shop.example", "Order at https://shop.example/cart", false},
 	} {
 		raw := "From: " + tc.from + "\r\nTo: user@example.org\r\nSubject: hello\r\n\r\n" + tc.body + "\r\n"
-		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits), env: &engine.Envelope{Rcpts: []string{"user@example.org"}}, brands: newBrandSet(brands())}
+		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits), env: &engine.Envelope{Rcpts: []string{"user@example.org"}}, brands: newBrandSet(contentdb.BuiltinBrands())}
 		if got := lookalikeDomain(x); got != tc.want {
 			t.Errorf("From %s, text %q: %v, want %v", tc.from, tc.body, got, tc.want)
 		}
@@ -344,7 +329,7 @@ func FuzzHeaderRules(f *testing.F) {
 	f.Add("a@xn--", "b@xn--zz-\xff", "c@tu-berlin.de")
 	f.Fuzz(func(t *testing.T, from, replyTo, to string) {
 		raw := "From: " + from + "\r\nReply-To: " + replyTo + "\r\nTo: " + to + "\r\nSubject: s\r\n\r\nbody\r\n"
-		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits), env: &engine.Envelope{Rcpts: []string{to}}, brands: newBrandSet(brands())}
+		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits), env: &engine.Envelope{Rcpts: []string{to}}, brands: newBrandSet(contentdb.BuiltinBrands())}
 		for _, r := range Rules() {
 			r.match(x)
 		}
@@ -358,7 +343,7 @@ func FuzzHeaderRules(f *testing.F) {
 func BenchmarkHeaderRules(b *testing.B) {
 	raw := []byte("From: \"Jane\" <jane@some-company.example>\r\nReply-To: jane@some-company.example\r\nTo: user@example.org, b@other.example\r\nSubject: hi\r\nDate: Mon, 16 Nov 2026 06:12:40 +0000\r\nMessage-ID: <a1@some-company.example>\r\n\r\nbody\r\n")
 	m := message.Parse(raw, message.DefaultLimits)
-	set := newBrandSet(brands())
+	set := newBrandSet(contentdb.BuiltinBrands())
 	env := &engine.Envelope{Rcpts: []string{"user@example.org"}}
 	rules := Rules()
 	b.Run("all", func(b *testing.B) {

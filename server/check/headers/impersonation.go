@@ -1,35 +1,14 @@
 package headers
 
 import (
-	_ "embed"
 	"regexp"
 	"slices"
 	"strings"
 	"unicode"
 
-	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/freemail"
 	"github.com/scilla-mail/scilla/server/rules"
 )
-
-// builtinBrands is the list of the names most often borrowed by phishing
-// today, used when the content database carries none
-// (contentdb.BrandsFile). The default database ships the same file
-// (updater/db-src/rules/brands.list links here).
-//
-//go:embed brands.list
-var builtinBrands []byte
-
-// brands returns the built-in brands. A name is matched as whole words of
-// the From display name; its mail must come from a registrable domain whose
-// first label, or which itself, is one of the brand's domains.
-func brands() []contentdb.Brand {
-	b, err := contentdb.ParseBrands("brands.list", builtinBrands)
-	if err != nil {
-		panic(err) // cannot happen: TestBuiltinBrands parses the embedded file
-	}
-	return b
-}
 
 // brandImpersonation reports a From whose display name names a brand while
 // the address is not at one of the brand's domains ("Microsoft 365"
