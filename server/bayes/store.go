@@ -1,7 +1,6 @@
 package bayes
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -306,13 +305,7 @@ func MessageKey(m *message.Message) [32]byte {
 	for _, f := range []string{"Message-ID", "Date", "From", "Subject"} {
 		h.Write([]byte(f + ":" + strings.TrimSpace(m.Header.Get(f)) + "\n"))
 	}
-	raw := m.Raw
-	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
-		raw = raw[i+4:]
-	} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
-		raw = raw[i+2:]
-	}
-	h.Write(raw)
+	h.Write(m.Body)
 	var k [32]byte
 	h.Sum(k[:0])
 	return k

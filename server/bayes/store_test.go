@@ -118,6 +118,14 @@ func TestMessageKeyIgnoresTraceHeaders(t *testing.T) {
 	if a == c {
 		t.Error("different messages share a key")
 	}
+	// The body starts where the header ends, whatever line ends either
+	// uses: two bodies that differ in their first paragraph differ, though
+	// both hold a blank CRLF line later.
+	d := MessageKey(message.Parse([]byte("From: a@example.com\nSubject: x\n\none\r\n\r\nsame\r\n"), message.DefaultLimits))
+	e := MessageKey(message.Parse([]byte("From: a@example.com\nSubject: x\n\ntwo\r\n\r\nsame\r\n"), message.DefaultLimits))
+	if d == e {
+		t.Error("bodies that differ share a key")
+	}
 }
 
 func TestRPC(t *testing.T) {

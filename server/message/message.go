@@ -30,6 +30,8 @@ type Message struct {
 	Raw []byte
 	// Header is the top-level header.
 	Header Header
+	// Body is Raw after the top-level header and the blank line.
+	Body []byte
 	// Root is the top of the MIME tree.
 	Root *Part
 	// Leaves are the non-multipart parts in document order.

@@ -165,6 +165,9 @@ func (p *parser) entity(raw []byte, depth int, defType string) *Part {
 	}
 	p.m.Parts++
 	hdr, body := p.readHeader(raw)
+	if depth == 0 {
+		p.m.Body = body
+	}
 	part := &Part{Header: hdr, MediaType: defType, Depth: depth}
 	if ct := hdr.GetRaw("Content-Type"); ct != "" {
 		mt, params := parseMediaType(ct)

@@ -329,6 +329,21 @@ func TestHTMLMetaCharset(t *testing.T) {
 
 // TestParseHeader: the top-level header alone, decoded as Parse decodes
 // it, whatever the line ends; the body is not read.
+// TestBody: Body is what follows the top-level header's blank line, with
+// either line end.
+func TestBody(t *testing.T) {
+	for _, tc := range []struct{ raw, want string }{
+		{"Subject: x\r\n\r\nbody\r\n\r\nmore\r\n", "body\r\n\r\nmore\r\n"},
+		{"Subject: x\n\nbody\r\n\r\nmore\r\n", "body\r\n\r\nmore\r\n"},
+		{"Subject: x\r\n", ""},
+		{"Content-Type: multipart/mixed; boundary=b\n\n--b\n\npart\n--b--\n", "--b\n\npart\n--b--\n"},
+	} {
+		if got := string(Parse([]byte(tc.raw), DefaultLimits).Body); got != tc.want {
+			t.Errorf("%q: Body %q, want %q", tc.raw, got, tc.want)
+		}
+	}
+}
+
 func TestParseHeader(t *testing.T) {
 	for _, raw := range []string{
 		"From: =?UTF-8?Q?Ma=C3=ABlle_Tremblay?= <m@example.com>\r\nMessage-ID: <a@b>\r\n\r\nSubject: not a header\r\n",
