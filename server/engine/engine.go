@@ -57,7 +57,7 @@ type Autolearner interface {
 	Offer(raw []byte, v *Verdict)
 }
 
-// SentLog remembers the mail local users send.
+// SentLog remembers the mail local users send and the names they go by.
 type SentLog interface {
 	Remember(ctx context.Context, messageID string) error
 	RememberName(ctx context.Context, displayName string) error
@@ -167,6 +167,9 @@ func (e *Engine) Scan(ctx context.Context, scanID string, env *Envelope, raw []b
 			return e.notProcessed(scanID, env, snap), err
 		}
 	}
+	if e.sent != nil && env.AuthUser == "" && !env.RcptsFromHeader {
+		e.rememberRecipients(ctx, log, msg, v)
+	}
 	if e.autolearn != nil {
 		e.autolearn.Offer(raw, v)
 	}
@@ -186,6 +189,43 @@ func (e *Engine) rememberSent(ctx context.Context, log *slog.Logger, raw []byte)
 	if from := message.ParseAddressList(h.Get("From")); len(from) == 1 && from[0].Name != "" {
 		if err := e.sent.RememberName(ctx, from[0].Name); err != nil {
 			log.Warn("sender name not remembered", "err", err)
+		}
+	}
+}
+
+// maxRecipientNames bounds the names one message teaches.
+const maxRecipientNames = 10
+
+// rememberRecipients tells the sent log the names an inbound message calls
+// its recipients by ("Jan Kowalski" <jan@example.com>): the staff's names,
+// known so even where their own mail does not pass through the server. Only
+// To and Cc entries that are recipients of the envelope, in a group that
+// rated the message clean, count: a copy to another company names someone
+// else, and spam may call its victims anything.
+func (e *Engine) rememberRecipients(ctx context.Context, log *slog.Logger, msg *message.Message, v *Verdict) {
+	clean := map[string]bool{}
+	for _, gv := range v.Groups {
+		if gv.Info != verdict.InfoNone || gv.Status == verdict.Spam || gv.Status == verdict.ProbableSpam || gv.Status == verdict.Blacklisted {
+			continue
+		}
+		for _, r := range gv.Recipients {
+			clean[strings.ToLower(strings.Trim(strings.TrimSpace(r), "<>"))] = true
+		}
+	}
+	if len(clean) == 0 {
+		return
+	}
+	n := 0
+	for _, v := range append(msg.Header.Values("To"), msg.Header.Values("Cc")...) {
+		for _, a := range message.ParseAddressList(v) {
+			if a.Name == "" || !clean[strings.ToLower(a.Addr)] || n == maxRecipientNames {
+				continue
+			}
+			n++
+			if err := e.sent.RememberName(ctx, a.Name); err != nil {
+				log.Warn("recipient name not remembered", "err", err)
+				return
+			}
 		}
 	}
 }

@@ -2,8 +2,9 @@
 // (authenticated submissions), so that the answers to it are recognised: a
 // message whose In-Reply-To or References names one of them continues a
 // conversation a user started, the mail a filter must least of all lose.
-// It remembers the names they send under too, so that a stranger's mail in
-// a colleague's or the boss's name is recognised.
+// It remembers their names too (the From of their submissions, the To and
+// Cc of the clean mail they receive), so that a stranger's mail in a
+// colleague's or the boss's name is recognised.
 //
 // Only a digest of each id and name is kept, with its expiry: in a bbolt
 // file in the state directory on a single server, in Redis when several
@@ -62,15 +63,15 @@ func (c *Config) Validate() []error {
 // Path is the file's path for a state directory.
 func (c Config) Path(stateDir string) string { return conf.StatePath(stateDir, c.File) }
 
-// Store keeps the ids of sent mail and the names it was sent under; both
+// Store keeps the ids of sent mail and the local users' names; both
 // implementations are safe for concurrent use.
 type Store interface {
 	// Remember records a sent message's id.
 	Remember(ctx context.Context, id string) error
 	// Known reports whether any of ids was recorded and has not expired.
 	Known(ctx context.Context, ids []string) (bool, error)
-	// RememberName records the display name a message was sent under;
-	// what is not a person's full name (nameKey) is not recorded.
+	// RememberName records a local user's display name; what is not a
+	// person's full name (nameKey) is not recorded.
 	RememberName(ctx context.Context, name string) error
 	// KnownName reports whether a display name was recorded, as nameKey
 	// compares names, and has not expired.
@@ -190,6 +191,11 @@ func (l *Local) RememberName(_ context.Context, name string) error {
 	if key == "" {
 		return nil
 	}
+	// Most mail comes under names written before: one that still has more
+	// than half its time to live costs a read, not a write.
+	if fresh, err := l.has(namesBucket, []string{key}, l.now().Add(l.ttl/2)); err == nil && fresh {
+		return nil
+	}
 	if err := l.put(namesBucket, key); err != nil {
 		return fmt.Errorf("remember sender name: %w", err)
 	}
@@ -243,7 +249,7 @@ func dropExpired(b *bolt.Bucket, now time.Time) error {
 
 // Known implements Store.
 func (l *Local) Known(_ context.Context, ids []string) (bool, error) {
-	found, err := l.has(sentBucket, ids)
+	found, err := l.has(sentBucket, ids, l.now())
 	if err != nil {
 		return false, fmt.Errorf("look up sent messages: %w", err)
 	}
@@ -256,22 +262,22 @@ func (l *Local) KnownName(_ context.Context, name string) (bool, error) {
 	if key == "" {
 		return false, nil
 	}
-	found, err := l.has(namesBucket, []string{key})
+	found, err := l.has(namesBucket, []string{key}, l.now())
 	if err != nil {
 		return false, fmt.Errorf("look up sender name: %w", err)
 	}
 	return found, nil
 }
 
-// has reports whether any of keys is in the bucket and has not expired.
-func (l *Local) has(bucket []byte, keys []string) (bool, error) {
-	now := l.now().Unix()
+// has reports whether any of keys is in the bucket and expires after t.
+func (l *Local) has(bucket []byte, keys []string, t time.Time) (bool, error) {
+	after := t.Unix()
 	found := false
 	err := l.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucket)
 		for _, k := range keys {
 			d := digest(k)
-			if v := b.Get(d[:]); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > now {
+			if v := b.Get(d[:]); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > after {
 				found = true
 				return nil
 			}

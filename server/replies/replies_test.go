@@ -2,6 +2,7 @@ package replies
 
 import (
 	"context"
+	"encoding/binary"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -126,6 +127,50 @@ func TestLocal(t *testing.T) {
 		t.Errorf("%d ids and %d names in the file, want 1 and 0 (the expired ones dropped)", n, names)
 	}
 	s.Close()
+}
+
+// TestLocalNameRefresh: a name remembered again within half its time to
+// live is left as it was (no write); later, its time starts anew.
+func TestLocalNameRefresh(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	c := &clock{start}
+	s, err := OpenLocal(filepath.Join(t.TempDir(), "replies.db"), 48*time.Hour, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	expiry := func() time.Time {
+		t.Helper()
+		var exp time.Time
+		d := digest(nameKey("Jan Kowalski"))
+		if err := s.db.View(func(tx *bolt.Tx) error {
+			if v := tx.Bucket(namesBucket).Get(d[:]); len(v) == 8 {
+				exp = time.Unix(int64(binary.BigEndian.Uint64(v)), 0).UTC()
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return exp
+	}
+	for _, tc := range []struct {
+		at   time.Duration
+		want time.Duration // expiry after start
+	}{
+		{0, 48 * time.Hour},
+		{10 * time.Hour, 48 * time.Hour},
+		{23 * time.Hour, 48 * time.Hour},
+		{30 * time.Hour, 78 * time.Hour},
+	} {
+		c.t = start.Add(tc.at)
+		if err := s.RememberName(ctx, "Jan Kowalski"); err != nil {
+			t.Fatal(err)
+		}
+		if got := expiry(); !got.Equal(start.Add(tc.want)) {
+			t.Errorf("remembered again after %s: expires %s, want %s", tc.at, got, start.Add(tc.want))
+		}
+	}
 }
 
 // TestShared: two servers on one Redis: what one remembers the other

@@ -77,14 +77,15 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 		}
 		if local {
 			res.Signs = append(res.Signs, engine.Sign{Name: SignLocalName, Score: localNameScore,
-				Desc: "From is a free mailbox under the name a protected user sends with", Method: "headers", Forged: true})
+				Desc: "From is a free mailbox under a protected user's name", Method: "headers", Forged: true})
 		}
 	}
 	return res, nil
 }
 
-// localName reports a From at a free mailbox whose display name is one a
-// protected user has sent mail under.
+// localName reports a From at a free mailbox whose display name is a
+// protected user's (server/replies: from their submissions and the mail
+// they receive).
 func (c *Check) localName(ctx context.Context, m *message.Message) (bool, error) {
 	from := message.ParseAddressList(m.Header.Get("From"))
 	if len(from) != 1 || from[0].Name == "" || !freemail.Address(from[0].Addr) {

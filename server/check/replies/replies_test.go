@@ -3,11 +3,13 @@ package replies_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/scilla-mail/scilla/server/addrlist"
 	"github.com/scilla-mail/scilla/server/check/checktest"
+	"github.com/scilla-mail/scilla/server/check/gtube"
 	repliescheck "github.com/scilla-mail/scilla/server/check/replies"
 	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/engine"
@@ -17,7 +19,8 @@ import (
 )
 
 // setup returns a sent-mail store and a scan through an engine that
-// protects example.com and remembers its users' submissions.
+// protects example.com and remembers its users' submissions (its checks:
+// this one and GTUBE, to have spam).
 func setup(t *testing.T) (*replies.Local, func(env *engine.Envelope, raw string) *engine.GroupVerdict) {
 	t.Helper()
 	sent, err := replies.OpenLocal(filepath.Join(t.TempDir(), "replies.db"), 720*time.Hour, nil)
@@ -29,7 +32,7 @@ func setup(t *testing.T) (*replies.Local, func(env *engine.Envelope, raw string)
 	if pol.Protected, err = addrlist.New("@*example.com"); err != nil {
 		t.Fatal(err)
 	}
-	e := engine.New(engine.Options{Checks: []engine.Check{repliescheck.New(sent)}, Sent: sent},
+	e := engine.New(engine.Options{Checks: []engine.Check{repliescheck.New(sent), gtube.New()}, Sent: sent},
 		&engine.Snapshot{Policy: pol, DB: contentdb.Empty()})
 	return sent, func(env *engine.Envelope, raw string) *engine.GroupVerdict {
 		t.Helper()
@@ -139,6 +142,43 @@ func TestLocalName(t *testing.T) {
 			if sg.Name == repliescheck.SignLocalName && !sg.Forged {
 				t.Errorf("%s: the sign does not say the sender is forged", tc.name)
 			}
+		}
+	}
+}
+
+// TestRecipientNames: inbound mail teaches the names it calls its
+// recipients by, so the sign works where the staff's own mail does not
+// pass through the server. Only the envelope's recipients' entries of To
+// and Cc count, only from mail rated clean, and not when the recipients
+// were read from the header (spamd).
+func TestRecipientNames(t *testing.T) {
+	_, scan := setup(t)
+	in := func(to, cc, body string) string {
+		return "From: Orders <orders@partner.example>\r\nTo: " + to + "\r\nCc: " + cc +
+			"\r\nSubject: delivery\r\nMessage-ID: <d-1@partner.example>\r\n\r\n" + body + "\r\n"
+	}
+	scan(&engine.Envelope{Rcpts: []string{"paul@example.com", "LUC@example.com"}},
+		in(`"Durand, Paul" <paul@example.com>, Anne Roy <anne@partner.example>`, `Luc Martin <luc@example.com>, "Eve Blanc" <eve@example.com>`, "Delivered today."))
+	// Rated SPAM: the names it uses are not learned.
+	scan(&engine.Envelope{Rcpts: []string{"tom@example.com"}}, in("Tom Petit <tom@example.com>", "", gtube.Signature))
+	// Recipients taken from the header are anyone's.
+	scan(&engine.Envelope{Rcpts: []string{"ines@example.com"}, RcptsFromHeader: true}, in("Ines Leroy <ines@example.com>", "", "Hello."))
+
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{"Paul Durand", true},
+		{"Luc Martin", true},
+		{"Anne Roy", false},   // another company's, not a recipient
+		{"Eve Blanc", false},  // in Cc, but not delivered here
+		{"Tom Petit", false},  // named by spam
+		{"Ines Leroy", false}, // recipients from the header
+	} {
+		gv := scan(&engine.Envelope{Rcpts: []string{"accounts@example.com"}},
+			"From: "+tc.name+" <"+strings.ReplaceAll(strings.ToLower(tc.name), " ", ".")+".office@gmail.com>\r\nTo: accounts@example.com\r\nSubject: urgent\r\n\r\nAre you at your desk?\r\n")
+		if got := checktest.HasSign(gv, repliescheck.SignLocalName); got != tc.want {
+			t.Errorf("%s on gmail: %s %v, want %v", tc.name, repliescheck.SignLocalName, got, tc.want)
 		}
 	}
 }
