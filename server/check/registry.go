@@ -23,6 +23,7 @@ import (
 	"github.com/scilla-mail/scilla/server/check/rdns"
 	repliescheck "github.com/scilla-mail/scilla/server/check/replies"
 	rulescheck "github.com/scilla-mail/scilla/server/check/rules"
+	"github.com/scilla-mail/scilla/server/check/share"
 	spfcheck "github.com/scilla-mail/scilla/server/check/spf"
 	"github.com/scilla-mail/scilla/server/check/structure"
 	"github.com/scilla-mail/scilla/server/check/uribl"
@@ -60,6 +61,7 @@ func All(d Deps) []engine.Check {
 		eastern.New(),     // Chinese, Japanese, Korean, Thai by script and charset
 		obscene.New(),     // OBSCENE sign for the [--Obscene--] tag
 		rulescheck.New(),
+		share.New(), // share and signing notices whose links lead elsewhere
 		bayescheck.New(d.Learned),
 		fuzzycheck.New(d.Learned),
 		imagecheck.New(),
@@ -82,5 +84,6 @@ func RuleNames() []string {
 	}
 	names = append(names, formal.RuleNames()...)
 	names = append(names, repliescheck.RuleNames()...)
+	names = append(names, share.RuleNames()...)
 	return append(names, structure.RuleNames()...)
 }

@@ -1,0 +1,175 @@
+// Package share is the check for notices of shared files, documents to
+// sign and voice messages whose links lead somewhere else:
+// SHARE_NOTICE_OFFSITE. Today's commonest phishing says "Anna shared a
+// file with you" or "review and sign" in a sharing service's words and
+// layout, from a compromised mailbox or a throwaway domain, and its button
+// leads to a look-alike login page on a page host or a fresh domain. The
+// services' own notices link to the service, and a colleague's or a
+// customer's portal is at their own domain; a notice whose links reach
+// neither is the lure.
+package share
+
+import (
+	"context"
+	_ "embed"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/message"
+	"github.com/scilla-mail/scilla/server/rules"
+)
+
+// Sign and switch names (methods.header_rules).
+const (
+	Sign     = "SHARE_NOTICE_OFFSITE"
+	RuleName = "share_notice_offsite"
+)
+
+// RuleNames lists the check's switches for the policy's header_rules.
+func RuleNames() []string { return []string{RuleName} }
+
+// score is the sign's built-in weight (signs.scores may replace it). A
+// customer may share through a portal of another name, so the sign does
+// not flag alone; with a brand's name in a stranger's From, a page host or
+// the classifier's doubt it does.
+const score = 2.5
+
+// notices are the phrases of the notices, in the rules source format.
+//
+//go:embed notices.rules
+var notices string
+
+// Check finds share notices that link away.
+type Check struct {
+	phrases *rules.Set
+}
+
+// New returns the check.
+func New() *Check {
+	rs, err := rules.Parse("notices.rules", notices)
+	if err != nil {
+		panic(err) // cannot happen: TestNotices parses the embedded file
+	}
+	set, err := rules.Compile(rs)
+	if err != nil {
+		panic(err) // cannot happen: as above
+	}
+	return &Check{phrases: set}
+}
+
+// Name implements engine.Check.
+func (*Check) Name() string { return "share" }
+
+// Run implements engine.Check.
+func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
+	var res engine.Result
+	if !in.Group.Settings.Methods.RuleOn(RuleName) || !linksAway(in.Msg, in.Env) {
+		return res, nil
+	}
+	var t rules.Texts
+	t[rules.PartSubject] = rules.Normalize(in.Msg.Subject)
+	t[rules.PartBody] = rules.Normalize(in.Msg.Text[:min(len(in.Msg.Text), maxText)])
+	hits := c.phrases.MatchTexts(&t)
+	if len(hits) == 0 {
+		return res, nil
+	}
+	res.Signs = append(res.Signs, engine.Sign{Name: Sign, Score: score, Method: "content",
+		Desc: strings.ToLower(hits[0].Desc) + ", but no link leads to a sharing service or the sender's own domain"})
+	return res, nil
+}
+
+// maxText bounds the text searched: a notice says what it is at the top.
+const maxText = 8 << 10
+
+// maxLinks bounds the links looked at.
+const maxLinks = 100
+
+// linksAway reports a message with a link of its own (not a mailing
+// service's tracking or a markup namespace) and none at a sharing service
+// or at the sender's own domain (From, or the envelope sender).
+func linksAway(m *message.Message, env *engine.Envelope) bool {
+	own := ownLabels(m, env)
+	away := false
+	for i, u := range m.URLs {
+		if i == maxLinks {
+			break
+		}
+		if u.Domain == "" {
+			away = true // an IP address
+			continue
+		}
+		if hostUnder(u.Host, neutralHosts) {
+			continue
+		}
+		label, _, _ := strings.Cut(u.Domain, ".")
+		if hostUnder(u.Host, serviceHosts) || own[label] {
+			return false
+		}
+		away = true
+	}
+	return away
+}
+
+// ownLabels returns the first labels of the registrable domains of the
+// From address and the envelope sender: "acme" of news.acme.co.uk. A
+// company links to acme.com from acme.de, a service to pandadoc.com from
+// pandadoc.net.
+func ownLabels(m *message.Message, env *engine.Envelope) map[string]bool {
+	own := map[string]bool{}
+	addrs := []string{}
+	for _, a := range message.ParseAddressList(m.Header.Get("From")) {
+		addrs = append(addrs, a.Addr)
+	}
+	if env != nil {
+		addrs = append(addrs, env.MailFrom)
+	}
+	for _, a := range addrs {
+		at := strings.LastIndexByte(a, '@')
+		if at < 0 {
+			continue
+		}
+		d, err := publicsuffix.EffectiveTLDPlusOne(strings.ToLower(strings.TrimSuffix(a[at+1:], ".")))
+		if err != nil {
+			continue
+		}
+		label, _, _ := strings.Cut(d, ".")
+		own[label] = true
+	}
+	return own
+}
+
+// hostUnder reports a host that is one of hosts or under one.
+func hostUnder(host string, hosts []string) bool {
+	for _, h := range hosts {
+		if strings.HasSuffix(host, h) && (len(host) == len(h) || host[len(host)-len(h)-1] == '.') {
+			return true
+		}
+	}
+	return false
+}
+
+// serviceHosts are where file-sharing, e-signature and voice-mail
+// services' own notices link to.
+var serviceHosts = []string{
+	"sharepoint.com", "onedrive.com", "onedrive.live.com", "1drv.ms", "teams.microsoft.com", "teams.live.com",
+	"drive.google.com", "docs.google.com", "sites.google.com", "meet.google.com", "voice.google.com",
+	"dropbox.com", "db.tt", "box.com", "box.net", "wetransfer.com", "we.tl", "icloud.com",
+	"sharefile.com", "sharefile.eu", "egnyte.com", "fromsmash.com", "swisstransfer.com", "transfernow.net",
+	"filemail.com", "hightail.com", "pcloud.com", "mega.nz", "tresorit.com", "drive.proton.me", "nextcloud.com",
+	"docusign.net", "docusign.com", "adobesign.com", "echosign.com", "acrobat.adobe.com", "documentcloud.adobe.com",
+	"pandadoc.com", "hellosign.com", "dropboxsign.com", "signnow.com", "yousign.com", "skribble.com",
+	"sign.zoho.com", "sign.zoho.eu", "signrequest.com", "oneflow.com", "scrive.com", "signicat.com", "penneo.com",
+	"ringcentral.com", "zoom.us", "8x8.com", "vonage.com", "dialpad.com", "aircall.io",
+}
+
+// neutralHosts are links that say nothing of where a button leads:
+// mailing services' click tracking and image hosting, and the namespaces
+// of Office's and the W3C's markup.
+var neutralHosts = []string{
+	"list-manage.com", "mcusercontent.com", "mailchi.mp", "sendgrid.net", "mailgun.org", "mandrillapp.com",
+	"hubspotlinks.com", "hubspotemail.net", "rs6.net", "createsend.com", "cmail19.com", "cmail20.com",
+	"mjt.lu", "sendibt2.com", "sendibt3.com", "brevo.com", "klclick.com", "klclick1.com", "awstrack.me", "mlsend.com",
+	"w3.org", "schemas.microsoft.com", "schemas.openxmlformats.org", "schema.org",
+}

@@ -1,0 +1,78 @@
+package share
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/scilla-mail/scilla/server/check/checktest"
+	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/policy"
+	"github.com/scilla-mail/scilla/server/rules"
+)
+
+// TestNotices: the embedded phrases parse, and every phrase is found by
+// the check's matcher in a text that holds it.
+func TestNotices(t *testing.T) {
+	rs, err := rules.Parse("notices.rules", notices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New()
+	for _, r := range rs {
+		for _, ph := range r.Phrases {
+			var tx rules.Texts
+			tx[rules.PartBody] = "hello, " + ph + ". thanks"
+			if len(c.phrases.MatchTexts(&tx)) == 0 {
+				t.Errorf("%s: %q not found", r.Name, ph)
+			}
+		}
+	}
+}
+
+func msg(from, subject, body string) string {
+	return "Return-Path: <" + strings.Trim(from[strings.LastIndexByte(from, ' ')+1:], "<>") + ">\r\nFrom: " + from +
+		"\r\nTo: user@example.org\r\nSubject: " + subject + "\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + body + "\r\n"
+}
+
+func TestShareNotice(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw string
+		want      bool
+	}{
+		{"a compromised mailbox's share, the button on a page host",
+			msg("Stefanie Wolf <s.wolf@elektro-weber.example>", "Stefanie Wolf hat eine Datei für Sie freigegeben",
+				`<p>Stefanie Wolf hat eine Datei für Sie freigegeben.</p><p><a href="https://weber-dokumente.web.app/view">Öffnen</a></p><img src="https://res-1.cdn.office.net/files/sp-logo.png">`), true},
+		{"a signing request from a throwaway sender, the page elsewhere",
+			msg("Docusign via Accounts <billing@brightline-dental.example>", "Please review and sign: Remittance 2026",
+				`<p>Accounts sent you a document to review and sign.</p><a href="https://review-docs.cloudfiles.example/env/77">REVIEW DOCUMENT</a>`), true},
+		{"a voice message, the link at an IP address",
+			msg("Voicemail <pbx@notify-center.example>", "New voicemail from +44 161 555 0192", `<p>You have a new voicemail (0:42).</p><a href="http://203.0.113.7/vm/play">Play</a>`), true},
+		{"SharePoint's own notice links to SharePoint",
+			msg("Amir Rahimi <no-reply@sharepointonline.com>", "Amir Rahimi shared \"Q4 plan\" with you",
+				`<p>Amir Rahimi shared a file with you</p><a href="https://contoso-my.sharepoint.com/:x:/g/personal/amir/EYk">Open</a><a href="https://go.microsoft.com/fwlink/?LinkId=521839">Privacy</a>`), false},
+		{"a Nextcloud at the sender's own domain",
+			msg("Cloud <cloud@kanzlei-berg.example>", "Anna hat »Vertrag.pdf« mit Ihnen geteilt",
+				`<p>Anna hat »Vertrag.pdf« mit Ihnen geteilt.</p><a href="https://cloud.kanzlei-berg.example/s/Xk29aPq">Öffnen</a>`), false},
+		{"a colleague's Dropbox link, a LinkedIn signature",
+			msg("Jan Kowalski <jan@partner.example>", "drawings", `<p>I have shared the folder with you on Dropbox: <a href="https://www.dropbox.com/scl/fo/abc">drawings</a></p><p><a href="https://www.linkedin.com/in/jkowalski">LinkedIn</a></p>`), false},
+		{"a service that links to its own name under another suffix",
+			msg("PandaDoc <docs@pandadoc.net>", "Quote 1182 sent you a document", `<p>Acme sent you a document to review and sign.</p><a href="https://app.pandadoc.com/document/v2?token=1">Open document</a>`), false},
+		{"a newsletter's tracked links only",
+			msg("Verein <news@verein.example>", "Newsletter", `<p>The minutes have been shared with you via our site.</p><a href="https://verein.us21.list-manage.com/track/click?u=1">Read</a>`), false},
+		{"no share notice", msg("Shop <info@shop.example>", "Offer", `<p>Our new catalogue is out.</p><a href="https://catalogue.elsewhere.example/">Browse</a>`), false},
+		{"a notice without a link", msg("Anna <anna@firm.example>", "contract", `<p>I sent you a document by post.</p>`), false},
+	} {
+		gv := checktest.Scan(t, []engine.Check{New()}, []byte(tc.raw), nil)
+		if got := checktest.HasSign(gv, Sign); got != tc.want {
+			t.Errorf("%s: %s %v, want %v (signs %v)", tc.name, Sign, got, tc.want, gv.Signs)
+		}
+	}
+	// Switched off in the policy.
+	raw := msg("Stefanie Wolf <s.wolf@elektro-weber.example>", "Datei", `<p>Stefanie Wolf shared a file with you.</p><a href="https://weber-dokumente.web.app/view">Open</a>`)
+	gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), func(s *policy.Settings) {
+		s.Methods.HeaderRules = map[string]bool{RuleName: false}
+	})
+	if checktest.HasSign(gv, Sign) {
+		t.Error("the sign fires when switched off")
+	}
+}
