@@ -91,12 +91,24 @@ func nameKey(name string) string {
 	words := strings.FieldsFunc(rules.Normalize(name), func(r rune) bool {
 		return !unicode.IsLetter(r) && r != '-' && r != '\''
 	})
-	words = slices.DeleteFunc(words, func(w string) bool { return utf8.RuneCountInString(strings.Trim(w, "-'")) < 2 })
+	words = slices.DeleteFunc(words, func(w string) bool {
+		return utf8.RuneCountInString(strings.Trim(w, "-'")) < 2 || slices.Contains(titles, w)
+	})
 	if len(words) < 2 || len(words) > 5 {
 		return ""
 	}
 	slices.Sort(words)
 	return strings.Join(words, " ")
+}
+
+// titles are the forms of address and degrees display names carry, or not,
+// before or after the name ("Dr. Katharina Berger", "Dott.ssa Giulia Neri",
+// "mgr inż. Jan Nowak", "John Smith Jr."), lower-cased and without accents
+// or dots; they are not part of the name.
+var titles = []string{
+	"mr", "mrs", "ms", "mx", "miss", "sir", "dr", "prof", "rev", "jr", "ii", "iii", "phd", "msc", "bsc", "mba",
+	"herr", "frau", "dipl", "ing", "mag", "mme", "mlle", "dott", "ssa", "avv", "sr", "sra", "lic", "arq",
+	"dhr", "mevr", "ir", "drs", "mgr", "inz",
 }
 
 // maxIDs bounds the ids of one message that are looked up: In-Reply-To and

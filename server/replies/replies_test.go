@@ -229,6 +229,10 @@ func TestNameKey(t *testing.T) {
 		{"  Maëlle   Tremblay ", "maelle tremblay"},
 		{"Sophie Van den Broeck", "broeck den sophie van"},
 		{"Jean-Luc O'Neill", "jean-luc o'neill"},
+		{"Dr. Katharina Berger", "berger katharina"},
+		{"Dott.ssa Giulia Neri", "giulia neri"},
+		{"mgr inż. Jan Nowak", "jan nowak"},
+		{"Dr. Berger", ""},                    // a title and one name
 		{"Anna K.", ""},                       // one full word
 		{"Buchhaltung", ""},                   // a role, one word
 		{"jan.kowalski@example.pl", ""},       // an address
