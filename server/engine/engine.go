@@ -199,9 +199,9 @@ const maxRecipientNames = 10
 // rememberRecipients tells the sent log the names an inbound message calls
 // its recipients by ("Jan Kowalski" <jan@example.com>): the staff's names,
 // known so even where their own mail does not pass through the server. Only
-// To and Cc entries that are recipients of the envelope, in a group that
-// rated the message clean, count: a copy to another company names someone
-// else, and spam may call its victims anything.
+// To and Cc entries at the domain of a recipient of the envelope, in a group
+// that rated the message clean, count: a copy to another company names
+// someone else, and spam may call its victims anything.
 func (e *Engine) rememberRecipients(ctx context.Context, log *slog.Logger, msg *message.Message, v *Verdict) {
 	clean := map[string]bool{}
 	for _, gv := range v.Groups {
@@ -209,7 +209,9 @@ func (e *Engine) rememberRecipients(ctx context.Context, log *slog.Logger, msg *
 			continue
 		}
 		for _, r := range gv.Recipients {
-			clean[strings.ToLower(strings.Trim(strings.TrimSpace(r), "<>"))] = true
+			if d := (message.Address{Addr: r}).Domain(); d != "" {
+				clean[d] = true
+			}
 		}
 	}
 	if len(clean) == 0 {
@@ -218,7 +220,7 @@ func (e *Engine) rememberRecipients(ctx context.Context, log *slog.Logger, msg *
 	n := 0
 	for _, v := range append(msg.Header.Values("To"), msg.Header.Values("Cc")...) {
 		for _, a := range message.ParseAddressList(v) {
-			if a.Name == "" || !clean[strings.ToLower(a.Addr)] || n == maxRecipientNames {
+			if a.Name == "" || !clean[a.Domain()] || n == maxRecipientNames {
 				continue
 			}
 			n++

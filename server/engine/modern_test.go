@@ -28,7 +28,7 @@ func defaultEngine(t testing.TB) *engine.Engine {
 }
 
 // scanKind scans the messages of dir/kind/*.eml, each for the mailbox its
-// Delivered-To names (jane.doe@example.org without one), and calls check with each file's name, its group verdict and whether it
+// Delivered-To names (else To's first, else jane.doe@example.org), and calls check with each file's name, its group verdict and whether it
 // was flagged (SPAM or PROBABLE_SPAM).
 func scanKind(t *testing.T, e *engine.Engine, dir, kind string, check func(name string, g *engine.GroupVerdict, flagged bool)) {
 	t.Helper()
@@ -41,10 +41,14 @@ func scanKind(t *testing.T, e *engine.Engine, dir, kind string, check func(name 
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The mailbox it was delivered to is the envelope's recipient.
+		// The mailbox it was delivered to is the envelope's recipient:
+		// Delivered-To's, else the first of To.
 		env := &engine.Envelope{Rcpts: []string{"jane.doe@example.org"}}
-		if to := message.ParseHeader(raw, message.DefaultLimits).Get("Delivered-To"); to != "" {
+		h := message.ParseHeader(raw, message.DefaultLimits)
+		if to := h.Get("Delivered-To"); to != "" {
 			env.Rcpts = []string{to}
+		} else if to := message.ParseAddressList(h.Get("To")); len(to) > 0 && to[0].Domain() != "" {
+			env.Rcpts = []string{to[0].Addr}
 		}
 		v, err := e.Scan(context.Background(), "test", env, raw)
 		if err != nil {

@@ -148,9 +148,9 @@ func TestLocalName(t *testing.T) {
 
 // TestRecipientNames: inbound mail teaches the names it calls its
 // recipients by, so the sign works where the staff's own mail does not
-// pass through the server. Only the envelope's recipients' entries of To
-// and Cc count, only from mail rated clean, and not when the recipients
-// were read from the header (spamd).
+// pass through the server. Only the entries of To and Cc at an envelope
+// recipient's domain count, only from mail rated clean, and not when the
+// recipients were read from the header (spamd).
 func TestRecipientNames(t *testing.T) {
 	_, scan := setup(t)
 	in := func(to, cc, body string) string {
@@ -170,8 +170,8 @@ func TestRecipientNames(t *testing.T) {
 	}{
 		{"Paul Durand", true},
 		{"Luc Martin", true},
-		{"Anne Roy", false},   // another company's, not a recipient
-		{"Eve Blanc", false},  // in Cc, but not delivered here
+		{"Anne Roy", false},   // another company's
+		{"Eve Blanc", true},   // a colleague in Cc
 		{"Tom Petit", false},  // named by spam
 		{"Ines Leroy", false}, // recipients from the header
 	} {
