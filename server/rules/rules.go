@@ -38,6 +38,8 @@ type partSet struct {
 
 type pattern struct {
 	rule int
+	// group is the bit of the rule's "&&" group (Rule.Groups).
+	group uint8
 	// re is the regex this literal guards; nil for a phrase.
 	re *regexp.Regexp
 	// bounded phrases must sit at word boundaries.
@@ -45,8 +47,9 @@ type pattern struct {
 }
 
 type compiled struct {
-	rule int
-	re   *regexp.Regexp
+	rule  int
+	group uint8
+	re    *regexp.Regexp
 }
 
 // Compile builds a set from parsed rules.
@@ -63,12 +66,13 @@ func Compile(rs []Rule) (*Set, error) {
 			targets = []Part{PartSubject, PartBody}
 		}
 		for _, p := range targets {
-			for _, ph := range r.Phrases {
+			for j, ph := range r.Phrases {
 				lits[p] = append(lits[p], ph)
-				pats[p] = append(pats[p], pattern{rule: i, bounded: true})
+				pats[p] = append(pats[p], pattern{rule: i, group: groupBit(r.PhraseGroup, j), bounded: true})
 			}
 		}
-		for _, expr := range r.Regexps {
+		for j, expr := range r.Regexps {
+			g := groupBit(r.RegexpGroup, j)
 			// The text is lower-cased already, so no (?i): case folding
 			// would only slow the match down.
 			re, err := regexp.Compile(expr)
@@ -81,12 +85,12 @@ func Compile(rs []Rule) (*Set, error) {
 					if p == PartBody || p == PartHTML {
 						return nil, fmt.Errorf("rules: %s: /%s/ has no literal of %d+ characters every match must contain; on the %s it would run on every message", r.Name, expr, minLiteral, r.Part)
 					}
-					always[p] = append(always[p], compiled{i, re})
+					always[p] = append(always[p], compiled{i, g, re})
 					continue
 				}
 				for _, l := range req {
 					lits[p] = append(lits[p], l)
-					pats[p] = append(pats[p], pattern{rule: i, re: re})
+					pats[p] = append(pats[p], pattern{rule: i, group: g, re: re})
 				}
 			}
 		}
@@ -95,6 +99,15 @@ func Compile(rs []Rule) (*Set, error) {
 		s.parts[p] = &partSet{ac: newMatcher(lits[p]), pats: pats[p], always: always[p]}
 	}
 	return s, nil
+}
+
+// groupBit returns the bit of the group of alternative j; rules built by
+// hand without groups are one group.
+func groupBit(groups []int, j int) uint8 {
+	if j < len(groups) {
+		return 1 << groups[j]
+	}
+	return 1
 }
 
 // Len returns the number of rules.
@@ -152,7 +165,10 @@ func (s *Set) Match(m *message.Message) []*Rule {
 
 // MatchTexts is Match on already extracted texts.
 func (s *Set) MatchTexts(t *Texts) []*Rule {
-	fired := make([]bool, len(s.rules))
+	// matched holds the bits of each rule's groups that matched; a rule
+	// fires when all its groups did.
+	matched := make([]uint8, len(s.rules))
+	done := func(rule int, g uint8) bool { return matched[rule]&g != 0 }
 	for p := range numParts {
 		ps := s.parts[p]
 		text := t[p]
@@ -171,13 +187,13 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 		}
 		ps.ac.scan(text, func(id, end int) bool {
 			pt := ps.pats[id]
-			if fired[pt.rule] {
+			if done(pt.rule, pt.group) {
 				return true
 			}
 			start := end - ps.ac.lengths[id]
 			if pt.re == nil {
 				if boundary(text, start, end) {
-					fired[pt.rule] = true
+					matched[pt.rule] |= pt.group
 				}
 				return true
 			}
@@ -190,23 +206,29 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 				in = text[max(0, start-window):min(len(text), end+window)]
 			}
 			if pt.re.MatchString(in) {
-				fired[pt.rule] = true
+				matched[pt.rule] |= pt.group
 			}
 			return true
 		})
 		for _, c := range ps.always {
-			if !fired[c.rule] && c.re.MatchString(text) {
-				fired[c.rule] = true
+			if !done(c.rule, c.group) && c.re.MatchString(text) {
+				matched[c.rule] |= c.group
 			}
 		}
 	}
 	var out []*Rule
 	for i := range s.rules {
-		if fired[i] {
+		if matched[i] != 0 && matched[i] == allGroups(s.rules[i].Groups) {
 			out = append(out, &s.rules[i])
 		}
 	}
 	return out
+}
+
+// allGroups returns the bits of n groups; a rule built by hand without
+// Groups is one group.
+func allGroups(n int) uint8 {
+	return 1<<max(n, 1) - 1
 }
 
 // boundary reports whether text[start:end] stands as whole words: the

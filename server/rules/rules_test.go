@@ -51,6 +51,10 @@ func TestMatchCategories(t *testing.T) {
 		{"guillemets", "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nles «frais de réexpédition»", []string{"FIN_FEE"}},
 		{"letter joined", "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nÜberzollgebühr", nil},
 		{"nothing", "Subject: lunch\r\n\r\nsee you at noon", nil},
+		{"both groups", "Subject: x\r\n\r\nPlease update your entry, then sign and return the form.", []string{"DIR_ENTRY"}},
+		{"both groups, across subject and body, by regex", "Subject: correct your listing\r\n\r\nthe form returned signed by Friday", []string{"DIR_ENTRY"}},
+		{"one group only", "Subject: x\r\n\r\nPlease sign and return the contract.", nil},
+		{"the other group only", "Subject: x\r\n\r\nYou can update your entry online.", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -99,6 +103,20 @@ func TestParseDuplicatePhrase(t *testing.T) {
 	}
 }
 
+// TestParseGroups: "&&" starts a group; a phrase may repeat in another
+// group, not in its own.
+func TestParseGroups(t *testing.T) {
+	rs, err := Parse("g.rules", "[c]\nR_X 1 text: abc | /dddd+e/ && abc | xyz&&ab -- d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rs[0]
+	if r.Groups != 3 || !slices.Equal(r.Phrases, []string{"abc", "abc", "xyz", "ab"}) ||
+		!slices.Equal(r.PhraseGroup, []int{0, 1, 1, 2}) || !slices.Equal(r.RegexpGroup, []int{0}) {
+		t.Errorf("groups %d, phrases %q in %v, regexps in %v", r.Groups, r.Phrases, r.PhraseGroup, r.RegexpGroup)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct{ src, want string }{
 		{"R_X 1 body: a b -- d", "before any [category]"},
@@ -113,6 +131,9 @@ func TestParseErrors(t *testing.T) {
 		{"[c]\nR_X 1 body: a -- d", "too short"},
 		{"[c]\nR_X 1 body: abc -- d\nR_X 1 body: abd -- d", "already defined on line 2"},
 		{"[c]\nR_X 1 body abc -- d", "missing ':'"},
+		{"[c]\nR_X 1 body: abc && -- d", "empty alternative after '&&'"},
+		{"[c]\nR_X 1 body: && abc -- d", "too short"},
+		{"[c]\nR_X 1 body: ab && cd && ef && gh && ij -- d", "more than 4 groups"},
 	}
 	for _, c := range cases {
 		_, err := Parse("t.rules", c.src)
@@ -259,6 +280,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(string(src))
 	f.Add("[c]\nR_X 1 body: /a|b/ | c d -- x")
 	f.Add("[c]\nR_Y 1 text: /(eur|euro|chf) ?250\\b.*(trading|[.,] )/ -- y")
+	f.Add("[c]\nR_Z 1 text: ab | /cde+/ && fg&&hi | jk -- z")
 	f.Fuzz(func(t *testing.T, src string) {
 		rs, err := Parse("f.rules", src)
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -27,7 +26,9 @@ import (
 // the same lower-cased text (write it in lower case), run only when a
 // literal it requires is present. On the body, text and html parts a regex
 // must contain such a literal of at least 3 characters.
-// The rule fires once when any alternative matches.
+// The rule fires once when any alternative matches. Groups of alternatives
+// joined by '&&' must each match, anywhere in the part, for the rule to
+// fire: "update your entry | correct your listing && sign and return".
 
 // Part says which text of the message a rule looks at.
 type Part int
@@ -66,6 +67,10 @@ type Rule struct {
 	Phrases []string
 	// Regexps are the regular-expression alternatives as written.
 	Regexps []string
+	// Groups is the number of groups joined by "&&", 1 without; PhraseGroup
+	// and RegexpGroup give the group, from 0, of each phrase and regex.
+	Groups                   int
+	PhraseGroup, RegexpGroup []int
 	// Line is the source line, for error messages.
 	Line int
 }
@@ -164,6 +169,7 @@ func parseRule(l string) (Rule, error) {
 		return r, fmt.Errorf("rule %s: empty description", r.Name)
 	}
 	alts := strings.TrimSpace(rest[:i])
+	group := 0
 	for alts != "" {
 		var alt string
 		if alts[0] == '/' {
@@ -179,11 +185,15 @@ func parseRule(l string) (Rule, error) {
 				return r, fmt.Errorf("rule %s: /%s/ needs a literal of %d+ characters that every match contains (the pre-filter); without one it would run on every message", r.Name, expr, minLiteral)
 			}
 			r.Regexps = append(r.Regexps, expr)
+			r.RegexpGroup = append(r.RegexpGroup, group)
 			alts = strings.TrimSpace(alts[end+1:])
 		} else {
 			j := strings.IndexByte(alts, '|')
 			if j < 0 {
 				j = len(alts)
+			}
+			if k := strings.Index(alts[:j], "&&"); k >= 0 {
+				j = k
 			}
 			alt, alts = alts[:j], alts[j:]
 			ph := Normalize(strings.TrimSpace(alt))
@@ -192,26 +202,47 @@ func parseRule(l string) (Rule, error) {
 			}
 			// Written twice, or once with accents and once without:
 			// one is enough.
-			if !slices.Contains(r.Phrases, ph) {
+			if !r.hasPhrase(ph, group) {
 				r.Phrases = append(r.Phrases, ph)
+				r.PhraseGroup = append(r.PhraseGroup, group)
 			}
 			alts = strings.TrimSpace(alts)
 		}
 		if alts == "" {
 			break
 		}
-		if alts[0] != '|' {
-			return r, fmt.Errorf("rule %s: want '|' between alternatives near %q", r.Name, alts)
+		sep := "|"
+		if strings.HasPrefix(alts, "&&") {
+			sep = "&&"
+			if group++; group == maxGroups {
+				return r, fmt.Errorf("rule %s: more than %d groups joined by '&&'", r.Name, maxGroups)
+			}
+		} else if alts[0] != '|' {
+			return r, fmt.Errorf("rule %s: want '|' or '&&' between alternatives near %q", r.Name, alts)
 		}
-		alts = strings.TrimSpace(alts[1:])
+		alts = strings.TrimSpace(alts[len(sep):])
 		if alts == "" {
-			return r, fmt.Errorf("rule %s: empty alternative after '|'", r.Name)
+			return r, fmt.Errorf("rule %s: empty alternative after '%s'", r.Name, sep)
 		}
 	}
 	if len(r.Phrases)+len(r.Regexps) == 0 {
 		return r, fmt.Errorf("rule %s: no pattern", r.Name)
 	}
+	r.Groups = group + 1
 	return r, nil
+}
+
+// maxGroups bounds the groups of a rule joined by "&&".
+const maxGroups = 4
+
+// hasPhrase reports a phrase already in the group.
+func (r *Rule) hasPhrase(ph string, group int) bool {
+	for i, p := range r.Phrases {
+		if p == ph && r.PhraseGroup[i] == group {
+			return true
+		}
+	}
+	return false
 }
 
 // closingSlash returns the index of the '/' closing a regex that starts at
