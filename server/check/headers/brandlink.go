@@ -86,6 +86,7 @@ var linkStopWords = []string{
 	"correios", "sibs", // Portugal's CTT Correios and the word for post offices; SIBS runs other banks' cards
 	"zus", "blik", // Dutch for sister and for a tin
 	"revenue", "ros", "boi", // a word, the Robot Operating System, a word in Dutch and Spanish slang
+	"nab", "cba", "asic", // a verb, other associations' initials, a kind of chip
 }
 
 // brandHostWords returns the brand domain labels brandLink looks for, each

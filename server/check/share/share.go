@@ -1,6 +1,6 @@
 // Package share is the check for notices of shared files, documents to
-// sign and voice messages whose links lead somewhere else:
-// SHARE_NOTICE_OFFSITE. Today's commonest phishing says "Anna shared a
+// sign, payments and voice messages whose links lead somewhere else, or
+// that come as an attached web page: SHARE_NOTICE_OFFSITE. Today's commonest phishing says "Anna shared a
 // file with you" or "review and sign" in a sharing service's words and
 // layout, from a compromised mailbox or a throwaway domain, and its button
 // leads to a look-alike login page on a page host or a fresh domain. The
@@ -12,6 +12,7 @@ package share
 import (
 	"context"
 	_ "embed"
+	"path"
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
@@ -65,7 +66,14 @@ func (*Check) Name() string { return "share" }
 // Run implements engine.Check.
 func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	var res engine.Result
-	if !in.Group.Settings.Methods.RuleOn(RuleName) || !linksAway(in.Msg, in.Env) {
+	if !in.Group.Settings.Methods.RuleOn(RuleName) {
+		return res, nil
+	}
+	where := ", but no link leads to a sharing service or the sender's own domain"
+	switch {
+	case pageAttached(in.Msg):
+		where = ", in an attached web page"
+	case !linksAway(in.Msg, in.Env):
 		return res, nil
 	}
 	var t rules.Texts
@@ -76,7 +84,7 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 		return res, nil
 	}
 	res.Signs = append(res.Signs, engine.Sign{Name: Sign, Score: score, Method: "content",
-		Desc: strings.ToLower(hits[0].Desc) + ", but no link leads to a sharing service or the sender's own domain"})
+		Desc: strings.ToLower(hits[0].Desc) + where})
 	return res, nil
 }
 
@@ -85,6 +93,20 @@ const maxText = 8 << 10
 
 // maxLinks bounds the links looked at.
 const maxLinks = 100
+
+// pageAttached reports an attached web page or SVG image: the services
+// link to their files, and a voice message comes as sound, so a notice
+// whose content is a page to open in the browser is the sign-in form
+// itself.
+func pageAttached(m *message.Message) bool {
+	for _, l := range m.Leaves {
+		switch strings.ToLower(path.Ext(l.Filename)) {
+		case ".htm", ".html", ".shtml", ".xhtml", ".svg":
+			return true
+		}
+	}
+	return false
+}
 
 // linksAway reports a message with a link of its own (not a mailing
 // service's tracking or a markup namespace) and none at a sharing service

@@ -59,6 +59,14 @@ func TestShareNotice(t *testing.T) {
 			msg("PandaDoc <docs@pandadoc.net>", "Quote 1182 sent you a document", `<p>Acme sent you a document to review and sign.</p><a href="https://app.pandadoc.com/document/v2?token=1">Open document</a>`), false},
 		{"a newsletter's tracked links only",
 			msg("Verein <news@verein.example>", "Newsletter", `<p>The minutes have been shared with you via our site.</p><a href="https://verein.us21.list-manage.com/track/click?u=1">Read</a>`), false},
+		{"a voice message in an attached page",
+			"Return-Path: <office@dental.example>\r\nFrom: Voicemail <office@dental.example>\r\nTo: user@example.org\r\nSubject: New voice message (0:42)\r\nMIME-Version: 1.0\r\n" +
+				"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nYou have received a new voice message. Open the attachment to listen.\r\n" +
+				"--b\r\nContent-Type: image/svg+xml\r\nContent-Disposition: attachment; filename=\"VM_0042.svg\"\r\n\r\n<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>\r\n--b--\r\n", true},
+		{"a remittance advice as a PDF, no links",
+			"Return-Path: <ap@customer.example>\r\nFrom: Accounts <ap@customer.example>\r\nTo: user@example.org\r\nSubject: Remittance advice\r\nMIME-Version: 1.0\r\n" +
+				"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nPlease find attached our remittance advice.\r\n" +
+				"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"RA-1182.pdf\"\r\n\r\n%PDF-1.4\r\n--b--\r\n", false},
 		{"no share notice", msg("Shop <info@shop.example>", "Offer", `<p>Our new catalogue is out.</p><a href="https://catalogue.elsewhere.example/">Browse</a>`), false},
 		{"a notice without a link", msg("Anna <anna@firm.example>", "contract", `<p>I sent you a document by post.</p>`), false},
 	} {
