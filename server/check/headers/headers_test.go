@@ -271,6 +271,12 @@ func TestLookalikeDomain(t *testing.T) {
 		{"ceo@exarnple-logistics.com", "news@list.example", "ap@example-logistics.com", true}, // the envelope's recipient
 		{"ceo@mail.example-logistics.com", "ap@example-logistics.com", "", false},             // the same organisation
 		{"staff@tu-berlin.de", "staff@hu-berlin.de", "", false},                               // two universities a letter apart
+		{"daniel@southgatecyclesparts.com", "karen@southgatecycleparts.com.au", "", true},     // a letter more in a long name
+		{"sophie@lumen-fondation.be", "finance@lumen-foundation.be", "", true},                // a letter less
+		{"info@mueller-elektrotechnik.de", "a@müller-elektrotechnik.de", "", false},           // ue for ü
+		{"info@northwind-traders.com", "a@northwind-trader.com", "", false},                   // a plural's s
+		{"info@acmelogistic.com", "a@acmeslogistic.com", "", true},                            // an s in the middle
+		{"info@brightline.com", "a@brighline.com", "", false},                                 // too short to tell
 		{"jane@acme.de", "joe@acne.de", "", false},                                            // short names
 		{"service@paypa1.com", "user@example.org", "", true},                                  // a brand, 1 for l
 		{"service@xn--pple-43d.com", "user@example.org", "", true},                            // a brand in Cyrillic

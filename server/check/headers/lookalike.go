@@ -20,7 +20,8 @@ const minLookalike = 5
 // recipient's own domain or a brand's: the same letters but for those a
 // reader does not tell apart (exarnple.com, brandt-keiler.de, paypa1.com,
 // ollermatevs.com, аpple.com in Cyrillic), a doubled or dropped double letter, a hyphen
-// added or removed, or two neighbouring letters swapped. Business e-mail
+// added or removed, or two neighbouring letters swapped; for a recipient's
+// own long name also a letter more or less (oneLetterApart). Business e-mail
 // compromise and invoice fraud write from such domains; a legitimate sender
 // has no reason to own one. A sister domain with the same name under
 // another suffix (acme.de to acme.nl) is not a lookalike. Domains the text
@@ -41,7 +42,7 @@ func lookalikeDomain(x *info) bool {
 		label, _, _ := strings.Cut(d, ".")
 		sk := skeleton(label)
 		for _, t := range rcpts {
-			if lookalike(label, sk, t.label, t.skeleton) {
+			if lookalike(label, sk, t.label, t.skeleton) || oneLetterApart(sk, t.skeleton) {
 				return true
 			}
 		}
@@ -188,6 +189,46 @@ func lookalike(a, skA, b, skB string) bool {
 		return false
 	}
 	return skA == skB || swapped(skA, skB)
+}
+
+// minOneLetter is the shortest skeleton of a recipient's own domain that a
+// sender's one letter more or less imitates: in a long name a reader does
+// not see it, and no other company has the name but for one letter.
+const minOneLetter = 10
+
+// oneLetterApart reports skeletons one inserted or dropped letter apart,
+// the recipient's (b) at least minOneLetter long: southgatecyclesparts.com
+// for southgatecycleparts.com.au, lumen-fondation.be for
+// lumen-foundation.be. A plural's "s" at the end (a company's other
+// domain) and an "e" after a vowel (ue for ü: mueller-bau.de for
+// müller-bau.de) do not count.
+func oneLetterApart(a, b string) bool {
+	ra, rb := []rune(a), []rune(b)
+	if len(rb) < minOneLetter || len(ra) < minOneLetter-1 {
+		return false
+	}
+	long, short := ra, rb
+	if len(long) < len(short) {
+		long, short = short, long
+	}
+	if len(long) != len(short)+1 {
+		return false
+	}
+	i := 0
+	for i < len(short) && long[i] == short[i] {
+		i++
+	}
+	if string(long[i+1:]) != string(short[i:]) {
+		return false
+	}
+	extra := long[i]
+	switch {
+	case extra == 's' && i == len(long)-1:
+		return false
+	case extra == 'e' && i > 0 && strings.ContainsRune("aovu", long[i-1]):
+		return false
+	}
+	return true
 }
 
 // skeleton reduces a domain label to what a reader sees: punycode decoded,
