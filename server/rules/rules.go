@@ -233,21 +233,36 @@ func allGroups(n int) uint8 {
 
 // boundary reports whether text[start:end] stands as whole words: the
 // characters around it are not letters or digits (or the phrase itself
-// begins or ends with a non-word character).
+// begins or ends with a non-word character). Chinese, Japanese, Korean
+// and Thai are written without spaces between words (Korean glues its
+// particles on), so a phrase's end in one of them needs no boundary, and
+// a letter of theirs next to a phrase is one.
 func boundary(text string, start, end int) bool {
 	if start > 0 && isWord(text[start]) {
-		r, _ := utf8.DecodeLastRuneInString(text[:start])
-		if wordRune(r) {
-			return false
+		if first, _ := utf8.DecodeRuneInString(text[start:]); !unspaced(first) {
+			r, _ := utf8.DecodeLastRuneInString(text[:start])
+			if wordRune(r) && !unspaced(r) {
+				return false
+			}
 		}
 	}
 	if end < len(text) && isWord(text[end-1]) {
-		r, _ := utf8.DecodeRuneInString(text[end:])
-		if wordRune(r) {
-			return false
+		if last, _ := utf8.DecodeLastRuneInString(text[:end]); !unspaced(last) {
+			r, _ := utf8.DecodeRuneInString(text[end:])
+			if wordRune(r) && !unspaced(r) {
+				return false
+			}
 		}
 	}
 	return true
+}
+
+// unspaced reports a letter of a script written without spaces between
+// words, with the signs these scripts share (the kana's length mark ー,
+// full-width forms).
+func unspaced(r rune) bool {
+	return r >= 0x0e00 && (r >= 0x3000 && r <= 0x30ff || r >= 0xff00 && r <= 0xffef ||
+		unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul, unicode.Thai))
 }
 
 func isWord(c byte) bool {

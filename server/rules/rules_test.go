@@ -53,6 +53,9 @@ func TestMatchCategories(t *testing.T) {
 		{"nothing", "Subject: lunch\r\n\r\nsee you at noon", nil},
 		{"both groups", "Subject: x\r\n\r\nPlease update your entry, then sign and return the form.", []string{"DIR_ENTRY"}},
 		{"both groups, across subject and body, by regex", "Subject: correct your listing\r\n\r\nthe form returned signed by Friday", []string{"DIR_ENTRY"}},
+		{"Chinese inside a sentence", "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n本公司长期代开发票，项目齐全", []string{"CJK_INVOICE"}},
+		{"Japanese inside a sentence", "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n人気ブランドのスーパーコピー激安", []string{"CJK_INVOICE"}},
+		{"a Latin word among Chinese", "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n便宜的viagra在这里", []string{"PHARMA_DRUG"}},
 		{"one group only", "Subject: x\r\n\r\nPlease sign and return the contract.", nil},
 		{"the other group only", "Subject: x\r\n\r\nYou can update your entry online.", nil},
 	}
