@@ -135,7 +135,8 @@ func TestParseErrors(t *testing.T) {
 		{"[c]\nR_X 1 body: abc -- d\nR_X 1 body: abd -- d", "already defined on line 2"},
 		{"[c]\nR_X 1 body abc -- d", "missing ':'"},
 		{"[c]\nR_X 1 body: abc && -- d", "empty alternative after '&&'"},
-		{"[c]\nR_X 1 body: && abc -- d", "too short"},
+		{"[c]\nR_X 1 body: && abc -- d", "empty alternative before \"&&\""},
+		{"[c]\nR_X 1 body: abc | && def -- d", "empty alternative before \"&&\""},
 		{"[c]\nR_X 1 body: ab && cd && ef && gh && ij -- d", "more than 4 groups"},
 	}
 	for _, c := range cases {

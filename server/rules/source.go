@@ -196,6 +196,9 @@ func parseRule(l string) (Rule, error) {
 				j = k
 			}
 			alt, alts = alts[:j], alts[j:]
+			if strings.TrimSpace(alt) == "" {
+				return r, fmt.Errorf("rule %s: empty alternative before %q", r.Name, alts[:min(len(alts), 2)])
+			}
 			ph := Normalize(strings.TrimSpace(alt))
 			if len(ph) < 2 {
 				return r, fmt.Errorf("rule %s: phrase %q too short", r.Name, alt)
