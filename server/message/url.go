@@ -48,6 +48,18 @@ func ExtractURLs(text string) []URL {
 	return out
 }
 
+// HostUnder reports a host name that is one of domains or under one
+// ("eu.docusign.net" under "docusign.net"; not "evildocusign.net"). Hosts
+// are compared as given: lower-cased, as URL.Host is.
+func HostUnder(host string, domains []string) bool {
+	for _, d := range domains {
+		if strings.HasSuffix(host, d) && (len(host) == len(d) || host[len(host)-len(d)-1] == '.') {
+			return true
+		}
+	}
+	return false
+}
+
 func isURLChar(c byte) bool {
 	return c > ' ' && c < 0x7F && c != '<' && c != '>' && c != '"' && c != '\'' && c != '(' && c != ')' &&
 		c != '{' && c != '}' && c != '|' && c != '\\' && c != '^' && c != '`' ||

@@ -35,3 +35,20 @@ func TestRedirectTargets(t *testing.T) {
 		}
 	}
 }
+
+func TestHostUnder(t *testing.T) {
+	domains := []string{"docusign.net", "drive.google.com"}
+	for host, want := range map[string]bool{
+		"docusign.net":          true,
+		"eu.docusign.net":       true,
+		"evildocusign.net":      false,
+		"docusign.net.evil.com": false,
+		"drive.google.com":      true,
+		"google.com":            false,
+		"":                      false,
+	} {
+		if got := HostUnder(host, domains); got != want {
+			t.Errorf("HostUnder(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

@@ -3,6 +3,8 @@ package headers
 import (
 	"slices"
 	"strings"
+
+	"github.com/scilla-mail/scilla/server/message"
 )
 
 // maxBrandLinks bounds the links brandLink looks at.
@@ -58,14 +60,7 @@ func hostWords(host, domain string) []string {
 // ("wetransfer.zendesk.com", "img-prod-cms-rt-microsoft-com.akamaized.net").
 // Some of them are public suffixes, so the host is matched, not its
 // registrable domain.
-func linkPlatform(host string) bool {
-	for _, p := range linkPlatforms {
-		if strings.HasSuffix(host, p) && (len(host) == len(p) || host[len(host)-len(p)-1] == '.') {
-			return true
-		}
-	}
-	return false
-}
+func linkPlatform(host string) bool { return message.HostUnder(host, linkPlatforms) }
 
 var linkPlatforms = []string{
 	"zendesk.com", "freshdesk.com", "salesforce.com", "force.com", "site.com", "service-now.com",

@@ -122,11 +122,11 @@ func linksAway(m *message.Message, env *engine.Envelope) bool {
 			away = true // an IP address
 			continue
 		}
-		if hostUnder(u.Host, neutralHosts) {
+		if message.HostUnder(u.Host, neutralHosts) {
 			continue
 		}
 		label, _, _ := strings.Cut(u.Domain, ".")
-		if hostUnder(u.Host, serviceHosts) || own[label] {
+		if message.HostUnder(u.Host, serviceHosts) || own[label] {
 			return false
 		}
 		away = true
@@ -160,16 +160,6 @@ func ownLabels(m *message.Message, env *engine.Envelope) map[string]bool {
 		own[label] = true
 	}
 	return own
-}
-
-// hostUnder reports a host that is one of hosts or under one.
-func hostUnder(host string, hosts []string) bool {
-	for _, h := range hosts {
-		if strings.HasSuffix(host, h) && (len(host) == len(h) || host[len(host)-len(h)-1] == '.') {
-			return true
-		}
-	}
-	return false
 }
 
 // serviceHosts are where file-sharing, e-signature and voice-mail
