@@ -218,8 +218,8 @@ func (e *Engine) rememberRecipients(ctx context.Context, log *slog.Logger, msg *
 		return
 	}
 	n := 0
-	for _, v := range append(msg.Header.Values("To"), msg.Header.Values("Cc")...) {
-		for _, a := range message.ParseAddressList(v) {
+	for _, field := range append(msg.Header.Values("To"), msg.Header.Values("Cc")...) {
+		for _, a := range message.ParseAddressList(field) {
 			if a.Name == "" || !clean[a.Domain()] || n == maxRecipientNames {
 				continue
 			}

@@ -218,7 +218,7 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 	}
 	var out []*Rule
 	for i := range s.rules {
-		if matched[i] != 0 && matched[i] == allGroups(s.rules[i].Groups) {
+		if matched[i] == allGroups(s.rules[i].Groups) {
 			out = append(out, &s.rules[i])
 		}
 	}

@@ -1,12 +1,12 @@
 // Package share is the check for notices of shared files, documents to
 // sign, payments and voice messages whose links lead somewhere else, or
-// that come as an attached web page: SHARE_NOTICE_OFFSITE. Today's commonest phishing says "Anna shared a
-// file with you" or "review and sign" in a sharing service's words and
-// layout, from a compromised mailbox or a throwaway domain, and its button
-// leads to a look-alike login page on a page host or a fresh domain. The
-// services' own notices link to the service, and a colleague's or a
-// customer's portal is at their own domain; a notice whose links reach
-// neither is the lure.
+// that come as an attached web page: SHARE_NOTICE_OFFSITE. Today's
+// commonest phishing says "Anna shared a file with you" or "review and
+// sign" in a sharing service's words and layout, from a compromised
+// mailbox or a throwaway domain, and its button leads to a look-alike
+// login page on a page host or a fresh domain. The services' own notices
+// link to the service, and a colleague's or a customer's portal is at
+// their own domain; a notice whose links reach neither is the lure.
 package share
 
 import (
@@ -112,6 +112,9 @@ func pageAttached(m *message.Message) bool {
 // service's tracking or a markup namespace) and none at a sharing service
 // or at the sender's own domain (From, or the envelope sender).
 func linksAway(m *message.Message, env *engine.Envelope) bool {
+	if len(m.URLs) == 0 {
+		return false
+	}
 	own := ownLabels(m, env)
 	away := false
 	for i, u := range m.URLs {
