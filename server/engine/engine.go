@@ -60,7 +60,7 @@ type Autolearner interface {
 // SentLog remembers the mail local users send and the names they go by.
 type SentLog interface {
 	Remember(ctx context.Context, messageID string) error
-	RememberName(ctx context.Context, displayName string) error
+	RememberNames(ctx context.Context, displayNames ...string) error
 }
 
 // Engine runs scans. It is safe for concurrent use.
@@ -187,7 +187,7 @@ func (e *Engine) rememberSent(ctx context.Context, log *slog.Logger, raw []byte)
 		}
 	}
 	if from := message.ParseAddressList(h.Get("From")); len(from) == 1 && from[0].Name != "" {
-		if err := e.sent.RememberName(ctx, from[0].Name); err != nil {
+		if err := e.sent.RememberNames(ctx, from[0].Name); err != nil {
 			log.Warn("sender name not remembered", "err", err)
 		}
 	}
@@ -217,18 +217,16 @@ func (e *Engine) rememberRecipients(ctx context.Context, log *slog.Logger, msg *
 	if len(clean) == 0 {
 		return
 	}
-	n := 0
+	var names []string
 	for _, field := range append(msg.Header.Values("To"), msg.Header.Values("Cc")...) {
 		for _, a := range message.ParseAddressList(field) {
-			if a.Name == "" || !clean[a.Domain()] || n == maxRecipientNames {
-				continue
-			}
-			n++
-			if err := e.sent.RememberName(ctx, a.Name); err != nil {
-				log.Warn("recipient name not remembered", "err", err)
-				return
+			if a.Name != "" && clean[a.Domain()] && len(names) < maxRecipientNames {
+				names = append(names, a.Name)
 			}
 		}
+	}
+	if err := e.sent.RememberNames(ctx, names...); err != nil {
+		log.Warn("recipient names not remembered", "err", err)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/redis/go-redis/v9"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/scilla-mail/scilla/internal/conf"
@@ -70,9 +71,9 @@ type Store interface {
 	Remember(ctx context.Context, id string) error
 	// Known reports whether any of ids was recorded and has not expired.
 	Known(ctx context.Context, ids []string) (bool, error)
-	// RememberName records a local user's display name; what is not a
-	// person's full name (nameKey) is not recorded.
-	RememberName(ctx context.Context, name string) error
+	// RememberNames records local users' display names, all in one write;
+	// what is not a person's full name (nameKey) is not recorded.
+	RememberNames(ctx context.Context, names ...string) error
 	// KnownName reports whether a display name was recorded, as nameKey
 	// compares names, and has not expired.
 	KnownName(ctx context.Context, name string) (bool, error)
@@ -197,26 +198,54 @@ func (l *Local) Remember(_ context.Context, id string) error {
 	return nil
 }
 
-// RememberName implements Store.
-func (l *Local) RememberName(_ context.Context, name string) error {
-	key := nameKey(name)
-	if key == "" {
-		return nil
-	}
+// RememberNames implements Store.
+func (l *Local) RememberNames(_ context.Context, names ...string) error {
 	// Most mail comes under names written before: one that still has more
 	// than half its time to live costs a read, not a write.
-	if fresh, err := l.has(namesBucket, []string{key}, l.now().Add(l.ttl/2)); err == nil && fresh {
+	keys, err := l.stale(namesBucket, nameKeys(names), l.now().Add(l.ttl/2))
+	if err != nil {
+		return fmt.Errorf("remember names: %w", err)
+	}
+	if len(keys) == 0 {
 		return nil
 	}
-	if err := l.put(namesBucket, key); err != nil {
-		return fmt.Errorf("remember sender name: %w", err)
+	if err := l.put(namesBucket, keys...); err != nil {
+		return fmt.Errorf("remember names: %w", err)
 	}
 	return nil
 }
 
+// nameKeys returns the names' keys (nameKey), each once, without those
+// that are not names.
+func nameKeys(names []string) []string {
+	var keys []string
+	for _, n := range names {
+		if k := nameKey(n); k != "" && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// stale returns the keys that are not in the bucket or expire by t.
+func (l *Local) stale(bucket []byte, keys []string, t time.Time) ([]string, error) {
+	var out []string
+	err := l.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		for _, k := range keys {
+			d := digest(k)
+			if v := b.Get(d[:]); len(v) != 8 || int64(binary.BigEndian.Uint64(v)) <= t.Unix() {
+				out = append(out, k)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // put records a key's digest in a bucket with its expiry, dropping the
 // expired keys of both buckets once every pruneEvery.
-func (l *Local) put(bucket []byte, key string) error {
+func (l *Local) put(bucket []byte, keys ...string) error {
 	now := l.now()
 	l.mu.Lock()
 	prune := now.Sub(l.lastPrune) >= pruneEvery
@@ -224,7 +253,6 @@ func (l *Local) put(bucket []byte, key string) error {
 		l.lastPrune = now
 	}
 	l.mu.Unlock()
-	d := digest(key)
 	var exp [8]byte
 	binary.BigEndian.PutUint64(exp[:], uint64(now.Add(l.ttl).Unix()))
 	// Batch: concurrent submissions share one write and one sync.
@@ -236,7 +264,14 @@ func (l *Local) put(bucket []byte, key string) error {
 				}
 			}
 		}
-		return tx.Bucket(bucket).Put(d[:], exp[:])
+		b := tx.Bucket(bucket)
+		for _, k := range keys {
+			d := digest(k)
+			if err := b.Put(d[:], exp[:]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -326,14 +361,21 @@ func (s *Shared) Remember(ctx context.Context, id string) error {
 	return nil
 }
 
-// RememberName implements Store.
-func (s *Shared) RememberName(ctx context.Context, name string) error {
-	key := nameKey(name)
-	if key == "" {
+// RememberNames implements Store.
+func (s *Shared) RememberNames(ctx context.Context, names ...string) error {
+	keys := nameKeys(names)
+	if len(keys) == 0 {
 		return nil
 	}
-	if err := s.set(ctx, s.key("sentname", key)); err != nil {
-		return fmt.Errorf("remember sender name in redis: %w", err)
+	ctx, cancel := s.c.Context(ctx)
+	defer cancel()
+	if _, err := s.c.Redis().Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Set(ctx, s.key("sentname", k), 1, s.ttl)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("remember names in redis: %w", err)
 	}
 	return nil
 }

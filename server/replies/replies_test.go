@@ -88,13 +88,14 @@ func TestLocal(t *testing.T) {
 		}
 		return ok
 	}
-	if err := s.RememberName(ctx, "Jan Kowalski"); err != nil {
+	// Several names go in one write; what is not a name is left out.
+	if err := s.RememberNames(ctx, "Jan Kowalski", "Ewa Lis", "Jan Kowalski", "Buchhaltung"); err != nil {
 		t.Fatal(err)
 	}
 	// Ids and names are apart: a name is not an id, nor an id a name.
-	if !knownName(s, "KOWALSKI, Jan") || knownName(s, "Anna Kowalska") ||
+	if !knownName(s, "KOWALSKI, Jan") || !knownName(s, "Ewa Lis") || knownName(s, "Buchhaltung") || knownName(s, "Anna Kowalska") ||
 		known(s, "Jan Kowalski") || knownName(s, "quote-42@mail.example.org") {
-		t.Fatal("name lookup after RememberName is wrong")
+		t.Fatal("name lookup after RememberNames is wrong")
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -164,7 +165,7 @@ func TestLocalNameRefresh(t *testing.T) {
 		{30 * time.Hour, 78 * time.Hour},
 	} {
 		c.t = start.Add(tc.at)
-		if err := s.RememberName(ctx, "Jan Kowalski"); err != nil {
+		if err := s.RememberNames(ctx, "Jan Kowalski"); err != nil {
 			t.Fatal(err)
 		}
 		if got := expiry(); !got.Equal(start.Add(tc.want)) {
@@ -196,10 +197,10 @@ func TestShared(t *testing.T) {
 			t.Errorf("Known(%q) = %v, %v; want %v", tc.ids, got, err, tc.want)
 		}
 	}
-	if err := a.RememberName(ctx, "Anna Nowak"); err != nil {
+	if err := a.RememberNames(ctx, "Anna Nowak", "Piotr Zieliński", "Buchhaltung"); err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string]bool{"nowak anna": true, "Anna Nowakowska": false, "offer-7@example.net": false} {
+	for name, want := range map[string]bool{"nowak anna": true, "Piotr Zielinski": true, "Buchhaltung": false, "Anna Nowakowska": false, "offer-7@example.net": false} {
 		if got, err := b.KnownName(ctx, nameKey(name)); err != nil || got != want {
 			t.Errorf("KnownName(%q) = %v, %v; want %v", name, got, err, want)
 		}
