@@ -16,6 +16,9 @@ import (
 func FuzzScan(f *testing.F) {
 	e := defaultEngine(f)
 	files, _ := filepath.Glob(filepath.Join("testdata", "modern", "*", "*.eml"))
+	// Today's phishing and fraud: share notices, CJK spam, directory traps.
+	recent, _ := filepath.Glob(filepath.Join("testdata", "heldout2[5-7]", "spam", "*.eml"))
+	files = append(files, recent...)
 	for _, name := range files {
 		raw, err := os.ReadFile(name)
 		if err != nil {
