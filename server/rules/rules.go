@@ -1,9 +1,10 @@
 // Package rules compiles weighted phrase and pattern rules, grouped by
 // category, and matches them against a parsed message. All literal phrases
 // of all rules, plus one required literal of each regular expression, go into
-// one Aho–Corasick automaton per part of the message, so hundreds of rules
-// cost about one pass over the text; a regular expression runs only when its
-// literal was seen.
+// one Aho–Corasick automaton per part of the message (the subject and the
+// body share one; Chinese, Japanese and Korean literals have their own), so
+// hundreds of rules cost about one pass over the text; a regular expression
+// runs only when its literal was seen.
 //
 // The package matches; it does not score messages (the rules check turns
 // hits into signs) and it does not read files (the content database does).
@@ -29,15 +30,52 @@ type Set struct {
 
 // partSet is everything matched against one part.
 type partSet struct {
-	ac *matcher
-	// pats maps an automaton pattern to its rule and kind.
-	pats []pattern
+	// latin holds the patterns written in scripts whose UTF-8 bytes are
+	// below wideByte, wide the others (Chinese, Japanese, Korean). Apart,
+	// the few wide patterns' many distinct bytes do not multiply the big
+	// automaton's table (states × byte classes: 20 MB for five rules), and
+	// the wide one runs only on texts that hold such a byte.
+	latin, wide *automaton
 	// always are regexes without a usable literal, run on every message.
 	always []compiled
 }
 
+// slotOf is the part whose automatons serve p: the subject's are the
+// body's, since most rules look at both ("text"), and one automaton for
+// both is half the memory of two.
+func slotOf(p Part) Part {
+	if p == PartSubject || p == PartText {
+		return PartBody
+	}
+	return p
+}
+
+// automaton is a matcher and what each of its patterns stands for.
+type automaton struct {
+	ac *matcher
+	// pats maps an automaton pattern to its rule and kind.
+	pats []pattern
+}
+
+// wideByte is the first lead byte of UTF-8 from U+3000: the CJK
+// punctuation, kana, Hangul, Han and full-width forms.
+const wideByte = 0xe3
+
+// hasWide reports a byte of a character from U+3000 in s.
+func hasWide(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= wideByte {
+			return true
+		}
+	}
+	return false
+}
+
 type pattern struct {
 	rule int
+	// parts has the bit (1 << Part) of each part the pattern counts in:
+	// the subject and the body share one automaton.
+	parts uint8
 	// group is the bit of the rule's "&&" group (Rule.Groups).
 	group uint8
 	// re is the regex this literal guards; nil for a phrase.
@@ -55,21 +93,28 @@ type compiled struct {
 // Compile builds a set from parsed rules.
 func Compile(rs []Rule) (*Set, error) {
 	s := &Set{rules: rs}
-	var lits [numParts][]string
-	var pats [numParts][]pattern
+	// Literals and their patterns, per part, Latin ([0]) or wide ([1]).
+	var lits [numParts][2][]string
+	var pats [numParts][2][]pattern
 	var always [numParts][]compiled
+	add := func(p Part, lit string, pt pattern) {
+		w := 0
+		if hasWide(lit) {
+			w = 1
+		}
+		lits[slotOf(p)][w] = append(lits[slotOf(p)][w], lit)
+		pats[slotOf(p)][w] = append(pats[slotOf(p)][w], pt)
+	}
 	for i, r := range rs {
-		// "text" is the subject and the body: its patterns join both
-		// automatons, so the body is still scanned once.
+		// "text" is the subject and the body.
 		targets := []Part{r.Part}
+		mask := uint8(1) << r.Part
 		if r.Part == PartText {
 			targets = []Part{PartSubject, PartBody}
+			mask = 1<<PartSubject | 1<<PartBody
 		}
-		for _, p := range targets {
-			for j, ph := range r.Phrases {
-				lits[p] = append(lits[p], ph)
-				pats[p] = append(pats[p], pattern{rule: i, group: groupBit(r.PhraseGroup, j), bounded: true})
-			}
+		for j, ph := range r.Phrases {
+			add(r.Part, ph, pattern{rule: i, parts: mask, group: groupBit(r.PhraseGroup, j), bounded: true})
 		}
 		for j, expr := range r.Regexps {
 			g := groupBit(r.RegexpGroup, j)
@@ -80,23 +125,29 @@ func Compile(rs []Rule) (*Set, error) {
 				return nil, fmt.Errorf("rules: compile %s: %w", r.Name, err)
 			}
 			req := requiredLiterals(expr)
+			for _, l := range req {
+				add(r.Part, l, pattern{rule: i, parts: mask, group: g, re: re})
+			}
+			if len(req) > 0 {
+				continue
+			}
 			for _, p := range targets {
-				if len(req) == 0 {
-					if p == PartBody || p == PartHTML {
-						return nil, fmt.Errorf("rules: %s: /%s/ has no literal of %d+ characters every match must contain; on the %s it would run on every message", r.Name, expr, minLiteral, r.Part)
-					}
-					always[p] = append(always[p], compiled{i, g, re})
-					continue
+				if p == PartBody || p == PartHTML {
+					return nil, fmt.Errorf("rules: %s: /%s/ has no literal of %d+ characters every match must contain; on the %s it would run on every message", r.Name, expr, minLiteral, r.Part)
 				}
-				for _, l := range req {
-					lits[p] = append(lits[p], l)
-					pats[p] = append(pats[p], pattern{rule: i, group: g, re: re})
-				}
+				always[p] = append(always[p], compiled{i, g, re})
 			}
 		}
 	}
+	var latin, wide [numParts]*automaton
 	for p := range numParts {
-		s.parts[p] = &partSet{ac: newMatcher(lits[p]), pats: pats[p], always: always[p]}
+		if slotOf(p) == p {
+			latin[p] = &automaton{newMatcher(lits[p][0]), pats[p][0]}
+			wide[p] = &automaton{newMatcher(lits[p][1]), pats[p][1]}
+		}
+	}
+	for p := range numParts {
+		s.parts[p] = &partSet{latin: latin[slotOf(p)], wide: wide[slotOf(p)], always: always[p]}
 	}
 	return s, nil
 }
@@ -185,31 +236,37 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 		if !windowed {
 			limit = 1 // the whole part is tried at once
 		}
-		ps.ac.scan(text, func(id, end int) bool {
-			pt := ps.pats[id]
-			if done(pt.rule, pt.group) {
-				return true
-			}
-			start := end - ps.ac.lengths[id]
-			if pt.re == nil {
-				if boundary(text, start, end) {
+		hit := func(a *automaton) func(id, end int) bool {
+			return func(id, end int) bool {
+				pt := a.pats[id]
+				if pt.parts&(1<<p) == 0 || done(pt.rule, pt.group) {
+					return true
+				}
+				start := end - a.ac.lengths[id]
+				if pt.re == nil {
+					if boundary(text, start, end) {
+						matched[pt.rule] |= pt.group
+					}
+					return true
+				}
+				if tries[pt.re] >= limit {
+					return true
+				}
+				tries[pt.re]++
+				in := text
+				if windowed {
+					in = text[max(0, start-window):min(len(text), end+window)]
+				}
+				if pt.re.MatchString(in) {
 					matched[pt.rule] |= pt.group
 				}
 				return true
 			}
-			if tries[pt.re] >= limit {
-				return true
-			}
-			tries[pt.re]++
-			in := text
-			if windowed {
-				in = text[max(0, start-window):min(len(text), end+window)]
-			}
-			if pt.re.MatchString(in) {
-				matched[pt.rule] |= pt.group
-			}
-			return true
-		})
+		}
+		ps.latin.ac.scan(text, hit(ps.latin))
+		if len(ps.wide.pats) > 0 && hasWide(text) {
+			ps.wide.ac.scan(text, hit(ps.wide))
+		}
 		for _, c := range ps.always {
 			if !done(c.rule, c.group) && c.re.MatchString(text) {
 				matched[c.rule] |= c.group
