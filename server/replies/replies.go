@@ -296,7 +296,7 @@ func dropExpired(b *bolt.Bucket, now time.Time) error {
 
 // Known implements Store.
 func (l *Local) Known(_ context.Context, ids []string) (bool, error) {
-	found, err := l.has(sentBucket, ids, l.now())
+	found, err := l.has(sentBucket, ids)
 	if err != nil {
 		return false, fmt.Errorf("look up sent messages: %w", err)
 	}
@@ -309,29 +309,17 @@ func (l *Local) KnownName(_ context.Context, name string) (bool, error) {
 	if key == "" {
 		return false, nil
 	}
-	found, err := l.has(namesBucket, []string{key}, l.now())
+	found, err := l.has(namesBucket, []string{key})
 	if err != nil {
 		return false, fmt.Errorf("look up sender name: %w", err)
 	}
 	return found, nil
 }
 
-// has reports whether any of keys is in the bucket and expires after t.
-func (l *Local) has(bucket []byte, keys []string, t time.Time) (bool, error) {
-	after := t.Unix()
-	found := false
-	err := l.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucket)
-		for _, k := range keys {
-			d := digest(k)
-			if v := b.Get(d[:]); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > after {
-				found = true
-				return nil
-			}
-		}
-		return nil
-	})
-	return found, err
+// has reports whether any of keys is in the bucket and has not expired.
+func (l *Local) has(bucket []byte, keys []string) (bool, error) {
+	stale, err := l.stale(bucket, keys, l.now())
+	return len(stale) < len(keys), err
 }
 
 // Close closes the file.

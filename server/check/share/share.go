@@ -151,11 +151,7 @@ func ownLabels(m *message.Message, env *engine.Envelope) map[string]bool {
 		addrs = append(addrs, env.MailFrom)
 	}
 	for _, a := range addrs {
-		at := strings.LastIndexByte(a, '@')
-		if at < 0 {
-			continue
-		}
-		d, err := publicsuffix.EffectiveTLDPlusOne(strings.ToLower(strings.TrimSuffix(a[at+1:], ".")))
+		d, err := publicsuffix.EffectiveTLDPlusOne(message.Address{Addr: a}.Domain())
 		if err != nil {
 			continue
 		}
