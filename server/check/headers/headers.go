@@ -33,7 +33,10 @@ type Rule struct {
 	Sign  string
 	Score float64
 	Desc  string
-	match func(x *info) bool
+	// Forged says a match shows the sender is not who it claims to be, so
+	// the message's words get no credit (engine.Sign.Forged).
+	Forged bool
+	match  func(x *info) bool
 }
 
 // info is one message as the rules see it, with the parsed values several
@@ -75,39 +78,35 @@ func (x *info) addresses(name string) []message.Address {
 	return out
 }
 
-// signLookalike is the sign of a sender's domain made to be taken for
-// another's.
-const signLookalike = "LOOKALIKE_DOMAIN"
-
 // Rules returns the header rules in evaluation order.
 func Rules() []Rule {
 	return []Rule{
-		{"undisclosed_recipients", "UNDISCLOSED_RECIPIENTS", 0.8, "To: undisclosed recipients", undisclosed},
-		{"from_digits", "FROM_DIGITS_MIXED", 0.8, "From address mixes letters and digits", fromDigits},
-		{"to_digits", "TO_DIGITS_MIXED", 0.5, "To address mixes letters and digits", toDigits},
-		{"address_no_domain", "ADDR_NO_DOMAIN", 1.2, "From or To address without a domain", noDomain},
-		{"subject_too_long", "SUBJ_TOO_LONG", 1.5, "Subject longer than 250 characters", subjectTooLong},
-		{"subject_spaces", "SUBJ_SPACES_DOTS", 1.5, "Subject padded with white space or dots", subjectPadded},
-		{"subject_id", "SUBJ_NUMERIC_ID", 1.0, "Subject carries a numeric id or timestamp", subjectID},
-		{"missing_date", "MISSING_DATE", 1.0, "no Date header", missing("Date")},
-		{"invalid_date", "INVALID_DATE", 1.0, "Date header does not parse", invalidDate},
-		{"date_in_future", "DATE_IN_FUTURE", 1.2, "Date is hours after the message was received", dateInFuture},
-		{"missing_message_id", "MISSING_MESSAGE_ID", 0.8, "no Message-ID header", missing("Message-ID")},
-		{"invalid_message_id", "INVALID_MESSAGE_ID", 1.0, "Message-ID is not <id@domain>", invalidMessageID},
-		{"missing_from", "MISSING_FROM", 1.5, "no From header", missing("From")},
-		{"duplicate_headers", "DUPLICATE_HEADER", 1.5, "From, To, Subject, Date or Message-ID appears twice", duplicated},
-		{"envelope_mismatch", "ENVELOPE_FROM_MISMATCH", 0.3, "envelope sender domain differs from From", envelopeMismatch},
-		{"forged_mailer", "FORGED_MAILER", 1.5, "X-Mailer claims a program whose headers are missing", forgedMailer},
-		{"random_mailer", "RANDOM_MAILER", 1.5, "X-Mailer is random letters", randomMailer},
-		{"brand_impersonation", "FROM_BRAND_MISMATCH", 2.0, "From name is a brand its address does not belong to", brandImpersonation},
-		{"from_is_recipient", "FROM_IS_RECIPIENT", 1.5, "From is the only recipient, without authenticated submission", fromIsRecipient},
-		{"freemail_reply_to", "REPLYTO_FREEMAIL", 1.5, "replies go to a free mailbox, the message is from an organisation", freemailReplyTo},
-		{"name_address_mismatch", "FROM_NAME_ADDRESS", 2.0, "From name is an address other than the sender's", nameAddressMismatch},
-		{"fake_reply", "FAKE_REPLY", 1.0, "Subject says reply, but the message answers nothing", fakeReply},
-		{"name_recipient_domain", "FROM_NAME_RCPT_DOMAIN", 2.0, "From name holds the recipient's domain, the address is elsewhere", nameRecipientDomain},
-		{"recipient_name_domain", "FROM_DOMAIN_RCPT_NAME", 2.0, "sender's domain is the recipient organisation's name with service words added", rcptNameDomain},
-		{"lookalike_domain", signLookalike, 4.5, "sender's domain is made to be taken for the recipient's or a brand's", lookalikeDomain},
-		{"brand_link", "LINK_BRAND_HOST", 2.0, "a link's host names a brand its domain does not belong to", brandLink},
+		{"undisclosed_recipients", "UNDISCLOSED_RECIPIENTS", 0.8, "To: undisclosed recipients", false, undisclosed},
+		{"from_digits", "FROM_DIGITS_MIXED", 0.8, "From address mixes letters and digits", false, fromDigits},
+		{"to_digits", "TO_DIGITS_MIXED", 0.5, "To address mixes letters and digits", false, toDigits},
+		{"address_no_domain", "ADDR_NO_DOMAIN", 1.2, "From or To address without a domain", false, noDomain},
+		{"subject_too_long", "SUBJ_TOO_LONG", 1.5, "Subject longer than 250 characters", false, subjectTooLong},
+		{"subject_spaces", "SUBJ_SPACES_DOTS", 1.5, "Subject padded with white space or dots", false, subjectPadded},
+		{"subject_id", "SUBJ_NUMERIC_ID", 1.0, "Subject carries a numeric id or timestamp", false, subjectID},
+		{"missing_date", "MISSING_DATE", 1.0, "no Date header", false, missing("Date")},
+		{"invalid_date", "INVALID_DATE", 1.0, "Date header does not parse", false, invalidDate},
+		{"date_in_future", "DATE_IN_FUTURE", 1.2, "Date is hours after the message was received", false, dateInFuture},
+		{"missing_message_id", "MISSING_MESSAGE_ID", 0.8, "no Message-ID header", false, missing("Message-ID")},
+		{"invalid_message_id", "INVALID_MESSAGE_ID", 1.0, "Message-ID is not <id@domain>", false, invalidMessageID},
+		{"missing_from", "MISSING_FROM", 1.5, "no From header", false, missing("From")},
+		{"duplicate_headers", "DUPLICATE_HEADER", 1.5, "From, To, Subject, Date or Message-ID appears twice", false, duplicated},
+		{"envelope_mismatch", "ENVELOPE_FROM_MISMATCH", 0.3, "envelope sender domain differs from From", false, envelopeMismatch},
+		{"forged_mailer", "FORGED_MAILER", 1.5, "X-Mailer claims a program whose headers are missing", false, forgedMailer},
+		{"random_mailer", "RANDOM_MAILER", 1.5, "X-Mailer is random letters", false, randomMailer},
+		{"brand_impersonation", "FROM_BRAND_MISMATCH", 2.0, "From name is a brand its address does not belong to", false, brandImpersonation},
+		{"from_is_recipient", "FROM_IS_RECIPIENT", 1.5, "From is the only recipient, without authenticated submission", false, fromIsRecipient},
+		{"freemail_reply_to", "REPLYTO_FREEMAIL", 1.5, "replies go to a free mailbox, the message is from an organisation", false, freemailReplyTo},
+		{"name_address_mismatch", "FROM_NAME_ADDRESS", 2.0, "From name is an address other than the sender's", false, nameAddressMismatch},
+		{"fake_reply", "FAKE_REPLY", 1.0, "Subject says reply, but the message answers nothing", false, fakeReply},
+		{"name_recipient_domain", "FROM_NAME_RCPT_DOMAIN", 2.0, "From name holds the recipient's domain, the address is elsewhere", false, nameRecipientDomain},
+		{"recipient_name_domain", "FROM_DOMAIN_RCPT_NAME", 2.0, "sender's domain is the recipient organisation's name with service words added", false, rcptNameDomain},
+		{"lookalike_domain", "LOOKALIKE_DOMAIN", 4.5, "sender's domain is made to be taken for the recipient's or a brand's", true, lookalikeDomain},
+		{"brand_link", "LINK_BRAND_HOST", 2.0, "a link's host names a brand its domain does not belong to", false, brandLink},
 	}
 }
 
@@ -153,10 +152,7 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 		if !methods.RuleOn(r.Name) || !r.match(x) {
 			continue
 		}
-		// A look-alike domain is a forged sender: the message's words get
-		// no credit (engine.Sign.Forged).
-		res.Signs = append(res.Signs, engine.Sign{Name: r.Sign, Score: r.Score, Desc: r.Desc, Method: "headers",
-			Forged: r.Sign == signLookalike})
+		res.Signs = append(res.Signs, engine.Sign{Name: r.Sign, Score: r.Score, Desc: r.Desc, Method: "headers", Forged: r.Forged})
 	}
 	return res, nil
 }
