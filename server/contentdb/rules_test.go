@@ -1,0 +1,40 @@
+package contentdb_test
+
+import (
+	"testing"
+
+	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/rules"
+)
+
+// TestDefaultRulesOnPhrases pins what a shipped rule must and must not
+// match where the difference is easy to lose in an edit: a legitimate
+// notice's wording that once set a rule off, next to the spam wording the
+// rule is for.
+func TestDefaultRulesOnPhrases(t *testing.T) {
+	db, err := contentdb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		rule, body string
+		want       bool
+	}{
+		{"ADULT_EXPLICIT", "Free XXX videos, updated daily", true},
+		{"ADULT_EXPLICIT", "the best xxx site online", true},
+		{"ADULT_EXPLICIT", "Paid to BSB 06x-xxx Account xxxx4821", false},
+		{"ADULT_EXPLICIT", "your card ending xxx-xxx-1234 was charged", false},
+		{"ADULT_EXPLICIT", "blocking servers like xxx.example.com from inside", false},
+	}
+	for _, tt := range tests {
+		var texts rules.Texts
+		texts[rules.PartBody] = rules.Normalize(tt.body)
+		got := false
+		for _, r := range db.Rules.MatchTexts(&texts) {
+			got = got || r.Name == tt.rule
+		}
+		if got != tt.want {
+			t.Errorf("%s on %q: matched %v, want %v", tt.rule, tt.body, got, tt.want)
+		}
+	}
+}
