@@ -17,9 +17,35 @@ const maxBrandLinks = 64
 // domains. Brand names that are common words or that other products carry
 // (booking, office, outlook, cash) do not count, nor hosts at the platforms
 // where companies get a subdomain of their name (a help desk, a CDN).
-func brandLink(x *info) bool {
-	if len(x.brands.hostWords) == 0 {
+func brandLink(x *info) bool { return len(brandLinkDomains(x)) > 0 }
+
+// brandLinkElsewhere reports a From that names a brand its address does
+// not belong to (FROM_BRAND_MISMATCH) with a link named after a brand at a
+// third domain, neither the brand's nor the sender's (LINK_BRAND_HOST):
+// "Santander" writing from a hacked restaurant's mailbox to
+// santander-clave-psd2.info, "Royal Mail" at rm-redelivery-uk.info linking
+// to royalmail.parcel-update.info. A brand that sends through a domain of
+// its own besides its main one ("Colissimo" at notif-colissimo-laposte.info)
+// links there or to the brand; nobody legitimate sends a reader from one
+// borrowed name to another.
+func brandLinkElsewhere(x *info) bool {
+	domains := brandLinkDomains(x)
+	if len(domains) == 0 || !brandImpersonation(x) {
 		return false
+	}
+	from := addrDomain(x.addresses("From")[0].Addr)
+	return slices.ContainsFunc(domains, func(d string) bool { return d != from })
+}
+
+// brandLinkDomains returns the registrable domains of the links whose host
+// names a brand the domain does not belong to, computed once per message.
+func brandLinkDomains(x *info) []string {
+	if x.brandLinksDone {
+		return x.brandLinks
+	}
+	x.brandLinksDone = true
+	if len(x.brands.hostWords) == 0 {
+		return nil
 	}
 	seen := make([]string, 0, 8)
 	for i, u := range x.m.URLs {
@@ -30,15 +56,22 @@ func brandLink(x *info) bool {
 			continue
 		}
 		seen = append(seen, u.Host)
-		if linkPlatform(u.Host) || x.brands.owns(u.Domain) {
+		if linkPlatform(u.Host) || x.brands.owns(u.Domain) || slices.Contains(x.brandLinks, u.Domain) {
 			continue
 		}
-		words := hostWords(u.Host, u.Domain)
-		for j, w := range words {
-			for _, b := range x.brands.hostWords[w] {
-				if len(words)-j >= len(b) && slices.Equal(words[j:j+len(b)], b) {
-					return true
-				}
+		if namesBrand(x.brands, hostWords(u.Host, u.Domain)) {
+			x.brandLinks = append(x.brandLinks, u.Domain)
+		}
+	}
+	return x.brandLinks
+}
+
+// namesBrand reports whether a brand's host words run in words.
+func namesBrand(brands *brandSet, words []string) bool {
+	for j, w := range words {
+		for _, b := range brands.hostWords[w] {
+			if len(words)-j >= len(b) && slices.Equal(words[j:j+len(b)], b) {
+				return true
 			}
 		}
 	}

@@ -461,6 +461,30 @@ func TestBrandLink(t *testing.T) {
 	}
 }
 
+// TestBrandLinkElsewhere: a From named after a brand it does not belong
+// to, with a brand-named link at a third domain, is a forged sender; the
+// brand's own links, links to the sender's own domain (a brand mailing
+// from a second domain of its own) and senders that name no brand are not.
+func TestBrandLinkElsewhere(t *testing.T) {
+	for _, tc := range []struct {
+		from, link string
+		want       bool
+	}{
+		{"Royal Mail <info@rm-redelivery-uk.example>", "https://royalmail.parcel-update.example/confirm", true},
+		{"Santander <reservas@hotel-encinas.example>", "https://santander-clave-psd2.example/", true},
+		{"Colissimo <noreply@notif-colissimo-laposte.example>", "https://colissimo.notif-colissimo-laposte.example/suivi", false},
+		{"Royal Mail <info@rm-redelivery-uk.example>", "https://www.royalmail.com/track", false},
+		{"Royal Mail <no-reply@royalmail.com>", "https://royalmail.parcel-update.example/confirm", false},
+		{"Parcel Desk <info@rm-redelivery-uk.example>", "https://royalmail.parcel-update.example/confirm", false},
+	} {
+		raw := "From: " + tc.from + "\r\nTo: user@example.org\r\nSubject: hello\r\n\r\nSee " + tc.link + " today.\r\n"
+		gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil)
+		if got := checktest.HasSign(gv, "FROM_BRAND_LINK_ELSEWHERE"); got != tc.want {
+			t.Errorf("%s, %s: FROM_BRAND_LINK_ELSEWHERE %v, want %v", tc.from, tc.link, got, tc.want)
+		}
+	}
+}
+
 // TestAddressesIn checks the '@'-anchored search against the expression
 // itself on texts built from the characters that matter.
 func TestAddressesIn(t *testing.T) {
