@@ -25,6 +25,10 @@ func TestDefaultRulesOnPhrases(t *testing.T) {
 		{"ADULT_EXPLICIT", "Paid to BSB 06x-xxx Account xxxx4821", false},
 		{"ADULT_EXPLICIT", "your card ending xxx-xxx-1234 was charged", false},
 		{"ADULT_EXPLICIT", "blocking servers like xxx.example.com from inside", false},
+		{"COLD_PITCH_OPT_OUT", "P.S. If this isn't relevant, just reply “no” and I won't follow up.", true},
+		{"COLD_PITCH_OPT_OUT", "Wenn Sie kein Interesse haben, antworten Sie einfach mit \"Nein\".", true},
+		{"COLD_PITCH_OPT_OUT", "Si no desea recibir más comunicaciones, responda con 'BAJA'.", true},
+		{"COLD_PITCH_OPT_OUT", "Please reply no later than Friday, or stop by the office.", false},
 	}
 	for _, tt := range tests {
 		var texts rules.Texts
