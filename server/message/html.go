@@ -106,6 +106,9 @@ type htmlRenderer struct {
 	lastLetter bool
 	space      bool // a space is owed before the next text
 	pending    splitKind
+	// seenVisible: visible text came already; hidden text before it is
+	// the preheader.
+	seenVisible bool
 	// classes holds the declarations of ".class" rules of <style> sheets.
 	classes map[string]string
 	// Current link.
@@ -271,6 +274,13 @@ func (r *htmlRenderer) write(s string) {
 	r.out.WriteString(s)
 }
 
+// maxPreheader bounds the preheader: the hidden line before a message's
+// visible text that mail programs show beside the subject in the inbox
+// list. Newsletters set one in nearly every message, often padded with
+// invisible joiners so that the body's first words do not follow it; text
+// stuffed in to mislead a filter is longer.
+const maxPreheader = 300
+
 // text handles one text token.
 func (r *htmlRenderer) text(t []byte) {
 	s := r.top()
@@ -291,6 +301,11 @@ func (r *htmlRenderer) text(t []byte) {
 		}
 		return
 	}
+	if (s.none || s.invisible) && !r.seenVisible && r.st.PreheaderChars+n <= maxPreheader {
+		r.st.PreheaderChars += n
+		r.hiddenText()
+		return
+	}
 	switch {
 	case s.none || s.invisible:
 		r.st.HiddenChars += n
@@ -306,6 +321,7 @@ func (r *htmlRenderer) text(t []byte) {
 		return
 	}
 	r.st.VisibleChars += n
+	r.seenVisible = true
 	first, _ := utf8.DecodeRune(t)
 	if r.pending != splitNone && r.lastLetter && unicode.IsLetter(first) {
 		r.st.SplitWords++

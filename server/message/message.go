@@ -83,6 +83,10 @@ type HTMLStats struct {
 	// HiddenChars is text made invisible: display:none, visibility:hidden,
 	// zero opacity or size, the hidden attribute.
 	HiddenChars int
+	// PreheaderChars is hidden text before any visible text of its part, up to maxPreheader: the preview line mail
+	// programs show in the inbox list, which newsletters hide in the body.
+	// It counts in none of the hidden kinds.
+	PreheaderChars int
 	// TinyChars is text in a font too small to read (≤ 3px, ≤ 2pt, <font size=1 or less>).
 	TinyChars int
 	// SameColorChars is text whose colour (nearly) equals its background.
