@@ -29,6 +29,8 @@ func TestDefaultRulesOnPhrases(t *testing.T) {
 		{"COMM_GIFT_CARD", "Can you purchase 6 Apple gift cards of 100 EUR each?", true},
 		{"COMM_GIFT_CARD", "UPS will never request payment by gift card or ask for your password by email.", false},
 		{"COMM_GIFT_CARD", "Add gift card checkout flow (PR #214)", false},
+		{"PHARMA_NO_PRESCRIPTION", "Semaglutid-penner levert på 2-3 dager, uten resept og uten ventetid", true},
+		{"PHARMA_NO_PRESCRIPTION", "Allergitabletter uten resept: 20 % rabatt denne uken", false},
 		{"SEO_RANKING", "We will put your site in the top 10 of Google within 90 days", true},
 		{"SEO_RANKING", "guaranteed top ten placement for your keywords", true},
 		{"SEO_RANKING", "Comex Top 10 años, cubeta 19 L: 20 % de descuento", false},
