@@ -17,8 +17,10 @@ func FuzzScan(f *testing.F) {
 	e := defaultEngine(f)
 	files, _ := filepath.Glob(filepath.Join("testdata", "modern", "*", "*.eml"))
 	// Today's phishing and fraud: share notices, CJK spam, directory traps.
-	recent, _ := filepath.Glob(filepath.Join("testdata", "heldout2[5-7]", "spam", "*.eml"))
-	files = append(files, recent...)
+	for _, sets := range []string{"heldout2[5-9]", "heldout3[0-9]"} {
+		recent, _ := filepath.Glob(filepath.Join("testdata", sets, "spam", "*.eml"))
+		files = append(files, recent...)
+	}
 	for _, name := range files {
 		raw, err := os.ReadFile(name)
 		if err != nil {
