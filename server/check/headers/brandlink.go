@@ -115,6 +115,7 @@ var linkStopWords = []string{
 	"zus", "blik", // Dutch for sister and for a tin
 	"revenue", "ros", "boi", // a word, the Robot Operating System, a word in Dutch and Spanish slang
 	"nab", "cba", "asic", // a verb, other associations' initials, a kind of chip
+	"dbs", // database servers' host names
 }
 
 // brandHostWords returns the brand domain labels brandLink looks for, each
