@@ -123,13 +123,15 @@ func TestDecideForged(t *testing.T) {
 			{Name: "BAYES_05", Score: -2.8, Method: "content"},
 			{Name: "BANK_DETAILS_CHANGE", Score: 1.5, Method: "content"},
 			{Name: "REPLY_TO_SENT", Score: -3, Method: "headers"},
+			{Name: "DKIM_VALID", Score: -0.2, Method: "DKIM"},
+			{Name: "DMARC_PASS", Score: -0.2, Method: "DMARC"},
 		}
 	}
 	for _, tc := range []struct {
 		forged bool
 		score  float64
 	}{
-		{false, 0.2},
+		{false, -0.2},
 		{true, 3},
 	} {
 		gv := &GroupVerdict{Signs: signs(tc.forged)}
