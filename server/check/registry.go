@@ -70,8 +70,8 @@ func All(d Deps) []engine.Check {
 		rdns.New(d.Resolver, sending),
 		spfcheck.New(d.Resolver, sending, d.DNS.AuthServID),
 		uribl.New(d.Resolver),
-		dkim.New(d.Resolver, sending, d.DNS.AuthServID), // DKIM, DMARC, Authentication-Results
-		repliescheck.New(d.Sent),                        // answers to local users' mail (the ids may be in Redis)
+		dkim.New(d.Resolver, sending, d.DNS.AuthServID, d.DNS.TrustedAuthServIDs), // DKIM, DMARC, Authentication-Results
+		repliescheck.New(d.Sent),                                                  // answers to local users' mail (the ids may be in Redis)
 	}
 }
 

@@ -61,6 +61,13 @@ type Config struct {
 	// AuthServID names this server in the Authentication-Results header
 	// (RFC 8601 §2.5) and in the SPF %{r} macro; empty means the host name.
 	AuthServID string `yaml:"authserv_id"`
+	// TrustedAuthServIDs are the authserv-ids of the Authentication-Results
+	// headers your own MTA writes (its DMARC milter, OpenDMARC or rspamd),
+	// which it removes from incoming mail. When the DNS checks are off, the
+	// DMARC result such a header gives for the From domain counts as
+	// Scilla's own would. Empty (the default): no other server's header is
+	// believed, as anyone can write one.
+	TrustedAuthServIDs []string `yaml:"trusted_authserv_ids"`
 }
 
 // TrustedPrefixes returns TrustedRelays parsed; invalid entries (which
@@ -122,6 +129,11 @@ func (c *Config) Validate() []error {
 	}
 	if strings.ContainsAny(c.AuthServID, " \t;\r\n()") {
 		errs = append(errs, conf.Errorf("authserv_id", "must be a host name without spaces, \";\" or parentheses, got %q", c.AuthServID))
+	}
+	for i, id := range c.TrustedAuthServIDs {
+		if id == "" || strings.ContainsAny(id, " \t;\r\n()") {
+			errs = append(errs, conf.Errorf("trusted_authserv_ids", "entry %d: must be a host name without spaces, \";\" or parentheses, got %q", i+1, id))
+		}
 	}
 	for i, r := range c.TrustedRelays {
 		if _, err := ParsePrefix(r); err != nil {

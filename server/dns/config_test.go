@@ -25,11 +25,12 @@ func TestConfigDecode(t *testing.T) {
 		c.DNS.Retries != 2 || len(c.DNS.TrustedPrefixes()) != 1 {
 		t.Errorf("decoded %+v", c.DNS)
 	}
-	bad := "dns:\n  nameservers: [\"ns1\"]\n  retries: 11\n"
+	bad := "dns:\n  nameservers: [\"ns1\"]\n  retries: 11\n  trusted_authserv_ids: [\"mx.example.org\", \"mx; evil\"]\n"
 	c = mainConfig{DNS: DefaultConfig()}
 	err := conf.Decode("scillad.yaml", []byte(bad), &c)
 	if err == nil || !strings.Contains(err.Error(), `scillad.yaml:2: dns.nameservers: entry 1: nameserver "ns1"`) ||
-		!strings.Contains(err.Error(), "scillad.yaml:3: dns.retries: must be between 0 and 10") {
+		!strings.Contains(err.Error(), "scillad.yaml:3: dns.retries: must be between 0 and 10") ||
+		!strings.Contains(err.Error(), `scillad.yaml:4: dns.trusted_authserv_ids: entry 2: must be a host name`) {
 		t.Errorf("err = %v", err)
 	}
 }

@@ -49,7 +49,7 @@ func newEngine(t testing.TB, r *dns.Resolver) *engine.Engine {
 	f := relays.New(0, nil, false)
 	checks := []engine.Check{
 		gtube.New(),
-		dnsbl.New(r, f), rdns.New(r, f), spfcheck.New(r, f, "mx.test"), uribl.New(r), dkimcheck.New(r, f, "mx.test"),
+		dnsbl.New(r, f), rdns.New(r, f), spfcheck.New(r, f, "mx.test"), uribl.New(r), dkimcheck.New(r, f, "mx.test", nil),
 	}
 	return engine.New(engine.Options{Checks: checks, Log: slog.New(slog.DiscardHandler)},
 		&engine.Snapshot{Policy: dnsPolicy(), DB: contentdb.Empty()})

@@ -127,7 +127,7 @@ func TestHTMLStats(t *testing.T) {
 		{"zero box", `x<div style="height:0;overflow:hidden">abc</div>`, "x", func(s HTMLStats) bool { return s.HiddenChars == 3 }},
 		{"preheader", `<div style="display:none;max-height:0">Members only: 20 % off paints this week</div><p>Hello Emilio</p><p hidden>abc</p>`, "Hello Emilio",
 			func(s HTMLStats) bool { return s.PreheaderChars == 32 && s.HiddenChars == 3 }},
-		{"long hidden text first is no preheader", `<div style="display:none">`+strings.Repeat("word ", 80)+`</div><p>Hello</p>`, "Hello",
+		{"long hidden text first is no preheader", `<div style="display:none">` + strings.Repeat("word ", 80) + `</div><p>Hello</p>`, "Hello",
 			func(s HTMLStats) bool { return s.PreheaderChars == 0 && s.HiddenChars == 320 }},
 		{"tiny css", `<span style="font-size:1px">tiny</span> big`, "big", func(s HTMLStats) bool { return s.TinyChars == 4 }},
 		{"tiny font", `<font size="-3">tiny</font> big`, "big", func(s HTMLStats) bool { return s.TinyChars == 4 }},

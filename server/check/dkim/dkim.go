@@ -26,6 +26,7 @@ import (
 	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/dns"
 	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/freemail"
 	"github.com/scilla-mail/scilla/server/relays"
 	rfc7208 "github.com/scilla-mail/scilla/server/spf"
 )
@@ -56,19 +57,23 @@ type Check struct {
 	r          *dns.Resolver
 	relays     *relays.Finder
 	authServID string
+	trusted    []string
 }
 
-// New returns the check; with a nil resolver it never finds anything.
-// authServID names this host in Authentication-Results (RFC 8601 §2.5);
-// "" means the host name.
-func New(r *dns.Resolver, f *relays.Finder, authServID string) *Check {
+// New returns the check. authServID names this host in
+// Authentication-Results (RFC 8601 §2.5); "" means the host name. With a
+// nil resolver (DNS checks off), or for a group whose policy has them
+// off, it verifies nothing and writes no header; it then reads the DMARC
+// result of the Authentication-Results headers of the trusted
+// authserv-ids, the MTA's own, if any.
+func New(r *dns.Resolver, f *relays.Finder, authServID string, trusted []string) *Check {
 	if authServID == "" {
 		authServID, _ = os.Hostname()
 		if authServID == "" {
 			authServID = "scilla"
 		}
 	}
-	return &Check{r: r, relays: f, authServID: authServID}
+	return &Check{r: r, relays: f, authServID: authServID, trusted: trusted}
 }
 
 // Name implements engine.Check.
@@ -85,7 +90,15 @@ func (c *Check) AuthServID() string { return c.authServID }
 // Run implements engine.Check.
 func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error) {
 	if c.r == nil || !in.Group.Settings.Methods.DNS {
-		return engine.Result{}, nil
+		// Scilla does not verify for this message: the MTA's verdict,
+		// where it is trusted, stands in.
+		var res engine.Result
+		if len(c.trusted) > 0 {
+			if sign := c.trustedDMARC(in); sign != nil {
+				res.Signs = append(res.Signs, *sign)
+			}
+		}
+		return res, nil
 	}
 	ctx, cancel := c.r.MessageContext(ctx, in.ScanID)
 	defer cancel()
@@ -174,7 +187,7 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 			results = append(results, dr)
 		}
 		if sign != nil {
-			if b, ok := brandOf(in.DB, orgDomain(from)); ok && sign.Name == "DMARC_PASS" {
+			if b, ok := brandOf(in.DB, from); ok && sign.Name == "DMARC_PASS" {
 				sign.Name, sign.Score = "DMARC_PASS_BRAND", ScoreDMARCBrand
 				sign.Desc += ", a domain of " + strings.Join(b.Words, " ")
 			}
@@ -281,21 +294,24 @@ func fromDomain(v string) (string, bool) {
 	return d, d != ""
 }
 
-// orgDomain is the organizational domain (RFC 7489 §3.2): the registrable
-// domain by the public suffix list.
-// brandOf returns the database's brand that owns a registrable domain.
-func brandOf(db *contentdb.DB, domain string) (contentdb.Brand, bool) {
-	if db == nil {
+// brandOf returns the database's brand that owns a From domain. The
+// brands' free mailboxes (outlook.com, icloud.com) are no brand's word:
+// anyone opens one, and CEO fraud writes from them, passing DMARC.
+func brandOf(db *contentdb.DB, from string) (contentdb.Brand, bool) {
+	org := orgDomain(from)
+	if label, _, _ := strings.Cut(org, "."); db == nil || freemail.Label(label) {
 		return contentdb.Brand{}, false
 	}
 	for _, b := range db.Brands {
-		if b.Owns(domain) {
+		if b.Owns(org) {
 			return b, true
 		}
 	}
 	return contentdb.Brand{}, false
 }
 
+// orgDomain is the organizational domain (RFC 7489 §3.2): the registrable
+// domain by the public suffix list.
 func orgDomain(d string) string {
 	if o, err := publicsuffix.EffectiveTLDPlusOne(d); err == nil {
 		return o

@@ -88,7 +88,7 @@ func setup(t *testing.T) (*fixture, ed25519.PrivateKey, *rsa.PrivateKey) {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Close)
-	return &fixture{c: New(r, relays.New(0, nil, false), "mx.receiver.example"), srv: srv}, edKey, rsaKey
+	return &fixture{c: New(r, relays.New(0, nil, false), "mx.receiver.example", nil), srv: srv}, edKey, rsaKey
 }
 
 func (f *fixture) run(t *testing.T, raw []byte, client, mailFrom string) (engine.Result, error) {
