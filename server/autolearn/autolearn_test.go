@@ -138,7 +138,7 @@ func TestEngineAutolearn(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := DefaultConfig()
-	cfg.Enabled, cfg.SpamScore, cfg.HamScore = true, 6, -2
+	cfg.Enabled, cfg.SpamScore, cfg.HamScore = true, 6, -1.5
 	l := New(cfg, store, nil)
 	e := engine.New(engine.Options{Checks: check.All(check.Deps{}), Autolearn: l}, &engine.Snapshot{Policy: policy.Default(), DB: db})
 	env := &engine.Envelope{Rcpts: []string{"jane.doe@example.org"}}
