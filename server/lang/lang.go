@@ -50,7 +50,13 @@ var stopwords = map[string][]string{
 	"sl": {"in", "je", "na", "se", "da", "za", "so", "od", "z", "v", "ki", "ne", "pa", "kot", "hvala", "lep", "pozdrav", "prosim", "ali", "tudi"},
 	"hu": {"az", "és", "hogy", "nem", "is", "egy", "van", "meg", "de", "ez", "már", "köszönöm", "üdvözlettel", "kérem", "vagy", "csak"},
 	"ro": {"și", "de", "la", "în", "cu", "pe", "că", "nu", "este", "sunt", "un", "mulțumesc", "vă", "pentru", "din", "sau"},
-	"tr": {"ve", "bir", "bu", "da", "de", "için", "ile", "çok", "ne", "mi", "var", "teşekkür", "ederim", "olarak", "gibi", "daha"},
+	"tr": {"ve", "bir", "bu", "da", "de", "için", "ile", "çok", "ne", "mi", "var", "teşekkür", "ederim", "olarak", "gibi", "daha",
+		"veya", "olan", "olup", "kadar", "göre", "ancak", "ayrıca", "lütfen", "sayın", "merhaba", "iyi", "günler", "saygılarımızla",
+		"ilgili", "değil", "tüm", "bizim", "sizin", "bize", "şekilde", "sonra", "yeni", "hakkında", "tarafından", "dileriz", "rica"},
+	"id": {"yang", "dan", "di", "untuk", "dengan", "ini", "itu", "dari", "ke", "tidak", "akan", "ada", "kami", "anda", "terima", "kasih",
+		"dalam", "atau", "juga", "sudah", "bisa", "bapak", "ibu", "mohon", "saya", "kita", "pada", "silakan", "salam"},
+	"ms": {"yang", "dan", "di", "untuk", "dengan", "ini", "itu", "dari", "ke", "tidak", "akan", "ada", "kami", "anda", "terima", "kasih",
+		"dalam", "atau", "juga", "sudah", "boleh", "encik", "puan", "sila", "saya", "kita", "pada", "tuan", "sahaja"},
 	"ca": {"el", "la", "els", "les", "de", "que", "en", "un", "una", "és", "per", "amb", "no", "del", "al", "als", "moltes", "gràcies", "aquest", "aquesta"},
 	"lt": {"ir", "yra", "kad", "su", "į", "ne", "tai", "bet", "kaip", "ar", "iš", "aš", "jūs", "ačiū", "pagarbiai"},
 	"lv": {"un", "ir", "ka", "ar", "uz", "no", "par", "ne", "kā", "bet", "es", "jūs", "paldies", "cieņu"},
@@ -62,7 +68,7 @@ var stopwords = map[string][]string{
 // kin groups languages so close that their function words are mostly the
 // same: the lead Detect asks for is over the languages of other groups,
 // and within a group the most words win.
-var kin = map[string]string{"da": "da-no", "no": "da-no", "hr": "hr-sl", "sl": "hr-sl"}
+var kin = map[string]string{"da": "da-no", "no": "da-no", "hr": "hr-sl", "sl": "hr-sl", "id": "id-ms", "ms": "id-ms"}
 
 func group(l string) string {
 	if g, ok := kin[l]; ok {
