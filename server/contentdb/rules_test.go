@@ -25,6 +25,8 @@ func TestDefaultRulesOnPhrases(t *testing.T) {
 		{"ADULT_EXPLICIT", "Paid to BSB 06x-xxx Account xxxx4821", false},
 		{"ADULT_EXPLICIT", "your card ending xxx-xxx-1234 was charged", false},
 		{"ADULT_EXPLICIT", "blocking servers like xxx.example.com from inside", false},
+		{"SCAM_CLAIM_NUMBERS", "Your winning ticket number is 7-14-22; contact our claims agent", true},
+		{"SCAM_CLAIM_NUMBERS", "Corporation Name: LAKESHORE FOOD BANK NFP. File Number: 6218-447-3. Report due before December 1", false},
 		{"COMM_GIFT_CARD", "Claim a Free $25 Kmart(R) Gift Card!", true},
 		{"COMM_GIFT_CARD", "Can you purchase 6 Apple gift cards of 100 EUR each?", true},
 		{"COMM_GIFT_CARD", "UPS will never request payment by gift card or ask for your password by email.", false},
