@@ -294,7 +294,10 @@ func fromDomain(v string) (string, bool) {
 	return d, d != ""
 }
 
-// brandOf returns the database's brand that owns a From domain. The
+// brandOf returns the database's brand that owns a From domain, or the
+// public authority a government's domain names (ilsos.gov, acra.gov.sg,
+// impots.gouv.fr: only governments register under those suffixes, and
+// their genuine reminders of fees and penalties read like phishing). The
 // brands' free mailboxes (outlook.com, icloud.com) are no brand's word:
 // anyone opens one, and CEO fraud writes from them, passing DMARC.
 func brandOf(db *contentdb.DB, from string) (contentdb.Brand, bool) {
@@ -302,12 +305,37 @@ func brandOf(db *contentdb.DB, from string) (contentdb.Brand, bool) {
 	if label, _, _ := strings.Cut(org, "."); db == nil || freemail.Label(label) {
 		return contentdb.Brand{}, false
 	}
+	if publicAuthority(from) {
+		return contentdb.Brand{Words: []string{"a", "public", "authority"}}, true
+	}
 	for _, b := range db.Brands {
 		if b.Owns(org) {
 			return b, true
 		}
 	}
 	return contentdb.Brand{}, false
+}
+
+// publicAuthority reports a domain under a public suffix reserved to a
+// government: gov, gov.sg, gouv.fr, gob.mx, go.jp, gv.at, gc.ca, mil.
+// A private suffix under one counts by its ICANN part (service.gov.uk).
+func publicAuthority(domain string) bool {
+	suffix, icann := publicsuffix.PublicSuffix(domain)
+	for !icann {
+		_, rest, ok := strings.Cut(suffix, ".")
+		if !ok {
+			return false
+		}
+		suffix, icann = publicsuffix.PublicSuffix(rest)
+	}
+	first, _, _ := strings.Cut(suffix, ".")
+	switch first {
+	case "gov", "gouv", "gob", "govt", "gv", "gc", "mil":
+		return true
+	case "go":
+		return strings.Count(suffix, ".") == 1
+	}
+	return false
 }
 
 // orgDomain is the organizational domain (RFC 7489 §3.2): the registrable

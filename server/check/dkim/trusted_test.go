@@ -30,6 +30,9 @@ func TestTrustedAuthResults(t *testing.T) {
 		{"a brand's pass", "noreply@dhl.com", []string{"mx.receiver.example; dmarc=pass (p=reject dis=none) header.from=dhl.com"}, false, "DMARC_PASS_BRAND"},
 		{"comments with semicolons", "noreply@dhl.com", []string{"mx.receiver.example;\r\n\tdkim=pass (2048-bit key; unprotected) header.d=dhl.com; dmarc=pass header.from=dhl.com"}, false, "DMARC_PASS_BRAND"},
 		{"authserv-id in another case", "noreply@dhl.com", []string{"MX.Receiver.Example; dmarc=pass header.from=dhl.com"}, false, "DMARC_PASS_BRAND"},
+		{"a public authority", "donotreply@ilsos.gov", []string{"mx.receiver.example; dmarc=pass header.from=ilsos.gov"}, false, "DMARC_PASS_BRAND"},
+		{"a public authority abroad", "noreply@acra.gov.sg", []string{"mx.receiver.example; dmarc=pass header.from=acra.gov.sg"}, false, "DMARC_PASS_BRAND"},
+		{"a private name under gov-like words", "info@gov-portal.example", []string{"mx.receiver.example; dmarc=pass header.from=gov-portal.example"}, false, "DMARC_PASS"},
 		{"a brand's free mailbox is no brand", "ceo.office@outlook.com", []string{"mx.receiver.example; dmarc=pass header.from=outlook.com"}, false, "DMARC_PASS"},
 		{"fail, p=reject", "billing@paypal.com", []string{"mx.receiver.example; dmarc=fail (p=reject dis=none) header.from=paypal.com"}, false, "DMARC_FAIL_REJECT"},
 		{"fail, p=quarantine", "billing@shop.example", []string{"mx.receiver.example; spf=fail (sender not allowed; see policy) smtp.mailfrom=x@shop.example; dmarc=fail (p=quarantine) header.from=shop.example"}, false, "DMARC_FAIL_QUARANTINE"},
@@ -114,4 +117,16 @@ func FuzzParseDMARC(f *testing.F) {
 			t.Errorf("parseDMARC(%q) = %q, %+v, %q", v, id, dr, policy)
 		}
 	})
+}
+
+func TestPublicAuthority(t *testing.T) {
+	for d, want := range map[string]bool{
+		"ilsos.gov": true, "acra.gov.sg": true, "impots.gouv.fr": true, "sat.gob.mx": true, "nta.go.jp": true,
+		"bmf.gv.at": true, "cra-arc.gc.ca": true, "army.mil": true, "tax.service.gov.uk": true,
+		"gov-portal.example": false, "google.com": false, "go.com": false, "example.co.uk": false, "gov.example.com": false,
+	} {
+		if got := publicAuthority(d); got != want {
+			t.Errorf("publicAuthority(%q) = %v, want %v", d, got, want)
+		}
+	}
 }
