@@ -110,12 +110,13 @@ type Sign struct {
 	Method string
 	// Status forces a status; verdict.StatusNone for a plain scored sign.
 	Status verdict.Status
-	// Forged marks a sign saying the sender pretends to be someone it is
-	// not: a look-alike of the recipient's or a supplier's domain, a
-	// colleague's name on a free mailbox. Such fraud is written in the
-	// words of ordinary business mail on purpose, so a message carrying one
-	// gets no credit from its words: its negative content scores (the
-	// classifier's) count zero.
+	// Forged marks a sign saying the message is a forgery: a sender
+	// pretending to be someone it is not (a look-alike of the recipient's
+	// or a supplier's domain, a colleague's name on a free mailbox), or a
+	// program dressed as a document. Such fraud is written in the words of
+	// ordinary business mail on purpose, or rides a hijacked conversation,
+	// so a message carrying one gets no credit from its words or its
+	// sender's authentication: those negative scores count zero.
 	Forged bool
 }
 

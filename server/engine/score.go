@@ -41,7 +41,7 @@ func rescore(signs []Sign, scores map[string]float64) {
 }
 
 // decide sets status, score, rate, method and categories from the signs.
-// When a sign says the sender is forged (Sign.Forged), the negative scores
+// When a sign says the message is forged (Sign.Forged), the negative scores
 // of the content and of the sender's authentication count zero first: the
 // forger writes ordinary business words and owns the look-alike or free
 // mail domain that passes DKIM and DMARC.
@@ -49,7 +49,7 @@ func decide(gv *GroupVerdict, s *policy.Settings) {
 	if slices.ContainsFunc(gv.Signs, func(sg Sign) bool { return sg.Forged }) {
 		for i := range gv.Signs {
 			if sg := &gv.Signs[i]; (sg.Method == "content" || sg.Method == "DKIM" || sg.Method == "DMARC") && sg.Score < 0 {
-				sg.Desc += fmt.Sprintf(" (%.2f not counted: the sender is forged)", sg.Score)
+				sg.Desc += fmt.Sprintf(" (%.2f not counted: the message is forged)", sg.Score)
 				sg.Score = 0
 			}
 		}

@@ -113,7 +113,7 @@ func TestDecideReport(t *testing.T) {
 	}
 }
 
-// TestDecideForged: a sign saying the sender is forged takes away the
+// TestDecideForged: a sign saying the message is forged takes away the
 // credit of the message's words (negative content scores); scores for
 // spam and other methods' ham scores stay.
 func TestDecideForged(t *testing.T) {

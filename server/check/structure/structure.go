@@ -119,11 +119,12 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	methods := &in.Group.Settings.Methods
 	var res engine.Result
 	method := "headers" // MIME form is a formal sign; HTML tricks are content
-	add := func(name string, score float64, desc string) {
+	add := func(name string, score float64, desc string) bool {
 		if score == 0 || !methods.RuleOn(strings.ToLower(name)) {
-			return
+			return false
 		}
 		res.Signs = append(res.Signs, engine.Sign{Name: name, Score: score, Desc: desc, Method: method})
+		return true
 	}
 	for _, a := range m.Anomalies {
 		if s, ok := anomalySigns[a]; ok {
@@ -168,23 +169,28 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		add(SignRandomLetters, 1.5, "a word of random letters, which makes each copy unlike the others to filters")
 	}
 	k := attachmentKinds(m)
+	// A program dressed as a document is a forgery like a borrowed name
+	// (engine.Sign.Forged): droppers ride hijacked reply chains, whose
+	// quoted words the classifier rates legitimate.
 	for _, a := range []struct {
-		on    bool
-		name  string
-		score float64
-		desc  string
+		on     bool
+		name   string
+		score  float64
+		desc   string
+		forged bool
 	}{
-		{k.exe, SignExecutable, 3.0, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one"},
-		{k.decoy, SignDecoyName, 4.5, "a program named as a document (Invoice.pdf.exe): Windows hides the last extension, so the reader sees a PDF"},
-		{k.macros, SignOfficeMacro, 1.5, "attached Office document with macros: the way most document malware ran, though some businesses send macro workbooks"},
-		{k.page, SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg), also alone in a small archive: the usual carrier of a fake sign-in page"},
-		{k.pageScript, SignPageScript, 2.0, "attached web page or SVG image that runs a script: it opens or redirects to a fake sign-in page"},
-		{k.encrypted, SignEncryptedArchive, 1.0, "attached ZIP, RAR or 7z archive with encrypted files: mail scanners cannot look inside"},
+		{k.exe, SignExecutable, 3.0, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one", false},
+		{k.decoy, SignDecoyName, 4.5, "a program named as a document (Invoice.pdf.exe): Windows hides the last extension, so the reader sees a PDF", true},
+		{k.macros, SignOfficeMacro, 1.5, "attached Office document with macros: the way most document malware ran, though some businesses send macro workbooks", false},
+		{k.page, SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg), also alone in a small archive: the usual carrier of a fake sign-in page", false},
+		{k.pageScript, SignPageScript, 2.0, "attached web page or SVG image that runs a script: it opens or redirects to a fake sign-in page", false},
+		{k.encrypted, SignEncryptedArchive, 1.0, "attached ZIP, RAR or 7z archive with encrypted files: mail scanners cannot look inside", false},
 	} {
-		if a.on {
-			add(a.name, a.score, a.desc)
+		if a.on && add(a.name, a.score, a.desc) && a.forged {
+			res.Signs[len(res.Signs)-1].Forged = true
 		}
 	}
+
 	for _, text := range m.QRCodes {
 		if len(message.ExtractURLs(text)) > 0 {
 			add(SignQRLink, 2.0, "short message with a QR code that opens a web address: phishing hides its link from filters so")
