@@ -27,6 +27,8 @@ func TestDefaultRulesOnPhrases(t *testing.T) {
 		{"ADULT_EXPLICIT", "blocking servers like xxx.example.com from inside", false},
 		{"SCAM_CLAIM_NUMBERS", "Your winning ticket number is 7-14-22; contact our claims agent", true},
 		{"SCAM_CLAIM_NUMBERS", "Corporation Name: LAKESHORE FOOD BANK NFP. File Number: 6218-447-3. Report due before December 1", false},
+		{"EXTORT_DATA_LEAK", "We copied your data, 38 GB. If we hear nothing within 5 days, we will publish it; the GDPR fines are higher than our fee.", true},
+		{"EXTORT_DATA_LEAK", "The attackers say they copied the data of 2,000 customers and threaten to publish it.", false},
 		{"COMM_GIFT_CARD", "Claim a Free $25 Kmart(R) Gift Card!", true},
 		{"COMM_GIFT_CARD", "Can you purchase 6 Apple gift cards of 100 EUR each?", true},
 		{"COMM_GIFT_CARD", "UPS will never request payment by gift card or ask for your password by email.", false},
