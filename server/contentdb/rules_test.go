@@ -35,6 +35,8 @@ func TestDefaultRulesOnPhrases(t *testing.T) {
 		{"COMM_GIFT_CARD", "Add gift card checkout flow (PR #214)", false},
 		{"PHARMA_NO_PRESCRIPTION", "Semaglutid-penner levert på 2-3 dager, uten resept og uten ventetid", true},
 		{"PHARMA_NO_PRESCRIPTION", "Allergitabletter uten resept: 20 % rabatt denne uken", false},
+		{"BEC_TASK", "新しいプロジェクトの件で、LINEグループを作成して、グループのQRコードを送ってください。", true},
+		{"PROD_CASINO", "지금 가입하면 온라인 카지노 가입 보너스 100%", true},
 		{"SEO_RANKING", "We will put your site in the top 10 of Google within 90 days", true},
 		{"SEO_RANKING", "guaranteed top ten placement for your keywords", true},
 		{"SEO_RANKING", "Comex Top 10 años, cubeta 19 L: 20 % de descuento", false},
