@@ -179,7 +179,7 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 	// signed yet.
 	if from, ok := fromDomain(in.Msg.Header.Get("From")); ok && haveOrigin {
 		unknown := tempFailed || (haveSPF && o.Result == rfc7208.TempError)
-		dr, sign, err := c.dmarc(ctx, from, passed, o, haveSPF, unknown)
+		dr, sign, err := c.dmarc(ctx, in.DB, from, passed, o, haveSPF, unknown)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -187,10 +187,6 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 			results = append(results, dr)
 		}
 		if sign != nil {
-			if b, ok := brandOf(in.DB, from); ok && sign.Name == "DMARC_PASS" {
-				sign.Name, sign.Score = "DMARC_PASS_BRAND", ScoreDMARCBrand
-				sign.Desc += ", a domain of " + strings.Join(b.Words, " ")
-			}
 			res.Signs = append(res.Signs, *sign)
 		}
 	}
@@ -201,7 +197,7 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 // dmarc evaluates the From domain's policy (RFC 7489 §6.6).
 // unknown says an SPF or DKIM result could not be had (temperror): then a
 // failure is a temperror too, not a policy failure (§6.6.2).
-func (c *Check) dmarc(ctx context.Context, from string, dkimPassed []string, o rfc7208.Outcome, haveSPF, unknown bool) (*authres.DMARCResult, *engine.Sign, error) {
+func (c *Check) dmarc(ctx context.Context, db *contentdb.DB, from string, dkimPassed []string, o rfc7208.Outcome, haveSPF, unknown bool) (*authres.DMARCResult, *engine.Sign, error) {
 	lookup := txtLookup(dns.WithZone(ctx, "dmarc"), c.r)
 	org := orgDomain(from)
 	rec, err := dmarc.LookupWithOptions(from, &dmarc.LookupOptions{LookupTXT: lookup})
@@ -238,7 +234,7 @@ func (c *Check) dmarc(ctx context.Context, from string, dkimPassed []string, o r
 	}
 	if pass {
 		dr.Value = authres.ResultPass
-		return dr, &engine.Sign{Name: "DMARC_PASS", Score: ScoreDMARCPass, Method: "DMARC", Desc: "DMARC pass for " + from}, nil
+		return dr, passSign(db, from), nil
 	}
 	if unknown {
 		dr.Value = authres.ResultTempError
@@ -250,6 +246,11 @@ func (c *Check) dmarc(ctx context.Context, from string, dkimPassed []string, o r
 		p = rec.SubdomainPolicy
 	}
 	dr.Reason = "p=" + string(p)
+	return dr, failSign(from, p), nil
+}
+
+// failSign is the sign of a DMARC failure under the From domain's policy.
+func failSign(from string, p dmarc.Policy) *engine.Sign {
 	sign := &engine.Sign{Method: "DMARC", Desc: fmt.Sprintf("%s fails DMARC, policy %s", from, p)}
 	switch p {
 	case dmarc.PolicyReject:
@@ -259,7 +260,18 @@ func (c *Check) dmarc(ctx context.Context, from string, dkimPassed []string, o r
 	default:
 		sign.Name, sign.Score = "DMARC_FAIL_NONE", ScoreDMARCNone
 	}
-	return dr, sign, nil
+	return sign
+}
+
+// passSign is the sign of a DMARC pass: DMARC_PASS_BRAND for a brand's or a
+// public authority's domain.
+func passSign(db *contentdb.DB, from string) *engine.Sign {
+	sign := &engine.Sign{Name: "DMARC_PASS", Score: ScoreDMARCPass, Method: "DMARC", Desc: "DMARC pass for " + from}
+	if b, ok := brandOf(db, from); ok {
+		sign.Name, sign.Score = "DMARC_PASS_BRAND", ScoreDMARCBrand
+		sign.Desc += ", a domain of " + strings.Join(b.Words, " ")
+	}
+	return sign
 }
 
 // txtLookup adapts the resolver to go-msgauth's lookup function, which

@@ -1,11 +1,11 @@
 package dkim
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/emersion/go-msgauth/authres"
+	"github.com/emersion/go-msgauth/dmarc"
 
 	"github.com/scilla-mail/scilla/server/engine"
 )
@@ -18,7 +18,7 @@ const maxTrustedHeaders = 16
 // the MTA's own DMARC milter, for a server whose DNS checks are off. A
 // header of another server, or one about another domain, says nothing: any
 // sender can write one. The MTA must remove incoming headers that carry its
-// own authserv-id (RFC 8601 §5), as the DMARC milters do.
+// own authserv-id (RFC 8601 §5; docs/dns.md shows how with Postfix).
 func (c *Check) trustedDMARC(in *engine.Input) *engine.Sign {
 	from, ok := fromDomain(in.Msg.Header.Get("From"))
 	if !ok {
@@ -33,28 +33,17 @@ func (c *Check) trustedDMARC(in *engine.Input) *engine.Sign {
 			!strings.EqualFold(strings.TrimSuffix(dr.From, "."), from) {
 			continue
 		}
-		by := fmt.Sprintf(" (Authentication-Results of %s)", id)
+		var sign *engine.Sign
 		switch dr.Value {
 		case authres.ResultPass:
-			sign := &engine.Sign{Name: "DMARC_PASS", Score: ScoreDMARCPass, Method: "DMARC", Desc: "DMARC pass for " + from + by}
-			if b, ok := brandOf(in.DB, from); ok {
-				sign.Name, sign.Score = "DMARC_PASS_BRAND", ScoreDMARCBrand
-				sign.Desc = fmt.Sprintf("DMARC pass for %s, a domain of %s%s", from, strings.Join(b.Words, " "), by)
-			}
-			return sign
+			sign = passSign(in.DB, from)
 		case authres.ResultFail:
-			sign := &engine.Sign{Method: "DMARC", Desc: fmt.Sprintf("%s fails DMARC, policy %s%s", from, policy, by)}
-			switch policy {
-			case "reject":
-				sign.Name, sign.Score = "DMARC_FAIL_REJECT", ScoreDMARCReject
-			case "quarantine":
-				sign.Name, sign.Score = "DMARC_FAIL_QUARANTINE", ScoreDMARCQuarantine
-			default:
-				sign.Name, sign.Score = "DMARC_FAIL_NONE", ScoreDMARCNone
-			}
-			return sign
+			sign = failSign(from, policy)
+		default:
+			return nil
 		}
-		return nil
+		sign.Desc += " (Authentication-Results of " + id + ")"
+		return sign
 	}
 	return nil
 }
@@ -65,7 +54,7 @@ func (c *Check) trustedDMARC(in *engine.Input) *engine.Sign {
 // ("dmarc=fail (p=reject dis=none) header.from=…"); "none" without one.
 // Comments are taken out before go-msgauth parses the rest, which would
 // split a comment holding a ";" ("dkim=pass (2048-bit key; unprotected)").
-func parseDMARC(v string) (id string, dr *authres.DMARCResult, policy string, ok bool) {
+func parseDMARC(v string) (id string, dr *authres.DMARCResult, policy dmarc.Policy, ok bool) {
 	stripped, comments := stripComments(v)
 	id, results, _ := authres.Parse(stripped)
 	for _, r := range results {
@@ -77,7 +66,7 @@ func parseDMARC(v string) (id string, dr *authres.DMARCResult, policy string, ok
 	if id == "" || dr == nil {
 		return "", nil, "", false
 	}
-	policy = "none"
+	policy = dmarc.PolicyNone
 	start := 0
 	for _, seg := range strings.Split(stripped, ";") {
 		end := start + len(seg)
@@ -88,7 +77,7 @@ func parseDMARC(v string) (id string, dr *authres.DMARCResult, policy string, ok
 				}
 				for _, f := range strings.Fields(strings.ToLower(c.text)) {
 					if p, found := strings.CutPrefix(f, "p="); found && (p == "reject" || p == "quarantine") {
-						policy = p
+						policy = dmarc.Policy(p)
 					}
 				}
 			}
