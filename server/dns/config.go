@@ -63,7 +63,8 @@ type Config struct {
 	AuthServID string `yaml:"authserv_id"`
 	// TrustedAuthServIDs are the authserv-ids of the Authentication-Results
 	// headers your own MTA writes (its DMARC milter, OpenDMARC or rspamd),
-	// which it removes from incoming mail. When the DNS checks are off, the
+	// which it removes from incoming mail. Where Scilla does not check DNS
+	// itself (enabled off, or the policy's DNS method off for the group), the
 	// DMARC result such a header gives for the From domain counts as
 	// Scilla's own would. Empty (the default): no other server's header is
 	// believed, as anyone can write one.

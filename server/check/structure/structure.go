@@ -190,7 +190,6 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 			res.Signs[len(res.Signs)-1].Forged = true
 		}
 	}
-
 	for _, text := range m.QRCodes {
 		if len(message.ExtractURLs(text)) > 0 {
 			add(SignQRLink, 2.0, "short message with a QR code that opens a web address: phishing hides its link from filters so")
