@@ -45,10 +45,20 @@ func TestDefaultRulesOnPhrases(t *testing.T) {
 		{"COLD_PITCH_OPT_OUT", "Wenn Sie kein Interesse haben, antworten Sie einfach mit \"Nein\".", true},
 		{"COLD_PITCH_OPT_OUT", "Si no desea recibir más comunicaciones, responda con 'BAJA'.", true},
 		{"COLD_PITCH_OPT_OUT", "Please reply no later than Friday, or stop by the office.", false},
+		{"SCAM_LOTTERY", "Booking reference: QX7M4L. E-ticket number: 706 2329813421", false},
+		{"SCAM_CLAIM_NUMBERS", "Booking reference: QX7M4L. E-ticket number: 706 2329813421", false},
+		{"SCAM_LOTTERY", "Your winning ticket was drawn in the Euro Lotto", true},
+		{"STYLE_SUBJ_HOOKS", "e-Return Acknowledgement Receipt - Income Tax - PAYE", false},
+		{"STYLE_SUBJ_HOOKS", "Earn a passive income from home", true},
+		{"COLD_PITCH_CALL", "I came across your winery and was impressed. We build custom iOS & Android apps. Would you be open to a quick 15-minute call this week?", true},
+		{"COLD_PITCH_CALL", "I came across this article on the drought. Call me when you can.", false},
+		{"PHISH_PARCEL", "Το δέμα σας δεν ήταν δυνατό να παραδοθεί λόγω μη καταβολής τελών εκτελωνισμού", true},
+		{"PHISH_SUSPENDED", "Akaunti yako imesitishwa kwa muda", true},
 	}
 	for _, tt := range tests {
 		var texts rules.Texts
 		texts[rules.PartBody] = rules.Normalize(tt.body)
+		texts[rules.PartSubject] = texts[rules.PartBody]
 		got := false
 		for _, r := range db.Rules.MatchTexts(&texts) {
 			got = got || r.Name == tt.rule

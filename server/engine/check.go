@@ -118,6 +118,10 @@ type Sign struct {
 	// so a message carrying one gets no credit from its words or its
 	// sender's authentication: those negative scores count zero.
 	Forged bool
+	// Alone, when positive, is the most the sign counts toward spam when
+	// no other sign of the message adds toward spam: evidence that must
+	// not flag a message by itself.
+	Alone float64
 }
 
 // Header is one header field a check or the engine adds to the message.

@@ -40,11 +40,28 @@ func rescore(signs []Sign, scores map[string]float64) {
 	}
 }
 
+// capAlone lowers each sign with Sign.Alone to that cap when no other sign
+// of the message adds toward spam.
+func capAlone(signs []Sign) {
+	for _, o := range signs {
+		if o.Score > 0 && o.Alone == 0 {
+			return
+		}
+	}
+	for i := range signs {
+		if sg := &signs[i]; sg.Alone > 0 && sg.Score > sg.Alone {
+			sg.Desc += fmt.Sprintf(" (counted %.1f of %.2f: no other sign of spam)", sg.Alone, sg.Score)
+			sg.Score = sg.Alone
+		}
+	}
+}
+
 // decide sets status, score, rate, method and categories from the signs.
 // When a sign says the message is forged (Sign.Forged), the negative scores
 // of the content and of the sender's authentication count zero first: the
 // forger writes ordinary business words and owns the look-alike or free
-// mail domain that passes DKIM and DMARC.
+// mail domain that passes DKIM and DMARC. A sign that may not flag a
+// message by itself (Sign.Alone) is then capped unless others back it.
 func decide(gv *GroupVerdict, s *policy.Settings) {
 	if slices.ContainsFunc(gv.Signs, func(sg Sign) bool { return sg.Forged }) {
 		for i := range gv.Signs {
@@ -54,6 +71,7 @@ func decide(gv *GroupVerdict, s *policy.Settings) {
 			}
 		}
 	}
+	capAlone(gv.Signs)
 	sort.SliceStable(gv.Signs, func(i, j int) bool { return math.Abs(gv.Signs[i].Score) > math.Abs(gv.Signs[j].Score) })
 	var forced *Sign
 	rank := len(Precedence)

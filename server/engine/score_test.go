@@ -142,6 +142,34 @@ func TestDecideForged(t *testing.T) {
 	}
 }
 
+// TestDecideAlone: a sign that may not flag by itself (the classifier's)
+// counts at most its cap unless another sign adds toward spam.
+func TestDecideAlone(t *testing.T) {
+	bayes := Sign{Name: "BAYES_999", Score: 6.8, Method: "content", Alone: 4}
+	for _, tc := range []struct {
+		name   string
+		others []Sign
+		score  float64
+		status verdict.Status
+	}{
+		{"alone", nil, 4, verdict.NotDetected},
+		{"with zero-score style signs", []Sign{{Name: "STYLE_HTML_CENTER"}}, 4, verdict.NotDetected},
+		{"with a ham sign", []Sign{{Name: "DKIM_VALID", Score: -0.2}}, 3.8, verdict.NotDetected},
+		{"backed by a rule", []Sign{{Name: "BULK_DEAR", Score: 0.4}}, 7.2, verdict.Spam},
+		{"backed by a header sign", []Sign{{Name: "FORGED_MAILER", Score: 1.5}}, 8.3, verdict.Spam},
+	} {
+		gv := &GroupVerdict{Signs: append([]Sign{bayes}, tc.others...)}
+		decide(gv, settings(policy.Standard, true))
+		if gv.Score != tc.score || gv.Status != tc.status {
+			t.Errorf("%s: %s %v, want %s %v (signs %v)", tc.name, gv.Status, gv.Score, tc.status, tc.score, gv.Signs)
+		}
+	}
+	low := &GroupVerdict{Signs: []Sign{{Name: "BAYES_80", Score: 2.5, Alone: 4}}}
+	if decide(low, settings(policy.Standard, true)); low.Score != 2.5 {
+		t.Errorf("a score under the cap changed: %v", low.Score)
+	}
+}
+
 func TestRate(t *testing.T) {
 	tests := []struct {
 		score, spam float64

@@ -1,6 +1,10 @@
 package rules
 
-import "golang.org/x/text/unicode/norm"
+import (
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
 
 // latinFold maps each letter of Latin-1 Supplement and Latin Extended-A
 // (U+00C0 to U+017F) to its letters without accents, lower case: "ü" to
@@ -35,6 +39,28 @@ func buildLatinFold() (t [latinFoldLast - latinFoldFirst + 1]string) {
 	return t
 }
 
+// greekFold maps each Greek letter with a tonos or dialytika (U+0386 to
+// U+03CE) to the lower-case letter without it, "Ώ" and "ώ" to "ω"; the
+// final sigma "ς" folds to "σ", the lower case of "Σ", so that a name in
+// capitals matches the same name in small letters. Built once like
+// latinFold.
+var greekFold = buildGreekFold()
+
+const greekFoldFirst, greekFoldLast = 0x386, 0x3CE
+
+func buildGreekFold() (t [greekFoldLast - greekFoldFirst + 1]string) {
+	for r := rune(greekFoldFirst); r <= greekFoldLast; r++ {
+		if r == 'ς' {
+			t[r-greekFoldFirst] = "σ"
+			continue
+		}
+		if d := []rune(norm.NFD.String(string(r))); len(d) > 1 {
+			t[r-greekFoldFirst] = string(unicode.ToLower(d[0]))
+		}
+	}
+	return t
+}
+
 // foldRune returns the unaccented lower-case letters for r, or "" when r
 // is kept as it is. Typographic apostrophes fold to the ASCII one, so a
 // phrase written with either matches text written with the other.
@@ -42,6 +68,8 @@ func foldRune(r rune) string {
 	switch {
 	case r >= latinFoldFirst && r <= latinFoldLast:
 		return latinFold[r-latinFoldFirst]
+	case r >= greekFoldFirst && r <= greekFoldLast:
+		return greekFold[r-greekFoldFirst]
 	case r == '\u2019' || r == '\u2018' || r == '\u02bc':
 		return "'"
 	}

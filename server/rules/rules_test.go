@@ -88,6 +88,8 @@ func TestNormalize(t *testing.T) {
 		{"votre colis n’a pas", "votre colis n'a pas"},
 		{"Ÿ ÿ × ÷", "y y × ÷"},
 		{"Привет\u00a0мир", "привет мир"},
+		{"ΤΡΑΠΕΖΑ ΠΕΙΡΑΙΩΣ, Τράπεζα Πειραιώς", "τραπεζα πειραιωσ, τραπεζα πειραιωσ"},
+		{"Ϊ ΐ ϋ ΰ Ώ", "ι ι υ υ ω"},
 	}
 	for _, c := range cases {
 		if got := Normalize(c.in); got != c.want {

@@ -79,6 +79,7 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 		Score:  score,
 		Desc:   desc,
 		Method: "content",
+		Alone:  bayes.AloneCap,
 	}}}, nil
 }
 

@@ -50,6 +50,13 @@ func TestDefaultDatabaseRates(t *testing.T) {
 	if s, name := score(t, c, db, read(t, "ham1.eml"), "u@example.com"); s > 0 {
 		t.Errorf("ham: %s %.2f", name, s)
 	}
+	// The classifier may not flag a message by itself: the engine caps
+	// its sign when no other sign backs it.
+	in := &engine.Input{ScanID: "t", Msg: message.Parse(read(t, "spam1.eml"), message.DefaultLimits),
+		Env: &engine.Envelope{Rcpts: []string{"u@example.com"}}, Group: policy.Default().All(), DB: db}
+	if r, err := c.Run(context.Background(), in); err != nil || len(r.Signs) != 1 || r.Signs[0].Alone != bayes.AloneCap {
+		t.Errorf("spam: signs %+v (%v), want Alone %v", r.Signs, err, bayes.AloneCap)
+	}
 }
 
 // defaultWithStore returns the default database and an empty store of

@@ -178,6 +178,10 @@ func TestSenderIdentity(t *testing.T) {
 		{"From: Societe Generale <securite@sg-clients.example>", "FROM_BRAND_MISMATCH", true},
 		{"From: =?UTF-8?Q?Soci=C3=A9t=C3=A9_G=C3=A9n=C3=A9rale?= <info@societegenerale.fr>", "FROM_BRAND_MISMATCH", false},
 		{"From: OGK Erstattung <service@oegk-erstattung.example>", "FROM_BRAND_MISMATCH", true},
+		// The list's names are folded as display names are.
+		{"From: =?UTF-8?Q?Ita=C3=BA_Unibanco?= <alerta@itau-seguranca.example>", "FROM_BRAND_MISMATCH", true},
+		{"From: =?UTF-8?B?zqTOoc6RzqDOlc6WzpEgzqDOlc6ZzqHOkc6ZzqnOow==?= <noreply@piraeusbank-enimerosi.example>", "FROM_BRAND_MISMATCH", true},
+		{"From: =?UTF-8?B?zqTPgc6sz4DOtc62zrEgzqDOtc65z4HOsc65z47Pgg==?= <info@piraeusbank.gr>", "FROM_BRAND_MISMATCH", false},
 		{"From: La Poste <suivi@laposte-colis.example>", "FROM_BRAND_MISMATCH", true},
 		{"From: =?UTF-8?Q?=C3=96GK_Service?= <service@oegk-erstattung.example>", "FROM_BRAND_MISMATCH", true},
 		{"From: =?UTF-8?Q?=C3=96GK_Service?= <vertragspartner@oegk.at>", "FROM_BRAND_MISMATCH", false},

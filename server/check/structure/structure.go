@@ -179,7 +179,7 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		desc   string
 		forged bool
 	}{
-		{k.exe, SignExecutable, 3.0, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one", false},
+		{k.exe, SignExecutable, 4.5, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one", false},
 		{k.decoy, SignDecoyName, 4.5, "a program named as a document (Invoice.pdf.exe): Windows hides the last extension, so the reader sees a PDF", true},
 		{k.macros, SignOfficeMacro, 1.5, "attached Office document with macros: the way most document malware ran, though some businesses send macro workbooks", false},
 		{k.page, SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg), also alone in a small archive: the usual carrier of a fake sign-in page", false},
