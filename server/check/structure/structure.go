@@ -169,9 +169,11 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		add(SignRandomLetters, 1.5, "a word of random letters, which makes each copy unlike the others to filters")
 	}
 	k := attachmentKinds(m)
-	// A program dressed as a document is a forgery like a borrowed name
-	// (engine.Sign.Forged): droppers ride hijacked reply chains, whose
-	// quoted words the classifier rates legitimate.
+	// A program, attached or dressed as a document, counts as a forgery
+	// like a borrowed name (engine.Sign.Forged): a dropper's two lines are
+	// a pretext, or ride a hijacked reply chain whose quoted words the
+	// classifier rates legitimate, and the big mail services refuse to
+	// send programs, so a genuine sender hardly can.
 	for _, a := range []struct {
 		on     bool
 		name   string
@@ -179,7 +181,7 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		desc   string
 		forged bool
 	}{
-		{k.exe, SignExecutable, 4.5, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one", false},
+		{k.exe, SignExecutable, 4.5, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one", true},
 		{k.decoy, SignDecoyName, 4.5, "a program named as a document (Invoice.pdf.exe): Windows hides the last extension, so the reader sees a PDF", true},
 		{k.macros, SignOfficeMacro, 1.5, "attached Office document with macros: the way most document malware ran, though some businesses send macro workbooks", false},
 		{k.page, SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg), also alone in a small archive: the usual carrier of a fake sign-in page", false},
