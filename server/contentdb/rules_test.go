@@ -54,6 +54,10 @@ func TestDefaultRulesOnPhrases(t *testing.T) {
 		{"COLD_PITCH_CALL", "I came across this article on the drought. Call me when you can.", false},
 		{"PHISH_PARCEL", "Το δέμα σας δεν ήταν δυνατό να παραδοθεί λόγω μη καταβολής τελών εκτελωνισμού", true},
 		{"PHISH_SUSPENDED", "Akaunti yako imesitishwa kwa muda", true},
+		{"JOB_TASK_SCAM", "Missions simples : évaluation de produits. Rémunération payée quotidiennement. Aucune expérience requise.", true},
+		{"JOB_TASK_SCAM", "Junior developer, no experience required; salary paid monthly", false},
+		{"DOMAIN_LISTING_SCAM", "Le référencement de votre domaine dans les moteurs de recherche arrive à échéance. Montant : 289,00 €", true},
+		{"DOMAIN_LISTING_SCAM", "Your domain example.org will renew automatically on 3 December for 12.99 EUR.", false},
 	}
 	for _, tt := range tests {
 		var texts rules.Texts
