@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"unicode"
-
-	"github.com/scilla-mail/scilla/server/rules"
 )
 
 // builtinBrands is the list of the names most often borrowed by phishing
@@ -96,10 +94,7 @@ func ParseBrands(name string, src []byte) ([]Brand, error) {
 					return nil, fmt.Errorf("%s:%d: brand name %q: a word holds letters and digits, with - & ' . + inside (got %q)", name, n, strings.TrimSpace(nm), w)
 				}
 			}
-			// Compared as display names are: accents folded ("méxico"
-			// is "mexico", "πειραιώς" is "πειραιωσ").
-			key := rules.Normalize(strings.Join(words, " "))
-			words = strings.Fields(key)
+			key := strings.Join(words, " ")
 			if first, dup := seen[key]; dup {
 				return nil, fmt.Errorf("%s:%d: brand %q already on line %d", name, n, key, first)
 			}
