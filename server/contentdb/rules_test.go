@@ -57,6 +57,9 @@ func TestDefaultRulesOnPhrases(t *testing.T) {
 		{"JOB_TASK_SCAM", "Missions simples : évaluation de produits. Rémunération payée quotidiennement. Aucune expérience requise.", true},
 		{"JOB_TASK_SCAM", "Junior developer, no experience required; salary paid monthly", false},
 		{"DOMAIN_LISTING_SCAM", "Le référencement de votre domaine dans les moteurs de recherche arrive à échéance. Montant : 289,00 €", true},
+		{"FIN_DOLLAR_AMOUNTS", "공급가액 4,860,000 세액 486,000 합계금액 5,346,000", false},
+		{"FIN_DOLLAR_AMOUNTS", "the sum of US$25,000,000.00 left by the late", true},
+		{"FIN_DOLLAR_AMOUNTS", "a consignment of 10,500,000 dollars", true},
 		{"DOMAIN_LISTING_SCAM", "Your domain example.org will renew automatically on 3 December for 12.99 EUR.", false},
 	}
 	for _, tt := range tests {
