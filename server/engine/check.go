@@ -113,10 +113,11 @@ type Sign struct {
 	// Forged marks a sign saying the message is a forgery: a sender
 	// pretending to be someone it is not (a look-alike of the recipient's
 	// or a supplier's domain, a colleague's name on a free mailbox), or a
-	// program, attached or dressed as a document. Such fraud is written in the words of
-	// ordinary business mail on purpose, or rides a hijacked conversation,
-	// so a message carrying one gets no credit from its words or its
-	// sender's authentication: those negative scores count zero.
+	// program, attached or dressed as a document. Such fraud is written in
+	// the words of ordinary business mail on purpose, or rides a hijacked
+	// conversation, so a message carrying one gets no credit from its
+	// words or its sender's authentication: those negative scores count
+	// zero.
 	Forged bool
 	// Alone, when positive, is the most the sign counts toward spam when
 	// no other sign of the message adds toward spam: evidence that must
