@@ -585,7 +585,9 @@ func parseColor(v string) (int32, bool) {
 	return 0, false
 }
 
-// sameColor reports text whose colour is (nearly) its background's.
+// sameColor reports text whose colour is (nearly) its background's: the
+// three channels differ by 60 at most together, so filler words in the
+// lightest grey on white (#eeeeee) count, a grey footer (#cccccc) does not.
 func sameColor(fg, bg int32) bool {
 	d := func(shift uint) int32 {
 		x := (fg>>shift)&0xFF - (bg>>shift)&0xFF
@@ -594,5 +596,5 @@ func sameColor(fg, bg int32) bool {
 		}
 		return x
 	}
-	return d(16)+d(8)+d(0) <= 24
+	return d(16)+d(8)+d(0) <= 60
 }
