@@ -161,8 +161,9 @@ func ownLabels(m *message.Message, env *engine.Envelope) map[string]bool {
 	return own
 }
 
-// serviceHosts are where file-sharing, e-signature and voice-mail
-// services' own notices link to.
+// serviceHosts are where file-sharing, e-signature, voice-mail and
+// invoicing services' own notices link to (a supplier's payment reminder
+// from Zoho Books links to its portal there).
 var serviceHosts = []string{
 	"sharepoint.com", "onedrive.com", "onedrive.live.com", "1drv.ms", "teams.microsoft.com", "teams.live.com",
 	"drive.google.com", "docs.google.com", "sites.google.com", "meet.google.com", "voice.google.com",
@@ -173,6 +174,8 @@ var serviceHosts = []string{
 	"pandadoc.com", "hellosign.com", "dropboxsign.com", "signnow.com", "yousign.com", "skribble.com",
 	"sign.zoho.com", "sign.zoho.eu", "signrequest.com", "oneflow.com", "scrive.com", "signicat.com", "penneo.com",
 	"ringcentral.com", "zoom.us", "8x8.com", "vonage.com", "dialpad.com", "aircall.io",
+	"books.zoho.com", "books.zoho.eu", "books.zoho.in", "invoice.zoho.com", "in.xero.com", "connect.intuit.com",
+	"quickbooks.intuit.com", "freshbooks.com", "invoice.stripe.com", "pay.stripe.com", "bill.com", "invoice2go.com",
 }
 
 // neutralHosts are links that say nothing of where a button leads:
