@@ -288,6 +288,8 @@ func TestLookalikeDomain(t *testing.T) {
 		{"support@microsoft-support-desk.com", "user@example.org", "", false},                 // a brand's name inside a longer one
 		{"service@paypal.com", "user@example.org", "", false},
 		{"news@squares.example", "user@example.org", "", false},
+		{"billing@lakeshorefoodbank-org.com", "ap@lakeshorefoodbank.org", "", true}, // the name, a hyphen and its suffix
+		{"news@lakeshorefoodbank-news.com", "ap@lakeshorefoodbank.org", "", false},  // a sending domain of its own
 	} {
 		raw := "From: " + tc.from + "\r\nTo: " + tc.to + "\r\nSubject: hello\r\n\r\nbody\r\n"
 		env := &engine.Envelope{Rcpts: []string{"user@example.org"}}
@@ -310,6 +312,10 @@ func TestLookalikeDomain(t *testing.T) {
 		{"info@acmegroup.example", "Visit https://www.acme-group.example/ for our catalogue", false},
 		{"info@acmegroup.example", "Write to sales@acmmegroup.example", false},
 		{"info@shop.example", "Order at https://shop.example/cart", false},
+		{"billing@harrisonbell-llp.example", "Please pay the attached invoice.\r\n\r\n> From: Harrison Bell Billing <billing@harrisonbell.example>", true},
+		{"w.fair@lamfairweather-ca.example", "See https://www.lamfairweather.ca/portal", true},
+		{"h.koch@kluge-gmbh.de", "Unsere Website: https://www.kluge.de", true},
+		{"news@orange-business.example", "Your invoice at https://www.orange.example/", false},
 	} {
 		raw := "From: " + tc.from + "\r\nTo: user@example.org\r\nSubject: hello\r\n\r\n" + tc.body + "\r\n"
 		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits), env: &engine.Envelope{Rcpts: []string{"user@example.org"}}, brands: newBrandSet(contentdb.BuiltinBrands())}

@@ -24,9 +24,11 @@ const minLookalike = 5
 // own long name also a letter more or less (oneLetterApart). Business e-mail
 // compromise and invoice fraud write from such domains; a legitimate sender
 // has no reason to own one. A sister domain with the same name under
-// another suffix (acme.de to acme.nl) is not a lookalike. Domains the text
-// names count too, the genuine supplier's in a hijacked thread, but only
-// for a replaced or swapped letter.
+// another suffix (acme.de to acme.nl) is not a lookalike, but the name with
+// a country or a legal form hyphened on (acme-ca.com, acme-llp.com,
+// acme-gmbh.de) is (suffixed). Domains the text names count too, the
+// genuine supplier's in a hijacked thread, but only for a replaced or
+// swapped letter or such a suffix.
 func lookalikeDomain(x *info) bool {
 	senders := x.foreignSenderDomains()
 	if len(senders) == 0 {
@@ -42,7 +44,7 @@ func lookalikeDomain(x *info) bool {
 		label, _, _ := strings.Cut(d, ".")
 		sk := skeleton(label)
 		for _, t := range rcpts {
-			if lookalike(label, sk, t.label, t.skeleton) || oneLetterApart(sk, t.skeleton) {
+			if lookalike(label, sk, t.label, t.skeleton) || oneLetterApart(sk, t.skeleton) || suffixed(label, t.label) {
 				return true
 			}
 		}
@@ -58,12 +60,32 @@ func lookalikeDomain(x *info) bool {
 		n := utf8.RuneCountInString(label)
 		for _, m := range x.mentionedDomains() {
 			ml, _, _ := strings.Cut(m, ".")
-			if m != d && utf8.RuneCountInString(ml) == n && lookalike(label, sk, ml, skeleton(ml)) {
+			if m != d && (utf8.RuneCountInString(ml) == n && lookalike(label, sk, ml, skeleton(ml)) || suffixed(label, ml)) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// legalForms are the company forms and suffix words fraud hyphens onto a
+// name it imitates (harrisonbell-llp.com for harrisonbell.com).
+var legalForms = []string{"llp", "llc", "ltd", "inc", "corp", "plc", "gmbh", "ag", "sa", "sas", "sarl", "srl", "spa", "sl", "bv", "nv", "ab", "oy", "as", "aps", "kft", "doo", "pty", "org", "com", "net"}
+
+// suffixed reports a sender's domain label that is another domain's label
+// (b, at least minLookalike long) with a country code or a legal form
+// hyphened on: lamfairweather-ca for lamfairweather.ca, kluge-gmbh for
+// kluge.de. A company's own sending domains add words (acme-news,
+// notif-acme), not these.
+func suffixed(a, b string) bool {
+	if len(b) < minLookalike {
+		return false
+	}
+	rest, ok := strings.CutPrefix(a, b+"-")
+	if !ok {
+		return false
+	}
+	return len(rest) == 2 && rest[0] >= 'a' && rest[0] <= 'z' && rest[1] >= 'a' && rest[1] <= 'z' || slices.Contains(legalForms, rest)
 }
 
 // Bounds on the domains the text names: the addresses are looked for in
