@@ -288,8 +288,11 @@ func TestLookalikeDomain(t *testing.T) {
 		{"support@microsoft-support-desk.com", "user@example.org", "", false},                 // a brand's name inside a longer one
 		{"service@paypal.com", "user@example.org", "", false},
 		{"news@squares.example", "user@example.org", "", false},
-		{"billing@lakeshorefoodbank-org.com", "ap@lakeshorefoodbank.org", "", true}, // the name, a hyphen and its suffix
-		{"news@lakeshorefoodbank-news.com", "ap@lakeshorefoodbank.org", "", false},  // a sending domain of its own
+		{"billing@lakeshorefoodbank-org.com", "ap@lakeshorefoodbank.org", "", true},               // the name, a hyphen and its suffix
+		{"news@lakeshorefoodbank-news.com", "ap@lakeshorefoodbank.org", "", false},                // a sending domain of its own
+		{"markus@birsig-treuhand-ag.com", "news@list.example", "sandra@birsig-treuhand.ch", true}, // the envelope's recipient with a company form
+		{"markus@birsig-treuhand-ag.com", "sandra@birsig-treuhand.ch", "", false},                 // a Cc'd company with another domain of its own
+		{"j.smith@northwind-uk.com", "ap@northwind.com", "", false},                               // a country site, not the imitated suffix
 	} {
 		raw := "From: " + tc.from + "\r\nTo: " + tc.to + "\r\nSubject: hello\r\n\r\nbody\r\n"
 		env := &engine.Envelope{Rcpts: []string{"user@example.org"}}
@@ -312,10 +315,12 @@ func TestLookalikeDomain(t *testing.T) {
 		{"info@acmegroup.example", "Visit https://www.acme-group.example/ for our catalogue", false},
 		{"info@acmegroup.example", "Write to sales@acmmegroup.example", false},
 		{"info@shop.example", "Order at https://shop.example/cart", false},
-		{"billing@harrisonbell-llp.example", "Please pay the attached invoice.\r\n\r\n> From: Harrison Bell Billing <billing@harrisonbell.example>", true},
+		{"billing@harrisonbell-com.example", "Please pay the attached invoice.\r\n\r\n> From: Harrison Bell Billing <billing@harrisonbell.com>", true},
 		{"w.fair@lamfairweather-ca.example", "See https://www.lamfairweather.ca/portal", true},
-		{"h.koch@kluge-gmbh.de", "Unsere Website: https://www.kluge.de", true},
+		{"h.koch@kluge-beschlaege-de.com", "Unsere Website: https://www.kluge-beschlaege.de", true},
+		{"sales@techlinkdist-sg.com", "> From: accounts@techlinkdist.com.sg", true},
 		{"news@orange-business.example", "Your invoice at https://www.orange.example/", false},
+		{"info@acme-uk.com", "ACME UK Ltd, part of the ACME group: https://www.acme-group.com", false},
 	} {
 		raw := "From: " + tc.from + "\r\nTo: user@example.org\r\nSubject: hello\r\n\r\n" + tc.body + "\r\n"
 		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits), env: &engine.Envelope{Rcpts: []string{"user@example.org"}}, brands: newBrandSet(contentdb.BuiltinBrands())}

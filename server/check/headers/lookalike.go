@@ -25,16 +25,22 @@ const minLookalike = 5
 // compromise and invoice fraud write from such domains; a legitimate sender
 // has no reason to own one. A sister domain with the same name under
 // another suffix (acme.de to acme.nl) is not a lookalike, but the name with
-// a country or a legal form hyphened on (acme-ca.com, acme-llp.com,
-// acme-gmbh.de) is (suffixed). Domains the text names count too, the
-// genuine supplier's in a hijacked thread, but only for a replaced or
-// swapped letter or such a suffix.
+// its own suffix hyphened on (acme-de.com) is (suffixed), and the
+// recipient's with a company form (acme-gmbh.com, legalFormed). Domains the text
+// names count too, the genuine supplier's in a hijacked thread, but only
+// for a replaced or swapped letter or such a suffix.
 func lookalikeDomain(x *info) bool {
 	senders := x.foreignSenderDomains()
 	if len(senders) == 0 {
 		return false
 	}
 	targets := x.recipientDomains()
+	var protected []string // the envelope's recipients' domains
+	if x.env != nil {
+		for _, r := range x.env.Rcpts {
+			protected = append(protected, addrDomain(strings.Trim(r, "<>")))
+		}
+	}
 	rcpts := make([]skeletonLabel, len(targets))
 	for i, t := range targets {
 		l, _, _ := strings.Cut(t, ".")
@@ -43,8 +49,9 @@ func lookalikeDomain(x *info) bool {
 	for _, d := range senders {
 		label, _, _ := strings.Cut(d, ".")
 		sk := skeleton(label)
-		for _, t := range rcpts {
-			if lookalike(label, sk, t.label, t.skeleton) || oneLetterApart(sk, t.skeleton) || suffixed(label, t.label) {
+		for i, t := range rcpts {
+			if lookalike(label, sk, t.label, t.skeleton) || oneLetterApart(sk, t.skeleton) || suffixed(label, targets[i]) ||
+				slices.Contains(protected, targets[i]) && legalFormed(label, t.label) {
 				return true
 			}
 		}
@@ -60,7 +67,7 @@ func lookalikeDomain(x *info) bool {
 		n := utf8.RuneCountInString(label)
 		for _, m := range x.mentionedDomains() {
 			ml, _, _ := strings.Cut(m, ".")
-			if m != d && (utf8.RuneCountInString(ml) == n && lookalike(label, sk, ml, skeleton(ml)) || suffixed(label, ml)) {
+			if m != d && (utf8.RuneCountInString(ml) == n && lookalike(label, sk, ml, skeleton(ml)) || suffixed(label, m)) {
 				return true
 			}
 		}
@@ -68,24 +75,34 @@ func lookalikeDomain(x *info) bool {
 	return false
 }
 
-// legalForms are the company forms and suffix words fraud hyphens onto a
-// name it imitates (harrisonbell-llp.com for harrisonbell.com).
-var legalForms = []string{"llp", "llc", "ltd", "inc", "corp", "plc", "gmbh", "ag", "sa", "sas", "sarl", "srl", "spa", "sl", "bv", "nv", "ab", "oy", "as", "aps", "kft", "doo", "pty", "org", "com", "net"}
-
-// suffixed reports a sender's domain label that is another domain's label
-// (b, at least minLookalike long) with a country code or a legal form
-// hyphened on: lamfairweather-ca for lamfairweather.ca, kluge-gmbh for
-// kluge.de. A company's own sending domains add words (acme-news,
-// notif-acme), not these.
+// suffixed reports a sender's domain label that is another registrable
+// domain's (b) first label, at least minLookalike long, with b's own
+// suffix hyphened on: lamfairweather-ca.com for lamfairweather.ca,
+// techlinkdist-sg.com for techlinkdist.com.sg, lakeshorefoodbank-org.com
+// for lakeshorefoodbank.org. The forger keeps the whole name in sight; a
+// company's own sending domains add words (acme-news.com, notif-acme.com)
+// and its country sites take the country's suffix (acme.co.uk).
 func suffixed(a, b string) bool {
-	if len(b) < minLookalike {
+	label, _, _ := strings.Cut(b, ".")
+	if len(label) < minLookalike {
 		return false
 	}
+	rest, ok := strings.CutPrefix(a, label+"-")
+	return ok && strings.HasSuffix(b, "."+rest)
+}
+
+// legalForms are the company forms fraud hyphens onto the name of the
+// company it writes to (birsig-treuhand-ag.com to staff of
+// birsig-treuhand.ch).
+var legalForms = []string{"llp", "llc", "ltd", "inc", "corp", "plc", "gmbh", "ag", "sa", "sas", "sarl", "srl", "spa", "sl", "bv", "nv", "ab", "oy", "as", "aps", "kft", "doo", "pty"}
+
+// legalFormed reports a sender's domain label that is the recipient's
+// label b with a company form hyphened on. Only the recipient's own name
+// is compared so: another company may well own name-gmbh.de besides
+// name.de.
+func legalFormed(a, b string) bool {
 	rest, ok := strings.CutPrefix(a, b+"-")
-	if !ok {
-		return false
-	}
-	return len(rest) == 2 && rest[0] >= 'a' && rest[0] <= 'z' && rest[1] >= 'a' && rest[1] <= 'z' || slices.Contains(legalForms, rest)
+	return ok && len(b) >= minLookalike && slices.Contains(legalForms, rest)
 }
 
 // Bounds on the domains the text names: the addresses are looked for in
