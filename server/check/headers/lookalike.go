@@ -26,9 +26,9 @@ const minLookalike = 5
 // has no reason to own one. A sister domain with the same name under
 // another suffix (acme.de to acme.nl) is not a lookalike, but the name with
 // its own suffix hyphened on (acme-de.com) is (suffixed), and the
-// recipient's with a company form (acme-gmbh.com, legalFormed). Domains the text
-// names count too, the genuine supplier's in a hijacked thread, but only
-// for a replaced or swapped letter or such a suffix.
+// recipient's with a company form (acme-gmbh.com, legalFormed). Domains
+// the text names count too, the genuine supplier's in a hijacked thread,
+// but only for a replaced or swapped letter or such a suffix.
 func lookalikeDomain(x *info) bool {
 	senders := x.foreignSenderDomains()
 	if len(senders) == 0 {
