@@ -122,15 +122,10 @@ func (x *info) recipientDomains() []string {
 	if x.rcptDomains != nil {
 		return x.rcptDomains
 	}
-	out := []string{}
+	out := append([]string{}, x.envelopeDomains()...)
 	add := func(addr string) {
 		if d := addrDomain(addr); d != "" && !slices.Contains(out, d) {
 			out = append(out, d)
-		}
-	}
-	if x.env != nil {
-		for _, r := range x.env.Rcpts {
-			add(strings.Trim(r, "<>"))
 		}
 	}
 	for _, field := range []string{"To", "Cc"} {
@@ -139,6 +134,20 @@ func (x *info) recipientDomains() []string {
 		}
 	}
 	x.rcptDomains = out
+	return out
+}
+
+// envelopeDomains returns the domains of the envelope's recipients: the
+// protected users'.
+func (x *info) envelopeDomains() []string {
+	var out []string
+	if x.env != nil {
+		for _, r := range x.env.Rcpts {
+			if d := addrDomain(strings.Trim(r, "<>")); d != "" && !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
 	return out
 }
 

@@ -35,12 +35,7 @@ func lookalikeDomain(x *info) bool {
 		return false
 	}
 	targets := x.recipientDomains()
-	var protected []string // the envelope's recipients' domains
-	if x.env != nil {
-		for _, r := range x.env.Rcpts {
-			protected = append(protected, addrDomain(strings.Trim(r, "<>")))
-		}
-	}
+	protected := x.envelopeDomains()
 	rcpts := make([]skeletonLabel, len(targets))
 	for i, t := range targets {
 		l, _, _ := strings.Cut(t, ".")
