@@ -45,7 +45,7 @@ func lookalikeDomain(x *info) bool {
 		label, _, _ := strings.Cut(d, ".")
 		sk := skeleton(label)
 		for i, t := range rcpts {
-			if lookalike(label, sk, t.label, t.skeleton) || oneLetterApart(sk, t.skeleton) || suffixed(label, targets[i]) ||
+			if lookalike(label, sk, t.label, t.skeleton) || oneLetterApart(sk, t.skeleton) || suffixed(label, t.label, targets[i]) ||
 				slices.Contains(protected, targets[i]) && legalFormed(label, t.label) {
 				return true
 			}
@@ -62,7 +62,7 @@ func lookalikeDomain(x *info) bool {
 		n := utf8.RuneCountInString(label)
 		for _, m := range x.mentionedDomains() {
 			ml, _, _ := strings.Cut(m, ".")
-			if m != d && (utf8.RuneCountInString(ml) == n && lookalike(label, sk, ml, skeleton(ml)) || suffixed(label, m)) {
+			if m != d && (utf8.RuneCountInString(ml) == n && lookalike(label, sk, ml, skeleton(ml)) || suffixed(label, ml, m)) {
 				return true
 			}
 		}
@@ -70,20 +70,27 @@ func lookalikeDomain(x *info) bool {
 	return false
 }
 
-// suffixed reports a sender's domain label that is another registrable
-// domain's (b) first label, at least minLookalike long, with b's own
-// suffix hyphened on: lamfairweather-ca.com for lamfairweather.ca,
-// techlinkdist-sg.com for techlinkdist.com.sg, lakeshorefoodbank-org.com
-// for lakeshorefoodbank.org. The forger keeps the whole name in sight; a
+// hyphenWord returns the word a adds to the label b with a hyphen ("ca"
+// of lamfairweather-ca for lamfairweather), or "" when a is not so made
+// or b is shorter than minLookalike.
+func hyphenWord(a, b string) string {
+	rest, ok := strings.CutPrefix(a, b+"-")
+	if !ok || len(b) < minLookalike {
+		return ""
+	}
+	return rest
+}
+
+// suffixed reports a sender's domain label a that is the first label
+// (bLabel) of another registrable domain b with b's own suffix hyphened
+// on: lamfairweather-ca.com for lamfairweather.ca, techlinkdist-sg.com for
+// techlinkdist.com.sg, lakeshorefoodbank-org.com for
+// lakeshorefoodbank.org. The forger keeps the whole name in sight; a
 // company's own sending domains add words (acme-news.com, notif-acme.com)
 // and its country sites take the country's suffix (acme.co.uk).
-func suffixed(a, b string) bool {
-	label, _, _ := strings.Cut(b, ".")
-	if len(label) < minLookalike {
-		return false
-	}
-	rest, ok := strings.CutPrefix(a, label+"-")
-	return ok && strings.HasSuffix(b, "."+rest)
+func suffixed(a, bLabel, b string) bool {
+	w := hyphenWord(a, bLabel)
+	return w != "" && strings.HasSuffix(b, "."+w)
 }
 
 // legalForms are the company forms fraud hyphens onto the name of the
@@ -96,8 +103,7 @@ var legalForms = []string{"llp", "llc", "ltd", "inc", "corp", "plc", "gmbh", "ag
 // is compared so: another company may well own name-gmbh.de besides
 // name.de.
 func legalFormed(a, b string) bool {
-	rest, ok := strings.CutPrefix(a, b+"-")
-	return ok && len(b) >= minLookalike && slices.Contains(legalForms, rest)
+	return slices.Contains(legalForms, hyphenWord(a, b))
 }
 
 // Bounds on the domains the text names: the addresses are looked for in
