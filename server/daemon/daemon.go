@@ -143,8 +143,8 @@ func New(cfg *config.Config, o Options) (d *Daemon, err error) {
 
 	if cfg.Replies.Enabled {
 		if d.redis != nil {
-			d.sent = replies.NewShared(d.redis, cfg.Replies.TTL.D())
-		} else if d.sent, err = replies.OpenLocal(cfg.Replies.Path(cfg.Server.StateDir), cfg.Replies.TTL.D(), nil); err != nil {
+			d.sent = replies.NewShared(d.redis, cfg.Replies.TTL.D(), cfg.Replies.DomainTTL.D())
+		} else if d.sent, err = replies.OpenLocal(cfg.Replies.Path(cfg.Server.StateDir), cfg.Replies.TTL.D(), cfg.Replies.DomainTTL.D(), nil); err != nil {
 			return nil, err
 		}
 	}

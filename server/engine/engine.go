@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,10 +58,12 @@ type Autolearner interface {
 	Offer(raw []byte, v *Verdict)
 }
 
-// SentLog remembers the mail local users send and the names they go by.
+// SentLog remembers the mail local users send, the names they go by and
+// the domains they write to.
 type SentLog interface {
 	Remember(ctx context.Context, messageID string) error
 	RememberNames(ctx context.Context, displayNames ...string) error
+	RememberDomains(ctx context.Context, domains ...string) error
 }
 
 // Engine runs scans. It is safe for concurrent use.
@@ -151,7 +154,7 @@ func (e *Engine) Scan(ctx context.Context, scanID string, env *Envelope, raw []b
 
 	v = &Verdict{ScanID: scanID, DBVersion: snap.DB.Version}
 	if env.AuthUser != "" && e.sent != nil {
-		e.rememberSent(ctx, log, raw)
+		e.rememberSent(ctx, log, env, raw)
 	}
 	rated := e.resolve(snap.Policy, env, len(raw), v)
 	if len(rated) == 0 {
@@ -176,20 +179,34 @@ func (e *Engine) Scan(ctx context.Context, scanID string, env *Envelope, raw []b
 	return v, nil
 }
 
-// rememberSent tells the sent log the Message-ID of a submitted message
-// and the name in its From. Only the header is read; a failure to remember
-// is logged: it never holds up the mail.
-func (e *Engine) rememberSent(ctx context.Context, log *slog.Logger, raw []byte) {
+// rememberSent tells the sent log the Message-ID of a submitted message,
+// the name in its From and the domains of its recipients but the sender's
+// own. Only the header is read; a failure to remember is logged: it never
+// holds up the mail.
+func (e *Engine) rememberSent(ctx context.Context, log *slog.Logger, env *Envelope, raw []byte) {
 	h := message.ParseHeader(raw, e.limits)
 	if id := strings.TrimSpace(h.Get("Message-Id")); id != "" {
 		if err := e.sent.Remember(ctx, id); err != nil {
 			log.Warn("sent message not remembered", "err", err)
 		}
 	}
-	if from := message.ParseAddressList(h.Get("From")); len(from) == 1 && from[0].Name != "" {
-		if err := e.sent.RememberNames(ctx, from[0].Name); err != nil {
-			log.Warn("sender name not remembered", "err", err)
+	own := []string{message.Address{Addr: env.AuthUser}.Domain()}
+	if from := message.ParseAddressList(h.Get("From")); len(from) == 1 {
+		own = append(own, from[0].Domain())
+		if from[0].Name != "" {
+			if err := e.sent.RememberNames(ctx, from[0].Name); err != nil {
+				log.Warn("sender name not remembered", "err", err)
+			}
 		}
+	}
+	var domains []string
+	for _, r := range env.Rcpts {
+		if d := (message.Address{Addr: strings.Trim(r, "<>")}).Domain(); d != "" && !slices.Contains(own, d) && !slices.Contains(domains, d) {
+			domains = append(domains, d)
+		}
+	}
+	if err := e.sent.RememberDomains(ctx, domains...); err != nil {
+		log.Warn("recipient domains not remembered", "err", err)
 	}
 }
 

@@ -4,7 +4,9 @@
 // conversation a user started, the mail a filter must least of all lose.
 // It remembers their names too (the From of their submissions, the To and
 // Cc of the clean mail they receive), so that a stranger's mail in a
-// colleague's or the boss's name is recognised.
+// colleague's or the boss's name is recognised, and the domains they write
+// to, so that a stranger's domain made to be taken for a correspondent's
+// (a supplier's name with a letter changed) is.
 //
 // Only a digest of each id and name is kept, with its expiry: in a bbolt
 // file in the state directory on a single server, in Redis when several
@@ -28,6 +30,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/scilla-mail/scilla/internal/conf"
+	"github.com/scilla-mail/scilla/server/lookalike"
 	"github.com/scilla-mail/scilla/server/rules"
 	"github.com/scilla-mail/scilla/server/shared"
 )
@@ -39,14 +42,19 @@ type Config struct {
 	Enabled bool `yaml:"enabled"`
 	// TTL is how long a sent message is remembered, 1h..8760h.
 	TTL conf.Duration `yaml:"ttl"`
+	// DomainTTL is how long a domain users wrote to is remembered,
+	// 1h..8760h: suppliers that invoice once a quarter are correspondents
+	// too.
+	DomainTTL conf.Duration `yaml:"domain_ttl"`
 	// File is the bbolt file, relative to server.state_dir (not used with
 	// Redis).
 	File string `yaml:"file"`
 }
 
-// DefaultConfig remembers sent mail for 30 days in STATE_DIR/replies.db.
+// DefaultConfig remembers sent mail for 30 days and the domains written to
+// for a year, in STATE_DIR/replies.db.
 func DefaultConfig() Config {
-	return Config{Enabled: true, TTL: conf.Duration(720 * time.Hour), File: "replies.db"}
+	return Config{Enabled: true, TTL: conf.Duration(720 * time.Hour), DomainTTL: conf.Duration(8760 * time.Hour), File: "replies.db"}
 }
 
 // Validate implements conf.Validator.
@@ -54,6 +62,9 @@ func (c *Config) Validate() []error {
 	var errs []error
 	if t := c.TTL.D(); t < time.Hour || t > 8760*time.Hour {
 		errs = append(errs, conf.Errorf("ttl", "must be 1h..8760h, got %s", t))
+	}
+	if t := c.DomainTTL.D(); t < time.Hour || t > 8760*time.Hour {
+		errs = append(errs, conf.Errorf("domain_ttl", "must be 1h..8760h, got %s", t))
 	}
 	if c.File == "" {
 		errs = append(errs, conf.Errorf("file", "must be set (a file name, relative to server.state_dir)"))
@@ -77,6 +88,11 @@ type Store interface {
 	// KnownName reports whether a display name was recorded, as nameKey
 	// compares names, and has not expired.
 	KnownName(ctx context.Context, name string) (bool, error)
+	// RememberDomains records domains users wrote to, all in one write.
+	RememberDomains(ctx context.Context, domains ...string) error
+	// Imitates reports whether a domain is made to be taken for one users
+	// wrote to (package lookalike) and is not itself one of them.
+	Imitates(ctx context.Context, domain string) (bool, error)
 	Close() error
 }
 
@@ -149,10 +165,13 @@ func digest(id string) [16]byte {
 	return [16]byte(sum[:16])
 }
 
-// The buckets of a Local file: sent-message ids and sender names.
+// The buckets of a Local file: sent-message ids, sender names and the keys
+// of the domains written to.
 var (
-	sentBucket  = []byte("sent")
-	namesBucket = []byte("names")
+	sentBucket    = []byte("sent")
+	namesBucket   = []byte("names")
+	domainsBucket = []byte("domains")
+	buckets       = [][]byte{sentBucket, namesBucket, domainsBucket}
 )
 
 // pruneEvery is how often Local drops expired ids, at the next Remember.
@@ -160,26 +179,29 @@ const pruneEvery = time.Hour
 
 // Local is the Store of a single server: a bbolt file.
 type Local struct {
-	db  *bolt.DB
-	ttl time.Duration
-	now func() time.Time
+	db        *bolt.DB
+	ttl       time.Duration
+	domainTTL time.Duration
+	now       func() time.Time
 
 	mu        sync.Mutex
 	lastPrune time.Time
 }
 
-// OpenLocal opens (or creates) the file; now nil is time.Now.
-func OpenLocal(path string, ttl time.Duration, now func() time.Time) (*Local, error) {
+// OpenLocal opens (or creates) the file, keeping ids and names for ttl and
+// domains for domainTTL; now nil is time.Now.
+func OpenLocal(path string, ttl, domainTTL time.Duration, now func() time.Time) (*Local, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("open sent-mail ids %s: %w", path, err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(sentBucket); err != nil {
-			return err
+		for _, b := range buckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
 		}
-		_, err := tx.CreateBucketIfNotExists(namesBucket)
-		return err
+		return nil
 	}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sent-mail ids %s: %w", path, err)
@@ -187,12 +209,12 @@ func OpenLocal(path string, ttl time.Duration, now func() time.Time) (*Local, er
 	if now == nil {
 		now = time.Now
 	}
-	return &Local{db: db, ttl: ttl, now: now}, nil
+	return &Local{db: db, ttl: ttl, domainTTL: domainTTL, now: now}, nil
 }
 
 // Remember implements Store.
 func (l *Local) Remember(_ context.Context, id string) error {
-	if err := l.put(sentBucket, id); err != nil {
+	if err := l.put(sentBucket, l.ttl, id); err != nil {
 		return fmt.Errorf("remember sent message: %w", err)
 	}
 	return nil
@@ -209,10 +231,38 @@ func (l *Local) RememberNames(_ context.Context, names ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	if err := l.put(namesBucket, keys...); err != nil {
+	if err := l.put(namesBucket, l.ttl, keys...); err != nil {
 		return fmt.Errorf("remember names: %w", err)
 	}
 	return nil
+}
+
+// RememberDomains implements Store.
+func (l *Local) RememberDomains(_ context.Context, domains ...string) error {
+	keys, err := l.stale(domainsBucket, domainKeys(domains), l.now().Add(l.domainTTL/2))
+	if err != nil {
+		return fmt.Errorf("remember domains: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if err := l.put(domainsBucket, l.domainTTL, keys...); err != nil {
+		return fmt.Errorf("remember domains: %w", err)
+	}
+	return nil
+}
+
+// domainKeys returns the keys of the domains (lookalike.Keys), each once.
+func domainKeys(domains []string) []string {
+	var keys []string
+	for _, d := range domains {
+		for _, k := range lookalike.Keys(d) {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
 }
 
 // nameKeys returns the names' keys (nameKey), each once, without those
@@ -243,9 +293,9 @@ func (l *Local) stale(bucket []byte, keys []string, t time.Time) ([]string, erro
 	return out, err
 }
 
-// put records a key's digest in a bucket with its expiry, dropping the
-// expired keys of both buckets once every pruneEvery.
-func (l *Local) put(bucket []byte, keys ...string) error {
+// put records a key's digest in a bucket, to expire after ttl, dropping
+// the expired keys of all buckets once every pruneEvery.
+func (l *Local) put(bucket []byte, ttl time.Duration, keys ...string) error {
 	now := l.now()
 	l.mu.Lock()
 	prune := now.Sub(l.lastPrune) >= pruneEvery
@@ -254,11 +304,11 @@ func (l *Local) put(bucket []byte, keys ...string) error {
 	}
 	l.mu.Unlock()
 	var exp [8]byte
-	binary.BigEndian.PutUint64(exp[:], uint64(now.Add(l.ttl).Unix()))
+	binary.BigEndian.PutUint64(exp[:], uint64(now.Add(ttl).Unix()))
 	// Batch: concurrent submissions share one write and one sync.
 	return l.db.Batch(func(tx *bolt.Tx) error {
 		if prune {
-			for _, name := range [][]byte{sentBucket, namesBucket} {
+			for _, name := range buckets {
 				if err := dropExpired(tx.Bucket(name), now); err != nil {
 					return err
 				}
@@ -316,6 +366,29 @@ func (l *Local) KnownName(_ context.Context, name string) (bool, error) {
 	return found, nil
 }
 
+// Imitates implements Store.
+func (l *Local) Imitates(_ context.Context, domain string) (bool, error) {
+	return imitates(domain, func(keys []string) (bool, error) { return l.has(domainsBucket, keys) })
+}
+
+// imitates answers Imitates with a store's lookup of keys: no domain kept
+// under the sender's own label, one under a key it reduces to.
+func imitates(domain string, has func(keys []string) (bool, error)) (bool, error) {
+	own, probes := lookalike.Probes(domain)
+	if own == "" {
+		return false, nil
+	}
+	found := false
+	mine, err := has([]string{own})
+	if err == nil && !mine {
+		found, err = has(probes)
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up domains written to: %w", err)
+	}
+	return found, nil
+}
+
 // has reports whether any of keys is in the bucket and has not expired.
 func (l *Local) has(bucket []byte, keys []string) (bool, error) {
 	stale, err := l.stale(bucket, keys, l.now())
@@ -326,14 +399,19 @@ func (l *Local) has(bucket []byte, keys []string) (bool, error) {
 func (l *Local) Close() error { return l.db.Close() }
 
 // Shared is the Store of servers that share state through Redis: one key
-// per id (sent:DIGEST) and per name (sentname:DIGEST), expiring by itself.
+// per id (sent:DIGEST), per name (sentname:DIGEST) and per key of a domain
+// written to (sentdomain:DIGEST), expiring by itself.
 type Shared struct {
-	c   *shared.Client
-	ttl time.Duration
+	c         *shared.Client
+	ttl       time.Duration
+	domainTTL time.Duration
 }
 
-// NewShared returns the Store on c.
-func NewShared(c *shared.Client, ttl time.Duration) *Shared { return &Shared{c: c, ttl: ttl} }
+// NewShared returns the Store on c, keeping ids and names for ttl and
+// domains for domainTTL.
+func NewShared(c *shared.Client, ttl, domainTTL time.Duration) *Shared {
+	return &Shared{c: c, ttl: ttl, domainTTL: domainTTL}
+}
 
 // key is the Redis key of an id ("sent") or a name ("sentname").
 func (s *Shared) key(kind, k string) string {
@@ -351,21 +429,34 @@ func (s *Shared) Remember(ctx context.Context, id string) error {
 
 // RememberNames implements Store.
 func (s *Shared) RememberNames(ctx context.Context, names ...string) error {
-	keys := nameKeys(names)
+	if err := s.setAll(ctx, "sentname", nameKeys(names), s.ttl); err != nil {
+		return fmt.Errorf("remember names in redis: %w", err)
+	}
+	return nil
+}
+
+// RememberDomains implements Store.
+func (s *Shared) RememberDomains(ctx context.Context, domains ...string) error {
+	if err := s.setAll(ctx, "sentdomain", domainKeys(domains), s.domainTTL); err != nil {
+		return fmt.Errorf("remember domains in redis: %w", err)
+	}
+	return nil
+}
+
+// setAll sets the keys of one kind in one round trip.
+func (s *Shared) setAll(ctx context.Context, kind string, keys []string, ttl time.Duration) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	ctx, cancel := s.c.Context(ctx)
 	defer cancel()
-	if _, err := s.c.Redis().Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := s.c.Redis().Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, k := range keys {
-			p.Set(ctx, s.key("sentname", k), 1, s.ttl)
+			p.Set(ctx, s.key(kind, k), 1, ttl)
 		}
 		return nil
-	}); err != nil {
-		return fmt.Errorf("remember names in redis: %w", err)
-	}
-	return nil
+	})
+	return err
 }
 
 func (s *Shared) set(ctx context.Context, key string) error {
@@ -398,6 +489,16 @@ func (s *Shared) KnownName(ctx context.Context, name string) (bool, error) {
 		return false, fmt.Errorf("look up sender name in redis: %w", err)
 	}
 	return found, nil
+}
+
+// Imitates implements Store.
+func (s *Shared) Imitates(ctx context.Context, domain string) (bool, error) {
+	return imitates(domain, func(keys []string) (bool, error) {
+		for i, k := range keys {
+			keys[i] = s.key("sentdomain", k)
+		}
+		return s.exists(ctx, keys)
+	})
 }
 
 func (s *Shared) exists(ctx context.Context, keys []string) (bool, error) {

@@ -57,12 +57,12 @@ func (c *clock) now() time.Time { return c.t }
 
 // TestLocal: a remembered id is known, in any case and with or without
 // brackets, until it expires; it survives a restart; expired ids are
-// dropped from the file.
+// dropped from the file. Domains written to live longer.
 func TestLocal(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "replies.db")
 	c := &clock{time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
-	s, err := OpenLocal(path, 48*time.Hour, c.now)
+	s, err := OpenLocal(path, 48*time.Hour, 96*time.Hour, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,12 +97,26 @@ func TestLocal(t *testing.T) {
 		known(s, "Jan Kowalski") || knownName(s, "quote-42@mail.example.org") {
 		t.Fatal("name lookup after RememberNames is wrong")
 	}
+	imitates := func(s Store, domain string) bool {
+		t.Helper()
+		ok, err := s.Imitates(ctx, domain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if err := s.RememberDomains(ctx, "mail.frenosnorte.es", "vardutilts.lv"); err != nil {
+		t.Fatal(err)
+	}
+	if !imitates(s, "frenos-norte.com") || !imitates(s, "vardutilts-lv.com") || imitates(s, "frenosnorte.es") || imitates(s, "example.org") {
+		t.Fatal("look-alike lookup after RememberDomains is wrong")
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 
 	c.t = c.t.Add(47 * time.Hour)
-	if s, err = OpenLocal(path, 48*time.Hour, c.now); err != nil {
+	if s, err = OpenLocal(path, 48*time.Hour, 96*time.Hour, c.now); err != nil {
 		t.Fatal(err)
 	}
 	if !known(s, "QUOTE-42@mail.example.org") || !knownName(s, "jan kowalski") {
@@ -111,6 +125,9 @@ func TestLocal(t *testing.T) {
 	c.t = c.t.Add(2 * time.Hour)
 	if known(s, "quote-42@mail.example.org") || knownName(s, "jan kowalski") {
 		t.Fatal("id or name known after its ttl")
+	}
+	if !imitates(s, "frenos-norte.com") {
+		t.Fatal("domain forgotten before its ttl")
 	}
 	// The next Remember drops the expired id from the file.
 	if err := s.Remember(ctx, "<new@mail.example.org>"); err != nil {
@@ -127,6 +144,10 @@ func TestLocal(t *testing.T) {
 	if n != 1 || names != 0 {
 		t.Errorf("%d ids and %d names in the file, want 1 and 0 (the expired ones dropped)", n, names)
 	}
+	c.t = c.t.Add(48 * time.Hour)
+	if imitates(s, "frenos-norte.com") {
+		t.Error("domain known after its ttl")
+	}
 	s.Close()
 }
 
@@ -136,7 +157,7 @@ func TestLocalNameRefresh(t *testing.T) {
 	ctx := context.Background()
 	start := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	c := &clock{start}
-	s, err := OpenLocal(filepath.Join(t.TempDir(), "replies.db"), 48*time.Hour, c.now)
+	s, err := OpenLocal(filepath.Join(t.TempDir(), "replies.db"), 48*time.Hour, 96*time.Hour, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +201,7 @@ func TestShared(t *testing.T) {
 	srv := sharedtest.Start(t)
 	ctx := context.Background()
 	ca, cb := srv.Client(t), srv.Client(t)
-	a, b := NewShared(ca, time.Hour), NewShared(cb, time.Hour)
+	a, b := NewShared(ca, time.Hour, time.Hour), NewShared(cb, time.Hour, time.Hour)
 	if err := a.Remember(ctx, "<offer-7@example.net>"); err != nil {
 		t.Fatal(err)
 	}
@@ -203,6 +224,14 @@ func TestShared(t *testing.T) {
 	for name, want := range map[string]bool{"nowak anna": true, "Piotr Zielinski": true, "Buchhaltung": false, "Anna Nowakowska": false, "offer-7@example.net": false} {
 		if got, err := b.KnownName(ctx, nameKey(name)); err != nil || got != want {
 			t.Errorf("KnownName(%q) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+	if err := a.RememberDomains(ctx, "frenosnorte.es"); err != nil {
+		t.Fatal(err)
+	}
+	for domain, want := range map[string]bool{"frenos-norte.es": true, "frenosnorte-es.com": true, "frenosnorte.es": false, "example.org": false} {
+		if got, err := b.Imitates(ctx, domain); err != nil || got != want {
+			t.Errorf("Imitates(%q) = %v, %v; want %v", domain, got, err, want)
 		}
 	}
 	ttl, err := cb.Redis().TTL(ctx, b.key("sent", "offer-7@example.net")).Result()

@@ -13,6 +13,7 @@ import (
 	"github.com/scilla-mail/scilla/server/check/checktest"
 	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/lookalike"
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/policy"
 )
@@ -354,7 +355,7 @@ func FuzzHeaderRules(f *testing.F) {
 		for _, r := range Rules() {
 			r.match(x)
 		}
-		lookalike(from, skeleton(from), to, skeleton(to))
+		lookalike.Same(from, lookalike.Skeleton(from), to, lookalike.Skeleton(to))
 	})
 }
 

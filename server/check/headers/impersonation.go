@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/scilla-mail/scilla/server/freemail"
+	"github.com/scilla-mail/scilla/server/lookalike"
 	"github.com/scilla-mail/scilla/server/rules"
 )
 
@@ -230,7 +231,7 @@ func rcptNameDomain(x *info) bool {
 		label, _, _ := strings.Cut(d, ".")
 		for _, t := range x.recipientDomains() {
 			name, _, _ := strings.Cut(t, ".")
-			if len(name) < minLookalike || freemail.Label(name) {
+			if len(name) < lookalike.MinLabel || freemail.Label(name) {
 				continue
 			}
 			if rest, ok := withoutName(label, name); ok && serviceRest(rest) {

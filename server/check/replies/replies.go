@@ -1,12 +1,15 @@
 // Package replies is the check that knows the mail protected users sent
-// (server/replies keeps its ids and names): REPLY_TO_SENT, a ham sign, when
-// In-Reply-To or References names one of their messages; LOCAL_NAME_FREEMAIL
-// when a stranger writes from a free mailbox under one of their names.
+// (server/replies keeps its ids, names and the domains written to):
+// REPLY_TO_SENT, a ham sign, when In-Reply-To or References names one of
+// their messages; LOCAL_NAME_FREEMAIL when a stranger writes from a free
+// mailbox under one of their names; LOOKALIKE_CORRESPONDENT when the
+// sender's domain is made to be taken for one they write to.
 package replies
 
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/freemail"
@@ -20,10 +23,12 @@ const (
 	RuleName      = "reply_to_sent"
 	SignLocalName = "LOCAL_NAME_FREEMAIL"
 	RuleLocalName = "local_name_freemail"
+	SignLookalike = "LOOKALIKE_CORRESPONDENT"
+	RuleLookalike = "lookalike_correspondent"
 )
 
 // RuleNames lists the check's switches for the policy's header_rules.
-func RuleNames() []string { return []string{RuleName, RuleLocalName} }
+func RuleNames() []string { return []string{RuleName, RuleLocalName, RuleLookalike} }
 
 // replyScore is REPLY_TO_SENT's weight: enough to keep a reply with a few
 // spammy words (a quote, a price, an attachment) from being flagged, not
@@ -36,6 +41,12 @@ const replyScore = -3.0
 // with the fraud's words ("are you at your desk", "keep it confidential")
 // it reaches PROBABLE_SPAM.
 const localNameScore = 3.0
+
+// lookalikeScore is LOOKALIKE_CORRESPONDENT's weight, LOOKALIKE_DOMAIN's:
+// a supplier's name with a letter changed or its suffix hyphened on,
+// writing to the company that pays it, is invoice fraud; the sign marks
+// the message forged, so its business prose earns no credit.
+const lookalikeScore = 4.5
 
 // Check looks up the ids a message answers and the name it comes under.
 type Check struct {
@@ -70,7 +81,8 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 				Desc: "answer to a message a protected user sent", Method: "headers"})
 		}
 	}
-	if methods.RuleOn(RuleLocalName) && (in.Env == nil || in.Env.AuthUser == "") {
+	inbound := in.Env == nil || in.Env.AuthUser == ""
+	if methods.RuleOn(RuleLocalName) && inbound {
 		local, err := c.localName(ctx, in.Msg)
 		if err != nil {
 			return res, fmt.Errorf("replies: %w", err)
@@ -80,7 +92,36 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 				Desc: "From is a free mailbox under a protected user's name", Method: "headers", Forged: true})
 		}
 	}
+	if methods.RuleOn(RuleLookalike) && inbound {
+		d, err := c.imitated(ctx, in.Msg)
+		if err != nil {
+			return res, fmt.Errorf("replies: %w", err)
+		}
+		if d != "" {
+			res.Signs = append(res.Signs, engine.Sign{Name: SignLookalike, Score: lookalikeScore,
+				Desc: d + " is made to be taken for a domain protected users write to", Method: "headers", Forged: true})
+		}
+	}
 	return res, nil
+}
+
+// imitated returns the From or Reply-To domain that imitates one the
+// protected users write to, "" when none does.
+func (c *Check) imitated(ctx context.Context, m *message.Message) (string, error) {
+	var seen []string
+	for _, field := range []string{"From", "Reply-To"} {
+		for _, a := range message.ParseAddressList(m.Header.Get(field)) {
+			d := a.Domain()
+			if d == "" || slices.Contains(seen, d) {
+				continue
+			}
+			seen = append(seen, d)
+			if found, err := c.sent.Imitates(ctx, d); err != nil || found {
+				return d, err
+			}
+		}
+	}
+	return "", nil
 }
 
 // localName reports a From at a free mailbox whose display name is a

@@ -23,7 +23,7 @@ import (
 // this one and GTUBE, to have spam).
 func setup(t *testing.T) (*replies.Local, func(env *engine.Envelope, raw string) *engine.GroupVerdict) {
 	t.Helper()
-	sent, err := replies.OpenLocal(filepath.Join(t.TempDir(), "replies.db"), 720*time.Hour, nil)
+	sent, err := replies.OpenLocal(filepath.Join(t.TempDir(), "replies.db"), 720*time.Hour, 8760*time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +179,57 @@ func TestRecipientNames(t *testing.T) {
 			"From: "+tc.name+" <"+strings.ReplaceAll(strings.ToLower(tc.name), " ", ".")+".office@gmail.com>\r\nTo: accounts@example.com\r\nSubject: urgent\r\n\r\nAre you at your desk?\r\n")
 		if got := checktest.HasSign(gv, repliescheck.SignLocalName); got != tc.want {
 			t.Errorf("%s on gmail: %s %v, want %v", tc.name, repliescheck.SignLocalName, got, tc.want)
+		}
+	}
+}
+
+// TestLookalikeCorrespondent: a user writes to a supplier; mail from the
+// supplier's name with a hyphen added, a letter changed or its suffix
+// hyphened on, in From or Reply-To, gets LOOKALIKE_CORRESPONDENT and is flagged, though its words
+// are a supplier's. The supplier itself, its sister domain, a domain no
+// user wrote to, the user's own domain and a policy that switches the rule
+// off do not get it.
+func TestLookalikeCorrespondent(t *testing.T) {
+	sent, scan := setup(t)
+	out := "From: Alice <alice@example.com>\r\nTo: accounts@frenosnorte.es\r\nCc: Bob <bob@example.com>\r\nSubject: invoice 4471\r\n" +
+		"Message-ID: <inv-4471@mail.example.com>\r\n\r\nPaid today.\r\n"
+	scan(&engine.Envelope{AuthUser: "alice@example.com", Rcpts: []string{"accounts@frenosnorte.es", "bob@example.com"}}, out)
+
+	in := &engine.Envelope{Rcpts: []string{"alice@example.com"}}
+	for _, tc := range []struct {
+		name, from, replyTo string
+		off                 bool
+		want                bool
+	}{
+		{"hyphen added", "accounts@frenos-norte.es", "", false, true},
+		{"0 for o, in Reply-To", "accounts@frenosnorte.es", "billing@frenosn0rte.es", false, true},
+		{"a letter that does not pass for it", "accounts@frenosnorte.es", "billing@frenosnorle.com", false, false},
+		{"own suffix hyphened on", "Accounts <accounts@frenosnorte-es.com>", "", false, true},
+		{"swap", "accounts@frenosnotre.es", "", false, true},
+		{"the supplier", "accounts@frenosnorte.es", "", false, false},
+		{"its sister domain", "accounts@frenosnorte.pt", "", false, false},
+		{"a domain nobody wrote to", "info@frenos-sur.es", "", false, false},
+		{"the user's own domain, not remembered", "it@exarnple.com", "", false, false},
+		{"switched off", "accounts@frenos-norte.es", "", true, false},
+	} {
+		raw := "From: " + tc.from + "\r\nTo: alice@example.com\r\nSubject: new bank details\r\n"
+		if tc.replyTo != "" {
+			raw += "Reply-To: " + tc.replyTo + "\r\n"
+		}
+		raw += "\r\nPlease pay invoice 4471 to our new account.\r\n"
+		var gv *engine.GroupVerdict
+		if tc.off {
+			gv = checktest.Scan(t, []engine.Check{repliescheck.New(sent)}, []byte(raw), func(s *policy.Settings) {
+				s.Methods.HeaderRules = map[string]bool{repliescheck.RuleLookalike: false}
+			})
+		} else {
+			gv = scan(in, raw)
+		}
+		if got := checktest.HasSign(gv, repliescheck.SignLookalike); got != tc.want {
+			t.Errorf("%s: %s %v, want %v (signs %v)", tc.name, repliescheck.SignLookalike, got, tc.want, gv.Signs)
+		}
+		if tc.want && gv.Status != verdict.ProbableSpam && gv.Status != verdict.Spam {
+			t.Errorf("%s: %v %.2f, want flagged", tc.name, gv.Status, gv.Score)
 		}
 	}
 }
