@@ -105,6 +105,10 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 	return res, nil
 }
 
+// maxSenderDomains bounds the From and Reply-To domains looked up: a
+// message has one or two; a header that lists hundreds costs no more.
+const maxSenderDomains = 4
+
 // imitated returns the From or Reply-To domain that imitates one the
 // protected users write to, "" when none does.
 func (c *Check) imitated(ctx context.Context, m *message.Message) (string, error) {
@@ -114,6 +118,9 @@ func (c *Check) imitated(ctx context.Context, m *message.Message) (string, error
 			d := a.Domain()
 			if d == "" || slices.Contains(seen, d) {
 				continue
+			}
+			if len(seen) == maxSenderDomains {
+				return "", nil
 			}
 			seen = append(seen, d)
 			if found, err := c.sent.Imitates(ctx, d); err != nil || found {
