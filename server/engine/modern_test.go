@@ -81,7 +81,7 @@ func TestModernMail(t *testing.T) {
 }
 
 // withSentMail returns an engine with every check and a sent-mail store in
-// which the internal mail of set/ham (the From domain is a To domain) was
+// which the internal mail of set/ham (From and a To at the domain it was delivered to) was
 // submitted by its senders, and an answer to each personal message from
 // outside by the user it was delivered to.
 func withSentMail(t *testing.T, set string, snap *engine.Snapshot) *engine.Engine {
@@ -112,13 +112,16 @@ func withSentMail(t *testing.T, set string, snap *engine.Snapshot) *engine.Engin
 		if len(from) != 1 || from[0].Domain() == "" {
 			continue
 		}
+		// Internal mail is from the organisation's domain (the one it was
+		// delivered to) to it: two friends' free mailboxes are not.
+		user := h.Get("Delivered-To")
+		org := message.Address{Addr: user}.Domain()
 		var rcpts []string
 		internal := false
 		for _, a := range message.ParseAddressList(h.Get("To")) {
 			rcpts = append(rcpts, a.Addr)
-			internal = internal || a.Domain() == from[0].Domain()
+			internal = internal || a.Domain() == from[0].Domain() && (org == "" || org == a.Domain())
 		}
-		user := h.Get("Delivered-To")
 		switch {
 		case internal:
 			submit(&engine.Envelope{AuthUser: from[0].Addr, Rcpts: rcpts}, raw)
@@ -163,27 +166,28 @@ func personal(h message.Header, from string) bool {
 // quietly stops recognising today's scams.
 func TestHeldoutMail(t *testing.T) {
 	knownFlagged := map[string]string{
-		"heldout7/ham/conference_prize_draw_winner.eml":                "a genuine prize draw, \"You've won!\" (SCAM_LOTTERY) and the classifier: PROBABLE_SPAM, which the default policy only tags",
-		"heldout24/ham/aib_estatement_available_en.eml":                "a genuine AIB notice that a statement is ready, \"Dear Customer\" (BULK_DEAR_CUSTOMER) and the classifier (BAYES_95): PROBABLE_SPAM at 5.25 at the session's start commit and after; DMARC_PASS_BRAND takes 1.5 off in production",
-		"heldout27/ham/dhl_duty_tax_invoice_en.eml":                    "a genuine DHL notice of duties and taxes to pay, \"Dear Customer\" (BULK_DEAR_CUSTOMER) and the classifier (BAYES_95): PROBABLE_SPAM at 5.40 at the session's start commit and after, like set 23's; DMARC_PASS_BRAND takes 1.5 off in production",
-		"heldout29/ham/acra_annual_return_reminder_en.eml":             "a genuine reminder from Singapore's company registry to file the annual return, with late-filing penalties, which the classifier alone rates as 2002's spam (BAYES_99, 4.48) and \"Dear Sir/Madam\" (BULK_DEAR): SPAM 7.27 at the session's start commit, PROBABLE_SPAM 5.98 after BULK_DEAR's cap; with the MTA's dmarc=pass for acra.gov.sg trusted (DMARC_PASS_BRAND), 4.46 and passing until the refit of 23 Nov, 4.51 after",
-		"heldout33/ham/il_sos_nfp_annual_report_reminder_en.eml":       "a genuine reminder of the Illinois Secretary of State that the annual report is due, with fee and penalty: SPAM 7.60 at the session's start commit (BAYES_99, SUBJ_NUMERIC_ID, SCAM_CLAIM_NUMBERS on \"File Number:\"), PROBABLE_SPAM 4.97 after the two signs were mended; with the MTA's dmarc=pass trusted, ilsos.gov is a public authority's (DMARC_PASS_BRAND)",
-		"heldout35/ham/municipal_account_statement_arrears_en.eml":     "a city's genuine rates statement with arrears, \"Dear Customer\" (BULK_DEAR_CUSTOMER) and the classifier (BAYES_99): SPAM 6.06 at the session's start commit, PROBABLE_SPAM 5.94 after",
-		"heldout38/ham/partner_anfrage_distributor_polen_en.eml":       "a Polish distributor's genuine first enquiry, \"Dear Sir/Madam\" (BULK_DEAR) and the classifier (BAYES_80): SPAM 6.07 at the session's start commit, PROBABLE_SPAM 4.85 after BULK_DEAR's cap",
-		"heldout42/ham/transfinder_survey_drawing_winner_en.eml":       "a vendor's genuine survey prize draw, \"Congratulations … you won\" a gift card (STYLE_SUBJ_HOOKS, COMM_GIFT_CARD) and the classifier (BAYES_99): SPAM 8.26 at the session's start commit and after, like set 7's prize draw",
-		"heldout43/ham/shipping_line_dear_customer_surcharge_en.eml":   "a shipping line's genuine surcharge notice, HTML only, \"Dear Customer\" (BULK_DEAR_CUSTOMER, HTML_ONLY) and the classifier (BAYES_60): PROBABLE_SPAM 5.27 at the session's start commit and after; with the MTA's dmarc=pass trusted, Hapag-Lloyd is a brand (DMARC_PASS_BRAND)",
-		"heldout45/ham/bank_dear_customer_maintenance_en.eml":          "a Kenyan bank's genuine maintenance notice, HTML only, \"Dear Customer\" (BULK_DEAR_CUSTOMER, HTML_ONLY) and the classifier (BAYES_60): PROBABLE_SPAM 5.56 at the session's start commit and after; with the MTA's dmarc=pass trusted, Equity Bank is a brand (DMARC_PASS_BRAND)",
-		"heldout45/ham/bank_swift_credit_advice_en.eml":                "a bank's genuine advice of an incoming payment, \"Dear Customer\" (BULK_DEAR_CUSTOMER), a reference in the subject (SUBJ_NUMERIC_ID) and the classifier (BAYES_99): SPAM 7.25 at the session's start commit and after; DMARC_PASS_BRAND takes 1.5 off in production, not enough",
-		"heldout31/ham/internal_meeting_invitation_q4_nl.eml":          "a colleague's meeting invitation whose writer gave it X-Mailer Outlook 16.0 with a Message-ID of Outlook 2007's form and no Thread-Index (FORGED_MAILER): 4.48 until the refit of 23 Nov raised the classifier's calibration by 0.06, PROBABLE_SPAM 4.54 after",
-		"heldout47/ham/customer_damage_photos_only_pt.eml":             "a customer's photos of the damage, HTML with images and almost no text (HTML_IMAGE_ONLY, HTML_ONLY) and the classifier: SPAM 6.71 at the session's start commit and after",
-		"heldout48/ham/tradeshow_lucky_draw_winner_en.eml":             "a trade show's genuine lucky-draw notice, \"Congratulations\" and a prize (SCAM_LOTTERY, STYLE_SUBJ_HOOKS) and the classifier: SPAM 7.24 at the session's start commit and after, like sets 7's and 42's prize draws",
-		"heldout48/ham/vietcombank_new_device_login_alert_vi.eml":      "a bank's genuine new-device alert, HTML only, \"Dear Customer\" (BULK_DEAR_CUSTOMER, HTML_ONLY) and the classifier (BAYES_60): SPAM 6.01 at the session's start commit (FROM_BRAND_MISMATCH: \"VCB Digibank\" named DBS's digibank), PROBABLE_SPAM 4.86 after Vietcombank joined the brands; with the MTA's dmarc=pass trusted, DMARC_PASS_BRAND takes 1.5 off",
-		"heldout49/ham/supplier_henry_schein_invoice_pdf_en.eml":       "a dental supplier's genuine invoice e-mail, \"Dear Customer\" (BULK_DEAR_CUSTOMER), a toll-free number and the classifier (BAYES_95): PROBABLE_SPAM 5.54 at the session's start commit, 5.04 after the toll-free number's cap",
-		"heldout51/ham/bank_emirates_nbd_estatement_october_en.eml":    "a bank's genuine e-statement notice that the classifier rates as 2002's spam (BAYES_99, 5.04) with the weak SCAM_419_CONTEXT (0.5), which keeps the classifier's cap from applying: PROBABLE_SPAM 5.54 at the session's start commit and after",
-		"heldout52/ham/climbing_club_membership_fee_qr_payment_cs.eml": "a climbing club treasurer's genuine fee reminder from a free mailbox under a name a user of the group has too (LOCAL_NAME_FREEMAIL) and a number read as a toll-free one: PROBABLE_SPAM 5.00 at the session's start commit, 4.50 after the toll-free cap; measured only",
-		"heldout53/ham/dhl_express_duty_tax_invoice_pdf_en.eml":        "a genuine DHL duty and tax invoice, HTML only, that the classifier rates as 2002's spam (BAYES_99, 5.42): SPAM 6.72 at the session's start commit and after, like sets 23's and 27's",
-		"heldout53/ham/meta_ads_receipt_en.eml":                        "a genuine Meta ads receipt, HTML only, that the classifier rates as spam (BAYES_95, 4.32): PROBABLE_SPAM 5.62 at the session's start commit and after",
-		"heldout15/ham/printer_quote_brochures_pdf_fr.eml":             "X-Mailer Microsoft Outlook 16.0 with neither a Thread-Index nor a Message-ID of Outlook's forms, as bulk tools forge it (FORGED_MAILER): PROBABLE_SPAM at 4.57; the sign was kept, for want of evidence that Outlook for Windows writes such a message",
+		"heldout7/ham/conference_prize_draw_winner.eml":                     "a genuine prize draw, \"You've won!\" (SCAM_LOTTERY) and the classifier: PROBABLE_SPAM, which the default policy only tags",
+		"heldout24/ham/aib_estatement_available_en.eml":                     "a genuine AIB notice that a statement is ready, \"Dear Customer\" (BULK_DEAR_CUSTOMER) and the classifier (BAYES_95): PROBABLE_SPAM at 5.25 at the session's start commit and after; DMARC_PASS_BRAND takes 1.5 off in production",
+		"heldout27/ham/dhl_duty_tax_invoice_en.eml":                         "a genuine DHL notice of duties and taxes to pay, \"Dear Customer\" (BULK_DEAR_CUSTOMER) and the classifier (BAYES_95): PROBABLE_SPAM at 5.40 at the session's start commit and after, like set 23's; DMARC_PASS_BRAND takes 1.5 off in production",
+		"heldout29/ham/acra_annual_return_reminder_en.eml":                  "a genuine reminder from Singapore's company registry to file the annual return, with late-filing penalties, which the classifier alone rates as 2002's spam (BAYES_99, 4.48) and \"Dear Sir/Madam\" (BULK_DEAR): SPAM 7.27 at the session's start commit, PROBABLE_SPAM 5.98 after BULK_DEAR's cap; with the MTA's dmarc=pass for acra.gov.sg trusted (DMARC_PASS_BRAND), 4.46 and passing until the refit of 23 Nov, 4.51 after",
+		"heldout33/ham/il_sos_nfp_annual_report_reminder_en.eml":            "a genuine reminder of the Illinois Secretary of State that the annual report is due, with fee and penalty: SPAM 7.60 at the session's start commit (BAYES_99, SUBJ_NUMERIC_ID, SCAM_CLAIM_NUMBERS on \"File Number:\"), PROBABLE_SPAM 4.97 after the two signs were mended; with the MTA's dmarc=pass trusted, ilsos.gov is a public authority's (DMARC_PASS_BRAND)",
+		"heldout35/ham/municipal_account_statement_arrears_en.eml":          "a city's genuine rates statement with arrears, \"Dear Customer\" (BULK_DEAR_CUSTOMER) and the classifier (BAYES_99): SPAM 6.06 at the session's start commit, PROBABLE_SPAM 5.94 after",
+		"heldout38/ham/partner_anfrage_distributor_polen_en.eml":            "a Polish distributor's genuine first enquiry, \"Dear Sir/Madam\" (BULK_DEAR) and the classifier (BAYES_80): SPAM 6.07 at the session's start commit, PROBABLE_SPAM 4.85 after BULK_DEAR's cap",
+		"heldout42/ham/transfinder_survey_drawing_winner_en.eml":            "a vendor's genuine survey prize draw, \"Congratulations … you won\" a gift card (STYLE_SUBJ_HOOKS, COMM_GIFT_CARD) and the classifier (BAYES_99): SPAM 8.26 at the session's start commit and after, like set 7's prize draw",
+		"heldout43/ham/shipping_line_dear_customer_surcharge_en.eml":        "a shipping line's genuine surcharge notice, HTML only, \"Dear Customer\" (BULK_DEAR_CUSTOMER, HTML_ONLY) and the classifier (BAYES_60): PROBABLE_SPAM 5.27 at the session's start commit and after; with the MTA's dmarc=pass trusted, Hapag-Lloyd is a brand (DMARC_PASS_BRAND)",
+		"heldout45/ham/bank_dear_customer_maintenance_en.eml":               "a Kenyan bank's genuine maintenance notice, HTML only, \"Dear Customer\" (BULK_DEAR_CUSTOMER, HTML_ONLY) and the classifier (BAYES_60): PROBABLE_SPAM 5.56 at the session's start commit and after; with the MTA's dmarc=pass trusted, Equity Bank is a brand (DMARC_PASS_BRAND)",
+		"heldout45/ham/bank_swift_credit_advice_en.eml":                     "a bank's genuine advice of an incoming payment, \"Dear Customer\" (BULK_DEAR_CUSTOMER), a reference in the subject (SUBJ_NUMERIC_ID) and the classifier (BAYES_99): SPAM 7.25 at the session's start commit and after; DMARC_PASS_BRAND takes 1.5 off in production, not enough",
+		"heldout31/ham/internal_meeting_invitation_q4_nl.eml":               "a colleague's meeting invitation whose writer gave it X-Mailer Outlook 16.0 with a Message-ID of Outlook 2007's form and no Thread-Index (FORGED_MAILER): 4.48 until the refit of 23 Nov raised the classifier's calibration by 0.06, PROBABLE_SPAM 4.54 after",
+		"heldout47/ham/customer_damage_photos_only_pt.eml":                  "a customer's photos of the damage, HTML with images and almost no text (HTML_IMAGE_ONLY, HTML_ONLY) and the classifier: SPAM 6.71 at the session's start commit and after",
+		"heldout48/ham/tradeshow_lucky_draw_winner_en.eml":                  "a trade show's genuine lucky-draw notice, \"Congratulations\" and a prize (SCAM_LOTTERY, STYLE_SUBJ_HOOKS) and the classifier: SPAM 7.24 at the session's start commit and after, like sets 7's and 42's prize draws",
+		"heldout48/ham/vietcombank_new_device_login_alert_vi.eml":           "a bank's genuine new-device alert, HTML only, \"Dear Customer\" (BULK_DEAR_CUSTOMER, HTML_ONLY) and the classifier (BAYES_60): SPAM 6.01 at the session's start commit (FROM_BRAND_MISMATCH: \"VCB Digibank\" named DBS's digibank), PROBABLE_SPAM 4.86 after Vietcombank joined the brands; with the MTA's dmarc=pass trusted, DMARC_PASS_BRAND takes 1.5 off",
+		"heldout49/ham/supplier_henry_schein_invoice_pdf_en.eml":            "a dental supplier's genuine invoice e-mail, \"Dear Customer\" (BULK_DEAR_CUSTOMER), a toll-free number and the classifier (BAYES_95): PROBABLE_SPAM 5.54 at the session's start commit, 5.04 after the toll-free number's cap",
+		"heldout51/ham/bank_emirates_nbd_estatement_october_en.eml":         "a bank's genuine e-statement notice that the classifier rates as 2002's spam (BAYES_99, 5.04) with the weak SCAM_419_CONTEXT (0.5), which keeps the classifier's cap from applying: PROBABLE_SPAM 5.54 at the session's start commit and after",
+		"heldout53/ham/dhl_express_duty_tax_invoice_pdf_en.eml":             "a genuine DHL duty and tax invoice, HTML only, that the classifier rates as 2002's spam (BAYES_99, 5.42): SPAM 6.72 at the session's start commit and after, like sets 23's and 27's",
+		"heldout53/ham/meta_ads_receipt_en.eml":                             "a genuine Meta ads receipt, HTML only, that the classifier rates as spam (BAYES_95, 4.32): PROBABLE_SPAM 5.62 at the session's start commit and after",
+		"heldout55/ham/supplier_overdue_reminder_dear_customer_xero_en.eml": "a veterinary wholesaler's genuine overdue reminder sent through Xero, \"Dear Customer\" (BULK_DEAR_CUSTOMER) and the classifier (BAYES_99, 6.49): SPAM 7.99 at the session's start commit and after",
+		"heldout57/ham/shinhan_corpcard_secure_statement_ko.eml":            "a card company's genuine statement as Korean secure mail: an attached web page whose script decrypts it (HTML_ATTACHMENT_SCRIPT, HTML_ATTACHMENT), as phishing pages come: PROBABLE_SPAM 5.80 at the session's start commit and after",
+		"heldout15/ham/printer_quote_brochures_pdf_fr.eml":                  "X-Mailer Microsoft Outlook 16.0 with neither a Thread-Index nor a Message-ID of Outlook's forms, as bulk tools forge it (FORGED_MAILER): PROBABLE_SPAM at 4.57; the sign was kept, for want of evidence that Outlook for Windows writes such a message",
 	}
 	db, err := contentdb.Default()
 	if err != nil {

@@ -100,7 +100,8 @@ type Store interface {
 // its words lower-cased, accents folded and in alphabetical order, so that
 // "Kowalski, Jan", "JAN KOWALSKI" and "Jan Kowalski" are one name. It is ""
 // for what is not a person's full name: fewer than two words of two letters
-// or more, more than five, or an address.
+// or more (but for a Korean or Chinese name written as one, hanName), more
+// than five, or an address.
 func nameKey(name string) string {
 	if strings.ContainsRune(name, '@') {
 		return ""
@@ -111,11 +112,30 @@ func nameKey(name string) string {
 	words = slices.DeleteFunc(words, func(w string) bool {
 		return utf8.RuneCountInString(strings.Trim(w, "-'")) < 2 || slices.Contains(titles, w)
 	})
+	if len(words) == 1 && hanName(words[0]) {
+		return words[0]
+	}
 	if len(words) < 2 || len(words) > 5 {
 		return ""
 	}
 	slices.Sort(words)
 	return strings.Join(words, " ")
+}
+
+// hanName reports a word of two to four Hangul syllables or Han
+// characters: a Korean or Chinese full name, family name first, written
+// without a space (김도현, 王小明).
+func hanName(w string) bool {
+	n := utf8.RuneCountInString(w)
+	if n < 2 || n > 4 {
+		return false
+	}
+	for _, r := range w {
+		if !unicode.Is(unicode.Hangul, r) && !unicode.Is(unicode.Han, r) {
+			return false
+		}
+	}
+	return true
 }
 
 // titles are the forms of address and degrees display names carry, or not,

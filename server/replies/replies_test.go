@@ -269,6 +269,10 @@ func TestNameKey(t *testing.T) {
 		{"Jan Kowalski (jan@example.pl)", ""}, // an address in the name
 		{"A B C D E F", ""},                   // no words of two letters
 		{"one two three four five six", ""},   // a sentence, not a name
+		{"김도현", "김도현"},                        // a Korean name is written as one word
+		{"王小明", "王小明"},
+		{"김", ""},       // a family name alone
+		{"대한민국국세청", ""}, // longer than a name
 		{"", ""},
 	}
 	for _, c := range cases {
