@@ -102,6 +102,7 @@ func Rules() []Rule {
 		{"forged_mailer", "FORGED_MAILER", 1.5, "X-Mailer claims a program whose headers are missing", false, forgedMailer},
 		{"random_mailer", "RANDOM_MAILER", 1.5, "X-Mailer is random letters", false, randomMailer},
 		{"brand_impersonation", "FROM_BRAND_MISMATCH", 2.0, "From name is a brand its address does not belong to", false, brandImpersonation},
+		{"brand_script_mailer", "FROM_BRAND_SCRIPT_MAILER", 1.5, "From name is a brand its address does not belong to, sent by a web script's mailer", false, brandScriptMailer},
 		{"from_is_recipient", "FROM_IS_RECIPIENT", 1.5, "From is the only recipient, without authenticated submission", false, fromIsRecipient},
 		{"freemail_reply_to", "REPLYTO_FREEMAIL", 1.5, "replies go to a free mailbox, the message is from an organisation", false, freemailReplyTo},
 		{"name_address_mismatch", "FROM_NAME_ADDRESS", 2.0, "From name is an address other than the sender's", false, nameAddressMismatch},

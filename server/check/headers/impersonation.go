@@ -39,6 +39,18 @@ func brandImpersonation(x *info) bool {
 	return named
 }
 
+// brandScriptMailer reports a brand's name on a foreign address
+// (brandImpersonation) sent by a web server's script: PHPMailer in
+// X-Mailer, or the X-PHP-Originating-Script that PHP's mail() writes.
+// Phishing kits send so, from a hacked or rented web site; banks, tax
+// offices and couriers send through their own systems or a bulk-mail
+// service.
+func brandScriptMailer(x *info) bool {
+	h := x.m.Header
+	script := strings.HasPrefix(strings.ToLower(strings.TrimSpace(h.Get("X-Mailer"))), "phpmailer") || h.Get("X-PHP-Originating-Script") != ""
+	return script && brandImpersonation(x)
+}
+
 // nameWords cuts a display name or a brand's name into the words they are
 // compared in: lower-cased, accents folded, split at every character that
 // is not a letter or digit.
