@@ -21,6 +21,14 @@ func TestDefaultRulesOnPhrases(t *testing.T) {
 		want       bool
 	}{
 		{"ADULT_EXPLICIT", "Free XXX videos, updated daily", true},
+		{"CALLBACK_BILLING", "Your PayPal account has been charged $499.99 for Norton 360. If you did not authorize this transaction, call our billing support immediately at +1 (808) 406-7106.", true},
+		{"CALLBACK_BILLING", "Did you make this charge of $1,286.44? If you did not authorize this transaction, call us at the number on the back of your Card.", false},
+		{"DOMAIN_CN_KEYWORD", "We received an application requesting \"acme\" as their internet keyword and China (CN) domain names, which conflict with your company name or trademark.", true},
+		{"DOMAIN_CN_KEYWORD", "Register your .cn domain names with us today.", false},
+		{"BANK_DETAILS_CHANGE", "갱신 대금은 아래 임시 계좌로 입금 부탁드립니다.", true},
+		{"BEC_SECRECY", "Dit mag nog niet intern besproken worden, ook niet met de accountant.", true},
+		{"JOB_TASK_SCAM", "재택 부업 모집: 하루 30분, 당일지급, 초보 가능", true},
+		{"PHISH_TAX_REFUND", "환급계좌 미등록으로 환급금이 지급 보류 중입니다", true},
 		{"ADULT_EXPLICIT", "the best xxx site online", true},
 		{"ADULT_EXPLICIT", "Paid to BSB 06x-xxx Account xxxx4821", false},
 		{"ADULT_EXPLICIT", "your card ending xxx-xxx-1234 was charged", false},
