@@ -294,8 +294,12 @@ func attachmentKinds(m *message.Message) attachments {
 			k.pageScript = k.pageScript || a.script
 		case webPage(ext):
 			if l.Attachment || l.MediaType != "text/html" {
+				script := runsScript(l.Body)
 				k.page = true
-				k.pageScript = k.pageScript || runsScript(l.Body)
+				k.pageScript = k.pageScript || script
+				// An SVG image that runs a script is a program under an
+				// image's name: the browser runs it when it is opened.
+				k.exe = k.exe || script && ext == "svg"
 			}
 		}
 	}

@@ -510,23 +510,24 @@ func TestQRLink(t *testing.T) {
 }
 
 // TestPageScript: an attached page or SVG image that runs a script gets
-// HTML_ATTACHMENT_SCRIPT beside HTML_ATTACHMENT; a plain SVG logo or a
-// saved receipt gets only the latter.
+// HTML_ATTACHMENT_SCRIPT beside HTML_ATTACHMENT, and an SVG image that runs
+// one also MIME_EXECUTABLE_ATTACHMENT (a script under an image's name); a
+// plain SVG logo or a saved receipt gets only HTML_ATTACHMENT.
 func TestPageScript(t *testing.T) {
 	for _, tc := range []struct {
 		name, file, ctype, body string
-		want                    bool
+		want, program           bool
 	}{
 		{"svg with a script", "Voicemail_0412.svg", "image/svg+xml",
-			`<svg xmlns="http://www.w3.org/2000/svg"><script>window.location.href=atob("aHR0cHM6Ly94LmV4YW1wbGUv")</script></svg>`, true},
+			`<svg xmlns="http://www.w3.org/2000/svg"><script>window.location.href=atob("aHR0cHM6Ly94LmV4YW1wbGUv")</script></svg>`, true, true},
 		{"svg with an onload handler", "play.svg", "image/svg+xml",
-			`<svg xmlns="http://www.w3.org/2000/svg" OnLoad = "location='https://x.example/'"><rect/></svg>`, true},
+			`<svg xmlns="http://www.w3.org/2000/svg" OnLoad = "location='https://x.example/'"><rect/></svg>`, true, true},
 		{"page with a javascript link", "remittance.html", "text/html",
-			`<html><body><a href="JavaScript:void(document.forms[0].submit())">View</a></body></html>`, true},
+			`<html><body><a href="JavaScript:void(document.forms[0].submit())">View</a></body></html>`, true, false},
 		{"svg logo", "logo.svg", "image/svg+xml",
-			`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4" fill="#0a6"/></svg>`, false},
+			`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4" fill="#0a6"/></svg>`, false, false},
 		{"saved receipt", "receipt.html", "text/html",
-			`<html><body><h1>Receipt</h1><p>Total 12.40 EUR. Reload the page online if needed.</p></body></html>`, false},
+			`<html><body><h1>Receipt</h1><p>Total 12.40 EUR. Reload the page online if needed.</p></body></html>`, false, false},
 	} {
 		gv := checktest.Scan(t, []engine.Check{New()}, withAttachment(tc.ctype, tc.file, []byte(tc.body)), nil)
 		if !checktest.HasSign(gv, SignHTMLAttachment) {
@@ -534,6 +535,9 @@ func TestPageScript(t *testing.T) {
 		}
 		if got := checktest.HasSign(gv, SignPageScript); got != tc.want {
 			t.Errorf("%s: %s %v, want %v", tc.name, SignPageScript, got, tc.want)
+		}
+		if got := checktest.HasSign(gv, SignExecutable); got != tc.program {
+			t.Errorf("%s: %s %v, want %v", tc.name, SignExecutable, got, tc.program)
 		}
 	}
 }
