@@ -25,6 +25,8 @@ func TestDefaultRulesOnPhrases(t *testing.T) {
 		{"CALLBACK_BILLING", "Did you make this charge of $1,286.44? If you did not authorize this transaction, call us at the number on the back of your Card.", false},
 		{"DOMAIN_CN_KEYWORD", "We received an application requesting \"acme\" as their internet keyword and China (CN) domain names, which conflict with your company name or trademark.", true},
 		{"DOMAIN_CN_KEYWORD", "Register your .cn domain names with us today.", false},
+		{"DIRECTORY_LISTING_INVOICE", "Tax Invoice ABRO-88412 - Annual Listing Renewal. TOTAL DUE: $1,378.00", true},
+		{"DIRECTORY_LISTING_INVOICE", "Your listing on our directory has 12 new reviews this week.", false},
 		{"BANK_DETAILS_CHANGE", "갱신 대금은 아래 임시 계좌로 입금 부탁드립니다.", true},
 		{"BEC_SECRECY", "Dit mag nog niet intern besproken worden, ook niet met de accountant.", true},
 		{"JOB_TASK_SCAM", "재택 부업 모집: 하루 30분, 당일지급, 초보 가능", true},
