@@ -18,7 +18,7 @@ func FuzzScan(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "modern", "*", "*.eml"))
 	// Today's phishing and fraud: share notices, CJK spam, directory traps,
 	// Greek and Swahili phishing.
-	for _, sets := range []string{"heldout2[5-9]", "heldout3[0-9]", "heldout4[0-9]", "heldout5[0-9]"} {
+	for _, sets := range []string{"heldout2[5-9]", "heldout3[0-9]", "heldout4[0-9]", "heldout5[0-9]", "heldout6[0-9]"} {
 		recent, _ := filepath.Glob(filepath.Join("testdata", sets, "spam", "*.eml"))
 		files = append(files, recent...)
 	}
