@@ -2,6 +2,7 @@ package replies
 
 import (
 	"context"
+	"fmt"
 	"encoding/binary"
 	"path/filepath"
 	"slices"
@@ -290,5 +291,26 @@ func TestConfigValidate(t *testing.T) {
 	c.TTL, c.File = 0, ""
 	if errs := c.Validate(); len(errs) != 2 {
 		t.Errorf("ttl 0 and no file: %v, want two errors", errs)
+	}
+}
+
+// BenchmarkImitates: the look-up a scan makes for each sender domain, in a
+// store that remembers 5,000 domains written to.
+func BenchmarkImitates(b *testing.B) {
+	ctx := context.Background()
+	s, err := OpenLocal(filepath.Join(b.TempDir(), "replies.db"), time.Hour, time.Hour, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 5000 {
+		if err := s.RememberDomains(ctx, fmt.Sprintf("supplier%04dgroup.example", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if _, err := s.Imitates(ctx, "supp1ier0042group.example"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
