@@ -2,8 +2,8 @@ package replies
 
 import (
 	"context"
-	"fmt"
 	"encoding/binary"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
