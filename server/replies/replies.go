@@ -242,16 +242,7 @@ func (l *Local) Remember(_ context.Context, id string) error {
 
 // RememberNames implements Store.
 func (l *Local) RememberNames(_ context.Context, names ...string) error {
-	// Most mail comes under names written before: one that still has more
-	// than half its time to live costs a read, not a write.
-	keys, err := l.stale(namesBucket, nameKeys(names), l.now().Add(l.ttl/2))
-	if err != nil {
-		return fmt.Errorf("remember names: %w", err)
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	if err := l.put(namesBucket, l.ttl, keys...); err != nil {
+	if err := l.refresh(namesBucket, nameKeys(names), l.ttl); err != nil {
 		return fmt.Errorf("remember names: %w", err)
 	}
 	return nil
@@ -259,17 +250,21 @@ func (l *Local) RememberNames(_ context.Context, names ...string) error {
 
 // RememberDomains implements Store.
 func (l *Local) RememberDomains(_ context.Context, domains ...string) error {
-	keys, err := l.stale(domainsBucket, domainKeys(domains), l.now().Add(l.domainTTL/2))
-	if err != nil {
-		return fmt.Errorf("remember domains: %w", err)
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	if err := l.put(domainsBucket, l.domainTTL, keys...); err != nil {
+	if err := l.refresh(domainsBucket, domainKeys(domains), l.domainTTL); err != nil {
 		return fmt.Errorf("remember domains: %w", err)
 	}
 	return nil
+}
+
+// refresh records the keys that are not in the bucket or have less than
+// half of ttl left to live, in one write. Most mail comes under names and
+// goes to domains seen before: such a key costs a read, not a write.
+func (l *Local) refresh(bucket []byte, keys []string, ttl time.Duration) error {
+	stale, err := l.stale(bucket, keys, l.now().Add(ttl/2))
+	if err != nil || len(stale) == 0 {
+		return err
+	}
+	return l.put(bucket, ttl, stale...)
 }
 
 // domainKeys returns the keys of the domains (lookalike.Keys), each once.
