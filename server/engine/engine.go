@@ -201,14 +201,21 @@ func (e *Engine) rememberSent(ctx context.Context, log *slog.Logger, env *Envelo
 	}
 	var domains []string
 	for _, r := range env.Rcpts {
-		if d := (message.Address{Addr: strings.Trim(r, "<>")}).Domain(); d != "" && !slices.Contains(own, d) && !slices.Contains(domains, d) {
+		if d := (message.Address{Addr: strings.Trim(r, "<>")}).Domain(); d != "" && !slices.Contains(own, d) && !slices.Contains(domains, d) && len(domains) < maxRecipientDomains {
 			domains = append(domains, d)
 		}
+	}
+	if len(domains) == 0 {
+		return
 	}
 	if err := e.sent.RememberDomains(ctx, domains...); err != nil {
 		log.Warn("recipient domains not remembered", "err", err)
 	}
 }
+
+// maxRecipientDomains bounds the domains one submission teaches: a user
+// writes to a few; a mailing to thousands teaches no more.
+const maxRecipientDomains = 50
 
 // maxRecipientNames bounds the names one message teaches.
 const maxRecipientNames = 10
