@@ -28,7 +28,7 @@ func cmdScan(args []string) int {
 	fs.Var(&rcpts, "rcpt", "envelope recipient (repeatable; default postmaster@localhost)")
 	ip := fs.String("ip", "", "client IP address")
 	helo := fs.String("helo", "", "HELO name")
-	auth := fs.String("auth", "", "SMTP AUTH user: scan as a submission by this user (its Message-ID and From name are remembered for REPLY_TO_SENT and LOCAL_NAME_FREEMAIL)")
+	auth := fs.String("auth", "", "SMTP AUTH user: scan as a submission by this user (its Message-ID, From name and recipients' domains are remembered for REPLY_TO_SENT, LOCAL_NAME_FREEMAIL and LOOKALIKE_CORRESPONDENT)")
 	asJSON := fs.Bool("json", false, "print the response as JSON")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait for the verdict")
 	if err := fs.Parse(args); err != nil {
