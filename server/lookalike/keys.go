@@ -35,11 +35,7 @@ func Keys(domain string) []string {
 	sk := Skeleton(label)
 	keys = append(keys, "k:"+sk, "x:"+label+"-"+reg[strings.LastIndexByte(reg, '.')+1:])
 	if rs := []rune(sk); len(rs) >= MinOneLetter {
-		for i := range rs {
-			if !plainExtra(rs, i) {
-				keys = append(keys, "d:"+string(rs[:i])+string(rs[i+1:]))
-			}
-		}
+		keys = dropped(keys, "d:", rs)
 	}
 	return keys
 }
@@ -65,16 +61,24 @@ func Probes(domain string) (own string, probes []string) {
 		}
 	}
 	if len(rs) > MinOneLetter {
-		for i := range rs {
-			if !plainExtra(rs, i) {
-				probes = append(probes, "k:"+string(rs[:i])+string(rs[i+1:]))
-			}
-		}
+		probes = dropped(probes, "k:", rs)
 	}
 	if len(rs) >= MinOneLetter-1 {
 		probes = append(probes, "d:"+sk)
 	}
 	return "l:" + label, probes
+}
+
+// dropped appends to out, each under prefix, the skeleton rs with one
+// letter dropped, for each letter but those a legitimate variant of the
+// name adds (plainExtra).
+func dropped(out []string, prefix string, rs []rune) []string {
+	for i := range rs {
+		if !plainExtra(rs, i) {
+			out = append(out, prefix+string(rs[:i])+string(rs[i+1:]))
+		}
+	}
+	return out
 }
 
 // split returns a domain's registrable domain and its first label, both
