@@ -21,6 +21,7 @@ func TestDetect(t *testing.T) {
 		{"Turkish", "Mehmet Bey merhaba, Kasım dönemi güncel fiyat listemiz ekte bilgilerinize sunulmuştur. Fiyatlarımız 15.11.2026 tarihine kadar verilecek siparişler için geçerlidir; lot ile ilgili test raporunu aldık. İyi çalışmalar dileriz.", "tr"},
 		{"Indonesian", "Selamat siang Bapak, terima kasih atas email Anda. Kami sudah mengirim faktur untuk bulan ini dan mohon dicek. Jika ada pertanyaan, silakan hubungi saya.", "id"},
 		{"Malay", "Selamat pagi Encik Ahmad, terima kasih atas emel tuan. Kami sudah hantar invois untuk bulan ini. Sila semak dan jika ada sebarang soalan, boleh hubungi saya.", "ms"},
+		{"Vietnamese", "Kính gửi Quý khách, FPT Telecom xin thông báo hóa đơn cước Internet tháng 11 của Quý khách đã được phát hành. Vui lòng thanh toán trước ngày 25 để không bị gián đoạn dịch vụ. Trân trọng cảm ơn.", "vi"},
 		{"Russian", "Здравствуйте! Спасибо за письмо. Я отправил вам счёт, и если что-то не так, напишите мне, пожалуйста. Это не срочно. С уважением, Иван", "ru"},
 		{"Japanese", "お世話になっております。先日ご依頼いただいた見積書を添付いたします。ご確認のほどよろしくお願いいたします。", "ja"},
 		{"Chinese", "您好，附件是十月份的发票，请查收。如有任何问题，请随时与我们联系。谢谢！", "zh"},

@@ -107,7 +107,7 @@ func newLexicon() *lexicon {
 		// "еб" stems: only after a verbal prefix, never after "с" (себе) or "н" (небо).
 		ruPrefixed:     words("еба", "ебу", "ебл", "ебн", "ебе", "еби", "ебо", "ебы", "ебец"),
 		ruVerbPrefixes: words("", "за", "на", "по", "от", "вы", "до", "у", "раз", "рас", "при", "про", "съ", "подъ", "объ", "въ", "изъ", "вз", "взъ", "пере", "недо"),
-		translit:       words("blyad", "blyat", "pizd", "nahuy", "nahui", "xuy", "ebat", "ebal", "yebat", "huyn"),
+		translit:       words("blyad", "blyat", "pizd", "nahuy", "nahui", "xuy", "ebat", "ebal", "yebat", "huyny"), // not "huyn": Huynh is a Vietnamese surname
 	}
 	for _, list := range [][][]byte{l.enPrefix, l.enExact, l.translit, words("suka")} {
 		for _, w := range list {
@@ -147,7 +147,15 @@ func (l *lexicon) find(text string) (string, string) {
 			singles = append(singles, tok)
 			return len(singles) == 16 && flushSingles()
 		}
-		return flushSingles() || check(tok)
+		if flushSingles() {
+			return true
+		}
+		// An address's "@" between two words is not a disguised "a":
+		// anh.huynh@saigon-stitchworks.vn is not one word.
+		if local, domain, ok := strings.Cut(tok, "@"); ok && letters(local) >= 3 && letters(domain) >= 3 {
+			return check(local) || check(domain)
+		}
+		return check(tok)
 	}
 	start := -1
 	for i, r := range text {
@@ -444,4 +452,15 @@ func toCyrillic(r rune) rune {
 		return 'и'
 	}
 	return r
+}
+
+// letters counts the letters of s.
+func letters(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			n++
+		}
+	}
+	return n
 }

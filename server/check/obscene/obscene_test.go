@@ -83,6 +83,10 @@ func TestWords(t *testing.T) {
 		{"Fukushima and Fukuoka", false},
 		{"dirty sluts", true},
 		{"fukin idiot", true},
+		{"Dear anh.huynh@saigon-stitchworks.vn", false}, // a Vietnamese surname, an address
+		{"Huynh Thi Mai", false},
+		{"hujnya@xuynya", true},
+		{"eto huynya", true},
 	}
 	l := newLexicon()
 	for _, tt := range tests {
