@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/scilla-mail/scilla/server/contentdb"
+	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/rules"
 )
 
@@ -85,17 +86,23 @@ func TestDefaultRulesOnPhrases(t *testing.T) {
 		{"DIRECTORY_ENTRY_FORM", "Update of company data: check the data below and return the signed form within 14 days.", true},
 		{"PHISH_PARCEL", "Please note: Ninja Van will never ask you to pay a redelivery fee by email or SMS.", false},
 		{"DOMAIN_LISTING_SCAM", "Le référencement de votre domaine dans les moteurs de recherche arrive à échéance. Montant : 289,00 €", true},
+		{"MALWARE_ENABLE_CONTENT", "Bitte aktivieren Sie beim Öffnen die Bearbeitung und den Inhalt, da die Flächenberechnung sonst nicht angezeigt wird.", true},
+		{"MALWARE_ENABLE_CONTENT", "Для коректного відображення документа натисніть «Увімкнути вміст».", true},
+		{"MALWARE_ENABLE_CONTENT", "The new version lets you enable two-factor authentication for all content editors.", false},
+		{"MALWARE_APK_LINK", "Tải ứng dụng eTax Mobile: https://etax-gdt.app/download/eTaxMobile_v3.8.apk", true},
+		{"MALWARE_APK_LINK", "Get the app on Google Play: https://play.google.com/store/apps/details?id=com.example.apk", false},
+		{"JOB_TASK_SCAM", "Công việc: đặt đơn ảo, thả tim. Không cần kinh nghiệm.", true},
+		{"DIRECTORY_ENTRY_FORM", "Compruebe la actualización de datos del formulario adjunto y devuélvanos el formulario firmado y sellado.", true},
 		{"FIN_DOLLAR_AMOUNTS", "공급가액 4,860,000 세액 486,000 합계금액 5,346,000", false},
 		{"FIN_DOLLAR_AMOUNTS", "the sum of US$25,000,000.00 left by the late", true},
 		{"FIN_DOLLAR_AMOUNTS", "a consignment of 10,500,000 dollars", true},
 		{"DOMAIN_LISTING_SCAM", "Your domain example.org will renew automatically on 3 December for 12.99 EUR.", false},
 	}
 	for _, tt := range tests {
-		var texts rules.Texts
-		texts[rules.PartBody] = rules.Normalize(tt.body)
+		texts := rules.TextsOf(message.Parse([]byte("\r\n"+tt.body), message.DefaultLimits)) // the body, its links
 		texts[rules.PartSubject] = texts[rules.PartBody]
 		got := false
-		for _, r := range db.Rules.MatchTexts(&texts) {
+		for _, r := range db.Rules.MatchTexts(texts) {
 			got = got || r.Name == tt.rule
 		}
 		if got != tt.want {

@@ -183,7 +183,7 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	}{
 		{k.exe, SignExecutable, 4.5, "attached program or script (.exe, .js, .lnk, .iso...) or a file name hiding one", true},
 		{k.decoy, SignDecoyName, 4.5, "a program named as a document (Invoice.pdf.exe): Windows hides the last extension, so the reader sees a PDF", true},
-		{k.macros, SignOfficeMacro, 1.5, "attached Office document with macros: the way most document malware ran, though some businesses send macro workbooks", false},
+		{k.macros, SignOfficeMacro, 2.0, "attached Office document with macros: the way most document malware ran, though some businesses send macro workbooks", false},
 		{k.page, SignHTMLAttachment, 1.5, "attached web page (.htm, .html, .svg), also alone in a small archive: the usual carrier of a fake sign-in page", false},
 		{k.pageScript, SignPageScript, 2.0, "attached web page or SVG image that runs a script: it opens or redirects to a fake sign-in page", false},
 		{k.encrypted, SignEncryptedArchive, 1.0, "attached ZIP, RAR or 7z archive with encrypted files: mail scanners cannot look inside", false},
