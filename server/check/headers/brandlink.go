@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scilla-mail/scilla/server/freemail"
+	"github.com/scilla-mail/scilla/server/lookalike"
 	"github.com/scilla-mail/scilla/server/message"
 )
 
@@ -64,6 +66,69 @@ func brandLinkDomains(x *info) []string {
 		}
 	}
 	return x.brandLinks
+}
+
+// rcptNameLink reports a link whose host names a protected recipient's
+// organisation with service words or its own suffix, or holds its whole
+// domain, at a domain that is not the organisation's:
+// "atelier-kronberger-at.mailbox-quota.app", "hanbit-tax-mail.web.app",
+// "atelier-kronberger.at.kennwort-verwaltung.com" to staff of
+// atelier-kronberger.at. A fake sign-in page of the recipient's own
+// webmail, single sign-on or file share is named so that the reader
+// takes it for the company's; the company's real pages are at its domain,
+// and a service's page for a customer is named after it alone
+// ("nordkod.slack.com"). Inbound mail only: the organisation's own mail
+// links where it likes.
+func rcptNameLink(x *info) bool {
+	if x.env != nil && x.env.AuthUser != "" {
+		return false
+	}
+	domains := x.envelopeDomains()
+	if len(domains) == 0 {
+		return false
+	}
+	seen := make([]string, 0, 8)
+	for i, u := range x.m.URLs {
+		if i == maxBrandLinks {
+			break
+		}
+		if u.Domain == "" || slices.Contains(seen, u.Host) || slices.Contains(domains, u.Domain) {
+			continue
+		}
+		seen = append(seen, u.Host)
+		if linkPlatform(u.Host) || x.brands.owns(u.Domain) {
+			continue
+		}
+		for _, d := range domains {
+			if namesRecipient(u.Host, u.Domain, d) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// namesRecipient reports a link host that holds the recipient domain d
+// whole before other labels ("d.evil.example") or a label of its name with service words or
+// d's suffix ("name-webmail", "name-com-au").
+func namesRecipient(host, domain, d string) bool {
+	if j := wholeIndex(host, d, func(c byte) bool { return c == '.' || c == '-' }); j >= 0 && j+len(d) < len(host) {
+		return true // not at the end: "shop-acme.com" is another company's
+	}
+	name, suffix, _ := strings.Cut(d, ".")
+	if len(name) < lookalike.MinLabel || freemail.Label(name) {
+		return false
+	}
+	suffixWords := strings.Split(suffix, ".")
+	labels := strings.Split(strings.TrimSuffix(host, domain), ".")
+	labels = append(labels[:len(labels)-1], strings.Split(domain, ".")[0])
+	for _, l := range labels {
+		rest, ok := withoutName(l, name)
+		if ok && (serviceRest(rest) || slices.ContainsFunc(rest, func(w string) bool { return slices.Contains(suffixWords, w) })) {
+			return true
+		}
+	}
+	return false
 }
 
 // namesBrand reports whether a brand's host words run in words.

@@ -482,6 +482,40 @@ func TestBrandLink(t *testing.T) {
 	}
 }
 
+// TestRcptNameLink: a link host that names the recipient's organisation
+// with service words or its suffix, or holds its whole domain before other
+// labels, counts at another domain; the organisation's own links, a
+// service's page named after it alone, another company whose name holds
+// it, brands' and platforms' hosts and submissions do not.
+func TestRcptNameLink(t *testing.T) {
+	for _, tc := range []struct {
+		rcpt, link string
+		auth       bool
+		want       bool
+	}{
+		{"anna@atelier-kronberger.at", "https://atelier-kronberger-at.mailbox-quota.example/login", false, true},
+		{"anna@atelier-kronberger.at", "https://atelier-kronberger.at.kennwort-verwaltung.example/owa", false, true},
+		{"sun@hanbit-tax.co.kr", "https://hanbit-tax-mail.web.app/", false, true},
+		{"lars@southbankvets.com.au", "https://southbankvets-com-au.web.app/", false, true},
+		{"anna@atelier-kronberger.at", "https://webmail.atelier-kronberger.at/owa", false, false},
+		{"ola@nordkod.se", "https://nordkod.slack.com/archives/C01", false, false},
+		{"ola@nordkod.se", "https://nordkod-my.sharepoint.com/personal/ola", false, false},
+		{"ola@nordkod.se", "https://nordkod-ventures.example/", false, false},
+		{"ola@acme.com", "https://shop-acme.com/", false, false},
+		{"anna@atelier-kronberger.at", "https://atelier-kronberger-at.mailbox-quota.example/login", true, false},
+	} {
+		raw := "From: Desk <desk@notice.example>\r\nTo: " + tc.rcpt + "\r\nSubject: hello\r\n\r\nSee " + tc.link + " today.\r\n"
+		env := &engine.Envelope{Rcpts: []string{tc.rcpt}}
+		if tc.auth {
+			env.AuthUser = "desk"
+		}
+		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits), env: env, brands: newBrandSet(contentdb.BuiltinBrands())}
+		if got := rcptNameLink(x); got != tc.want {
+			t.Errorf("%s to %s: rcptNameLink = %v, want %v", tc.link, tc.rcpt, got, tc.want)
+		}
+	}
+}
+
 // TestBrandLinkElsewhere: a From named after a brand it does not belong
 // to, with a brand-named link at a third domain, is a forged sender; the
 // brand's own links, links to the sender's own domain (a brand mailing
