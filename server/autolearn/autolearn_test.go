@@ -148,9 +148,9 @@ func TestEngineAutolearn(t *testing.T) {
 		taught,                  // condemned by its rules, but taught as ham by hand
 		read("ham/meeting.eml"), // the classifier and the rules agree
 		read("ham/invoice.eml"), // so too
-		// The classifier calls it ham, but a rule of weight (BULK_DEAR_CUSTOMER)
+		// The classifier calls it ham, but a rule of weight (BULK_DEAR)
 		// disagrees: not learned.
-		bytes.Replace(read("ham/newsletter.eml"), []byte("This week's picks"), []byte("Dear customer, this week's picks"), 1),
+		bytes.Replace(read("ham/newsletter.eml"), []byte("This week's picks"), []byte("Dear friend, this week's picks"), 1),
 		[]byte("Subject: test\r\n\r\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n"),
 	} {
 		v, err := e.Scan(context.Background(), "t", env, raw)

@@ -49,7 +49,7 @@ func runFit(args []string, out io.Writer) error {
 	temp := fs.Float64("temp", 1.5, "score units per logit unit (the engine's scale)")
 	maxRule := fs.Float64("max", 4, "largest score a rule may get")
 	styleMax := fs.Float64("stylemax", 3, "largest score of a rule of the style category (presentation is cheap to copy and common in legitimate newsletters)")
-	capList := fs.String("caps", "STYLE_FROM_FREEMAIL=0.5,SCAM_419_CONTEXT=0.5,STYLE_BODY_SHOUT=1.5,BULK_DEAR=1.5,SUBJ_NUMERIC_ID=1.0,MIME_HEADER_8BIT=1.0,COMM_TOLL_FREE_NUMBER=0.5,PHISH_CLICK_LOGIN=0.5,STYLE_SUBJ_FREE=1.5,FIN_DOLLAR_AMOUNTS=2.0", "comma-separated NAME=MAX: largest score of single rules, set by judgment where the corpus over-rewards a sign")
+	capList := fs.String("caps", "STYLE_FROM_FREEMAIL=0.5,SCAM_419_CONTEXT=0.5,STYLE_BODY_SHOUT=1.5,BULK_DEAR=1.5,SUBJ_NUMERIC_ID=1.0,MIME_HEADER_8BIT=1.0,COMM_TOLL_FREE_NUMBER=0.5,PHISH_CLICK_LOGIN=0.5,STYLE_SUBJ_FREE=1.5,FIN_DOLLAR_AMOUNTS=2.0,BULK_DEAR_CUSTOMER=0", "comma-separated NAME=MAX: largest score of single rules, set by judgment where the corpus over-rewards a sign")
 	write := fs.Bool("write", false, "rewrite the rule sources with the fitted scores")
 	blocked := fs.Bool("blocked", false, blockedHelp)
 	temporal := fs.Bool("temporal", false, "fit on the training side of eval's -temporal split only, so that `eval -temporal -rules DIR` measures the fitted scores on spam they have not seen")
