@@ -91,6 +91,8 @@ func TestDefaultRulesOnPhrases(t *testing.T) {
 		{"MALWARE_ENABLE_CONTENT", "The new version lets you enable two-factor authentication for all content editors.", false},
 		{"PHISH_KEEP_PASSWORD", "Das Kennwort für Ihr Konto läuft heute ab. Aktuelles Kennwort beibehalten: https://example.com/owa", true},
 		{"PHISH_KEEP_PASSWORD", "MFA becomes mandatory on Monday. You can keep your current password; nothing else changes.", false},
+		{"PHISH_SUSPENDED", "تم إيقاف البطاقة مؤقتاً لحمايتك", true},
+		{"JOB_TASK_SCAM", "الدخل: دخل يومي من 1500 جنيه. لا يشترط خبرة ولا مؤهل", true},
 		{"MALWARE_APK_LINK", "Tải ứng dụng eTax Mobile: https://etax-gdt.app/download/eTaxMobile_v3.8.apk", true},
 		{"MALWARE_APK_LINK", "Get the app on Google Play: https://play.google.com/store/apps/details?id=com.example.apk", false},
 		{"JOB_TASK_SCAM", "Công việc: đặt đơn ảo, thả tim. Không cần kinh nghiệm.", true},
