@@ -72,6 +72,29 @@ func foldRune(r rune) string {
 		return greekFold[r-greekFoldFirst]
 	case r == '\u2019' || r == '\u2018' || r == '\u02bc':
 		return "'"
+	case r >= 0x622 && r <= 0x649:
+		return arabicFold(r)
 	}
 	return ""
+}
+
+// arabicFold maps the Arabic letters written interchangeably to one: the
+// alef with hamza or madda to the bare alef ("إيقاف", "ايقاف"), the alef
+// maqsura to the ya, as Egyptian writing mixes them; "" keeps the rune.
+func arabicFold(r rune) string {
+	switch r {
+	case 'آ', 'أ', 'إ':
+		return "ا"
+	case 'ى':
+		return "ي"
+	}
+	return ""
+}
+
+// arabicMark reports the Arabic short vowels, tanween, shadda and sukun
+// (U+064B to U+0652), the superscript alef and the tatweel: optional
+// marks and a stretching stroke that Normalize leaves out, as it leaves
+// out Latin accents.
+func arabicMark(r rune) bool {
+	return r >= 0x64b && r <= 0x652 || r == 0x670 || r == 0x640
 }

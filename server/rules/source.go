@@ -295,6 +295,9 @@ func Normalize(s string) string {
 			space = true
 			continue
 		}
+		if arabicMark(r) {
+			continue
+		}
 		if space && len(b) > 0 {
 			b = append(b, ' ')
 		}
