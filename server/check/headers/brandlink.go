@@ -109,8 +109,8 @@ func rcptNameLink(x *info) bool {
 }
 
 // namesRecipient reports a link host that holds the recipient domain d
-// whole before other labels ("d.evil.example") or a label of its name with service words or
-// d's suffix ("name-webmail", "name-com-au").
+// whole before other labels ("d.evil.example"), or a label of d's name
+// with service words or d's suffix ("name-webmail", "name-com-au").
 func namesRecipient(host, domain, d string) bool {
 	if j := wholeIndex(host, d, func(c byte) bool { return c == '.' || c == '-' }); j >= 0 && j+len(d) < len(host) {
 		return true // not at the end: "shop-acme.com" is another company's
