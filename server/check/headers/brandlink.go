@@ -9,7 +9,7 @@ import (
 	"github.com/scilla-mail/scilla/server/message"
 )
 
-// maxBrandLinks bounds the links brandLink looks at.
+// maxBrandLinks bounds the links foreignLinks looks at.
 const maxBrandLinks = 64
 
 // brandLink reports a link whose host names a brand as a whole word while
@@ -49,6 +49,23 @@ func brandLinkDomains(x *info) []string {
 	if len(x.brands.hostWords) == 0 {
 		return nil
 	}
+	for _, u := range x.foreignLinks() {
+		if !slices.Contains(x.brandLinks, u.Domain) && namesBrand(x.brands, hostWords(u.Host, u.Domain)) {
+			x.brandLinks = append(x.brandLinks, u.Domain)
+		}
+	}
+	return x.brandLinks
+}
+
+// foreignLinks returns the links, one per host and at most maxBrandLinks
+// looked at, that are neither at a link platform nor at a brand's own
+// domain: where a host named after a brand or the recipient is a lure.
+// Computed once per message.
+func (x *info) foreignLinks() []message.URL {
+	if x.foreignDone {
+		return x.foreign
+	}
+	x.foreignDone = true
 	seen := make([]string, 0, 8)
 	for i, u := range x.m.URLs {
 		if i == maxBrandLinks {
@@ -58,14 +75,11 @@ func brandLinkDomains(x *info) []string {
 			continue
 		}
 		seen = append(seen, u.Host)
-		if linkPlatform(u.Host) || x.brands.owns(u.Domain) || slices.Contains(x.brandLinks, u.Domain) {
-			continue
-		}
-		if namesBrand(x.brands, hostWords(u.Host, u.Domain)) {
-			x.brandLinks = append(x.brandLinks, u.Domain)
+		if !linkPlatform(u.Host) && !x.brands.owns(u.Domain) {
+			x.foreign = append(x.foreign, u)
 		}
 	}
-	return x.brandLinks
+	return x.foreign
 }
 
 // rcptNameLink reports a link whose host names a protected recipient's
@@ -84,19 +98,8 @@ func rcptNameLink(x *info) bool {
 		return false
 	}
 	domains := x.envelopeDomains()
-	if len(domains) == 0 {
-		return false
-	}
-	seen := make([]string, 0, 8)
-	for i, u := range x.m.URLs {
-		if i == maxBrandLinks {
-			break
-		}
-		if u.Domain == "" || slices.Contains(seen, u.Host) || slices.Contains(domains, u.Domain) {
-			continue
-		}
-		seen = append(seen, u.Host)
-		if linkPlatform(u.Host) || x.brands.owns(u.Domain) {
+	for _, u := range x.foreignLinks() {
+		if slices.Contains(domains, u.Domain) {
 			continue
 		}
 		for _, d := range domains {

@@ -55,6 +55,9 @@ type info struct {
 	// brandLinks are brandLinkDomains' result once brandLinksDone.
 	brandLinks     []string
 	brandLinksDone bool
+	// foreign are foreignLinks' result once foreignDone.
+	foreign     []message.URL
+	foreignDone bool
 }
 
 func (x *info) parsedDate() (time.Time, bool) {
