@@ -75,6 +75,20 @@ func (e *env) key(serial string, mailboxes uint64, expires time.Time, periodDays
 	return mustSign(e.t, k, e.iss)
 }
 
+// settle brings m's snapshot up to the clock's time as Manager.current
+// does, but waits for the lock. A scan never waits for it, so a scan that
+// meets the background loop holding it (its first warnings log on a busy
+// machine, a flush) uses the previous snapshot until the next scan; a test
+// that reads a change of state right after moving the clock settles first
+// rather than depend on that race.
+func settle(m *Manager) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s := m.snap.Load(); !s.until.IsZero() && !m.clock().Before(s.until) {
+		m.reloadLocked(m.clock())
+	}
+}
+
 func install(t *testing.T, m *Manager, data []byte, want Slot) *KeyStatus {
 	t.Helper()
 	slot, ks, err := m.Install(data)
@@ -157,6 +171,7 @@ func TestTrialActivatesExactlyOnce(t *testing.T) {
 
 	// It ends after 30 days, and neither time nor a restart starts a new one.
 	e.clock.Add(20 * 24 * time.Hour)
+	settle(m)
 	if got := m.Admit([]string{"user1@example.com"}, 10); got[0] != verdict.NoLicense {
 		t.Errorf("after the trial: %v, want NoLicense", got)
 	}
@@ -248,10 +263,12 @@ func TestReservePromotedAtExpiry(t *testing.T) {
 	}
 
 	e.clock.Add(5*24*time.Hour - time.Second)
+	settle(m)
 	if a := m.Info().Active; a.Key.Serial != "SC-A" {
 		t.Fatalf("a second before expiry the active key is %s", a.Key.Serial)
 	}
 	e.clock.Add(time.Second)
+	settle(m)
 	if got := m.Admit([]string{"a@example.com"}, 1); got[0] != verdict.InfoNone {
 		t.Fatalf("at the expiry instant: %v, want filtered by the reserve key", got)
 	}
@@ -298,6 +315,7 @@ func TestExpiredWithoutReserve(t *testing.T) {
 		t.Errorf("warnings = %q, want the 30-day expiry warning", w)
 	}
 	e.clock.Add(21 * 24 * time.Hour)
+	settle(m)
 	if got := m.Admit([]string{"a@example.com"}, 1); got[0] != verdict.InfoNone {
 		t.Errorf("after expiry: %v, want filtering to continue", got)
 	}
