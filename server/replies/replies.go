@@ -428,7 +428,8 @@ func NewShared(c *shared.Client, ttl, domainTTL time.Duration) *Shared {
 	return &Shared{c: c, ttl: ttl, domainTTL: domainTTL}
 }
 
-// key is the Redis key of an id ("sent") or a name ("sentname").
+// key is the Redis key of an id ("sent"), a name ("sentname") or a
+// domain's key ("sentdomain").
 func (s *Shared) key(kind, k string) string {
 	d := digest(k)
 	return s.c.Key(kind, fmt.Sprintf("%x", d))

@@ -4,8 +4,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/scilla-mail/scilla/server/freemail"
-	"github.com/scilla-mail/scilla/server/lookalike"
 	"github.com/scilla-mail/scilla/server/message"
 )
 
@@ -118,8 +116,8 @@ func namesRecipient(host, domain, d string) bool {
 	if j := wholeIndex(host, d, func(c byte) bool { return c == '.' || c == '-' }); j >= 0 && j+len(d) < len(host) {
 		return true // not at the end: "shop-acme.com" is another company's
 	}
-	name, suffix, _ := strings.Cut(d, ".")
-	if len(name) < lookalike.MinLabel || freemail.Label(name) {
+	name, suffix, ok := orgName(d)
+	if !ok {
 		return false
 	}
 	suffixWords := strings.Split(suffix, ".")

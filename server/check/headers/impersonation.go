@@ -242,8 +242,8 @@ func rcptNameDomain(x *info) bool {
 	for _, d := range x.foreignSenderDomains() {
 		label, _, _ := strings.Cut(d, ".")
 		for _, t := range x.recipientDomains() {
-			name, _, _ := strings.Cut(t, ".")
-			if len(name) < lookalike.MinLabel || freemail.Label(name) {
+			name, _, ok := orgName(t)
+			if !ok {
 				continue
 			}
 			if rest, ok := withoutName(label, name); ok && serviceRest(rest) {
@@ -252,6 +252,14 @@ func rcptNameDomain(x *info) bool {
 		}
 	}
 	return false
+}
+
+// orgName cuts a recipient's registrable domain into the organisation's
+// name (its first label) and its suffix; ok is false for a name too short
+// to be the organisation's alone or a free-mail provider's.
+func orgName(domain string) (name, suffix string, ok bool) {
+	name, suffix, _ = strings.Cut(domain, ".")
+	return name, suffix, len(name) >= lookalike.MinLabel && !freemail.Label(name)
 }
 
 // withoutName returns the hyphen-separated words of label around name, if
