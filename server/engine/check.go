@@ -123,6 +123,11 @@ type Sign struct {
 	// no other sign of the message adds toward spam: evidence that must
 	// not flag a message by itself.
 	Alone float64
+	// With, when set, names the signs (another check's, usually) this one
+	// only means something beside: a sender nobody here has written to is
+	// news only when the message asks to pay a new account. Without one
+	// of them adding toward spam, the sign is dropped.
+	With []string
 }
 
 // Header is one header field a check or the engine adds to the message.

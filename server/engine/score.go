@@ -40,6 +40,24 @@ func rescore(signs []Sign, scores map[string]float64) {
 	}
 }
 
+// dropUnbacked removes the signs whose With names no other sign of the
+// message that adds toward spam.
+func dropUnbacked(signs []Sign) []Sign {
+	backed := func(sg Sign) bool {
+		return sg.With == nil || slices.ContainsFunc(signs, func(o Sign) bool { return o.Score > 0 && slices.Contains(sg.With, o.Name) })
+	}
+	if !slices.ContainsFunc(signs, func(sg Sign) bool { return !backed(sg) }) {
+		return signs
+	}
+	var kept []Sign
+	for _, sg := range signs {
+		if backed(sg) {
+			kept = append(kept, sg)
+		}
+	}
+	return kept
+}
+
 // capAlone lowers each sign with Sign.Alone to that cap when no other sign
 // of the message adds toward spam.
 func capAlone(signs []Sign) {
@@ -57,12 +75,14 @@ func capAlone(signs []Sign) {
 }
 
 // decide sets status, score, rate, method and categories from the signs.
-// When a sign says the message is forged (Sign.Forged), the negative scores
+// A sign that means something only beside another (Sign.With) is dropped
+// without it. When a sign says the message is forged (Sign.Forged), the negative scores
 // of the content and of the sender's authentication count zero first: the
 // forger writes ordinary business words and owns the look-alike or free
 // mail domain that passes DKIM and DMARC. A sign that may not flag a
 // message by itself (Sign.Alone) is then capped unless others back it.
 func decide(gv *GroupVerdict, s *policy.Settings) {
+	gv.Signs = dropUnbacked(gv.Signs)
 	if slices.ContainsFunc(gv.Signs, func(sg Sign) bool { return sg.Forged }) {
 		for i := range gv.Signs {
 			if sg := &gv.Signs[i]; (sg.Method == "content" || sg.Method == "DKIM" || sg.Method == "DMARC") && sg.Score < 0 {

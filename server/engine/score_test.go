@@ -2,6 +2,7 @@ package engine
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/scilla-mail/scilla/server/policy"
@@ -167,6 +168,31 @@ func TestDecideAlone(t *testing.T) {
 	low := &GroupVerdict{Signs: []Sign{{Name: "BAYES_80", Score: 2.5, Alone: 4}}}
 	if decide(low, settings(policy.Standard, true)); low.Score != 2.5 {
 		t.Errorf("a score under the cap changed: %v", low.Score)
+	}
+}
+
+// TestDecideWith: a sign that only means something beside another counts
+// with it and is dropped without it, or when the other adds nothing.
+func TestDecideWith(t *testing.T) {
+	stranger := Sign{Name: "STRANGER", Score: 2.5, Method: "headers", With: []string{"BANK_CHANGE", "PAYROLL"}}
+	for _, tc := range []struct {
+		name   string
+		others []Sign
+		score  float64
+		kept   bool
+	}{
+		{"alone", nil, 0, false},
+		{"beside an unrelated sign", []Sign{{Name: "HTML_ONLY", Score: 1.3}}, 1.3, false},
+		{"beside the sign it needs", []Sign{{Name: "BANK_CHANGE", Score: 1.5}}, 4, true},
+		{"beside the second it may need", []Sign{{Name: "PAYROLL", Score: 1.5}, {Name: "BAYES_50", Score: 0.5}}, 4.5, true},
+		{"beside it re-weighted to nothing", []Sign{{Name: "BANK_CHANGE", Score: 0}}, 0, false},
+	} {
+		gv := &GroupVerdict{Signs: append([]Sign{stranger}, tc.others...)}
+		decide(gv, settings(policy.Standard, true))
+		kept := slices.ContainsFunc(gv.Signs, func(sg Sign) bool { return sg.Name == stranger.Name })
+		if gv.Score != tc.score || kept != tc.kept {
+			t.Errorf("%s: score %v kept %v, want %v %v (signs %v)", tc.name, gv.Score, kept, tc.score, tc.kept, gv.Signs)
+		}
 	}
 }
 

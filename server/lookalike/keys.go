@@ -22,7 +22,8 @@ const minKept = MinLabel + 1
 // Keys returns what a store keeps for a domain: its registrable domain's
 // first label, and the forms its look-alikes reduce to (its skeleton; for
 // a long one, the skeleton with a letter dropped; the label with its own
-// suffix hyphened on). Nil for a domain without a label.
+// suffix hyphened on; the label under .co, or for a domain under .co the
+// label as such, see CoProbes). Nil for a domain without a label.
 func Keys(domain string) []string {
 	reg, label := split(domain)
 	if label == "" {
@@ -34,10 +35,26 @@ func Keys(domain string) []string {
 	}
 	sk := Skeleton(label)
 	keys = append(keys, "k:"+sk, "x:"+label+"-"+reg[strings.LastIndexByte(reg, '.')+1:])
+	switch {
+	case reg == label+".co":
+		keys = append(keys, "o:"+label)
+	case !strings.HasSuffix(reg, ".co"):
+		keys = append(keys, "c:"+label)
+	}
 	if rs := []rune(sk); len(rs) >= MinOneLetter {
 		keys = dropped(keys, "d:", rs)
 	}
 	return keys
+}
+
+// Own returns the key Keys keeps a domain's own label under, which a
+// sister domain under another suffix shares; "" for a domain without a
+// label.
+func Own(domain string) string {
+	if _, label := split(domain); label != "" {
+		return "l:" + label
+	}
+	return ""
 }
 
 // Probes returns, for a sender's domain, the key of its own label (own: a
@@ -67,6 +84,18 @@ func Probes(domain string) (own string, probes []string) {
 		probes = append(probes, "d:"+sk)
 	}
 	return "l:" + label, probes
+}
+
+// CoProbes returns, for a sender's domain under .co with a long name, the
+// key a domain of that name under another suffix is kept under (swap: the
+// sender may imitate it, CoSwapped) and the key the sender's own domain is
+// kept under (self: users write to it, so it is theirs); "" for others.
+func CoProbes(domain string) (swap, self string) {
+	reg, label := split(domain)
+	if label == "" || len(label) < minKept || reg != label+".co" {
+		return "", ""
+	}
+	return "c:" + label, "o:" + label
 }
 
 // dropped appends to out, each under prefix, the skeleton rs with one

@@ -2,7 +2,7 @@
 // same letters but for those a reader does not tell apart, a doubled or
 // dropped double letter, a hyphen added or removed, two neighbouring
 // letters swapped, in a long name a letter more or less, or the name with
-// its own suffix hyphened on. The header check compares a sender's domain
+// its own suffix hyphened on, or put under .co. The header check compares a sender's domain
 // with the recipients', the brands' and those the text names
 // (server/check/headers); the sent-mail store compares it with the domains
 // the protected users write to, which it keeps only as digests of Keys and
@@ -95,6 +95,21 @@ func HyphenWord(a, b string) string {
 func Suffixed(a, bLabel, b string) bool {
 	w := HyphenWord(a, bLabel)
 	return w != "" && strings.HasSuffix(b, "."+w)
+}
+
+// CoSwapped reports a sender's domain a under .co whose registrable
+// domain's name is another domain b's under another suffix: nordkod.co for
+// nordkod.se, deltasteel-eg.co for deltasteel-eg.com. A company's sister
+// domains take the suffixes of its countries; .co is Colombia's, a
+// keystroke from .com, and registered elsewhere to be taken for the
+// company's own. A Colombian company's .com.co and .co are sisters.
+func CoSwapped(a, b string) bool {
+	regA, la := split(a)
+	regB, lb := split(b)
+	if la == "" || la != lb || len(la) < minKept || regA != la+".co" {
+		return false
+	}
+	return !strings.HasSuffix(regB, ".co")
 }
 
 // Skeleton reduces a domain label to what a reader sees: punycode decoded,

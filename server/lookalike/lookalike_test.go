@@ -12,8 +12,11 @@ import (
 func related(a, b string) bool {
 	regB, lb := split(b)
 	_, la := split(a)
-	if la == "" || lb == "" || la == lb {
+	if la == "" || lb == "" {
 		return false
+	}
+	if la == lb {
+		return CoSwapped(a, b)
 	}
 	ska, skb := Skeleton(la), Skeleton(lb)
 	return len(lb) >= minKept && (Same(la, ska, lb, skb) || Suffixed(la, lb, regB)) || OneLetterApart(ska, skb)
@@ -23,8 +26,12 @@ func related(a, b string) bool {
 func matches(a, b string) bool {
 	keys := Keys(b)
 	own, probes := Probes(a)
-	if own == "" || slices.Contains(keys, own) {
+	if own == "" {
 		return false
+	}
+	if slices.Contains(keys, own) {
+		swap, self := CoProbes(a)
+		return swap != "" && slices.Contains(keys, swap) && !slices.Contains(keys, self)
 	}
 	return slices.ContainsFunc(probes, func(p string) bool { return slices.Contains(keys, p) })
 }
@@ -47,6 +54,13 @@ func TestKeysProbes(t *testing.T) {
 		{"sourcingtechnoiogy.com", "sourcingtechnology.com", true},
 		{"trasnportgroup.com", "transportgroup.com", true}, // swap
 		{"transportgroup.de", "transportgroup.com", false}, // sister domain
+		{"transportgroup.co", "transportgroup.com", true},  // .co for .com
+		{"hollerer-moebel.co", "hollerer-moebel.at", true},
+		{"transportgroup.com", "transportgroup.co", false},
+		{"mail.transportgroup.co", "transportgroup.co.uk", true},
+		{"andinaindustrial.co", "andinaindustrial.com.co", false}, // a Colombian company's sister
+		{"ninjavan.co", "ninjavan.co", false},
+		{"acme.co", "acme.com", false}, // short names are left out
 		{"mail.transportgroup.com", "transportgroup.com", false},
 		{"ambre.fr", "amber.de", false}, // short names are left out
 		{"lumen-fondation.be", "lumen-foundation.be", true},
@@ -72,7 +86,7 @@ func TestKeysProbes(t *testing.T) {
 func TestKeysProbesAgree(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	letters := "abcdefghijklmnopqrstuvwxyz01-"
-	suffixes := []string{"com", "de", "co.uk", "com.au", "nl", "es"}
+	suffixes := []string{"com", "de", "co.uk", "com.au", "nl", "es", "co", "com.co"}
 	word := func() string {
 		b := make([]byte, 4+r.IntN(12))
 		for i := range b {
@@ -83,7 +97,7 @@ func TestKeysProbesAgree(t *testing.T) {
 	mutate := func(s string) string {
 		b := []byte(s)
 		i := r.IntN(len(b))
-		switch r.IntN(6) {
+		switch r.IntN(7) {
 		case 0:
 			b[i] = letters[r.IntN(len(letters))]
 		case 1:
@@ -98,6 +112,8 @@ func TestKeysProbesAgree(t *testing.T) {
 			b = append(b[:i], append([]byte{'-'}, b[i:]...)...)
 		case 5:
 			return s + "-" + suffixes[r.IntN(len(suffixes))]
+		case 6:
+			return s // under another suffix, maybe .co
 		}
 		return string(b)
 	}

@@ -93,6 +93,11 @@ type Store interface {
 	// Imitates reports whether a domain is made to be taken for one users
 	// wrote to (package lookalike) and is not itself one of them.
 	Imitates(ctx context.Context, domain string) (bool, error)
+	// Stranger reports whether users wrote to domains, but to none under
+	// the domain's name (the domain itself or a sister under another
+	// suffix): a first contact. A store that holds no domain (an engine
+	// that sees no submissions) cannot tell and answers false.
+	Stranger(ctx context.Context, domain string) (bool, error)
 	Close() error
 }
 
@@ -267,9 +272,17 @@ func (l *Local) refresh(bucket []byte, keys []string, ttl time.Duration) error {
 	return l.put(bucket, ttl, stale...)
 }
 
-// domainKeys returns the keys of the domains (lookalike.Keys), each once.
+// anyDomain is the key kept beside every domain's keys: the store has
+// learnt where users write to (Stranger).
+const anyDomain = "*"
+
+// domainKeys returns the keys of the domains (lookalike.Keys), each once,
+// after anyDomain.
 func domainKeys(domains []string) []string {
-	var keys []string
+	if len(domains) == 0 {
+		return nil
+	}
+	keys := []string{anyDomain}
 	for _, d := range domains {
 		for _, k := range lookalike.Keys(d) {
 			if !slices.Contains(keys, k) {
@@ -395,13 +408,46 @@ func imitates(domain string, has func(keys []string) (bool, error)) (bool, error
 	}
 	found := false
 	mine, err := has([]string{own})
-	if err == nil && !mine {
+	switch swap, self := lookalike.CoProbes(domain); {
+	case err != nil:
+	case !mine:
 		found, err = has(probes)
+	case swap != "":
+		// Users write to a domain of the sender's name, and the sender is
+		// under .co: it imitates one under another suffix, unless users
+		// write to it too.
+		if found, err = has([]string{swap}); found && err == nil {
+			mine, err = has([]string{self})
+			found = !mine
+		}
 	}
 	if err != nil {
 		return false, fmt.Errorf("look up domains written to: %w", err)
 	}
 	return found, nil
+}
+
+// Stranger implements Store.
+func (l *Local) Stranger(_ context.Context, domain string) (bool, error) {
+	return stranger(domain, func(keys []string) (int, error) {
+		stale, err := l.stale(domainsBucket, keys, l.now())
+		return len(keys) - len(stale), err
+	})
+}
+
+// stranger answers Stranger with a count of the keys a store holds, in one
+// lookup. Every write of domains refreshes anyDomain, so it outlives each
+// domain's key: when one of the two is held, it is anyDomain.
+func stranger(domain string, count func(keys []string) (int, error)) (bool, error) {
+	own := lookalike.Own(domain)
+	if own == "" {
+		return false, nil
+	}
+	n, err := count([]string{anyDomain, own})
+	if err != nil {
+		return false, fmt.Errorf("look up domains written to: %w", err)
+	}
+	return n == 1, nil
 }
 
 // has reports whether any of keys is in the bucket and has not expired.
@@ -510,21 +556,39 @@ func (s *Shared) KnownName(ctx context.Context, name string) (bool, error) {
 // Imitates implements Store.
 func (s *Shared) Imitates(ctx context.Context, domain string) (bool, error) {
 	return imitates(domain, func(keys []string) (bool, error) {
-		for i, k := range keys {
-			keys[i] = s.key("sentdomain", k)
-		}
-		return s.exists(ctx, keys)
+		n, err := s.count(ctx, s.domainKeys(keys))
+		return n > 0, err
 	})
 }
 
+// Stranger implements Store.
+func (s *Shared) Stranger(ctx context.Context, domain string) (bool, error) {
+	return stranger(domain, func(keys []string) (int, error) { return s.count(ctx, s.domainKeys(keys)) })
+}
+
+// domainKeys returns the Redis keys of domains' keys (lookalike.Keys), in
+// keys' place.
+func (s *Shared) domainKeys(keys []string) []string {
+	for i, k := range keys {
+		keys[i] = s.key("sentdomain", k)
+	}
+	return keys
+}
+
 func (s *Shared) exists(ctx context.Context, keys []string) (bool, error) {
+	n, err := s.count(ctx, keys)
+	return n > 0, err
+}
+
+// count returns how many of keys Redis holds.
+func (s *Shared) count(ctx context.Context, keys []string) (int, error) {
 	if len(keys) == 0 {
-		return false, nil
+		return 0, nil
 	}
 	ctx, cancel := s.c.Context(ctx)
 	defer cancel()
 	n, err := s.c.Redis().Exists(ctx, keys...).Result()
-	return n > 0, err
+	return int(n), err
 }
 
 // Close implements Store; the connection belongs to the caller.

@@ -106,11 +106,25 @@ func TestLocal(t *testing.T) {
 		}
 		return ok
 	}
+	stranger := func(s Store, domain string) bool {
+		t.Helper()
+		ok, err := s.Stranger(ctx, domain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if stranger(s, "example.org") {
+		t.Fatal("a store that learnt no domain calls a sender a stranger")
+	}
 	if err := s.RememberDomains(ctx, "mail.frenosnorte.es", "vardutilts.lv"); err != nil {
 		t.Fatal(err)
 	}
 	if !imitates(s, "frenos-norte.com") || !imitates(s, "vardutilts-lv.com") || imitates(s, "frenosnorte.es") || imitates(s, "example.org") {
 		t.Fatal("look-alike lookup after RememberDomains is wrong")
+	}
+	if !stranger(s, "frenos-norte.com") || !stranger(s, "example.org") || stranger(s, "frenosnorte.de") || stranger(s, "www.vardutilts.lv") {
+		t.Fatal("first-contact lookup after RememberDomains is wrong")
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -148,6 +162,9 @@ func TestLocal(t *testing.T) {
 	c.t = c.t.Add(48 * time.Hour)
 	if imitates(s, "frenos-norte.com") {
 		t.Error("domain known after its ttl")
+	}
+	if stranger(s, "example.org") {
+		t.Error("a stranger after every domain expired")
 	}
 	s.Close()
 }
@@ -227,12 +244,20 @@ func TestShared(t *testing.T) {
 			t.Errorf("KnownName(%q) = %v, %v; want %v", name, got, err, want)
 		}
 	}
+	if got, err := b.Stranger(ctx, "example.org"); err != nil || got {
+		t.Errorf("Stranger before any domain was written to = %v, %v; want false", got, err)
+	}
 	if err := a.RememberDomains(ctx, "frenosnorte.es"); err != nil {
 		t.Fatal(err)
 	}
 	for domain, want := range map[string]bool{"frenos-norte.es": true, "frenosnorte-es.com": true, "frenosnorte.es": false, "example.org": false} {
 		if got, err := b.Imitates(ctx, domain); err != nil || got != want {
 			t.Errorf("Imitates(%q) = %v, %v; want %v", domain, got, err, want)
+		}
+	}
+	for domain, want := range map[string]bool{"frenos-norte.es": true, "frenosnorte.pt": false, "mail.frenosnorte.es": false, "example.org": true, "": false} {
+		if got, err := b.Stranger(ctx, domain); err != nil || got != want {
+			t.Errorf("Stranger(%q) = %v, %v; want %v", domain, got, err, want)
 		}
 	}
 	ttl, err := cb.Redis().TTL(ctx, b.key("sent", "offer-7@example.net")).Result()

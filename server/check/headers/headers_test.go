@@ -276,7 +276,8 @@ func TestLookalikeDomain(t *testing.T) {
 		{"ceo@exampple-logistics.com", "ap@example-logistics.com", "", true},                  // letter doubled
 		{"ceo@exmaple-logistics.com", "ap@example-logistics.com", "", true},                   // letters swapped
 		{"postmaster@ollermatevs.com", "pau@ollermateus.com", "", true},                       // v for u
-		{"ceo@example-logistics.co", "ap@example-logistics.com", "", false},                   // sister domain
+		{"ceo@example-logistics.de", "ap@example-logistics.com", "", false},                   // sister domain
+		{"ceo@example-logistics.co", "ap@example-logistics.com", "", true},                    // under .co, a keystroke from .com
 		{"ceo@xn--exmple-logistics-vng.com", "ap@example-logistics.com", "", false},           // an accented letter less: not a lookalike of this
 		{"ceo@exarnple-logistics.com", "news@list.example", "ap@example-logistics.com", true}, // the envelope's recipient
 		{"ceo@mail.example-logistics.com", "ap@example-logistics.com", "", false},             // the same organisation

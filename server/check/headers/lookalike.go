@@ -18,7 +18,8 @@ import (
 // compromise and invoice fraud write from such domains; a legitimate sender
 // has no reason to own one. A sister domain with the same name under
 // another suffix (acme.de to acme.nl) is not a lookalike, but the name with
-// its own suffix hyphened on (acme-de.com) is (suffixed), and the
+// its own suffix hyphened on (acme-de.com) is (suffixed), the name under
+// .co (lookalike.CoSwapped), and the
 // recipient's with a company form (acme-gmbh.com, legalFormed). Domains
 // the text names count too, the genuine supplier's in a hijacked thread,
 // but only for a replaced or swapped letter or such a suffix.
@@ -39,6 +40,7 @@ func lookalikeDomain(x *info) bool {
 		sk := lookalike.Skeleton(label)
 		for i, t := range rcpts {
 			if lookalike.Same(label, sk, t.label, t.skeleton) || lookalike.OneLetterApart(sk, t.skeleton) || lookalike.Suffixed(label, t.label, targets[i]) ||
+				lookalike.CoSwapped(d, targets[i]) ||
 				slices.Contains(protected, targets[i]) && legalFormed(label, t.label) {
 				return true
 			}

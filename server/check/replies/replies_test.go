@@ -11,6 +11,7 @@ import (
 	"github.com/scilla-mail/scilla/server/check/checktest"
 	"github.com/scilla-mail/scilla/server/check/gtube"
 	repliescheck "github.com/scilla-mail/scilla/server/check/replies"
+	rulescheck "github.com/scilla-mail/scilla/server/check/rules"
 	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/policy"
@@ -230,6 +231,69 @@ func TestLookalikeCorrespondent(t *testing.T) {
 		}
 		if tc.want && gv.Status != verdict.ProbableSpam && gv.Status != verdict.Spam {
 			t.Errorf("%s: %v %.2f, want flagged", tc.name, gv.Status, gv.Score)
+		}
+	}
+}
+
+// TestFirstContactPayment: a request to pay a new account (the content
+// rules' BANK_DETAILS_CHANGE, with the default database) from a domain the
+// users never wrote to gets FIRST_CONTACT_PAYMENT, 4.0 with the request's
+// 1.5 (the classifier, not run here, decides the rest); from the
+// supplier they write to, or its sister domain, it does not. The sign alone,
+// on a stranger's ordinary message, is dropped; a store that has learnt no
+// domain says nothing.
+func TestFirstContactPayment(t *testing.T) {
+	sent, err := replies.OpenLocal(filepath.Join(t.TempDir(), "replies.db"), 720*time.Hour, 8760*time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sent.Close() })
+	db, err := contentdb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := policy.Default()
+	if pol.Protected, err = addrlist.New("@*example.com"); err != nil {
+		t.Fatal(err)
+	}
+	e := engine.New(engine.Options{Checks: []engine.Check{repliescheck.New(sent), rulescheck.New()}, Sent: sent},
+		&engine.Snapshot{Policy: pol, DB: db})
+	scan := func(env *engine.Envelope, raw string) *engine.GroupVerdict {
+		t.Helper()
+		v, err := e.Scan(context.Background(), "t", env, []byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Groups[0]
+	}
+	in := &engine.Envelope{Rcpts: []string{"alice@example.com"}}
+	change := "Subject: invoice 4471\r\n\r\nDear Alice,\r\n\r\nplease note our new bank details for invoice 4471 and all future payments:\r\n" +
+		"IBAN ES91 2100 0418 4502 0005 1332, BIC CAIXESBBXXX.\r\n\r\nKind regards,\r\nMarta Gil\r\n"
+	if gv := scan(in, "From: Marta Gil <accounts@frenosnorte-pagos.com>\r\nTo: alice@example.com\r\n"+change); checktest.HasSign(gv, repliescheck.SignFirst) {
+		t.Errorf("a store that learnt no domain: %s (signs %v)", repliescheck.SignFirst, gv.Signs)
+	}
+	out := "From: Alice <alice@example.com>\r\nTo: accounts@frenosnorte.es\r\nSubject: invoice 4471\r\nMessage-ID: <inv-4471@mail.example.com>\r\n\r\nPaid today.\r\n"
+	scan(&engine.Envelope{AuthUser: "alice@example.com", Rcpts: []string{"accounts@frenosnorte.es"}}, out)
+
+	for _, tc := range []struct {
+		name, from, replyTo, body string
+		score                     float64
+	}{
+		{"a sister-sounding domain nobody wrote to", "Marta Gil <accounts@frenosnorte-pagos.com>", "", change, 4},
+		{"the supplier, answers to a stranger", "Marta Gil <accounts@frenosnorte.es>", "marta.gil@pagos-frenos.com", change, 4},
+		{"the supplier itself", "Marta Gil <accounts@frenosnorte.es>", "", change, 1.5},
+		{"its sister domain", "Marta Gil <accounts@frenosnorte.pt>", "", change, 1.5},
+		{"the protected domain, not remembered", "Accounts <accounts@example.com>", "", change, 1.5},
+		{"a stranger without a request to pay", "Ana Ruiz <ana@talleres-ruiz.es>", "", "Subject: visit\r\n\r\nCould we visit your plant next week?\r\n", 0},
+	} {
+		raw := "From: " + tc.from + "\r\nTo: alice@example.com\r\n"
+		if tc.replyTo != "" {
+			raw += "Reply-To: " + tc.replyTo + "\r\n"
+		}
+		gv := scan(in, raw+tc.body)
+		want := tc.score == 4
+		if got := checktest.HasSign(gv, repliescheck.SignFirst); got != want || gv.Score != tc.score {
+			t.Errorf("%s: %s %v, score %.2f; want %v, %.2f (signs %v)", tc.name, repliescheck.SignFirst, got, gv.Score, want, tc.score, gv.Signs)
 		}
 	}
 }
