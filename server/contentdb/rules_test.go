@@ -29,6 +29,11 @@ func TestDefaultRulesOnPhrases(t *testing.T) {
 		{"DIRECTORY_LISTING_INVOICE", "Tax Invoice ABRO-88412 - Annual Listing Renewal. TOTAL DUE: $1,378.00", true},
 		{"DIRECTORY_LISTING_INVOICE", "Your listing on our directory has 12 new reviews this week.", false},
 		{"BANK_DETAILS_CHANGE", "갱신 대금은 아래 임시 계좌로 입금 부탁드립니다.", true},
+		{"INVEST_AI_PLATFORM", "Nowa platforma inwestycyjna ze sztuczną inteligencją: wystarczy depozyt 1 000 zł, by zarabiać 4 800 zł tygodniowo.", true},
+		{"INVEST_AI_PLATFORM", "Avec un dépôt initial de 350 $, la plateforme d'intelligence artificielle rapporte 1 850 $ par jour.", true},
+		{"INVEST_AI_PLATFORM", "Our AI platform now reconciles every deposit within a day.", false},
+		{"INVEST_AI_PLATFORM", "Earn 3% a month on deposits: our AI-powered platform does the rest.", true}, // the rule's limit: a bank's newsletter may read so
+		{"INVEST_AI_PLATFORM", "Quilt Depot Ohio, a day in the life, die Plattform, tamos ai: my blogroll.", false},
 		{"BEC_SECRECY", "Dit mag nog niet intern besproken worden, ook niet met de accountant.", true},
 		{"JOB_TASK_SCAM", "재택 부업 모집: 하루 30분, 당일지급, 초보 가능", true},
 		{"PHISH_TAX_REFUND", "환급계좌 미등록으로 환급금이 지급 보류 중입니다", true},

@@ -124,6 +124,35 @@ func TestParseGroups(t *testing.T) {
 	}
 }
 
+// TestEightGroups: a rule of the most groups fires when each matches,
+// and not when one does not.
+func TestEightGroups(t *testing.T) {
+	rs, err := Parse("g.rules", "[c]\nR_X 1 body: one && two && three && four && five && six && seven && /eigh+t/ -- d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Compile(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := "one two three four five six seven eight"
+	for _, tc := range []struct {
+		text string
+		want bool
+	}{
+		{all, true},
+		{strings.Replace(all, "seven", "", 1), false},
+		{strings.Replace(all, "eight", "", 1), false},
+		{strings.Replace(all, "one", "", 1), false},
+	} {
+		var tx Texts
+		tx[PartBody] = tc.text
+		if got := len(s.MatchTexts(&tx)) == 1; got != tc.want {
+			t.Errorf("%q: %v, want %v", tc.text, got, tc.want)
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct{ src, want string }{
 		{"R_X 1 body: a b -- d", "before any [category]"},
@@ -141,7 +170,7 @@ func TestParseErrors(t *testing.T) {
 		{"[c]\nR_X 1 body: abc && -- d", "empty alternative after '&&'"},
 		{"[c]\nR_X 1 body: && abc -- d", "empty alternative before \"&&\""},
 		{"[c]\nR_X 1 body: abc | && def -- d", "empty alternative before \"&&\""},
-		{"[c]\nR_X 1 body: ab && cd && ef && gh && ij -- d", "more than 4 groups"},
+		{"[c]\nR_X 1 body: ab && cd && ef && gh && ij && kl && mn && op && qr -- d", "more than 8 groups"},
 	}
 	for _, c := range cases {
 		_, err := Parse("t.rules", c.src)

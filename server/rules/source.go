@@ -235,8 +235,9 @@ func parseRule(l string) (Rule, error) {
 	return r, nil
 }
 
-// maxGroups bounds the groups of a rule joined by "&&".
-const maxGroups = 4
+// maxGroups bounds the groups of a rule joined by "&&": one bit each of a
+// uint8 (Set.MatchTexts).
+const maxGroups = 8
 
 // hasPhrase reports a phrase already in the group.
 func (r *Rule) hasPhrase(ph string, group int) bool {
