@@ -81,6 +81,7 @@ const (
 	SignExecutable       = "MIME_EXECUTABLE_ATTACHMENT"
 	SignDecoyName        = "MIME_DOUBLE_EXTENSION"
 	SignOfficeMacro      = "MIME_OFFICE_MACRO"
+	SignMacroLure        = "MIME_OFFICE_MACRO_LURE"
 	SignHTMLAttachment   = "HTML_ATTACHMENT"
 	SignEncryptedArchive = "MIME_ENCRYPTED_ARCHIVE"
 	SignQRLink           = "IMAGE_QR_LINK"
@@ -97,7 +98,7 @@ func RuleNames() []string {
 		}
 	}
 	for _, n := range []string{SignHiddenText, SignTinyText, SignSameColor, SignSplitWords, SignCommentSplit,
-		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignRandomLetters, SignExecutable, SignDecoyName, SignOfficeMacro, SignHTMLAttachment, SignEncryptedArchive, SignQRLink, SignPageScript} {
+		SignImageOnly, SignManyLinks, SignLinkMismatch, SignEncodedLetters, SignHTMLOnly, SignRandomLetters, SignExecutable, SignDecoyName, SignOfficeMacro, SignMacroLure, SignHTMLAttachment, SignEncryptedArchive, SignQRLink, SignPageScript} {
 		names = append(names, strings.ToLower(n))
 	}
 	sort.Strings(names)
@@ -191,6 +192,13 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		if a.on && add(a.name, a.score, a.desc) && a.forged {
 			res.Signs[len(res.Signs)-1].Forged = true
 		}
+	}
+	// A macro document whose message tells the reader to enable its
+	// content (the rules' MALWARE_ENABLE_CONTENT) is the dropper itself: a
+	// business that sends a macro workbook has no need to ask, Office asks.
+	if k.macros && add(SignMacroLure, 1.0, "the attached macro document comes with the request to enable its content") {
+		sg := &res.Signs[len(res.Signs)-1]
+		sg.Forged, sg.With = true, []string{"MALWARE_ENABLE_CONTENT"}
 	}
 	for _, text := range m.QRCodes {
 		if len(message.ExtractURLs(text)) > 0 {

@@ -3,6 +3,7 @@ package structure
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
@@ -22,6 +23,8 @@ import (
 	gozxingqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/scilla-mail/scilla/server/check/checktest"
+	rulescheck "github.com/scilla-mail/scilla/server/check/rules"
+	"github.com/scilla-mail/scilla/server/contentdb"
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/policy"
@@ -389,7 +392,7 @@ func TestDecoyName(t *testing.T) {
 		// A program, disguised or not, counts as a forgery: the words get
 		// no credit (engine.Sign.Forged).
 		for _, sg := range gv.Signs {
-			if sg.Forged != (sg.Name == SignDecoyName || sg.Name == SignExecutable) {
+			if sg.Forged != (sg.Name == SignDecoyName || sg.Name == SignExecutable || sg.Name == SignMacroLure) {
 				t.Errorf("%s: %s forged %v", tc.file, sg.Name, sg.Forged)
 			}
 		}
@@ -424,6 +427,42 @@ func TestOfficeMacroAttachment(t *testing.T) {
 		gv := checktest.Scan(t, []engine.Check{New()}, withAttachment("application/octet-stream", tc.file, tc.body), nil)
 		if got := checktest.HasSign(gv, SignOfficeMacro); got != tc.want {
 			t.Errorf("%s: %s %v, want %v", tc.file, SignOfficeMacro, got, tc.want)
+		}
+	}
+}
+
+// TestMacroLure: a macro workbook whose message asks to enable its content
+// (the default database's MALWARE_ENABLE_CONTENT) gets MIME_OFFICE_MACRO_LURE,
+// which marks it forged, so a classifier that rates its business prose
+// legitimate cannot argue it down; the same workbook sent without the
+// request, or the request without a macro document, does not.
+func TestMacroLure(t *testing.T) {
+	db, err := contentdb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := engine.New(engine.Options{Checks: []engine.Check{New(), rulescheck.New()}}, &engine.Snapshot{Policy: policy.Default(), DB: db})
+	workbook := zipOf(t, "[Content_Types].xml", "xl/workbook.xml", "xl/vbaProject.bin")
+	mail := func(text, file string, body []byte) []byte {
+		return []byte(strings.Replace(string(withAttachment("application/octet-stream", file, body)), "see attached", text, 1))
+	}
+	ask := "Buongiorno, in allegato il listino. Per visualizzare i prezzi è necessario abilitare il contenuto all'apertura del file."
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		want bool
+	}{
+		{"a macro workbook with the request", mail(ask, "Listino_2027.xlsm", workbook), true},
+		{"a macro workbook alone", mail("Buongiorno, in allegato il listino 2027.", "Listino_2027.xlsm", workbook), false},
+		{"the request with a workbook without macros", mail(ask, "Listino_2027.xlsx", zipOf(t, "[Content_Types].xml", "xl/workbook.xml")), false},
+	} {
+		v, err := e.Scan(context.Background(), "t", &engine.Envelope{Rcpts: []string{"user@example.org"}}, tc.raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gv := v.Groups[0]
+		if got := checktest.HasSign(gv, SignMacroLure); got != tc.want {
+			t.Errorf("%s: %s %v, want %v (signs %v)", tc.name, SignMacroLure, got, tc.want, gv.Signs)
 		}
 	}
 }
