@@ -159,8 +159,11 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		if h.EncodedLetters >= 20 && h.EncodedLetters*10 > h.VisibleChars {
 			add(SignEncodedLetters, 1.0, "letters hidden behind HTML character references")
 		}
-		if htmlOnly(m) {
-			add(SignHTMLOnly, 0.3, "HTML without a plain-text alternative")
+		// Today's notices of banks, couriers and shops come as HTML alone,
+		// so the sign does not back the classifier (engine.Sign.Alone):
+		// with nothing else, it counts its built-in 0.3.
+		if htmlOnly(m) && add(SignHTMLOnly, 0.3, "HTML without a plain-text alternative") {
+			res.Signs[len(res.Signs)-1].Alone = 0.3
 		}
 	}
 	if m.ImageOnly() {

@@ -431,6 +431,24 @@ func TestOfficeMacroAttachment(t *testing.T) {
 	}
 }
 
+// TestHTMLOnly: HTML without a plain-text alternative is a sign that
+// does not back the classifier (engine.Sign.Alone); with one, none.
+func TestHTMLOnly(t *testing.T) {
+	head := "From: DHL Express <noreply@dhl.example>\r\nTo: user@example.org\r\nSubject: On its way\r\nMIME-Version: 1.0\r\n"
+	html := "<html><body><p>Your shipment 4471 is on its way and arrives tomorrow.</p></body></html>"
+	only := head + "Content-Type: text/html; charset=utf-8\r\n\r\n" + html + "\r\n"
+	both := head + "Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nYour shipment 4471 is on its way.\r\n" +
+		"--b\r\nContent-Type: text/html\r\n\r\n" + html + "\r\n--b--\r\n"
+	gv := checktest.Scan(t, []engine.Check{New()}, []byte(only), nil)
+	i := slices.IndexFunc(gv.Signs, func(sg engine.Sign) bool { return sg.Name == SignHTMLOnly })
+	if i < 0 || gv.Signs[i].Alone != 0.3 {
+		t.Errorf("HTML alone: signs %v, want %s counting at most 0.3 alone", gv.Signs, SignHTMLOnly)
+	}
+	if gv := checktest.Scan(t, []engine.Check{New()}, []byte(both), nil); checktest.HasSign(gv, SignHTMLOnly) {
+		t.Errorf("with a text alternative: signs %v", gv.Signs)
+	}
+}
+
 // TestMacroLure: a macro workbook whose message asks to enable its content
 // (the default database's MALWARE_ENABLE_CONTENT) gets MIME_OFFICE_MACRO_LURE,
 // which marks it forged, so a classifier that rates its business prose
