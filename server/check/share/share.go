@@ -35,7 +35,7 @@ func RuleNames() []string { return []string{RuleName} }
 // customer may share through a portal of another name, so the sign does
 // not flag alone; with a brand's name in a stranger's From, a page host or
 // the classifier's doubt it does.
-const score = 2.5
+const score = 3.0
 
 // notices are the phrases of the notices, in the rules source format.
 //
