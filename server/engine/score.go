@@ -76,11 +76,12 @@ func capAlone(signs []Sign) {
 
 // decide sets status, score, rate, method and categories from the signs.
 // A sign that means something only beside another (Sign.With) is dropped
-// without it. When a sign says the message is forged (Sign.Forged), the negative scores
-// of the content and of the sender's authentication count zero first: the
-// forger writes ordinary business words and owns the look-alike or free
-// mail domain that passes DKIM and DMARC. A sign that may not flag a
-// message by itself (Sign.Alone) is then capped unless others back it.
+// without it. When a sign says the message is forged (Sign.Forged), the
+// negative scores of the content and of the sender's authentication count
+// zero first: the forger writes ordinary business words and owns the
+// look-alike or free mail domain that passes DKIM and DMARC. A sign that
+// may not flag a message by itself (Sign.Alone) is then capped unless
+// others back it.
 func decide(gv *GroupVerdict, s *policy.Settings) {
 	gv.Signs = dropUnbacked(gv.Signs)
 	if slices.ContainsFunc(gv.Signs, func(sg Sign) bool { return sg.Forged }) {

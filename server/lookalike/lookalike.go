@@ -1,9 +1,9 @@
 // Package lookalike tells a domain name made to be taken for another: the
 // same letters but for those a reader does not tell apart, a doubled or
 // dropped double letter, a hyphen added or removed, two neighbouring
-// letters swapped, in a long name a letter more or less, or the name with
-// its own suffix hyphened on, or put under .co. The header check compares a sender's domain
-// with the recipients', the brands' and those the text names
+// letters swapped, in a long name a letter more or less, the name with its
+// own suffix hyphened on, or the name under .co. The header check compares
+// a sender's domain with the recipients', the brands' and those the text names
 // (server/check/headers); the sent-mail store compares it with the domains
 // the protected users write to, which it keeps only as digests of Keys and
 // looks up with Probes (server/replies).

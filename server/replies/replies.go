@@ -255,34 +255,31 @@ func (l *Local) RememberNames(_ context.Context, names ...string) error {
 
 // RememberDomains implements Store.
 func (l *Local) RememberDomains(_ context.Context, domains ...string) error {
-	if err := l.refresh(domainsBucket, domainKeys(domains), l.domainTTL); err != nil {
+	if err := l.refresh(domainsBucket, domainKeys(domains), l.domainTTL, anyDomain); err != nil {
 		return fmt.Errorf("remember domains: %w", err)
 	}
 	return nil
 }
 
 // refresh records the keys that are not in the bucket or have less than
-// half of ttl left to live, in one write. Most mail comes under names and
-// goes to domains seen before: such a key costs a read, not a write.
-func (l *Local) refresh(bucket []byte, keys []string, ttl time.Duration) error {
+// half of ttl left to live, in one write, and the keys along when it
+// writes at all. Most mail comes under names and goes to domains seen
+// before: such a key costs a read, not a write.
+func (l *Local) refresh(bucket []byte, keys []string, ttl time.Duration, along ...string) error {
 	stale, err := l.stale(bucket, keys, l.now().Add(ttl/2))
 	if err != nil || len(stale) == 0 {
 		return err
 	}
-	return l.put(bucket, ttl, stale...)
+	return l.put(bucket, ttl, append(stale, along...)...)
 }
 
-// anyDomain is the key kept beside every domain's keys: the store has
-// learnt where users write to (Stranger).
+// anyDomain is the key written with every domain's keys, so it expires
+// last: the store has learnt where users write to (Stranger).
 const anyDomain = "*"
 
-// domainKeys returns the keys of the domains (lookalike.Keys), each once,
-// after anyDomain.
+// domainKeys returns the keys of the domains (lookalike.Keys), each once.
 func domainKeys(domains []string) []string {
-	if len(domains) == 0 {
-		return nil
-	}
-	keys := []string{anyDomain}
+	var keys []string
 	for _, d := range domains {
 		for _, k := range lookalike.Keys(d) {
 			if !slices.Contains(keys, k) {
@@ -416,9 +413,10 @@ func imitates(domain string, has func(keys []string) (bool, error)) (bool, error
 		// Users write to a domain of the sender's name, and the sender is
 		// under .co: it imitates one under another suffix, unless users
 		// write to it too.
+		var theirs bool
 		if found, err = has([]string{swap}); found && err == nil {
-			mine, err = has([]string{self})
-			found = !mine
+			theirs, err = has([]string{self})
+			found = !theirs
 		}
 	}
 	if err != nil {
@@ -436,8 +434,8 @@ func (l *Local) Stranger(_ context.Context, domain string) (bool, error) {
 }
 
 // stranger answers Stranger with a count of the keys a store holds, in one
-// lookup. Every write of domains refreshes anyDomain, so it outlives each
-// domain's key: when one of the two is held, it is anyDomain.
+// lookup. Every write of a domain's keys writes anyDomain too, so it
+// outlives each of them: when one of the two is held, it is anyDomain.
 func stranger(domain string, count func(keys []string) (int, error)) (bool, error) {
 	own := lookalike.Own(domain)
 	if own == "" {
@@ -499,7 +497,11 @@ func (s *Shared) RememberNames(ctx context.Context, names ...string) error {
 
 // RememberDomains implements Store.
 func (s *Shared) RememberDomains(ctx context.Context, domains ...string) error {
-	if err := s.setAll(ctx, "sentdomain", domainKeys(domains), s.domainTTL); err != nil {
+	keys := domainKeys(domains)
+	if len(keys) > 0 {
+		keys = append(keys, anyDomain)
+	}
+	if err := s.setAll(ctx, "sentdomain", keys, s.domainTTL); err != nil {
 		return fmt.Errorf("remember domains in redis: %w", err)
 	}
 	return nil
@@ -555,10 +557,7 @@ func (s *Shared) KnownName(ctx context.Context, name string) (bool, error) {
 
 // Imitates implements Store.
 func (s *Shared) Imitates(ctx context.Context, domain string) (bool, error) {
-	return imitates(domain, func(keys []string) (bool, error) {
-		n, err := s.count(ctx, s.domainKeys(keys))
-		return n > 0, err
-	})
+	return imitates(domain, func(keys []string) (bool, error) { return s.exists(ctx, s.domainKeys(keys)) })
 }
 
 // Stranger implements Store.

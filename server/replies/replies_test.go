@@ -169,6 +169,42 @@ func TestLocal(t *testing.T) {
 	s.Close()
 }
 
+// TestStrangerExpiry: a domain written to later than the first keeps the
+// store's knowledge alive as long as it lives: its sender is no stranger
+// until it expires, then the store knows nothing and calls nobody one.
+func TestStrangerExpiry(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	s, err := OpenLocal(filepath.Join(t.TempDir(), "replies.db"), time.Hour, 100*time.Hour, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stranger := func(domain string) bool {
+		t.Helper()
+		ok, err := s.Stranger(ctx, domain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if err := s.RememberDomains(ctx, "frenosnorte.es"); err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(30 * time.Hour)
+	if err := s.RememberDomains(ctx, "vardutilts.lv"); err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(80 * time.Hour) // the first domain expired, the second lives
+	if stranger("vardutilts.lv") || !stranger("frenosnorte.es") {
+		t.Error("after the first domain expired: wrong answer")
+	}
+	c.t = c.t.Add(30 * time.Hour) // both expired
+	if stranger("vardutilts.lv") || stranger("frenosnorte.es") {
+		t.Error("a store that knows no domain any more calls a sender a stranger")
+	}
+}
+
 // TestLocalNameRefresh: a name remembered again within half its time to
 // live is left as it was (no write); later, its time starts anew.
 func TestLocalNameRefresh(t *testing.T) {
