@@ -166,6 +166,9 @@ func personal(h message.Header, from string) bool {
 // quietly stops recognising today's scams.
 func TestHeldoutMail(t *testing.T) {
 	knownFlagged := map[string]string{
+		"heldout74/ham/itb_asia_survey_lucky_draw_winner_en.eml":       "a travel fair's genuine survey lucky draw, \"you've won\" (SCAM_LOTTERY, STYLE_SUBJ_HOOKS) and the classifier (BAYES_60): SPAM 6.15 at the session's start commit, 6.17 after",
+		"heldout78/ham/bdo_new_device_login_alert_en.eml":              "a Philippine bank's genuine new-device alert, HTML only with a toll-free number (COMM_TOLL_FREE_NUMBER), that the classifier rates as 2002's spam (BAYES_99, 5.04, over its 4.0 cap because the number backs it): SPAM 6.82 at the session's start commit, 6.84 after",
+		"heldout78/ham/survey_prize_draw_grab_voucher_en.eml":          "a client-survey prize draw's genuine winner notice, \"you've won\" a voucher (SCAM_LOTTERY) and the classifier (BAYES_60): PROBABLE_SPAM 4.83 at the session's start commit, 4.85 after",
 		"heldout67/ham/jetbrains_survey_prize_draw_winner_en.eml":      "a software vendor's genuine survey prize draw, \"Congratulations … you've won\" with a claim code (SCAM_LOTTERY, SCAM_CLAIM_NUMBERS) and the classifier (BAYES_95): SPAM 10.27 at the session's start commit and after, like the prize draws of sets 7, 42 and 66",
 		"heldout69/ham/gartex_visitor_survey_lucky_draw_winner_en.eml": "a trade fair's genuine visitor-survey lucky draw, \"Congratulations\" in the subject (STYLE_SUBJ_HOOKS) and the classifier (BAYES_95): PROBABLE_SPAM 5.34 at the session's start commit and after",
 		"heldout71/ham/event_survey_prize_draw_winner_voucher_en.eml":  "an event's genuine survey prize draw in Lagos, \"you've won\" (SCAM_LOTTERY, STYLE_SUBJ_HOOKS), Nigeria named (SCAM_419_COUNTRIES) and the classifier (BAYES_99): SPAM 9.57 at the session's start commit and after",
