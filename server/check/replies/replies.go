@@ -121,7 +121,9 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 				Desc: d + " is made to be taken for a domain protected users write to", Method: "headers", Forged: true})
 		}
 	}
-	if methods.RuleOn(RuleFirst) && inbound {
+	// A mailing list's message is no first contact: its members talk about
+	// bank changes (and fraud) without asking anyone to pay.
+	if methods.RuleOn(RuleFirst) && inbound && in.Msg.Header.Get("List-Id") == "" {
 		d, err := c.stranger(ctx, in.Msg, in.Env.RcptDomain())
 		if err != nil {
 			return res, fmt.Errorf("replies: %w", err)

@@ -241,7 +241,7 @@ func TestLookalikeCorrespondent(t *testing.T) {
 // 1.5 (the classifier, not run here, decides the rest); from the
 // supplier they write to, or its sister domain, it does not. The sign alone,
 // on a stranger's ordinary message, is dropped; a store that has learnt no
-// domain says nothing.
+// domain says nothing, nor does a mailing list's message.
 func TestFirstContactPayment(t *testing.T) {
 	sent, err := replies.OpenLocal(filepath.Join(t.TempDir(), "replies.db"), 720*time.Hour, 8760*time.Hour, nil)
 	if err != nil {
@@ -285,6 +285,7 @@ func TestFirstContactPayment(t *testing.T) {
 		{"its sister domain", "Marta Gil <accounts@frenosnorte.pt>", "", change, 1.5},
 		{"the protected domain, not remembered", "Accounts <accounts@example.com>", "", change, 1.5},
 		{"a stranger without a request to pay", "Ana Ruiz <ana@talleres-ruiz.es>", "", "Subject: visit\r\n\r\nCould we visit your plant next week?\r\n", 0},
+		{"a mailing list's talk of bank changes", "'Reda K' via Club DSI <club-dsi@lists.example>", "", "List-Id: <club-dsi.lists.example>\r\n" + change, 1.5},
 	} {
 		raw := "From: " + tc.from + "\r\nTo: alice@example.com\r\n"
 		if tc.replyTo != "" {
