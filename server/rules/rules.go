@@ -30,12 +30,15 @@ type Set struct {
 
 // partSet is everything matched against one part.
 type partSet struct {
-	// latin holds the patterns written in scripts whose UTF-8 bytes are
-	// below wideByte, wide the others (Chinese, Japanese, Korean). Apart,
-	// the few wide patterns' many distinct bytes do not multiply the big
-	// automaton's table (states × byte classes: 20 MB for five rules), and
-	// the wide one runs only on texts that hold such a byte.
-	latin, wide *automaton
+	// bands holds an automaton per script band (band): the patterns of
+	// Latin, Greek and Cyrillic in the first, those of the scripts from
+	// Hebrew to Khmer in the second, Chinese, Japanese and Korean in the
+	// third. Apart, one band's distinct bytes and long patterns (three
+	// bytes a letter) do not multiply the others' tables (states × byte
+	// classes: 20 MB for five CJK rules in the Latin table), and the
+	// automatons but the first run only on texts that hold their band's
+	// bytes.
+	bands [numBands]*automaton
 	// always are regexes without a usable literal, run on every message.
 	always []compiled
 }
@@ -57,18 +60,45 @@ type automaton struct {
 	pats []pattern
 }
 
-// wideByte is the first lead byte of UTF-8 from U+3000: the CJK
-// punctuation, kana, Hangul, Han and full-width forms.
-const wideByte = 0xe3
+// numBands is the number of script bands.
+const numBands = 3
 
-// hasWide reports a byte of a character from U+3000 in s.
-func hasWide(s string) bool {
+// band returns the script band of a UTF-8 byte: 2 for the lead bytes from
+// U+3000 (CJK punctuation, kana, Hangul, Han, full-width forms, and
+// beyond: emoji), 1 for those from U+05C0 to U+1FFF (Hebrew, Arabic, the
+// Indic scripts, Thai, Georgian, Khmer, Vietnamese's extended Latin), 0
+// for the rest: ASCII, continuation bytes, Latin, Greek, Cyrillic, and
+// the punctuation and symbols from U+2000 (dashes, quotes, €), which
+// every language's text holds.
+func band(b byte) int {
+	switch {
+	case b >= 0xe3:
+		return 2
+	case b >= 0xd7 && b <= 0xe1:
+		return 1
+	}
+	return 0
+}
+
+// bandsOf returns a bit for each band whose bytes s holds; band 0's is
+// always set.
+func bandsOf(s string) uint8 {
+	bits := uint8(1)
 	for i := 0; i < len(s); i++ {
-		if s[i] >= wideByte {
-			return true
+		if s[i] >= 0xd7 {
+			bits |= 1 << band(s[i])
 		}
 	}
-	return false
+	return bits
+}
+
+// highestBand returns the highest band of s's bytes.
+func highestBand(s string) int {
+	bits := bandsOf(s)
+	if bits&4 != 0 {
+		return 2
+	}
+	return int(bits >> 1 & 1)
 }
 
 type pattern struct {
@@ -93,17 +123,16 @@ type compiled struct {
 // Compile builds a set from parsed rules.
 func Compile(rs []Rule) (*Set, error) {
 	s := &Set{rules: rs}
-	// Literals and their patterns, per part, Latin ([0]) or wide ([1]).
-	var lits [numParts][2][]string
-	var pats [numParts][2][]pattern
+	// Literals and their patterns, per part and script band: a pattern
+	// belongs to its highest band's automaton, and can only match a text
+	// that holds that band's bytes.
+	var lits [numParts][numBands][]string
+	var pats [numParts][numBands][]pattern
 	var always [numParts][]compiled
 	add := func(p Part, lit string, pt pattern) {
-		w := 0
-		if hasWide(lit) {
-			w = 1
-		}
-		lits[slotOf(p)][w] = append(lits[slotOf(p)][w], lit)
-		pats[slotOf(p)][w] = append(pats[slotOf(p)][w], pt)
+		b := highestBand(lit)
+		lits[slotOf(p)][b] = append(lits[slotOf(p)][b], lit)
+		pats[slotOf(p)][b] = append(pats[slotOf(p)][b], pt)
 	}
 	for i, r := range rs {
 		// "text" is the subject and the body.
@@ -139,15 +168,16 @@ func Compile(rs []Rule) (*Set, error) {
 			}
 		}
 	}
-	var latin, wide [numParts]*automaton
+	var bands [numParts][numBands]*automaton
 	for p := range numParts {
 		if slotOf(p) == p {
-			latin[p] = &automaton{newMatcher(lits[p][0]), pats[p][0]}
-			wide[p] = &automaton{newMatcher(lits[p][1]), pats[p][1]}
+			for b := range numBands {
+				bands[p][b] = &automaton{newMatcher(lits[p][b]), pats[p][b]}
+			}
 		}
 	}
 	for p := range numParts {
-		s.parts[p] = &partSet{latin: latin[slotOf(p)], wide: wide[slotOf(p)], always: always[p]}
+		s.parts[p] = &partSet{bands: bands[slotOf(p)], always: always[p]}
 	}
 	return s, nil
 }
@@ -263,9 +293,18 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 				return true
 			}
 		}
-		ps.latin.ac.scan(text, hit(ps.latin))
-		if len(ps.wide.pats) > 0 && hasWide(text) {
-			ps.wide.ac.scan(text, hit(ps.wide))
+		ps.bands[0].ac.scan(text, hit(ps.bands[0]))
+		var inText uint8 // the text's bands, looked for once a band needs them
+		for b, a := range ps.bands[1:] {
+			if len(a.pats) == 0 {
+				continue
+			}
+			if inText == 0 {
+				inText = bandsOf(text)
+			}
+			if inText&(2<<b) != 0 {
+				a.ac.scan(text, hit(a))
+			}
 		}
 		for _, c := range ps.always {
 			if !done(c.rule, c.group) && c.re.MatchString(text) {

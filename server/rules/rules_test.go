@@ -124,6 +124,51 @@ func TestParseGroups(t *testing.T) {
 	}
 }
 
+// TestBands: each pattern sits in its script band's automaton and is found
+// in texts that mix scripts; a pattern that mixes them goes to the highest.
+func TestBands(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		band int
+	}{
+		{"paid daily", 0}, {"täglich", 0}, {"ежедневно", 0}, {"€ 250 – “now”", 0},
+		{"בנק הפועלים", 1}, {"إيداع", 1}, {"บาท/วัน", 1}, {"वीजपुरवठा", 1}, {"lợi nhuận", 1},
+		{"日結", 2}, {"🎁 gift", 2}, {"LINE ID 日結", 2},
+	} {
+		if got := highestBand(tc.s); got != tc.band {
+			t.Errorf("band of %q: %d, want %d", tc.s, got, tc.band)
+		}
+	}
+	rs, err := Parse("b.rules", "[c]\nR_LATIN 1 body: paid daily -- d\nR_HEBREW 1 body: אין צורך בניסיון -- d\nR_THAI 1 body: ไม่ต้องมีประสบการณ์ && บาท/วัน -- d\nR_CJK 1 body: 日結 -- d\nR_MIXED 1 body: whatsapp בלבד -- d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := Compile(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		text string
+		want []string
+	}{
+		{"paid daily 🎁 אין צורך בניסיון", []string{"R_LATIN", "R_HEBREW"}},
+		{"งานเสริม ไม่ต้องมีประสบการณ์ รายได้ 800 บาท/วัน, paid daily", []string{"R_LATIN", "R_THAI"}},
+		{"兼職 日結 LINE", []string{"R_CJK"}},
+		{"פנו בוואטסאפ: whatsapp בלבד", []string{"R_MIXED"}},
+		{"paid weekly", nil},
+	} {
+		var tx Texts
+		tx[PartBody] = Normalize(tc.text)
+		var got []string
+		for _, r := range set.MatchTexts(&tx) {
+			got = append(got, r.Name)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q: %v, want %v", tc.text, got, tc.want)
+		}
+	}
+}
+
 // TestEightGroups: a rule of the most groups fires when each matches,
 // and not when one does not.
 func TestEightGroups(t *testing.T) {
