@@ -94,11 +94,13 @@ func bandsOf(s string) uint8 {
 
 // highestBand returns the highest band of s's bytes.
 func highestBand(s string) int {
-	bits := bandsOf(s)
-	if bits&4 != 0 {
+	switch bits := bandsOf(s); {
+	case bits&(1<<2) != 0:
 		return 2
+	case bits&(1<<1) != 0:
+		return 1
 	}
-	return int(bits >> 1 & 1)
+	return 0
 }
 
 type pattern struct {
