@@ -101,6 +101,7 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 		}
 	}
 	inbound := in.Env == nil || in.Env.AuthUser == ""
+	senders := senderDomains(in.Msg) // From and Reply-To, for the look-ups below
 	if methods.RuleOn(RuleLocalName) && inbound {
 		local, err := c.localName(ctx, in.Msg)
 		if err != nil {
@@ -112,7 +113,7 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 		}
 	}
 	if methods.RuleOn(RuleLookalike) && inbound {
-		d, err := c.imitated(ctx, in.Msg)
+		d, err := c.imitated(ctx, senders)
 		if err != nil {
 			return res, fmt.Errorf("replies: %w", err)
 		}
@@ -124,7 +125,7 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 	// A mailing list's message is no first contact: its members talk about
 	// bank changes (and fraud) without asking anyone to pay.
 	if methods.RuleOn(RuleFirst) && inbound && in.Msg.Header.Get("List-Id") == "" {
-		d, err := c.stranger(ctx, in.Msg, in.Env.RcptDomain())
+		d, err := c.stranger(ctx, senders, in.Env.RcptDomain())
 		if err != nil {
 			return res, fmt.Errorf("replies: %w", err)
 		}
@@ -143,8 +144,8 @@ const maxSenderDomains = 4
 
 // imitated returns the From or Reply-To domain that imitates one the
 // protected users write to, "" when none does.
-func (c *Check) imitated(ctx context.Context, m *message.Message) (string, error) {
-	for _, d := range senderDomains(m) {
+func (c *Check) imitated(ctx context.Context, senders []string) (string, error) {
+	for _, d := range senders {
 		if found, err := c.sent.Imitates(ctx, d); err != nil || found {
 			return d, err
 		}
@@ -175,8 +176,8 @@ func senderDomains(m *message.Message) []string {
 // written to, "" when they wrote to each (or the store cannot tell). The
 // protected domain itself is not a stranger: its mail to itself is not
 // remembered.
-func (c *Check) stranger(ctx context.Context, m *message.Message, own string) (string, error) {
-	for _, d := range senderDomains(m) {
+func (c *Check) stranger(ctx context.Context, senders []string, own string) (string, error) {
+	for _, d := range senders {
 		if d == own {
 			continue
 		}
