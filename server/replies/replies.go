@@ -90,15 +90,22 @@ type Store interface {
 	KnownName(ctx context.Context, name string) (bool, error)
 	// RememberDomains records domains users wrote to, all in one write.
 	RememberDomains(ctx context.Context, domains ...string) error
-	// Imitates reports whether a domain is made to be taken for one users
-	// wrote to (package lookalike) and is not itself one of them.
-	Imitates(ctx context.Context, domain string) (bool, error)
-	// Stranger reports whether users wrote to domains, but to none under
-	// the domain's name (the domain itself or a sister under another
-	// suffix): a first contact. A store that holds no domain (an engine
-	// that sees no submissions) cannot tell and answers false.
-	Stranger(ctx context.Context, domain string) (bool, error)
+	// Senders looks sender domains up (From, Reply-To), in one read of
+	// the store: one Sender for each domain, in order.
+	Senders(ctx context.Context, domains []string) ([]Sender, error)
 	Close() error
+}
+
+// Sender is what the domains users wrote to say about a sender's domain.
+type Sender struct {
+	// Imitates: the domain is made to be taken for one users wrote to
+	// (package lookalike) and is not itself one of them.
+	Imitates bool
+	// Stranger: users wrote to domains, but to none under the domain's
+	// name (the domain itself or a sister under another suffix): a first
+	// contact. A store that holds no domain (an engine that sees no
+	// submissions) cannot tell and says false.
+	Stranger bool
 }
 
 // nameKey returns the form a display name is remembered and looked up in:
@@ -391,61 +398,49 @@ func (l *Local) KnownName(_ context.Context, name string) (bool, error) {
 	return found, nil
 }
 
-// Imitates implements Store.
-func (l *Local) Imitates(_ context.Context, domain string) (bool, error) {
-	return imitates(domain, func(keys []string) (bool, error) { return l.has(domainsBucket, keys) })
+// Senders implements Store.
+func (l *Local) Senders(_ context.Context, domains []string) ([]Sender, error) {
+	return senders(domains, func(keys ...string) (bool, error) { return l.has(domainsBucket, keys) })
 }
 
-// imitates answers Imitates with a store's lookup of keys: no domain kept
-// under the sender's own label, one under a key it reduces to.
-func imitates(domain string, has func(keys []string) (bool, error)) (bool, error) {
-	own, probes := lookalike.Probes(domain)
-	if own == "" {
-		return false, nil
-	}
-	found := false
-	mine, err := has([]string{own})
-	switch swap, self := lookalike.CoProbes(domain); {
-	case err != nil:
-	case !mine:
-		found, err = has(probes)
-	case swap != "":
-		// Users write to a domain of the sender's name, and the sender is
-		// under .co: it imitates one under another suffix, unless users
-		// write to it too.
-		var theirs bool
-		if found, err = has([]string{swap}); found && err == nil {
-			theirs, err = has([]string{self})
-			found = !theirs
+// senders answers Senders with a store's lookup of keys (has: any of them
+// held). A sender's domain imitates one users write to when no domain is
+// kept under its own label but one is under a key it reduces to; it is a
+// stranger when anyDomain is held and its own label is not. Every write of
+// a domain's keys writes anyDomain too, so it outlives each of them.
+func senders(domains []string, has func(keys ...string) (bool, error)) ([]Sender, error) {
+	out := make([]Sender, len(domains))
+	for i, d := range domains {
+		own, probes := lookalike.Probes(d)
+		if own == "" {
+			continue
 		}
+		mine, err := has(own)
+		if err != nil {
+			return nil, fmt.Errorf("look up domains written to: %w", err)
+		}
+		var s Sender
+		switch swap, self := lookalike.CoProbes(d); {
+		case !mine:
+			if s.Stranger, err = has(anyDomain); err == nil {
+				s.Imitates, err = has(probes...)
+			}
+		case swap != "":
+			// Users write to a domain of the sender's name, and the sender
+			// is under .co: it imitates one under another suffix, unless
+			// users write to it too.
+			var theirs bool
+			if s.Imitates, err = has(swap); s.Imitates && err == nil {
+				theirs, err = has(self)
+				s.Imitates = !theirs
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("look up domains written to: %w", err)
+		}
+		out[i] = s
 	}
-	if err != nil {
-		return false, fmt.Errorf("look up domains written to: %w", err)
-	}
-	return found, nil
-}
-
-// Stranger implements Store.
-func (l *Local) Stranger(_ context.Context, domain string) (bool, error) {
-	return stranger(domain, func(keys []string) (int, error) {
-		stale, err := l.stale(domainsBucket, keys, l.now())
-		return len(keys) - len(stale), err
-	})
-}
-
-// stranger answers Stranger with a count of the keys a store holds, in one
-// lookup. Every write of a domain's keys writes anyDomain too, so it
-// outlives each of them: when one of the two is held, it is anyDomain.
-func stranger(domain string, count func(keys []string) (int, error)) (bool, error) {
-	own := lookalike.Own(domain)
-	if own == "" {
-		return false, nil
-	}
-	n, err := count([]string{anyDomain, own})
-	if err != nil {
-		return false, fmt.Errorf("look up domains written to: %w", err)
-	}
-	return n == 1, nil
+	return out, nil
 }
 
 // has reports whether any of keys is in the bucket and has not expired.
@@ -555,39 +550,50 @@ func (s *Shared) KnownName(ctx context.Context, name string) (bool, error) {
 	return found, nil
 }
 
-// Imitates implements Store.
-func (s *Shared) Imitates(ctx context.Context, domain string) (bool, error) {
-	return imitates(domain, func(keys []string) (bool, error) { return s.exists(ctx, s.domainKeys(keys)) })
-}
-
-// Stranger implements Store.
-func (s *Shared) Stranger(ctx context.Context, domain string) (bool, error) {
-	return stranger(domain, func(keys []string) (int, error) { return s.count(ctx, s.domainKeys(keys)) })
-}
-
-// domainKeys returns the Redis keys of domains' keys (lookalike.Keys), in
-// keys' place.
-func (s *Shared) domainKeys(keys []string) []string {
-	for i, k := range keys {
-		keys[i] = s.key("sentdomain", k)
+// Senders implements Store: every key the domains may be looked up under
+// is read in one round trip, then senders looks them up in what came back.
+func (s *Shared) Senders(ctx context.Context, domains []string) ([]Sender, error) {
+	if len(domains) == 0 {
+		return nil, nil
 	}
-	return keys
+	keys := []string{anyDomain}
+	for _, d := range domains {
+		own, probes := lookalike.Probes(d)
+		swap, self := lookalike.CoProbes(d)
+		for _, k := range append(probes, own, swap, self) {
+			if k != "" && !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	rkeys := make([]string, len(keys))
+	for i, k := range keys {
+		rkeys[i] = s.key("sentdomain", k)
+	}
+	rctx, cancel := s.c.Context(ctx)
+	defer cancel()
+	vals, err := s.c.Redis().MGet(rctx, rkeys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("look up domains written to in redis: %w", err)
+	}
+	held := make(map[string]bool, len(keys))
+	for i, v := range vals {
+		held[keys[i]] = v != nil
+	}
+	return senders(domains, func(keys ...string) (bool, error) {
+		return slices.ContainsFunc(keys, func(k string) bool { return held[k] }), nil
+	})
 }
 
+// exists reports whether Redis holds any of keys.
 func (s *Shared) exists(ctx context.Context, keys []string) (bool, error) {
-	n, err := s.count(ctx, keys)
-	return n > 0, err
-}
-
-// count returns how many of keys Redis holds.
-func (s *Shared) count(ctx context.Context, keys []string) (int, error) {
 	if len(keys) == 0 {
-		return 0, nil
+		return false, nil
 	}
 	ctx, cancel := s.c.Context(ctx)
 	defer cancel()
 	n, err := s.c.Redis().Exists(ctx, keys...).Result()
-	return int(n), err
+	return n > 0, err
 }
 
 // Close implements Store; the connection belongs to the caller.

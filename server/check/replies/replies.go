@@ -101,7 +101,6 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 		}
 	}
 	inbound := in.Env == nil || in.Env.AuthUser == ""
-	senders := senderDomains(in.Msg) // From and Reply-To, for the look-ups below
 	if methods.RuleOn(RuleLocalName) && inbound {
 		local, err := c.localName(ctx, in.Msg)
 		if err != nil {
@@ -112,28 +111,26 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 				Desc: "From is a free mailbox under a protected user's name", Method: "headers", Forged: true})
 		}
 	}
-	if methods.RuleOn(RuleLookalike) && inbound {
-		d, err := c.imitated(ctx, senders)
-		if err != nil {
-			return res, fmt.Errorf("replies: %w", err)
-		}
-		if d != "" {
-			res.Signs = append(res.Signs, engine.Sign{Name: SignLookalike, Score: lookalikeScore,
-				Desc: d + " is made to be taken for a domain protected users write to", Method: "headers", Forged: true})
-		}
-	}
 	// A mailing list's message is no first contact: its members talk about
 	// bank changes (and fraud) without asking anyone to pay.
-	if methods.RuleOn(RuleFirst) && inbound && in.Msg.Header.Get("List-Id") == "" {
-		d, err := c.stranger(ctx, senders, in.Env.RcptDomain())
-		if err != nil {
-			return res, fmt.Errorf("replies: %w", err)
-		}
-		if d != "" {
-			res.Signs = append(res.Signs, engine.Sign{Name: SignFirst, Score: firstScore, Category: "fraud",
-				Desc: "a request to pay a new account from " + d + ", which protected users have never written to", Method: "headers",
-				With: paymentRequests})
-		}
+	lookalikes := methods.RuleOn(RuleLookalike) && inbound
+	first := methods.RuleOn(RuleFirst) && inbound && in.Msg.Header.Get("List-Id") == ""
+	if !lookalikes && !first {
+		return res, nil
+	}
+	senders := senderDomains(in.Msg)
+	found, err := c.sent.Senders(ctx, senders)
+	if err != nil {
+		return res, fmt.Errorf("replies: %w", err)
+	}
+	if d := imitator(senders, found); lookalikes && d != "" {
+		res.Signs = append(res.Signs, engine.Sign{Name: SignLookalike, Score: lookalikeScore,
+			Desc: d + " is made to be taken for a domain protected users write to", Method: "headers", Forged: true})
+	}
+	if d := stranger(senders, found, in.Env.RcptDomain()); first && d != "" {
+		res.Signs = append(res.Signs, engine.Sign{Name: SignFirst, Score: firstScore, Category: "fraud",
+			Desc: "a request to pay a new account from " + d + ", which protected users have never written to", Method: "headers",
+			With: paymentRequests})
 	}
 	return res, nil
 }
@@ -142,15 +139,15 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 // message has one or two; a header that lists hundreds costs no more.
 const maxSenderDomains = 4
 
-// imitated returns the From or Reply-To domain that imitates one the
+// imitator returns the first sender domain that imitates one the
 // protected users write to, "" when none does.
-func (c *Check) imitated(ctx context.Context, senders []string) (string, error) {
-	for _, d := range senders {
-		if found, err := c.sent.Imitates(ctx, d); err != nil || found {
-			return d, err
+func imitator(senders []string, found []replies.Sender) string {
+	for i, f := range found {
+		if f.Imitates {
+			return senders[i]
 		}
 	}
-	return "", nil
+	return ""
 }
 
 // senderDomains returns the From and Reply-To domains, each once; none
@@ -172,20 +169,17 @@ func senderDomains(m *message.Message) []string {
 	return seen
 }
 
-// stranger returns the From or Reply-To domain protected users have never
+// stranger returns the first sender domain protected users have never
 // written to, "" when they wrote to each (or the store cannot tell). The
 // protected domain itself is not a stranger: its mail to itself is not
 // remembered.
-func (c *Check) stranger(ctx context.Context, senders []string, own string) (string, error) {
-	for _, d := range senders {
-		if d == own {
-			continue
-		}
-		if found, err := c.sent.Stranger(ctx, d); err != nil || found {
-			return d, err
+func stranger(senders []string, found []replies.Sender, own string) string {
+	for i, f := range found {
+		if f.Stranger && senders[i] != own {
+			return senders[i]
 		}
 	}
-	return "", nil
+	return ""
 }
 
 // localName reports a From at a free mailbox whose display name is a
