@@ -2,9 +2,12 @@ package rules
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -323,37 +326,50 @@ func TestMatcherAgainstNaive(t *testing.T) {
 	}
 }
 
-// TestMatcherLarge: an automaton of more states than 16 bits hold keeps
-// 32-bit states and finds the same as one that fits.
-func TestMatcherLarge(t *testing.T) {
+// TestMatcherRandom: automatons of random patterns over a small alphabet
+// (many states deeper than denseDepth, long failure chains) find what a
+// naive search finds in random texts.
+func TestMatcherRandom(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(7, 7))
-	word := func() string {
-		b := make([]byte, 12)
+	word := func(alphabet string, n int) string {
+		b := make([]byte, n)
 		for i := range b {
-			b[i] = byte('a' + rnd.IntN(26))
+			b[i] = alphabet[rnd.IntN(len(alphabet))]
 		}
 		return string(b)
 	}
-	pats := []string{"needle"}
-	for range 7000 {
-		pats = append(pats, word())
+	deep := 0
+	for round := range 200 {
+		var pats []string
+		for range 1 + rnd.IntN(60) {
+			pats = append(pats, word("abc", 1+rnd.IntN(12)))
+		}
+		m := newMatcher(pats)
+		deep += len(m.fail)
+		for range 5 {
+			text := word("abcd", rnd.IntN(300))
+			var got []string
+			m.scan(text, func(id, end int) bool {
+				got = append(got, fmt.Sprintf("%d@%d", id, end))
+				return true
+			})
+			var want []string
+			for end := 1; end <= len(text); end++ {
+				for id, p := range pats {
+					if strings.HasSuffix(text[:end], p) {
+						want = append(want, fmt.Sprintf("%d@%d", id, end))
+					}
+				}
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("round %d, patterns %q, text %q:\n got %v\nwant %v", round, pats, text, got, want)
+			}
+		}
 	}
-	text := "hay " + pats[4321] + " and a needle, " + pats[6999]
-	find := func(m *matcher) []int {
-		var ids []int
-		m.scan(text, func(id, _ int) bool { ids = append(ids, id); return true })
-		slices.Sort(ids)
-		return ids
-	}
-	big, small := newMatcher(pats), newMatcher(pats[:100])
-	if big.next32 == nil || small.next16 == nil {
-		t.Fatalf("tables: %d-state automaton 32-bit %v, 100-pattern one 16-bit %v", len(big.out), big.next32 != nil, small.next16 != nil)
-	}
-	if got := find(big); !slices.Equal(got, []int{0, 4321, 6999}) {
-		t.Errorf("large automaton found %v", got)
-	}
-	if got := find(small); !slices.Equal(got, []int{0}) {
-		t.Errorf("small automaton found %v", got)
+	if deep < 1000 {
+		t.Fatalf("only %d states deeper than the dense rows were tried", deep)
 	}
 }
 
@@ -383,4 +399,64 @@ func BenchmarkMatch(b *testing.B) {
 	for b.Loop() {
 		s.Match(m)
 	}
+}
+
+// BenchmarkMatchShipped: the shipped rules (updater/db-src/rules) on the
+// texts of the held-out mail of server/engine/testdata, every message once
+// per op; "scan" is the automatons' pass alone. It reports the heap the
+// compiled set holds.
+func BenchmarkMatchShipped(b *testing.B) {
+	files, _ := filepath.Glob("../../updater/db-src/rules/*.rules")
+	var rs []Rule
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := Parse(filepath.Base(f), string(src))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs = append(rs, r...)
+	}
+	mails, _ := filepath.Glob("../engine/testdata/heldout*/*/*.eml")
+	if len(rs) == 0 || len(mails) == 0 {
+		b.Skip("no shipped rules or held-out mail")
+	}
+	var texts []*Texts
+	for _, f := range mails {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		texts = append(texts, TextsOf(message.Parse(raw, message.DefaultLimits)))
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s, err := Compile(rs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	heap := float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
+	b.Run("match", func(b *testing.B) {
+		for b.Loop() {
+			for _, t := range texts {
+				s.MatchTexts(t)
+			}
+		}
+		b.ReportMetric(heap, "MiB-set")
+	})
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			for _, t := range texts {
+				for _, a := range s.parts[PartBody].bands {
+					a.ac.scan(t[PartBody], func(int, int) bool { return true })
+				}
+			}
+		}
+	})
+	runtime.KeepAlive(s)
 }
