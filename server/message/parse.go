@@ -3,6 +3,7 @@ package message
 import (
 	"bytes"
 	"context"
+	"image"
 	"path"
 	"strings"
 	"time"
@@ -70,27 +71,41 @@ const (
 	qrMaxImages = 3
 )
 
-// readQRCodes reads the QR codes in a short message's images into
-// Message.QRCodes; the links they hold join the message's links.
+// readQRCodes reads the QR codes in a short message's images, then in
+// its PDF attachments' pictures, into Message.QRCodes; the links they hold
+// join the message's links.
 func (p *parser) readQRCodes() {
 	if p.m.Words > qrMaxWords {
 		return
 	}
-	for i, part := range p.m.Images {
-		if i == qrMaxImages || p.expired() {
-			break
+	tried := 0
+	read := func(img image.Image) {
+		tried++
+		if text, err := qrcode.ReadImage(img); err == nil && text != "" {
+			p.m.QRCodes = append(p.m.QRCodes, text)
+			p.addURLs(ExtractURLs(text))
+		}
+	}
+	for _, part := range p.m.Images {
+		if tried == qrMaxImages || p.expired() {
+			return
 		}
 		img, err := imghash.Decode(part.Body)
 		if err != nil {
 			continue
 		}
 		part.Pixels = img
-		text, err := qrcode.ReadImage(img)
-		if err != nil || text == "" {
-			continue
+		read(img)
+	}
+	for _, pic := range p.pictures {
+		if tried == qrMaxImages || p.expired() {
+			return
 		}
-		p.m.QRCodes = append(p.m.QRCodes, text)
-		p.addURLs(ExtractURLs(text))
+		img, used, err := pic.decode(min(p.decodeRoom(), maxPDFInflate))
+		p.spend(used)
+		if err == nil {
+			read(img)
+		}
 	}
 }
 
@@ -106,6 +121,7 @@ type parser struct {
 	text     strings.Builder
 	urls     []URL
 	urlSeen  map[string]bool
+	pictures []pdfImage // the PDF attachments' first pictures, for readQRCodes
 }
 
 func (p *parser) anomaly(name string) {
@@ -375,13 +391,17 @@ func (p *parser) leafText(part *Part) {
 		}
 		part.Text = text
 	case mt == "application/pdf" || ext == ".pdf":
-		// No text: a PDF's links, which join the message's links. Half
+		// No text: a PDF's links, which join the message's links, and its
+		// first pictures, for their QR codes (readQRCodes). Half
 		// the decoding budget at most, so that a big legitimate PDF
 		// never reaches the limit (an anomaly).
 		links, used, _ := pdfLinks(part.Body, min(p.decodeRoom()/2, maxPDFInflate))
 		p.spend(used)
 		for _, l := range links {
 			p.addURLs(ExtractURLs(l))
+		}
+		if len(p.pictures) < qrMaxImages {
+			p.pictures = append(p.pictures, pdfImages(part.Body, qrMaxImages-len(p.pictures))...)
 		}
 	case strings.HasPrefix(mt, "text/") && mt != "text/rfc822-headers":
 		part.Text = p.toUTF8(part, part.Body)

@@ -564,6 +564,19 @@ func TestQRLink(t *testing.T) {
 			t.Errorf("%s: QR link among the message's links %v (%v)", tc.name, found, m.URLs)
 		}
 	}
+	// The code in a picture of an attached PDF (written by ReportLab,
+	// server/message/testdata/pdf) counts alike.
+	pdf, err := os.ReadFile("../../message/testdata/pdf/qr-reportlab.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := "From: it-desk@example.com\r\nTo: user@example.org\r\nSubject: Action required\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n" + short + "\r\n" +
+		"--b\r\nContent-Type: application/pdf; name=\"Mailbox.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		base64.StdEncoding.EncodeToString(pdf) + "\r\n--b--\r\n"
+	if gv := checktest.Scan(t, []engine.Check{New()}, []byte(raw), nil); !checktest.HasSign(gv, SignQRLink) {
+		t.Errorf("QR code in a PDF: no %s", SignQRLink)
+	}
 }
 
 // TestPageScript: an attached page or SVG image that runs a script gets
