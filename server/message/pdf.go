@@ -25,39 +25,52 @@ func pdfLinks(b []byte, room int) (links []string, used int, ok bool) {
 		return nil, 0, false
 	}
 	links = appendURIs(links, b)
-	rest := b
-	for n := 0; n < maxPDFStreams && len(links) < maxPDFLinks && used < room; n++ {
-		i := bytes.Index(rest, []byte("stream"))
-		if i < 0 {
-			break
-		}
-		dict := rest[max(0, i-512):i]
-		if j := bytes.LastIndex(dict, []byte("obj")); j >= 0 {
-			dict = dict[j:]
-		}
-		data := rest[i+len("stream"):]
-		rest = data
-		if bytes.HasSuffix(dict, []byte("end")) || !bytes.Contains(dict, []byte("/ObjStm")) ||
-			!bytes.Contains(dict, []byte("/FlateDecode")) {
-			continue // "endstream", or a stream that holds no objects
-		}
-		data = bytes.TrimPrefix(bytes.TrimPrefix(data, []byte("\r")), []byte("\n"))
-		if end := bytes.Index(data, []byte("endstream")); end >= 0 {
-			data = data[:end]
+	pdfStreams(b, func(dict, data []byte) bool {
+		if !bytes.Contains(dict, []byte("/ObjStm")) || !bytes.Contains(dict, []byte("/FlateDecode")) {
+			return true // a stream that holds no objects
 		}
 		zr, err := zlib.NewReader(bytes.NewReader(data))
 		if err != nil {
-			continue
+			return true
 		}
 		var out bytes.Buffer
 		n, _ := io.Copy(&out, io.LimitReader(zr, int64(room-used)))
 		used += int(n)
 		links = appendURIs(links, out.Bytes())
-	}
+		return len(links) < maxPDFLinks && used < room
+	})
 	if len(links) > maxPDFLinks {
 		links = links[:maxPDFLinks]
 	}
 	return links, used, true
+}
+
+// pdfStreams calls fn with the dictionary (from its "obj", at most 1 KiB)
+// and the data (up to "endstream") of each of a PDF's first maxPDFStreams
+// streams, in file order, until fn returns false.
+func pdfStreams(b []byte, fn func(dict, data []byte) bool) {
+	rest := b
+	for range maxPDFStreams {
+		i := bytes.Index(rest, []byte("stream"))
+		if i < 0 {
+			return
+		}
+		dict := rest[max(0, i-1024):i]
+		if j := bytes.LastIndex(dict, []byte("obj")); j >= 0 {
+			dict = dict[j:]
+		}
+		rest = rest[i+len("stream"):]
+		if bytes.HasSuffix(dict, []byte("end")) {
+			continue // "endstream" of a stream without its start
+		}
+		data := bytes.TrimPrefix(bytes.TrimPrefix(rest, []byte("\r")), []byte("\n"))
+		if end := bytes.Index(data, []byte("endstream")); end >= 0 {
+			data, rest = data[:end], data[end+len("endstream"):]
+		}
+		if !fn(dict, data) {
+			return
+		}
+	}
 }
 
 // appendURIs appends the strings that follow /URI in b: a literal string

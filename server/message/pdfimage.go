@@ -36,33 +36,16 @@ type pdfImage struct {
 // object stream.
 func pdfImages(b []byte, limit int) []pdfImage {
 	var out []pdfImage
-	rest := b
-	for n := 0; n < maxPDFStreams && len(out) < limit; n++ {
-		i := bytes.Index(rest, []byte("stream"))
-		if i < 0 {
-			break
-		}
-		dict := rest[max(0, i-1024):i]
-		if j := bytes.LastIndex(dict, []byte("obj")); j >= 0 {
-			dict = dict[j:]
-		}
-		data := rest[i+len("stream"):]
-		rest = data
-		if bytes.HasSuffix(dict, []byte("end")) || pdfName(dict, "/Subtype") != "/Image" {
-			continue // "endstream", or not a picture
-		}
-		data = bytes.TrimPrefix(bytes.TrimPrefix(data, []byte("\r")), []byte("\n"))
-		if end := bytes.Index(data, []byte("endstream")); end >= 0 {
-			data = data[:end]
-			rest = rest[end:]
+	pdfStreams(b, func(dict, data []byte) bool {
+		if pdfName(dict, "/Subtype") != "/Image" {
+			return true
 		}
 		outer, _ := pdfSplitParms(dict)
-		w, h := pdfInt(outer, "/Width"), pdfInt(outer, "/Height")
-		if w < minPDFSide || h < minPDFSide || w*h > maxPDFPixels {
-			continue
+		if w, h := pdfInt(outer, "/Width"), pdfInt(outer, "/Height"); w >= minPDFSide && h >= minPDFSide && w*h <= maxPDFPixels {
+			out = append(out, pdfImage{dict: dict, data: data})
 		}
-		out = append(out, pdfImage{dict: dict, data: data})
-	}
+		return len(out) < limit
+	})
 	return out
 }
 
