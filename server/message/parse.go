@@ -78,9 +78,8 @@ func (p *parser) readQRCodes() {
 	if p.m.Words > qrMaxWords {
 		return
 	}
-	tried := 0
+	tried := 0 // pictures decoded or not: a broken one counts too
 	read := func(img image.Image) {
-		tried++
 		if text, err := qrcode.ReadImage(img); err == nil && text != "" {
 			p.m.QRCodes = append(p.m.QRCodes, text)
 			p.addURLs(ExtractURLs(text))
@@ -90,6 +89,7 @@ func (p *parser) readQRCodes() {
 		if tried == qrMaxImages || p.expired() {
 			return
 		}
+		tried++
 		img, err := imghash.Decode(part.Body)
 		if err != nil {
 			continue
@@ -101,6 +101,7 @@ func (p *parser) readQRCodes() {
 		if tried == qrMaxImages || p.expired() {
 			return
 		}
+		tried++
 		img, used, err := pic.decode(min(p.decodeRoom(), maxPDFInflate))
 		p.spend(used)
 		if err == nil {

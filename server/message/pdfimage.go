@@ -12,10 +12,9 @@ import (
 	"strconv"
 )
 
-// Bounds on a PDF's pictures: a quishing PDF's code is one of its first
-// pictures and a few hundred pixels wide; a scanned page is not searched.
+// Bounds on a PDF's pictures: a quishing PDF's code is a few hundred
+// pixels wide; a scanned page is not searched.
 const (
-	maxPDFImages = 3
 	maxPDFPixels = 1600 * 1600
 	minPDFSide   = 21 // a QR code's smallest size, one pixel a module
 )

@@ -111,8 +111,9 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 				Desc: "From is a free mailbox under a protected user's name", Method: "headers", Forged: true})
 		}
 	}
-	// A mailing list's message is no first contact: its members talk about
-	// bank changes (and fraud) without asking anyone to pay.
+	// One look-up of the From and Reply-To domains answers both questions
+	// below. A mailing list's message is no first contact: its members talk
+	// about bank changes (and fraud) without asking anyone to pay.
 	lookalikes := methods.RuleOn(RuleLookalike) && inbound
 	first := methods.RuleOn(RuleFirst) && inbound && in.Msg.Header.Get("List-Id") == ""
 	if !lookalikes && !first {
