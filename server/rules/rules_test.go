@@ -201,6 +201,17 @@ func TestEightGroups(t *testing.T) {
 	}
 }
 
+// TestParseNotTo: the country-code domains a rule does not count for.
+func TestParseNotTo(t *testing.T) {
+	rs, err := Parse("t.rules", "[scam]\nR_X 0.7 text not-to=ng,gh: nigeria | ghana -- d\nR_Y 1 text: abc -- d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rs[0].NotTo, []string{"ng", "gh"}) || rs[1].NotTo != nil {
+		t.Errorf("NotTo = %q and %q, want [ng gh] and none", rs[0].NotTo, rs[1].NotTo)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct{ src, want string }{
 		{"R_X 1 body: a b -- d", "before any [category]"},
@@ -219,6 +230,9 @@ func TestParseErrors(t *testing.T) {
 		{"[c]\nR_X 1 body: && abc -- d", "empty alternative before \"&&\""},
 		{"[c]\nR_X 1 body: abc | && def -- d", "empty alternative before \"&&\""},
 		{"[c]\nR_X 1 body: ab && cd && ef && gh && ij && kl && mn && op && qr -- d", "more than 8 groups"},
+		{"[c]\nR_X 1 text not-to=gha: abc -- d", "want not-to= and two-letter country codes"},
+		{"[c]\nR_X 1 text except=gh: abc -- d", "want not-to= and two-letter country codes"},
+		{"[c]\nR_X 1 text not-to=gh extra: abc -- d", "want NAME SCORE PART [not-to=CC,...]"},
 	}
 	for _, c := range cases {
 		_, err := Parse("t.rules", c.src)

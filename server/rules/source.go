@@ -29,6 +29,12 @@ import (
 // The rule fires once when any alternative matches. Groups of alternatives
 // joined by '&&' must each match, anywhere in the part, for the rule to
 // fire: "update your entry | correct your listing && sign and return".
+//
+// After PART, "not-to=CC,CC" names the country-code domains whose
+// recipients the rule does not count for, because its words are everyday
+// mail there ("ghana" to a company under .gh):
+//
+//	SCAM_419_COUNTRIES 0.7 text not-to=ng,gh: nigeria | ghana -- ...
 
 // Part says which text of the message a rule looks at.
 type Part int
@@ -71,6 +77,9 @@ type Rule struct {
 	// and RegexpGroup give the group, from 0, of each phrase and regex.
 	Groups                   int
 	PhraseGroup, RegexpGroup []int
+	// NotTo are the country-code top-level domains (lower case, no dot)
+	// whose recipients the rule does not count for.
+	NotTo []string
 	// Line is the source line, for error messages.
 	Line int
 }
@@ -81,6 +90,7 @@ var ErrSyntax = errors.New("rules: syntax error")
 var (
 	nameRE     = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,63}$`)
 	categoryRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+	notToRE    = regexp.MustCompile(`^not-to=[a-z]{2}(,[a-z]{2})*$`)
 )
 
 // Parse reads rule source. file names the source in error messages. Every
@@ -143,8 +153,8 @@ func parseRule(l string) (Rule, error) {
 		return r, errors.New("missing ':' after NAME SCORE PART")
 	}
 	f := strings.Fields(head)
-	if len(f) != 3 {
-		return r, fmt.Errorf("want NAME SCORE PART before ':', got %q", head)
+	if len(f) != 3 && len(f) != 4 {
+		return r, fmt.Errorf("want NAME SCORE PART [not-to=CC,...] before ':', got %q", head)
 	}
 	if !nameRE.MatchString(f[0]) {
 		return r, fmt.Errorf("bad rule name %q (upper-case letters, digits, _)", f[0])
@@ -160,6 +170,12 @@ func parseRule(l string) (Rule, error) {
 		return r, fmt.Errorf("rule %s: unknown part %q (subject, body, text, from, url, html)", r.Name, f[2])
 	}
 	r.Part = p
+	if len(f) == 4 {
+		if !notToRE.MatchString(f[3]) {
+			return r, fmt.Errorf("rule %s: bad %q after the part (want not-to= and two-letter country codes, e.g. not-to=ng,gh)", r.Name, f[3])
+		}
+		r.NotTo = strings.Split(strings.TrimPrefix(f[3], "not-to="), ",")
+	}
 	i := strings.LastIndex(rest, " -- ")
 	if i < 0 {
 		return r, fmt.Errorf("rule %s: missing ' -- description'", r.Name)

@@ -7,6 +7,8 @@ package rules
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/scilla-mail/scilla/server/engine"
 )
@@ -37,8 +39,13 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	}
 	sum := map[string]float64{}
 	signs := make([]engine.Sign, 0, len(hits))
+	country := countryOf(in.Env.RcptDomain())
 	for _, r := range hits {
-		score := r.Score
+		score, desc := r.Score, r.Desc
+		if slices.Contains(r.NotTo, country) {
+			// Everyday words where the recipients are: shown, not counted.
+			score, desc = 0, desc+" (not counted for recipients under ."+country+")"
+		}
 		if score > 0 {
 			left := CategoryCap - sum[r.Category]
 			score = min(score, max(left, 0))
@@ -48,7 +55,16 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		if silent[cat] {
 			cat = ""
 		}
-		signs = append(signs, engine.Sign{Name: r.Name, Score: score, Desc: r.Desc, Category: cat, Method: "content"})
+		signs = append(signs, engine.Sign{Name: r.Name, Score: score, Desc: desc, Category: cat, Method: "content"})
 	}
 	return engine.Result{Signs: signs}, nil
+}
+
+// countryOf returns the country-code top-level domain of a recipients'
+// domain (two letters, no dot), "" for a generic one or none.
+func countryOf(domain string) string {
+	if i := strings.LastIndexByte(domain, '.'); i >= 0 && len(domain)-i == 3 {
+		return domain[i+1:]
+	}
+	return ""
 }

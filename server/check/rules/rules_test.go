@@ -11,6 +11,7 @@ import (
 	"github.com/scilla-mail/scilla/server/engine"
 	"github.com/scilla-mail/scilla/server/message"
 	"github.com/scilla-mail/scilla/server/policy"
+	"github.com/scilla-mail/scilla/server/rules"
 )
 
 func run(t *testing.T, db *contentdb.DB, file string) engine.Result {
@@ -128,5 +129,39 @@ func TestCategoryCap(t *testing.T) {
 func TestEmptyDatabase(t *testing.T) {
 	if r := run(t, contentdb.Empty(), "pharma.eml"); len(r.Signs) != 0 {
 		t.Errorf("empty database fired %v", r.Signs)
+	}
+}
+
+// TestNotTo: a rule whose words are everyday where the recipients are
+// (SCAM_419_COUNTRIES naming Ghana, to a company under .gh) is shown and
+// not counted; to a recipient under another domain it counts.
+func TestNotTo(t *testing.T) {
+	rs, err := rules.Parse("t.rules", "[scam]\nSCAM_419_COUNTRIES 0.7 text not-to=ng,gh: nigeria | ghana -- Country common in advance-fee fraud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := rules.Compile(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := &contentdb.DB{Rules: set}
+	msg := message.Parse([]byte("Subject: Export forum\r\n\r\nThe Ghana Export Promotion Authority invites members to its forum in Accra.\r\n"), message.DefaultLimits)
+	for _, tc := range []struct {
+		rcpt string
+		want float64
+	}{
+		{"ama@kentefresh.com.gh", 0},
+		{"KOFI@EXPORTS.GH", 0},
+		{"jane@example.org", 0.7},
+		{"jan@example.de", 0.7},
+	} {
+		in := &engine.Input{ScanID: "t", Msg: msg, Env: &engine.Envelope{Rcpts: []string{tc.rcpt}}, Group: policy.Default().All(), DB: db}
+		r, err := New().Run(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Signs) != 1 || r.Signs[0].Score != tc.want {
+			t.Errorf("to %s: signs %+v, want SCAM_419_COUNTRIES at %.1f", tc.rcpt, r.Signs, tc.want)
+		}
 	}
 }
