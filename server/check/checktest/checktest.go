@@ -43,6 +43,9 @@ func ScanVerdict(tb testing.TB, checks []engine.Check, raw []byte, v Variant) (*
 	}
 	env := &engine.Envelope{Rcpts: []string{"user@example.org"}}
 	hdr := message.Parse(raw, message.DefaultLimits).Header
+	if to := hdr.Get("Delivered-To"); to != "" { // the recipient, as the MTA wrote it
+		env.Rcpts = []string{strings.TrimSpace(to)}
+	}
 	if rp := hdr.Get("Return-Path"); rp != "" {
 		env.MailFrom = strings.Trim(strings.TrimSpace(rp), "<>")
 	}

@@ -109,6 +109,58 @@ func rcptNameLink(x *info) bool {
 	return false
 }
 
+// rcptCountryHost reports a link host, or the From address's domain, that
+// spells a recipient domain's country code into its name as a word
+// ("otpbank-hu.verify.example", "cdek-kz.delivery", "privat24-ua.online"
+// to staff of a company under .hu, .kz, .ua), at a domain that is not the
+// recipient's: phishing aimed at a country names the brand and the
+// country, where the brand's own domain is under the country's suffix.
+// Brands' own domains and link platforms do not count; inbound mail only.
+// Some local companies name themselves so (deltasteel-eg.com), which is
+// why the sign weighs little on its own.
+func rcptCountryHost(x *info) bool {
+	if x.env != nil && x.env.AuthUser != "" {
+		return false
+	}
+	hosts := make([]string, 0, 8)
+	for _, u := range x.foreignLinks() {
+		hosts = append(hosts, u.Host)
+	}
+	for _, a := range x.addresses("From") {
+		if at := strings.LastIndexByte(a.Addr, '@'); at >= 0 {
+			hosts = append(hosts, strings.ToLower(a.Addr[at+1:]))
+		}
+	}
+	for _, d := range x.envelopeDomains() {
+		cc := d[strings.LastIndexByte(d, '.')+1:]
+		if len(cc) != 2 {
+			continue
+		}
+		for _, h := range hosts {
+			if h != d && !strings.HasSuffix(h, "."+d) && countryWord(h, cc) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// countryWord reports a host with a label that ends a word in "-cc"
+// before a dot or another hyphen ("posta-hu.example", "lidl-hu-prize.top").
+func countryWord(host, cc string) bool {
+	for i := strings.Index(host, "-"+cc); i >= 0; {
+		if end := i + 1 + len(cc); i > 0 && end < len(host) && (host[end] == '.' || host[end] == '-') {
+			return true
+		}
+		j := strings.Index(host[i+1:], "-"+cc)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
 // namesRecipient reports a link host that holds the recipient domain d
 // whole before other labels ("d.evil.example"), or a label of d's name
 // with service words or d's suffix ("name-webmail", "name-com-au").

@@ -517,6 +517,37 @@ func TestRcptNameLink(t *testing.T) {
 	}
 }
 
+// TestRcptCountryHost: a link or sender host that spells the recipient
+// domain's country code into its name counts; the recipient's own hosts,
+// a generic recipient domain, a code inside a word, brands' own domains
+// and submissions do not.
+func TestRcptCountryHost(t *testing.T) {
+	for _, tc := range []struct {
+		rcpt, from, link string
+		auth             bool
+		want             bool
+	}{
+		{"eva@dunaprecizios.hu", "info@notice.example", "https://otpbank-hu.ugyfel-azonositas.top/belepes", false, true},
+		{"eva@dunaprecizios.hu", "info@notice.example", "https://lidl-hu-nyeremeny.survey-reward.top/", false, true},
+		{"aigerim@dala-agro.kz", "info@cdek-kz.delivery", "https://track.example/", false, true},
+		{"eva@dunaprecizios.hu", "info@notice.example", "https://portal-hu.dunaprecizios.hu/", false, false},
+		{"eva@dunaprecizios.hu", "info@notice.example", "https://www.hungary-hub.example/", false, false},
+		{"jane@example.com", "info@notice.example", "https://otpbank-hu.example/", false, false},
+		{"eva@dunaprecizios.hu", "info@notice.example", "https://shop-huge.example/", false, false},
+		{"eva@dunaprecizios.hu", "info@notice.example", "https://otpbank-hu.ugyfel-azonositas.top/belepes", true, false},
+	} {
+		raw := "From: Notice <" + tc.from + ">\r\nTo: " + tc.rcpt + "\r\nSubject: hello\r\n\r\nSee " + tc.link + " today.\r\n"
+		env := &engine.Envelope{Rcpts: []string{tc.rcpt}}
+		if tc.auth {
+			env.AuthUser = "desk"
+		}
+		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits), env: env, brands: newBrandSet(contentdb.BuiltinBrands())}
+		if got := rcptCountryHost(x); got != tc.want {
+			t.Errorf("%s from %s to %s: rcptCountryHost = %v, want %v", tc.link, tc.from, tc.rcpt, got, tc.want)
+		}
+	}
+}
+
 // TestBrandLinkElsewhere: a From named after a brand it does not belong
 // to, with a brand-named link at a third domain, is a forged sender; the
 // brand's own links, links to the sender's own domain (a brand mailing
