@@ -48,6 +48,16 @@ func ExtractURLs(text string) []URL {
 	return out
 }
 
+// CountryCode returns the country-code top-level domain of a domain name
+// (two letters, no dot: "gh" of "kentefresh.com.gh"), "" for a generic
+// one (".org") or none.
+func CountryCode(domain string) string {
+	if i := strings.LastIndexByte(domain, '.'); i >= 0 && len(domain)-i == 3 {
+		return domain[i+1:]
+	}
+	return ""
+}
+
 // HostUnder reports a host name that is one of domains or under one
 // ("eu.docusign.net" under "docusign.net"; not "evildocusign.net"). Hosts
 // are compared as given: lower-cased, as URL.Host is.

@@ -132,8 +132,8 @@ func rcptCountryHost(x *info) bool {
 		}
 	}
 	for _, d := range x.envelopeDomains() {
-		cc := d[strings.LastIndexByte(d, '.')+1:]
-		if len(cc) != 2 {
+		cc := message.CountryCode(d)
+		if cc == "" {
 			continue
 		}
 		for _, h := range hosts {

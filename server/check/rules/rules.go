@@ -8,9 +8,9 @@ package rules
 import (
 	"context"
 	"slices"
-	"strings"
 
 	"github.com/scilla-mail/scilla/server/engine"
+	"github.com/scilla-mail/scilla/server/message"
 )
 
 // CategoryCap is the most one category's rules add to the score.
@@ -39,7 +39,7 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	}
 	sum := map[string]float64{}
 	signs := make([]engine.Sign, 0, len(hits))
-	country := countryOf(in.Env.RcptDomain())
+	country := message.CountryCode(in.Env.RcptDomain())
 	for _, r := range hits {
 		score, desc := r.Score, r.Desc
 		if slices.Contains(r.NotTo, country) {
@@ -58,13 +58,4 @@ func (*Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 		signs = append(signs, engine.Sign{Name: r.Name, Score: score, Desc: desc, Category: cat, Method: "content"})
 	}
 	return engine.Result{Signs: signs}, nil
-}
-
-// countryOf returns the country-code top-level domain of a recipients'
-// domain (two letters, no dot), "" for a generic one or none.
-func countryOf(domain string) string {
-	if i := strings.LastIndexByte(domain, '.'); i >= 0 && len(domain)-i == 3 {
-		return domain[i+1:]
-	}
-	return ""
 }
