@@ -216,7 +216,7 @@ func FuzzPDFImages(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	f.Add([]byte("obj << /Subtype /Image /Width 30 /Height 30 /BitsPerComponent 2 /ColorSpace [/Indexed /DeviceGray 3 <00ff>] /Filter /ASCIIHexDecode >> stream\n0f>\nendstream"))
+	f.Add([]byte("obj << /Subtype /Image /Width 60 /Height 60 /BitsPerComponent 2 /ColorSpace [/Indexed /DeviceGray 3 <00ff>] /Filter /ASCIIHexDecode >> stream\n0f>\nendstream"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, pic := range pdfImages(b, 3) {
 			if _, used, _ := pic.decode(1 << 16); used > 1<<16 {
