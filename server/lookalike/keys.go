@@ -47,16 +47,6 @@ func Keys(domain string) []string {
 	return keys
 }
 
-// Own returns the key Keys keeps a domain's own label under, which a
-// sister domain under another suffix shares; "" for a domain without a
-// label.
-func Own(domain string) string {
-	if _, label := split(domain); label != "" {
-		return "l:" + label
-	}
-	return ""
-}
-
 // Probes returns, for a sender's domain, the key of its own label (own: a
 // domain kept under the same label is the sender's, or a sister of it) and
 // the keys a domain it imitates would have been kept under: its skeleton,

@@ -137,7 +137,7 @@ func rcptCountryHost(x *info) bool {
 			continue
 		}
 		for _, h := range hosts {
-			if h != d && !strings.HasSuffix(h, "."+d) && countryWord(h, cc) {
+			if !message.HostUnder(h, []string{d}) && countryWord(h, cc) {
 				return true
 			}
 		}
@@ -148,17 +148,16 @@ func rcptCountryHost(x *info) bool {
 // countryWord reports a host with a label that ends a word in "-cc"
 // before a dot or another hyphen ("posta-hu.example", "lidl-hu-prize.top").
 func countryWord(host, cc string) bool {
-	for i := strings.Index(host, "-"+cc); i >= 0; {
+	for i := 0; ; i++ {
+		j := strings.Index(host[i:], "-"+cc)
+		if j < 0 {
+			return false
+		}
+		i += j
 		if end := i + 1 + len(cc); i > 0 && end < len(host) && (host[end] == '.' || host[end] == '-') {
 			return true
 		}
-		j := strings.Index(host[i+1:], "-"+cc)
-		if j < 0 {
-			break
-		}
-		i += 1 + j
 	}
-	return false
 }
 
 // namesRecipient reports a link host that holds the recipient domain d
