@@ -7,13 +7,21 @@
 // login page on a page host or a fresh domain. The services' own notices
 // link to the service, and a colleague's or a customer's portal is at
 // their own domain; a notice whose links reach neither is the lure.
+//
+// When the compromised mailbox's own OneDrive holds the lure, the link
+// is the service's and SHARE_NOTICE_MAILBOX looks at the sender instead:
+// the service's notice names the sharer in the third person ("Kostas
+// Pappas shared a file with you") and comes from the service's address;
+// the same words from Kostas Pappas's own mailbox were pasted there.
 package share
 
 import (
 	"context"
 	_ "embed"
 	"path"
+	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/publicsuffix"
 
@@ -24,18 +32,25 @@ import (
 
 // Sign and switch names (methods.header_rules).
 const (
-	Sign     = "SHARE_NOTICE_OFFSITE"
-	RuleName = "share_notice_offsite"
+	Sign            = "SHARE_NOTICE_OFFSITE"
+	RuleName        = "share_notice_offsite"
+	MailboxSign     = "SHARE_NOTICE_MAILBOX"
+	MailboxRuleName = "share_notice_mailbox"
 )
 
 // RuleNames lists the check's switches for the policy's header_rules.
-func RuleNames() []string { return []string{RuleName} }
+func RuleNames() []string { return []string{RuleName, MailboxRuleName} }
 
 // score is the sign's built-in weight (signs.scores may replace it). A
 // customer may share through a portal of another name, so the sign does
 // not flag alone; with a brand's name in a stranger's From, a page host or
 // the classifier's doubt it does.
 const score = 3.0
+
+// mailboxScore is SHARE_NOTICE_MAILBOX's built-in weight. A tenant may
+// have its notices sent from the sharer's mailbox, so it does not flag
+// alone either.
+const mailboxScore = 2.5
 
 // notices are the phrases of the notices, in the rules source format.
 //
@@ -66,19 +81,31 @@ func (*Check) Name() string { return "share" }
 // Run implements engine.Check.
 func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	var res engine.Result
-	if !in.Group.Settings.Methods.RuleOn(RuleName) {
-		return res, nil
-	}
-	where := ", but no link leads to a sharing service or the sender's own domain"
+	methods := in.Group.Settings.Methods
+	where := ""
 	switch {
 	case pageAttached(in.Msg):
 		where = ", in an attached web page"
-	case !linksAway(in.Msg, in.Env):
+	case linksAway(in.Msg, in.Env):
+		where = ", but no link leads to a sharing service or the sender's own domain"
+	}
+	var sharer message.Address
+	if where == "" && methods.RuleOn(MailboxRuleName) {
+		sharer = personalSharer(in.Msg)
+	}
+	if sharer.Name == "" && (where == "" || !methods.RuleOn(RuleName)) {
 		return res, nil
 	}
 	var t rules.Texts
 	t[rules.PartSubject] = rules.Normalize(in.Msg.Subject)
 	t[rules.PartBody] = rules.Normalize(in.Msg.Text[:min(len(in.Msg.Text), maxText)])
+	if sharer.Name != "" {
+		if hit := c.namedSharer(&t, rules.Normalize(sharer.Name)); hit != nil {
+			res.Signs = append(res.Signs, engine.Sign{Name: MailboxSign, Score: mailboxScore, Method: "content",
+				Desc: strings.ToLower(hit.Desc) + ", naming " + sharer.Name + " as the sharer, from " + sharer.Domain() + " rather than the service"})
+		}
+		return res, nil
+	}
 	hits := c.phrases.MatchTexts(&t)
 	if len(hits) == 0 {
 		return res, nil
@@ -86,6 +113,73 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 	res.Signs = append(res.Signs, engine.Sign{Name: Sign, Score: score, Method: "content",
 		Desc: strings.ToLower(hits[0].Desc) + where})
 	return res, nil
+}
+
+// personalSharer returns the From address of a message that links to a
+// sharing service but does not come from a service's notice address, with
+// its display name reduced to the person ("Anna Berg (via SharePoint)" is
+// "Anna Berg"); the zero Address when that is not so or no name is left.
+func personalSharer(m *message.Message) message.Address {
+	from := message.ParseAddressList(m.Header.Get("From"))
+	if len(from) != 1 || message.HostUnder(from[0].Domain(), noticeSenders) || !linksToService(m) {
+		return message.Address{}
+	}
+	a := from[0]
+	a.Name = strings.Trim(viaService.ReplaceAllString(a.Name, ""), ` "'`)
+	if utf8.RuneCountInString(a.Name) < minName {
+		a.Name = ""
+	}
+	return a
+}
+
+// minName is the shortest display name looked for in the text: shorter
+// ones ("Jo", "HR") are found in ordinary words.
+const minName = 4
+
+// viaService matches what the services add to the sharer's name in the
+// display name: "(via SharePoint)", "via Docusign", "(über SharePoint
+// Online)", "(a través de Documentos de Google)", "mediante Docusign".
+var viaService = regexp.MustCompile(`(?i)\s+\(?(via|über|a través de|através de|mediante|tramite|przez|kautta)\s.*$`)
+
+// headText bounds where the body must name the sharer: a notice says it
+// first; a signature's name further down is not the notice's.
+const headText = 1 << 10
+
+// nameWindow is how far after the sharer's name the notice's words must
+// begin: "Kostas Pappas shared "Statement Q4 2026.pdf" with you".
+const nameWindow = 100
+
+// namedSharer returns the file-sharing or signing phrase that follows the
+// sharer's name in the subject or the head of the body, nil if none does.
+func (c *Check) namedSharer(t *rules.Texts, name string) *rules.Rule {
+	for _, text := range []string{t[rules.PartSubject], t[rules.PartBody][:min(len(t[rules.PartBody]), headText)]} {
+		i := strings.Index(text, name)
+		if i < 0 {
+			continue
+		}
+		var w rules.Texts
+		w[rules.PartBody] = text[i+len(name) : min(len(text), i+len(name)+nameWindow)]
+		for _, r := range c.phrases.MatchTexts(&w) {
+			if r.Name == "SHARED_FILE" || r.Name == "SIGN_REQUEST" {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// linksToService reports a link to a file-sharing, signing or voice-mail
+// service.
+func linksToService(m *message.Message) bool {
+	for i, u := range m.URLs {
+		if i == maxLinks {
+			break
+		}
+		if message.HostUnder(u.Host, serviceHosts) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxText bounds the text searched: a notice says what it is at the top.
@@ -176,6 +270,16 @@ var serviceHosts = []string{
 	"ringcentral.com", "zoom.us", "8x8.com", "vonage.com", "dialpad.com", "aircall.io",
 	"books.zoho.com", "books.zoho.eu", "books.zoho.in", "invoice.zoho.com", "in.xero.com", "connect.intuit.com",
 	"quickbooks.intuit.com", "freshbooks.com", "invoice.stripe.com", "pay.stripe.com", "bill.com", "invoice2go.com",
+}
+
+// noticeSenders are the domains the services send their notices from.
+var noticeSenders = []string{
+	"sharepointonline.com", "microsoft.com", "google.com", "dropbox.com", "dropboxmail.com", "box.com",
+	"docusign.net", "docusign.com", "adobe.com", "adobesign.com", "echosign.com", "pandadoc.com", "pandadoc.net",
+	"hellosign.com", "dropboxsign.com", "signnow.com", "yousign.com", "yousign.app", "skribble.com",
+	"zoho.com", "zoho.eu", "zoho.in", "signrequest.com", "oneflow.com", "scrive.com", "signicat.com", "penneo.com",
+	"wetransfer.com", "sharefile.com", "egnyte.com", "fromsmash.com", "swisstransfer.com", "transfernow.net",
+	"filemail.com", "hightail.com", "pcloud.com", "mega.nz", "tresorit.com", "proton.me", "icloud.com", "apple.com",
 }
 
 // neutralHosts are links that say nothing of where a button leads:

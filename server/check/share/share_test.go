@@ -77,6 +77,53 @@ func TestShareNotice(t *testing.T) {
 		if got := checktest.HasSign(gv, Sign); got != tc.want {
 			t.Errorf("%s: %s %v, want %v (signs %v)", tc.name, Sign, got, tc.want, gv.Signs)
 		}
+		if checktest.HasSign(gv, MailboxSign) {
+			t.Errorf("%s: %s too (signs %v)", tc.name, MailboxSign, gv.Signs)
+		}
+	}
+}
+
+// TestShareNoticeMailbox: a sharing service's notice that names the
+// sharer in the third person, from the sharer's own mailbox.
+func TestShareNoticeMailbox(t *testing.T) {
+	const onedrive = `<a href="https://aktimarinegr-my.sharepoint.com/:o:/g/personal/k_pappas/EUIEU9jx?e=qIzNlq">Open</a>`
+	for _, tc := range []struct {
+		name, raw string
+		want      bool
+	}{
+		{"a compromised mailbox's own OneDrive",
+			msg("Kostas Pappas <k.pappas@aktimarine.example>", `Kostas Pappas shared "Statement of Account Q4 2026" with you`,
+				`<p>Kostas Pappas shared a file with you</p><p>Please find attached the statement of account.</p>`+onedrive), true},
+		{"the service's name added by hand, in German",
+			msg("=?utf-8?q?Beat_Gisler_=28=C3=BCber_SharePoint_Online=29?= <b.gisler@treuhand.example>", "Zahlungsavis",
+				`<p>Beat Gisler hat eine Datei für Sie freigegeben.</p>`+onedrive), true},
+		{"a signing request in the sharer's name",
+			msg("Megan Thornton via Docusign <billing@ridgeline-dental.example>", "Please review and sign",
+				`<p>Megan Thornton sent you a document to review and sign.</p><a href="https://na3.docusign.net/Signing/EmailStart.aspx?a=1">Review</a>`), true},
+		{"SharePoint's own notice",
+			msg("Amir Rahimi <no-reply@sharepointonline.com>", "Amir Rahimi shared \"Q4 plan\" with you", `<p>Amir Rahimi shared a file with you</p>`+onedrive), false},
+		{"Docusign's own notice",
+			msg("\"Laura Mitchell via Docusign\" <dse_NA4@docusign.net>", "Please DocuSign: NDA",
+				`<p>Laura Mitchell sent you a document to review and sign.</p><a href="https://na4.docusign.net/Signing/EmailStart.aspx?a=1">Review</a>`), false},
+		{"a colleague writing in the first person",
+			msg("Jan Kowalski <jan@partner.example>", "drawings", `<p>Hi Anna, I have shared the folder with you.</p><p>Jan Kowalski</p>`+onedrive), false},
+		{"the name only in the signature, far below",
+			msg("Jan Kowalski <jan@partner.example>", "drawings", `<p>`+strings.Repeat("The drawings for the second floor are in the folder. ", 25)+
+				`</p><p>Jan Kowalski</p><p>View document</p>`+onedrive), false},
+		{"a self-hosted Nextcloud at the sender's domain",
+			msg("Anna Berg (via Nextcloud) <cloud@kanzlei-berg.example>", "Anna Berg shared »Vertrag.pdf« with you",
+				`<p>Anna Berg shared a file with you.</p><a href="https://cloud.kanzlei-berg.example/s/Xk29aPq">Open</a>`), false},
+		{"a supplier's invoice from its invoicing service",
+			msg("Bean Route Coffee <accounts@beanroute.example>", "Remittance advice",
+				`<p>Bean Route Coffee remittance advice for INV-004517.</p><a href="https://books.zoho.com/portal/beanroute/secure?CInvoiceID=2">View invoice</a>`), false},
+	} {
+		gv := checktest.Scan(t, []engine.Check{New()}, []byte(tc.raw), nil)
+		if got := checktest.HasSign(gv, MailboxSign); got != tc.want {
+			t.Errorf("%s: %s %v, want %v (signs %v)", tc.name, MailboxSign, got, tc.want, gv.Signs)
+		}
+		if checktest.HasSign(gv, Sign) {
+			t.Errorf("%s: %s too (signs %v)", tc.name, Sign, gv.Signs)
+		}
 	}
 	// Switched off in the policy.
 	raw := msg("Stefanie Wolf <s.wolf@elektro-weber.example>", "Datei", `<p>Stefanie Wolf shared a file with you.</p><a href="https://weber-dokumente.web.app/view">Open</a>`)
@@ -85,5 +132,12 @@ func TestShareNotice(t *testing.T) {
 	})
 	if checktest.HasSign(gv, Sign) {
 		t.Error("the sign fires when switched off")
+	}
+	raw = msg("Kostas Pappas <k.pappas@aktimarine.example>", "Statement", `<p>Kostas Pappas shared a file with you</p><a href="https://aktimarine-my.sharepoint.com/:b:/g/x">Open</a>`)
+	gv = checktest.Scan(t, []engine.Check{New()}, []byte(raw), func(s *policy.Settings) {
+		s.Methods.HeaderRules = map[string]bool{MailboxRuleName: false}
+	})
+	if checktest.HasSign(gv, MailboxSign) {
+		t.Error("the mailbox sign fires when switched off")
 	}
 }
