@@ -4,8 +4,9 @@
 // their messages; LOCAL_NAME_FREEMAIL when a stranger writes from a free
 // mailbox under one of their names; LOOKALIKE_CORRESPONDENT when the
 // sender's domain is made to be taken for one they write to;
-// FIRST_CONTACT_PAYMENT beside a request to pay a new account from a domain
-// they never wrote to.
+// FIRST_CONTACT_PAYMENT beside a request to pay a new account, and
+// FIRST_CONTACT_PITCH beside a cold sales pitch, from a domain they never
+// wrote to.
 package replies
 
 import (
@@ -30,10 +31,14 @@ const (
 	RuleLookalike = "lookalike_correspondent"
 	SignFirst     = "FIRST_CONTACT_PAYMENT"
 	RuleFirst     = "first_contact_payment"
+	SignPitch     = "FIRST_CONTACT_PITCH"
+	RulePitch     = "first_contact_pitch"
 )
 
 // RuleNames lists the check's switches for the policy's header_rules.
-func RuleNames() []string { return []string{RuleName, RuleLocalName, RuleLookalike, RuleFirst} }
+func RuleNames() []string {
+	return []string{RuleName, RuleLocalName, RuleLookalike, RuleFirst, RulePitch}
+}
 
 // replyScore is REPLY_TO_SENT's weight: enough to keep a reply with a few
 // spammy words (a quote, a price, an attachment) from being flagged, not
@@ -66,6 +71,21 @@ const firstScore = 2.5
 // paymentRequests are the content rules (updater/db-src/rules) that ask to
 // pay a new account, beside which FIRST_CONTACT_PAYMENT counts.
 var paymentRequests = []string{"BANK_DETAILS_CHANGE", "BEC_PAYROLL"}
+
+// pitchScore is FIRST_CONTACT_PITCH's weight. A cold pitch is cold: the
+// agency that "looked at your website" and "won't follow up again" has
+// never been written to, while a supplier the company buys from offers
+// its services from a domain the buyers write to. With the pitch's own
+// 1.5–2.5 it does not flag unless the classifier agrees or another
+// pitch rule fires.
+const pitchScore = 2.0
+
+// pitchRules are the content rules of unsolicited sales pitches beside
+// which FIRST_CONTACT_PITCH counts: the agency's and the list seller's own
+// words, not "I came across" or "web hosting", which customers' first
+// enquiries and providers' notices say too.
+var pitchRules = []string{"COLD_PITCH_OPT_OUT", "SEO_FOLLOWUP", "WEBSITE_AUDIT_PITCH", "SEO_BACKLINKS",
+	"SEO_RANKING", "SEO_REVIEWS", "SEO_LEADS", "LEADS_LIST_OFFER"}
 
 // Check looks up the ids a message answers and the name it comes under.
 type Check struct {
@@ -115,8 +135,10 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 	// below. A mailing list's message is no first contact: its members talk
 	// about bank changes (and fraud) without asking anyone to pay.
 	lookalikes := methods.RuleOn(RuleLookalike) && inbound
-	first := methods.RuleOn(RuleFirst) && inbound && in.Msg.Header.Get("List-Id") == ""
-	if !lookalikes && !first {
+	list := in.Msg.Header.Get("List-Id") != ""
+	first := methods.RuleOn(RuleFirst) && inbound && !list
+	pitch := methods.RuleOn(RulePitch) && inbound && !list
+	if !lookalikes && !first && !pitch {
 		return res, nil
 	}
 	senders := senderDomains(in.Msg)
@@ -128,10 +150,16 @@ func (c *Check) Run(ctx context.Context, in *engine.Input) (engine.Result, error
 		res.Signs = append(res.Signs, engine.Sign{Name: SignLookalike, Score: lookalikeScore,
 			Desc: d + " is made to be taken for a domain protected users write to", Method: "headers", Forged: true})
 	}
-	if d := stranger(senders, found, in.Env.RcptDomain()); first && d != "" {
+	d := stranger(senders, found, in.Env.RcptDomain())
+	if first && d != "" {
 		res.Signs = append(res.Signs, engine.Sign{Name: SignFirst, Score: firstScore, Category: "fraud",
 			Desc: "a request to pay a new account from " + d + ", which protected users have never written to", Method: "headers",
 			With: paymentRequests})
+	}
+	if pitch && d != "" {
+		res.Signs = append(res.Signs, engine.Sign{Name: SignPitch, Score: pitchScore, Category: "seo",
+			Desc: "a sales pitch from " + d + ", which protected users have never written to", Method: "headers",
+			With: pitchRules})
 	}
 	return res, nil
 }

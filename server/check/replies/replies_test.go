@@ -235,14 +235,10 @@ func TestLookalikeCorrespondent(t *testing.T) {
 	}
 }
 
-// TestFirstContactPayment: a request to pay a new account (the content
-// rules' BANK_DETAILS_CHANGE, with the default database) from a domain the
-// users never wrote to gets FIRST_CONTACT_PAYMENT, 4.0 with the request's
-// 1.5 (the classifier, not run here, decides the rest); from the
-// supplier they write to, or its sister domain, it does not. The sign alone,
-// on a stranger's ordinary message, is dropped; a store that has learnt no
-// domain says nothing, nor does a mailing list's message.
-func TestFirstContactPayment(t *testing.T) {
+// firstContactEngine returns a scan function of an engine with this check,
+// the content rules of the default database and an empty sent-mail store.
+func firstContactEngine(t *testing.T) func(env *engine.Envelope, raw string) *engine.GroupVerdict {
+	t.Helper()
 	sent, err := replies.OpenLocal(filepath.Join(t.TempDir(), "replies.db"), 720*time.Hour, 8760*time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -266,6 +262,18 @@ func TestFirstContactPayment(t *testing.T) {
 		}
 		return v.Groups[0]
 	}
+	return scan
+}
+
+// TestFirstContactPayment: a request to pay a new account (the content
+// rules' BANK_DETAILS_CHANGE, with the default database) from a domain the
+// users never wrote to gets FIRST_CONTACT_PAYMENT, 4.0 with the request's
+// 1.5 (the classifier, not run here, decides the rest); from the
+// supplier they write to, or its sister domain, it does not. The sign alone,
+// on a stranger's ordinary message, is dropped; a store that has learnt no
+// domain says nothing, nor does a mailing list's message.
+func TestFirstContactPayment(t *testing.T) {
+	scan := firstContactEngine(t)
 	in := &engine.Envelope{Rcpts: []string{"alice@example.com"}}
 	change := "Subject: invoice 4471\r\n\r\nDear Alice,\r\n\r\nplease note our new bank details for invoice 4471 and all future payments:\r\n" +
 		"IBAN ES91 2100 0418 4502 0005 1332, BIC CAIXESBBXXX.\r\n\r\nKind regards,\r\nMarta Gil\r\n"
@@ -295,6 +303,35 @@ func TestFirstContactPayment(t *testing.T) {
 		want := tc.score == 4
 		if got := checktest.HasSign(gv, repliescheck.SignFirst); got != want || gv.Score != tc.score {
 			t.Errorf("%s: %s %v, score %.2f; want %v, %.2f (signs %v)", tc.name, repliescheck.SignFirst, got, gv.Score, want, tc.score, gv.Signs)
+		}
+	}
+}
+
+// TestFirstContactPitch: a cold pitch in the agencies' own words from a
+// domain the users never wrote to gets FIRST_CONTACT_PITCH; the same words
+// from a domain they write to, a customer's enquiry that "came across"
+// the company, or a stranger's message without a pitch do not.
+func TestFirstContactPitch(t *testing.T) {
+	scan := firstContactEngine(t)
+	in := &engine.Envelope{Rcpts: []string{"alice@example.com"}}
+	out := "From: Alice <alice@example.com>\r\nTo: info@webstudio-nord.de\r\nSubject: new site\r\nMessage-ID: <site-1@mail.example.com>\r\n\r\nLet us talk.\r\n"
+	scan(&engine.Envelope{AuthUser: "alice@example.com", Rcpts: []string{"info@webstudio-nord.de"}}, out)
+	pitch := "Subject: quick question\r\n\r\nHi,\r\n\r\nI looked at your website and noticed it is slow on mobile. " +
+		"We can fix it in two weeks. If this is not a priority, just let me know and I won't follow up.\r\n\r\nBest,\r\nRaj\r\n"
+	for _, tc := range []struct {
+		name, from, body string
+		want             bool
+	}{
+		{"an agency nobody wrote to", "Raj Mehta <raj@growthpixel-digital.com>", pitch, true},
+		{"the web studio the company works with", "Jens Ohm <info@webstudio-nord.de>", pitch, false},
+		{"a customer's first enquiry", "Tom Reed <tom@reed-kidswear.co.uk>",
+			"Subject: wholesale\r\n\r\nI came across your knitwear at a fair. Could you send your wholesale prices and MOQ?\r\n", false},
+		{"a stranger without a pitch", "Ana Ruiz <ana@talleres-ruiz.es>", "Subject: visit\r\n\r\nCould we visit your plant next week?\r\n", false},
+		{"a mailing list", "'Raj' via SEO Forum <seo@lists.example>", "List-Id: <seo.lists.example>\r\n" + pitch, false},
+	} {
+		gv := scan(in, "From: "+tc.from+"\r\nTo: alice@example.com\r\n"+tc.body)
+		if got := checktest.HasSign(gv, repliescheck.SignPitch); got != tc.want {
+			t.Errorf("%s: %s %v, want %v (signs %v)", tc.name, repliescheck.SignPitch, got, tc.want, gv.Signs)
 		}
 	}
 }
