@@ -107,7 +107,7 @@ func Rules() []Rule {
 		{"brand_impersonation", "FROM_BRAND_MISMATCH", 2.0, "From name is a brand its address does not belong to", false, brandImpersonation},
 		{"brand_script_mailer", "FROM_BRAND_SCRIPT_MAILER", 1.5, "From name is a brand its address does not belong to, sent by a web script's mailer", false, brandScriptMailer},
 		{"from_is_recipient", "FROM_IS_RECIPIENT", 1.5, "From is the only recipient, without authenticated submission", false, fromIsRecipient},
-		{"freemail_reply_to", "REPLYTO_FREEMAIL", 1.5, "replies go to a free mailbox, the message is from an organisation", false, freemailReplyTo},
+		{"freemail_reply_to", "REPLYTO_FREEMAIL", 1.5, "replies go to a free mailbox the message is not from", false, freemailReplyTo},
 		{"name_address_mismatch", "FROM_NAME_ADDRESS", 2.0, "From name is an address other than the sender's", false, nameAddressMismatch},
 		{"fake_reply", "FAKE_REPLY", 1.0, "Subject says reply, but the message answers nothing", false, fakeReply},
 		{"name_recipient_domain", "FROM_NAME_RCPT_DOMAIN", 2.0, "From name holds the recipient's domain, the address is elsewhere", false, nameRecipientDomain},

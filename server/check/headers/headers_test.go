@@ -149,7 +149,7 @@ func TestFromIsRecipient(t *testing.T) {
 
 // TestSenderIdentity: a brand in the display name counts only as whole
 // words and only when the address is not at one of the brand's domains; a
-// free-mail Reply-To only for mail from an organisation's domain; a display
+// free-mail Reply-To only when it is not the From address itself; a display
 // name only when it shows another address than the sender's.
 func TestSenderIdentity(t *testing.T) {
 	for _, tc := range []struct {
@@ -204,7 +204,9 @@ func TestSenderIdentity(t *testing.T) {
 		{"From: Garden Shop <info@garden.example>\r\nX-Mailer: PHPMailer 6.9.1", "FROM_BRAND_SCRIPT_MAILER", false},
 		{"From: Dr. Okoro <director@ministry.example>\r\nReply-To: okoro.office@gmail.com", "REPLYTO_FREEMAIL", true},
 		{"From: Shop <news@shop.example>\r\nReply-To: help@yahoo.co.uk", "REPLYTO_FREEMAIL", true},
-		{"From: Jane <jane.doe@gmail.com>\r\nReply-To: jane.private@outlook.com", "REPLYTO_FREEMAIL", false},
+		{"From: Jane <jane.doe@gmail.com>\r\nReply-To: jane.private@outlook.com", "REPLYTO_FREEMAIL", true},
+		{"From: Jane <jane.doe@gmail.com>\r\nReply-To: jane.doe.chambers@gmail.com", "REPLYTO_FREEMAIL", true},
+		{"From: Jane <jane.doe@gmail.com>\r\nReply-To: Jane Doe <Jane.Doe@gmail.com>", "REPLYTO_FREEMAIL", false},
 		{"From: Shop <news@shop.example>\r\nReply-To: support@shop.example", "REPLYTO_FREEMAIL", false},
 		{"From: Shop <news@shop.example>", "REPLYTO_FREEMAIL", false},
 		{"From: \"service@paypal.com\" <billing@secure-pay.example>", "FROM_NAME_ADDRESS", true},

@@ -101,17 +101,18 @@ func domainLabel(addr string) string {
 	return label
 }
 
-// freemailReplyTo reports replies sent to a free mailbox while the message
-// is from an organisation's domain: the advance-fee letter, the fake
-// invoice and the CEO fraud want the answer where the organisation cannot
-// see it. Organisations answer at their own domains.
+// freemailReplyTo reports replies sent to a free mailbox the message is
+// not from: the advance-fee letter, the fake invoice and the CEO fraud
+// want the answer where the organisation cannot see it, or at a second
+// mailbox that outlives the first one's closing. Organisations answer at
+// their own domains, and a person at the mailbox they write from.
 func freemailReplyTo(x *info) bool {
 	from, rt := x.addresses("From"), x.addresses("Reply-To")
 	if len(from) != 1 || len(rt) != 1 {
 		return false
 	}
 	fl, rl := domainLabel(from[0].Addr), domainLabel(rt[0].Addr)
-	return fl != "" && rl != "" && freemail.Label(rl) && !freemail.Label(fl)
+	return fl != "" && rl != "" && freemail.Label(rl) && !strings.EqualFold(from[0].Addr, rt[0].Addr)
 }
 
 var reAddrInName = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+`)
