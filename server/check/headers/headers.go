@@ -94,6 +94,7 @@ func Rules() []Rule {
 		{"subject_too_long", "SUBJ_TOO_LONG", 1.5, "Subject longer than 250 characters", false, subjectTooLong},
 		{"subject_spaces", "SUBJ_SPACES_DOTS", 1.5, "Subject padded with white space or dots", false, subjectPadded},
 		{"subject_id", "SUBJ_NUMERIC_ID", 1.0, "Subject carries a numeric id or timestamp", false, subjectID},
+		{"subject_pay", "SUBJ_PAY_PER_DAY", 2.5, "Subject offers a range of pay per day", false, subjectPay},
 		{"missing_date", "MISSING_DATE", 1.0, "no Date header", false, missing("Date")},
 		{"invalid_date", "INVALID_DATE", 1.0, "Date header does not parse", false, invalidDate},
 		{"date_in_future", "DATE_IN_FUTURE", 1.2, "Date is hours after the message was received", false, dateInFuture},

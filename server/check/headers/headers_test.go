@@ -109,6 +109,36 @@ func TestParseDate(t *testing.T) {
 	}
 }
 
+// TestSubjectPay: a range of money per day in the subject is the task
+// scam's; one price, a yearly salary, a date range or a number range
+// without a currency is not.
+func TestSubjectPay(t *testing.T) {
+	for _, tc := range []struct {
+		subject string
+		want    bool
+	}{
+		{"Remote part-time position - 200-800 EUR per day", true},
+		{"Thuiswerk vacature: €250-€650 per dag – direct starten", true},
+		{"Rugalmas otthoni munka – napi 25 000–45 000 Ft", true},
+		{"Предложение за работа от вкъщи – 80-350 EUR/ден", true},
+		{"Offre d'emploi à temps partiel pour étudiants – 300 $ à 900 $ par jour", true},
+		{"【在家兼職】手機按讚日領 NT$1,500~5,000,免經驗", true},
+		{"Remote part-time role: ₦45,000–₦120,000 daily (20–60 mins)", true},
+		{"Car hire from €25 per day", false},
+		{"Senior Java Developer - €60,000-€75,000 per annum", false},
+		{"[2C2P] Daily Settlement Report - MID 764764000012873 - 19/11/2026", false},
+		{"Distansjobb 60–90 min/dag", false},
+		{"Daily backup 2026-11-10: 12-14 GB", false},
+		{"Factura FT26-01452 - daily", false},
+	} {
+		raw := "From: Jobs <jobs@example.net>\r\nTo: user@example.org\r\nSubject: " + mime.QEncoding.Encode("utf-8", tc.subject) + "\r\n\r\nbody\r\n"
+		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits)}
+		if got := subjectPay(x); got != tc.want {
+			t.Errorf("%q: %v, want %v", tc.subject, got, tc.want)
+		}
+	}
+}
+
 // TestDocumented: docs/analysis.md lists every rule with its sign and score.
 func TestDocumented(t *testing.T) {
 	doc, err := os.ReadFile("../../../docs/analysis.md")
