@@ -12,6 +12,7 @@ package lookalike
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
@@ -59,6 +60,17 @@ func OneLetterApart(a, b string) bool {
 		i++
 	}
 	return string(long[i+1:]) == string(short[i:]) && !plainExtra(long, i)
+}
+
+// PluralApart reports skeletons a final "s" apart (morel-avocat for
+// morel-avocats), which OneLetterApart lets pass as a company's other
+// domain: not as another domain of the reader's own organisation, whose
+// mail between its domains does not come from outside.
+func PluralApart(a, b string) bool {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	return utf8.RuneCountInString(b) >= MinOneLetter && a == b+"s"
 }
 
 // plainExtra reports the letter at i of a skeleton as one that a

@@ -147,3 +147,21 @@ func FuzzKeysProbes(f *testing.F) {
 		}
 	})
 }
+
+// TestPluralApart: a final "s" more or less on a long enough name.
+func TestPluralApart(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"morel-vasseur-avocat", "morel-vasseur-avocats", true},
+		{"northwind-traders", "northwind-trader", true},
+		{"acmeslogistic", "acmelogistic", false},
+		{"tools", "tool", false},
+		{"morel-vasseur-avocats", "morel-vasseur-avocats", false},
+	} {
+		if got := PluralApart(tc.a, tc.b); got != tc.want {
+			t.Errorf("PluralApart(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -20,7 +20,8 @@ import (
 // another suffix (acme.de to acme.nl) is not a lookalike, but the name with
 // its own suffix hyphened on (acme-de.com) is (suffixed), the name under
 // .co (lookalike.CoSwapped), and the
-// recipient's with a company form (acme-gmbh.com, legalFormed). Domains
+// recipient's with a company form (acme-gmbh.com, legalFormed) or a
+// plural's "s" more or less (lookalike.PluralApart). Domains
 // the text names count too, the genuine supplier's in a hijacked thread,
 // but only for a replaced or swapped letter or such a suffix.
 func lookalikeDomain(x *info) bool {
@@ -41,7 +42,7 @@ func lookalikeDomain(x *info) bool {
 		for i, t := range rcpts {
 			if lookalike.Same(label, sk, t.label, t.skeleton) || lookalike.OneLetterApart(sk, t.skeleton) || lookalike.Suffixed(label, t.label, targets[i]) ||
 				lookalike.CoSwapped(d, targets[i]) ||
-				slices.Contains(protected, targets[i]) && legalFormed(label, t.label) {
+				slices.Contains(protected, targets[i]) && (legalFormed(label, t.label) || lookalike.PluralApart(sk, t.skeleton)) {
 				return true
 			}
 		}

@@ -204,7 +204,8 @@ func pageAttached(m *message.Message) bool {
 
 // linksAway reports a message with a link of its own (not a mailing
 // service's tracking or a markup namespace) and none at a sharing service
-// or at the sender's own domain (From, or the envelope sender).
+// or at the sender's own domain (From, or the envelope sender). A link in
+// SharePoint's shape on another host leads away wherever it is.
 func linksAway(m *message.Message, env *engine.Envelope) bool {
 	if len(m.URLs) == 0 {
 		return false
@@ -222,6 +223,10 @@ func linksAway(m *message.Message, env *engine.Envelope) bool {
 		if message.HostUnder(u.Host, neutralHosts) {
 			continue
 		}
+		if reSharePointPath.MatchString(u.Raw) && !message.HostUnder(u.Host, []string{"sharepoint.com"}) {
+			away = true // SharePoint's link, on a host of the sender's or a look-alike's
+			continue
+		}
 		label, _, _ := strings.Cut(u.Domain, ".")
 		if message.HostUnder(u.Host, serviceHosts) || own[label] {
 			return false
@@ -230,6 +235,11 @@ func linksAway(m *message.Message, env *engine.Envelope) bool {
 	}
 	return away
 }
+
+// reSharePointPath matches the path of SharePoint's and OneDrive's
+// sharing links ("/:b:/g/personal/…", "/:x:/s/Team/…"), which only
+// sharepoint.com serves.
+var reSharePointPath = regexp.MustCompile(`^(?i:https?)://[^/]+/:[a-z]:/[a-z]/`)
 
 // ownLabels returns the first labels of the registrable domains of the
 // From address and the envelope sender: "acme" of news.acme.co.uk. A
