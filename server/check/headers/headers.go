@@ -116,6 +116,7 @@ func Rules() []Rule {
 		{"lookalike_domain", "LOOKALIKE_DOMAIN", 4.5, "sender's domain is made to be taken for the recipient's or a brand's", true, lookalikeDomain},
 		{"brand_link", "LINK_BRAND_HOST", 2.0, "a link's host names a brand its domain does not belong to", false, brandLink},
 		{"rcpt_name_link", "LINK_RCPT_NAME_HOST", 2.5, "a link's host names the recipient's organisation, at a domain that is not its own", false, rcptNameLink},
+		{"wp_script_link", "LINK_WP_SCRIPT", 2.0, "a link runs a script or fetches an archive inside another site's WordPress files", false, wpScriptLink},
 		{"rcpt_country_host", "HOST_RCPT_COUNTRY", 2.0, "a link's or the sender's host spells the recipient's country code into its name", false, rcptCountryHost},
 		{"brand_link_elsewhere", "FROM_BRAND_LINK_ELSEWHERE", 1.5, "From name is a brand its address does not belong to, and a link named after a brand leads to a third domain", true, brandLinkElsewhere},
 	}

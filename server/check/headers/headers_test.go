@@ -139,6 +139,32 @@ func TestSubjectPay(t *testing.T) {
 	}
 }
 
+// TestWPScriptLink: a script, a directory or an archive inside another
+// site's WordPress files is the kit's; a picture there, a document, the
+// sender's own site and a dashboard link are not.
+func TestWPScriptLink(t *testing.T) {
+	for _, tc := range []struct {
+		from, link string
+		want       bool
+	}{
+		{"info@painter.example", "https://holiday-flat.example/wp-content/uploads/2026/11/dl.php?doc=Invoice", true},
+		{"alerts@bank.example", "https://florist.example/wp-includes/js/dvv/empresas/actualizacion.php?id=9", true},
+		{"it@example.org", "https://realty.example/wp-content/uploads/2024/07/.cache/rc/#dXNlcg==", true},
+		{"ap@vendor.example", "https://bnb.example/wp-content/uploads/2026/11/NQC-Docs-5843.zip", true},
+		{"news@courier.example", "https://www.courier.example/wp-content/uploads/email/logo-white.png", false},
+		{"news@shop.example", "https://cdn.other.example/wp-content/themes/shop/images/logo.svg", false},
+		{"news@council.example", "https://council.example/wp-content/uploads/2026/11/Annual-Report.pdf", false},
+		{"wordpress@blog.example", "https://blog.example/wp-content/plugins/newsletter/statistics/link.php?id=1", false},
+		{"jetpack@wordpress.example", "https://blog.example/wp-admin/update-core.php", false},
+	} {
+		raw := "From: " + tc.from + "\r\nTo: user@example.org\r\nSubject: hello\r\n\r\nSee " + tc.link + " now.\r\n"
+		x := &info{m: message.Parse([]byte(raw), message.DefaultLimits), env: &engine.Envelope{}}
+		if got := wpScriptLink(x); got != tc.want {
+			t.Errorf("From %s, %s: %v, want %v", tc.from, tc.link, got, tc.want)
+		}
+	}
+}
+
 // TestDocumented: docs/analysis.md lists every rule with its sign and score.
 func TestDocumented(t *testing.T) {
 	doc, err := os.ReadFile("../../../docs/analysis.md")
