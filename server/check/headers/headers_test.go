@@ -124,6 +124,8 @@ func TestSubjectPay(t *testing.T) {
 		{"Offre d'emploi à temps partiel pour étudiants – 300 $ à 900 $ par jour", true},
 		{"【在家兼職】手機按讚日領 NT$1,500~5,000,免經驗", true},
 		{"Remote part-time role: ₦45,000–₦120,000 daily (20–60 mins)", true},
+		{"Honorarni posao od kuće – 4.000 do 12.000 RSD dnevno", true},
+		{"Kazi ya nyumbani – TSh 20,000-50,000 kwa siku", true},
 		{"Car hire from €25 per day", false},
 		{"Senior Java Developer - €60,000-€75,000 per annum", false},
 		{"[2C2P] Daily Settlement Report - MID 764764000012873 - 19/11/2026", false},

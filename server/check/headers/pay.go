@@ -12,7 +12,7 @@ var rePayRange = regexp.MustCompile(`(?i)(?:^|[^\p{L}\p{N}.,])(?:` + payCurrency
 // payCurrency is a currency's sign or code as subjects write it; the
 // codes are matched in capitals only ("FT" in an invoice number is not
 // forints).
-const payCurrency = `(?:[€$£₹¥₺₴₽₦₱₫৳]|NT\$|R\$|(?-i:EUR|USD|GBP|CHF|PLN|CZK|HUF|RON|SEK|NOK|DKK|BGN|INR|Rs|kr|zł|Kč|Ft|lei|лв|руб|грн|RM|Rp|KES|NGN|PHP|MXN|COP|TRY|AED|SAR|ZAR|BDT|PKR|元|円|원))`
+const payCurrency = `(?:[€$£₹¥₺₴₽₦₱₫৳]|NT\$|R\$|(?-i:EUR|USD|GBP|CHF|PLN|CZK|HUF|RON|SEK|NOK|DKK|BGN|RSD|UAH|KZT|INR|Rs|kr|zł|Kč|Ft|lei|лв|руб|грн|дин|din|KM|RM|Rp|KES|KSh|TZS|TSh|UGX|GHS|NGN|PHP|MXN|COP|TRY|TL|MAD|DH|FCFA|XOF|AED|SAR|ZAR|R|BDT|PKR|元|円|원)|[₵₸])`
 
 // reCurrency finds a currency in a range rePayRange matched.
 var reCurrency = regexp.MustCompile(payCurrency)
@@ -21,7 +21,7 @@ var reCurrency = regexp.MustCompile(payCurrency)
 const payNumber = `\d{1,3}(?:[ .,\x{a0}]?\d{3})*(?:[.,]\d{1,2})?`
 
 // rePerDay matches "per day" in the languages of the job scams' subjects.
-var rePerDay = regexp.MustCompile(`(?i)(?:/\s?(?:day|dag|den|ден|tag|jour|día|dia|zi|giorno|hari|день|ngày|dzień|päivä)(?:$|[^\p{L}])|(?:^|[^\p{L}])(?:per day|a day|daily|per dag|om dagen|täglich|pro tag|al día|por día|par jour|au jour|al giorno|pe zi|napi|sehari|kada araw|dziennie|denně|günlük|per hari|mỗi ngày|в день|на ден|на день)(?:$|[^\p{L}])|/日|/天|日領|每天|日薪|रोज़|प्रतिदिन|প্রতিদিন|روزانہ|하루|일당)`)
+var rePerDay = regexp.MustCompile(`(?i)(?:/\s?(?:day|dag|den|ден|tag|jour|día|dia|zi|giorno|hari|день|ngày|dzień|päivä)(?:$|[^\p{L}])|(?:^|[^\p{L}])(?:per day|a day|daily|per dag|om dagen|täglich|pro tag|al día|por día|par jour|au jour|al giorno|pe zi|napi|sehari|kada araw|dziennie|denně|dnevno|na dan|günlük|per hari|mỗi ngày|ngosuku|kwa siku|в день|на ден|на день|дневно)(?:$|[^\p{L}])|/日|/天|日領|每天|日薪|रोज़|प्रतिदिन|প্রতিদিন|روزانہ|하루|일당)`)
 
 // subjectPay reports a Subject that offers a range of pay per day ("Remote
 // part-time position - 200-800 EUR per day", "napi 25 000–45 000 Ft"):
