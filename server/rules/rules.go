@@ -252,6 +252,7 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 	// fires when all its groups did.
 	matched := make([]uint8, len(s.rules))
 	done := func(rule int, g uint8) bool { return matched[rule]&g != 0 }
+	var waits []waiting
 	for p := range numParts {
 		ps := s.parts[p]
 		text := t[p]
@@ -285,6 +286,10 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 					return true
 				}
 				tries[pt.re]++
+				if s.rules[pt.rule].Groups > 1 {
+					waits = append(waits, waiting{pt.re, pt.rule, pt.group, p, start, end})
+					return true
+				}
 				in := text
 				if windowed {
 					in = text[max(0, start-window):min(len(text), end+window)]
@@ -314,6 +319,7 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 			}
 		}
 	}
+	s.runWaiting(t, waits, matched)
 	var out []*Rule
 	for i := range s.rules {
 		if matched[i] == allGroups(s.rules[i].Groups) {
@@ -321,6 +327,43 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 		}
 	}
 	return out
+}
+
+// waiting is a regex of a rule of several groups whose literal was seen:
+// it runs once the scan is over, and only if each other group of its rule
+// matched or waits too. An expression that most texts give a literal for
+// ("i am " of ROMANCE_FIRST_LETTER's age) then costs nothing on the texts
+// without its rule's rarer words.
+type waiting struct {
+	re         *regexp.Regexp
+	rule       int
+	group      uint8
+	part       Part
+	start, end int
+}
+
+// runWaiting runs the waiting regexes whose rules may still fire, adding
+// their groups to matched.
+func (s *Set) runWaiting(t *Texts, waits []waiting, matched []uint8) {
+	if len(waits) == 0 {
+		return
+	}
+	pending := map[int]uint8{}
+	for _, w := range waits {
+		pending[w.rule] |= w.group
+	}
+	for _, w := range waits {
+		if matched[w.rule]&w.group != 0 || matched[w.rule]|pending[w.rule] != allGroups(s.rules[w.rule].Groups) {
+			continue
+		}
+		in := t[w.part]
+		if w.part == PartBody || w.part == PartHTML {
+			in = in[max(0, w.start-window):min(len(in), w.end+window)]
+		}
+		if w.re.MatchString(in) {
+			matched[w.rule] |= w.group
+		}
+	}
 }
 
 // allGroups returns the bits of n groups; a rule built by hand without

@@ -172,6 +172,38 @@ func TestBands(t *testing.T) {
 	}
 }
 
+// TestWaitingRegex: the regexes of a rule of several groups run after
+// the scan, and the rule fires exactly when each group matched, in the
+// subject or the body, whether its alternatives are phrases or regexes.
+func TestWaitingRegex(t *testing.T) {
+	rs, err := Parse("w.rules", `[c]
+R_W 1 text: /i am \d\d years/ | /ich bin \d\d jahre/ && found your email | /dein (profil|foto)/ -- d`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Compile(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		subject, body string
+		want          bool
+	}{
+		{"", "hello, i am 29 years old and i found your email on a site", true},
+		{"ich bin 34 jahre alt", "dein profil hat mich beruhrt", true},
+		{"found your email", "i am 31 years old", true},
+		{"", "i am 29 years old and live in kazan", false},
+		{"", "i found your email, i am twenty", false},
+		{"", "i am here. dein profil", false},
+	} {
+		var tx Texts
+		tx[PartSubject], tx[PartBody] = tc.subject, tc.body
+		if got := len(s.MatchTexts(&tx)) == 1; got != tc.want {
+			t.Errorf("%q / %q: %v, want %v", tc.subject, tc.body, got, tc.want)
+		}
+	}
+}
+
 // TestEightGroups: a rule of the most groups fires when each matches,
 // and not when one does not.
 func TestEightGroups(t *testing.T) {

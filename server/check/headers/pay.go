@@ -1,6 +1,11 @@
 package headers
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // rePayRange matches a range of money: "€250-€650", "250-400 €",
 // "GBP 250-480", "2 500–4 000 kr", "NT$1,500~5,000", "200 € à 800 €",
@@ -20,8 +25,42 @@ var reCurrency = regexp.MustCompile(payCurrency)
 // payNumber is a sum: digits grouped by spaces, dots or commas, with cents.
 const payNumber = `\d{1,3}(?:[ .,\x{a0}]?\d{3})*(?:[.,]\d{1,2})?`
 
-// rePerDay matches "per day" in the languages of the job scams' subjects.
-var rePerDay = regexp.MustCompile(`(?i)(?:/\s?(?:day|dag|den|ден|tag|jour|día|dia|zi|giorno|hari|день|ngày|dzień|päivä)(?:$|[^\p{L}])|(?:^|[^\p{L}])(?:per day|a day|daily|per dag|om dagen|täglich|pro tag|al día|por día|par jour|au jour|al giorno|pe zi|napi|sehari|kada araw|dziennie|denně|dnevno|na dan|günlük|per hari|mỗi ngày|ngosuku|kwa siku|в день|на ден|на день|дневно)(?:$|[^\p{L}])|/日|/天|日領|每天|日薪|रोज़|प्रतिदिन|প্রতিদিন|روزانہ|하루|일당)`)
+// perDay are "per day" in the languages of the job scams' subjects, lower
+// case: those of letters that words are made of must stand as whole words
+// ("a day", not "a daylight"; after a slash, "EUR/ден"); the others are
+// found anywhere ("日領").
+var perDay = struct{ words, anywhere []string }{
+	words: []string{"/day", "/dag", "/den", "/ден", "/tag", "/jour", "/día", "/dia", "/zi", "/giorno", "/hari", "/день",
+		"/ngày", "/dzień", "/päivä", "per day", "a day", "daily", "per dag", "om dagen", "täglich", "pro tag", "al día",
+		"por día", "par jour", "au jour", "al giorno", "pe zi", "napi", "sehari", "kada araw", "dziennie", "denně",
+		"dnevno", "na dan", "günlük", "per hari", "mỗi ngày", "ngosuku", "kwa siku", "в день", "на ден", "на день", "дневно"},
+	anywhere: []string{"/日", "/天", "日領", "每天", "日薪", "रोज़", "प्रतिदिन", "প্রতিদিন", "روزانہ", "하루", "일당"},
+}
+
+// saysPerDay reports "per day" in a lower-case subject.
+func saysPerDay(l string) bool {
+	for _, w := range perDay.anywhere {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	for _, w := range perDay.words {
+		for i := 0; i < len(l); {
+			j := strings.Index(l[i:], w)
+			if j < 0 {
+				break
+			}
+			j += i
+			before, _ := utf8.DecodeLastRuneInString(l[:j])
+			after, _ := utf8.DecodeRuneInString(l[j+len(w):])
+			if (w[0] == '/' || !unicode.IsLetter(before)) && !unicode.IsLetter(after) {
+				return true
+			}
+			i = j + 1
+		}
+	}
+	return false
+}
 
 // subjectPay reports a Subject that offers a range of pay per day ("Remote
 // part-time position - 200-800 EUR per day", "napi 25 000–45 000 Ft"):
@@ -29,7 +68,7 @@ var rePerDay = regexp.MustCompile(`(?i)(?:/\s?(?:day|dag|den|ден|tag|jour|dí
 // advertise yearly or hourly pay, and a shop's offer has one price.
 func subjectPay(x *info) bool {
 	s := x.m.Subject
-	if !rePerDay.MatchString(s) {
+	if !strings.ContainsAny(s, "0123456789") || !saysPerDay(strings.ToLower(s)) {
 		return false
 	}
 	for _, r := range rePayRange.FindAllString(s, maxRanges) {

@@ -18,16 +18,24 @@ var reWPPath = regexp.MustCompile(`(?i)/wp-(?:content|includes)/[^?#]*`)
 // "…/wp-includes/js/dvv/empresas/actualizacion.php",
 // "…/wp-content/uploads/2024/07/.cache/rc/", "…/uploads/2026/11/Fattura.zip".
 // Phishing kits and malware are put on broken-into WordPress sites
-// there; a site's own mail links its pictures there, and its notices
-// (a comment to moderate) link its wp-admin from its own domain.
+// there; a site's own mail links its pictures and documents there.
 func wpScriptLink(x *info) bool {
-	own := x.senderDomains()
+	var own map[string]bool
 	for i, u := range x.m.URLs {
 		if i == maxBrandLinks {
 			break
 		}
+		if !strings.Contains(u.Raw, "/wp-") && !strings.Contains(u.Raw, "/WP-") {
+			continue // most links: no regex
+		}
 		p := reWPPath.FindString(u.Raw)
-		if p == "" || own[u.Domain] {
+		if p == "" {
+			continue
+		}
+		if own == nil {
+			own = x.senderDomains()
+		}
+		if own[u.Domain] {
 			continue
 		}
 		switch strings.ToLower(path.Ext(p)) {

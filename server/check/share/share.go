@@ -82,15 +82,16 @@ func (*Check) Name() string { return "share" }
 func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) {
 	var res engine.Result
 	methods := in.Group.Settings.Methods
+	away, service := linkKinds(in.Msg, in.Env)
 	where := ""
 	switch {
 	case pageAttached(in.Msg):
 		where = ", in an attached web page"
-	case linksAway(in.Msg, in.Env):
+	case away:
 		where = ", but no link leads to a sharing service or the sender's own domain"
 	}
 	var sharer message.Address
-	if where == "" && methods.RuleOn(MailboxRuleName) {
+	if where == "" && service && methods.RuleOn(MailboxRuleName) {
 		sharer = personalSharer(in.Msg)
 	}
 	if sharer.Name == "" && (where == "" || !methods.RuleOn(RuleName)) {
@@ -115,13 +116,13 @@ func (c *Check) Run(_ context.Context, in *engine.Input) (engine.Result, error) 
 	return res, nil
 }
 
-// personalSharer returns the From address of a message that links to a
-// sharing service but does not come from a service's notice address, with
-// its display name reduced to the person ("Anna Berg (via SharePoint)" is
-// "Anna Berg"); the zero Address when that is not so or no name is left.
+// personalSharer returns the From address of a message that does not come
+// from a service's notice address, with its display name reduced to the
+// person ("Anna Berg (via SharePoint)" is "Anna Berg"); the zero Address
+// when that is not so or no name is left.
 func personalSharer(m *message.Message) message.Address {
 	from := message.ParseAddressList(m.Header.Get("From"))
-	if len(from) != 1 || message.HostUnder(from[0].Domain(), noticeSenders) || !linksToService(m) {
+	if len(from) != 1 || message.HostUnder(from[0].Domain(), noticeSenders) {
 		return message.Address{}
 	}
 	a := from[0]
@@ -168,20 +169,6 @@ func (c *Check) namedSharer(t *rules.Texts, name string) *rules.Rule {
 	return nil
 }
 
-// linksToService reports a link to a file-sharing, signing or voice-mail
-// service.
-func linksToService(m *message.Message) bool {
-	for i, u := range m.URLs {
-		if i == maxLinks {
-			break
-		}
-		if message.HostUnder(u.Host, serviceHosts) {
-			return true
-		}
-	}
-	return false
-}
-
 // maxText bounds the text searched: a notice says what it is at the top.
 const maxText = 8 << 10
 
@@ -202,39 +189,40 @@ func pageAttached(m *message.Message) bool {
 	return false
 }
 
-// linksAway reports a message with a link of its own (not a mailing
-// service's tracking or a markup namespace) and none at a sharing service
-// or at the sender's own domain (From, or the envelope sender). A link in
+// linkKinds reports whether a message's links lead away: it has a link
+// of its own (not a mailing service's tracking or a markup namespace) and
+// none at a sharing service or at the sender's own domain (From, or the
+// envelope sender); and whether one is at a sharing service. A link in
 // SharePoint's shape on another host leads away wherever it is.
-func linksAway(m *message.Message, env *engine.Envelope) bool {
+func linkKinds(m *message.Message, env *engine.Envelope) (away, service bool) {
 	if len(m.URLs) == 0 {
-		return false
+		return false, false
 	}
 	own := ownLabels(m, env)
-	away := false
+	mine := false
 	for i, u := range m.URLs {
 		if i == maxLinks {
 			break
 		}
-		if u.Domain == "" {
+		switch {
+		case u.Domain == "":
 			away = true // an IP address
-			continue
-		}
-		if message.HostUnder(u.Host, neutralHosts) {
-			continue
-		}
-		if reSharePointPath.MatchString(u.Raw) && !message.HostUnder(u.Host, []string{"sharepoint.com"}) {
+		case message.HostUnder(u.Host, neutralHosts):
+		case strings.Contains(u.Raw, "/:") && reSharePointPath.MatchString(u.Raw) && !message.HostUnder(u.Host, sharePoint):
 			away = true // SharePoint's link, on a host of the sender's or a look-alike's
-			continue
+		case message.HostUnder(u.Host, serviceHosts):
+			return false, true
+		default:
+			label, _, _ := strings.Cut(u.Domain, ".")
+			mine = mine || own[label]
+			away = away || !own[label]
 		}
-		label, _, _ := strings.Cut(u.Domain, ".")
-		if message.HostUnder(u.Host, serviceHosts) || own[label] {
-			return false
-		}
-		away = true
 	}
-	return away
+	return away && !mine, false
 }
+
+// sharePoint is where SharePoint's links are served.
+var sharePoint = []string{"sharepoint.com"}
 
 // reSharePointPath matches the path of SharePoint's and OneDrive's
 // sharing links ("/:b:/g/personal/…", "/:x:/s/Team/…"), which only
