@@ -277,7 +277,7 @@ var noticeSenders = []string{
 	"hellosign.com", "dropboxsign.com", "signnow.com", "yousign.com", "yousign.app", "skribble.com",
 	"zoho.com", "zoho.eu", "zoho.in", "signrequest.com", "oneflow.com", "scrive.com", "signicat.com", "penneo.com",
 	"wetransfer.com", "sharefile.com", "egnyte.com", "fromsmash.com", "swisstransfer.com", "transfernow.net",
-	"filemail.com", "hightail.com", "pcloud.com", "mega.nz", "tresorit.com", "proton.me", "icloud.com", "apple.com",
+	"filemail.com", "hightail.com", "pcloud.com", "mega.nz", "tresorit.com", "proton.me", "apple.com",
 }
 
 // neutralHosts are links that say nothing of where a button leads:
