@@ -75,9 +75,9 @@ var paymentRequests = []string{"BANK_DETAILS_CHANGE", "BEC_PAYROLL"}
 // pitchScore is FIRST_CONTACT_PITCH's weight. A cold pitch is cold: the
 // agency that "looked at your website" and "won't follow up again" has
 // never been written to, while a supplier the company buys from offers
-// its services from a domain the buyers write to. With the pitch's own
-// 1.5–2.5 it does not flag unless the classifier agrees or another
-// pitch rule fires.
+// its services from a domain the buyers write to. With the pitch rule's
+// own 1.0–4.0 it flags when the classifier does not vouch for the
+// message or a second pitch rule fires.
 const pitchScore = 2.0
 
 // pitchRules are the content rules of unsolicited sales pitches beside
