@@ -14,9 +14,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/scilla-mail/scilla/internal/conf"
 	"github.com/scilla-mail/scilla/internal/freeport"
@@ -55,7 +58,30 @@ func StartReplica(t testing.TB, master *Server) *Server {
 		"--replicaof", "127.0.0.1", strconv.Itoa(master.Port)}
 	s.Start()
 	t.Cleanup(s.Stop)
+	s.waitLinked()
 	return s
+}
+
+// waitLinked waits until a replica has synchronised with its master: on
+// a loaded machine the first sync takes seconds, and a test that writes
+// before it asks the master for an acknowledgement no replica can give.
+func (s *Server) waitLinked() {
+	s.t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	defer rdb.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		info, err := rdb.Info(ctx, "replication").Result()
+		cancel()
+		if err == nil && strings.Contains(info, "master_link_status:up") {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("replica on %s did not sync with its master in 30 s: %v", s.Addr(), err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // StartSentinel starts a Redis Sentinel that monitors master under name,
