@@ -262,11 +262,9 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 		// A regex runs on a window around each hit of its literal (every
 		// match contains the literal), at most maxTries times per message.
 		tries := map[*regexp.Regexp]int{}
-		// Short parts (subject, from, links) are matched whole, so ^ and $
-		// keep their meaning there.
-		windowed := p == PartBody || p == PartHTML
+		win := windowed(p)
 		limit := maxTries
-		if !windowed {
+		if !win {
 			limit = 1 // the whole part is tried at once
 		}
 		hit := func(a *automaton) func(id, end int) bool {
@@ -291,7 +289,7 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 					return true
 				}
 				in := text
-				if windowed {
+				if win {
 					in = text[max(0, start-window):min(len(text), end+window)]
 				}
 				if pt.re.MatchString(in) {
@@ -329,6 +327,11 @@ func (s *Set) MatchTexts(t *Texts) []*Rule {
 	return out
 }
 
+// windowed reports a part whose regexes run on a window around their
+// literal's hit. Short parts (subject, from, links) are matched whole, so
+// ^ and $ keep their meaning there.
+func windowed(p Part) bool { return p == PartBody || p == PartHTML }
+
 // waiting is a regex of a rule of several groups whose literal was seen:
 // it runs once the scan is over, and only if each other group of its rule
 // matched or waits too. An expression that most texts give a literal for
@@ -357,7 +360,7 @@ func (s *Set) runWaiting(t *Texts, waits []waiting, matched []uint8) {
 			continue
 		}
 		in := t[w.part]
-		if w.part == PartBody || w.part == PartHTML {
+		if windowed(w.part) {
 			in = in[max(0, w.start-window):min(len(in), w.end+window)]
 		}
 		if w.re.MatchString(in) {

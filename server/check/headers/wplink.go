@@ -14,7 +14,8 @@ var reWPPath = regexp.MustCompile(`(?i)/wp-(?:content|includes)/[^?#]*`)
 
 // wpScriptLink reports a link that runs a script, opens a directory or
 // fetches an archive or page inside a WordPress site's directories of
-// files (wp-content, wp-includes) at another domain than the sender's: "…/wp-content/uploads/2026/11/dl.php?doc=Rechnung",
+// files (wp-content, wp-includes) at another domain than the sender's:
+// "…/wp-content/uploads/2026/11/dl.php?doc=Rechnung",
 // "…/wp-includes/js/dvv/empresas/actualizacion.php",
 // "…/wp-content/uploads/2024/07/.cache/rc/", "…/uploads/2026/11/Fattura.zip".
 // Phishing kits and malware are put on broken-into WordPress sites
