@@ -164,7 +164,7 @@ func countryWord(host, cc string) bool {
 // whole before other labels ("d.evil.example"), or a label of d's name
 // with service words or d's suffix ("name-webmail", "name-com-au").
 func namesRecipient(host, domain, d string) bool {
-	if j := wholeIndex(host, d, func(c byte) bool { return c == '.' || c == '-' }); j >= 0 && j+len(d) < len(host) {
+	if j := wholeIndex(host, d, func(r rune) bool { return r == '.' || r == '-' }); j >= 0 && j+len(d) < len(host) {
 		return true // not at the end: "shop-acme.com" is another company's
 	}
 	name, suffix, ok := orgName(d)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/scilla-mail/scilla/server/freemail"
 	"github.com/scilla-mail/scilla/server/lookalike"
@@ -192,7 +193,7 @@ func nameRecipientDomain(x *info) bool {
 	name := strings.ToLower(from[0].Name)
 	d := addrDomain(from[0].Addr)
 	for _, t := range x.recipientDomains() {
-		if t != d && strings.Contains(t, ".") && wholeIndex(name, t, notDomainByte) >= 0 {
+		if t != d && strings.Contains(t, ".") && wholeIndex(name, t, notDomainRune) >= 0 {
 			return true
 		}
 	}
@@ -200,8 +201,11 @@ func nameRecipientDomain(x *info) bool {
 }
 
 // wholeIndex returns the index of the first occurrence of sub in s that
-// stands whole: the bytes either side, if any, are apart. -1 if none.
-func wholeIndex(s, sub string, apart func(c byte) bool) int {
+// stands whole: the runes either side, if any, are apart, or sub's own
+// rune on that side is ("/day" stands whole after "EUR"). -1 if none.
+func wholeIndex(s, sub string, apart func(r rune) bool) int {
+	first, _ := utf8.DecodeRuneInString(sub)
+	last, _ := utf8.DecodeLastRuneInString(sub)
 	for i := 0; ; {
 		j := strings.Index(s[i:], sub)
 		if j < 0 {
@@ -209,16 +213,18 @@ func wholeIndex(s, sub string, apart func(c byte) bool) int {
 		}
 		j += i
 		end := j + len(sub)
-		if (j == 0 || apart(s[j-1])) && (end == len(s) || apart(s[end])) {
+		before, _ := utf8.DecodeLastRuneInString(s[:j])
+		after, _ := utf8.DecodeRuneInString(s[end:])
+		if (j == 0 || apart(first) || apart(before)) && (end == len(s) || apart(last) || apart(after)) {
 			return j
 		}
 		i = j + 1
 	}
 }
 
-// notDomainByte reports a byte that cannot continue a domain name.
-func notDomainByte(c byte) bool {
-	return !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '@' || c >= 0x80)
+// notDomainRune reports a rune that cannot continue a domain name.
+func notDomainRune(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '@' || r >= 0x80)
 }
 
 // serviceWords are the words phishing adds to an organisation's name to
@@ -266,7 +272,7 @@ func orgName(domain string) (name, suffix string, ok bool) {
 // withoutName returns the hyphen-separated words of label around name, if
 // name stands in it as whole words and is not all of it.
 func withoutName(label, name string) ([]string, bool) {
-	j := wholeIndex(label, name, func(c byte) bool { return c == '-' })
+	j := wholeIndex(label, name, func(r rune) bool { return r == '-' })
 	if j < 0 || label == name {
 		return nil, false
 	}

@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // rePayRange matches a range of money: "€250-€650", "250-400 €",
@@ -44,19 +43,10 @@ func saysPerDay(l string) bool {
 			return true
 		}
 	}
+	notLetter := func(r rune) bool { return !unicode.IsLetter(r) }
 	for _, w := range perDay.words {
-		for i := 0; i < len(l); {
-			j := strings.Index(l[i:], w)
-			if j < 0 {
-				break
-			}
-			j += i
-			before, _ := utf8.DecodeLastRuneInString(l[:j])
-			after, _ := utf8.DecodeRuneInString(l[j+len(w):])
-			if (w[0] == '/' || !unicode.IsLetter(before)) && !unicode.IsLetter(after) {
-				return true
-			}
-			i = j + 1
+		if wholeIndex(l, w, notLetter) >= 0 {
+			return true
 		}
 	}
 	return false
